@@ -1,0 +1,57 @@
+"""Small workflow documents used by the API tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HELLO = """\
+apiVersion: mbflow/v1
+kind: Workflow
+# A person's comment survives storage and export.
+metadata:
+  name: hello
+  title: Hello
+  tags: [demo, crm]
+spec:
+  nodes:
+    - id: start
+      type: noop
+    - id: shape
+      type: transform
+      config:
+        mapping:
+          greeting: "Hello {{ input.name }}"
+  edges:
+    - {from: start, to: shape}
+"""
+
+
+def hello(name: str = "hello", greeting: str = "Hello", tags: str = "[demo, crm]") -> str:
+    return (HELLO.replace("name: hello", f"name: {name}").replace('"Hello {{', f'"{greeting} {{{{')
+            .replace("[demo, crm]", tags))
+
+
+CYCLE = """\
+apiVersion: mbflow/v1
+kind: Workflow
+metadata: {name: loop}
+spec:
+  nodes:
+    - {id: a, type: noop}
+    - {id: b, type: noop}
+    - {id: c, type: noop}
+  edges:
+    - {from: a, to: b}
+    - {from: b, to: c}
+    - {from: c, to: b}
+"""
+
+SEEDS = Path(__file__).resolve().parents[3] / ".." / "shared" / "seeds"
+
+
+def magic_flow_user_onboarding() -> str:
+    """The Magic Flow v2 `user-onboarding` example, cut from the seed document as written."""
+    text = (SEEDS / "003_6a9534ce20341e1c.txt").read_text()
+    start = text.index("# workflow.yaml\napiVersion: workflow.magic-flow.io/v2")
+    end = text.index("```", start)
+    return text[start:end]

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from workflows.models import ApiKey, Membership, Role, Workflow, WorkflowVersion
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WorkflowVersion
+        fields = ["number", "checksum", "message", "author", "source_dialect", "created_at"]
+
+
+class VersionDetailSerializer(VersionSerializer):
+    yaml = serializers.CharField(source="yaml_text")
+    spec = serializers.JSONField()
+
+    class Meta(VersionSerializer.Meta):
+        fields = [*VersionSerializer.Meta.fields, "yaml", "spec"]
+
+
+class WorkflowSerializer(serializers.ModelSerializer):
+    version = VersionSerializer(source="active_version", read_only=True)
+    tags = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = Workflow
+        fields = ["id", "name", "title", "description", "tags", "archived", "version", "created_at", "updated_at"]
+
+
+class WorkflowDetailSerializer(WorkflowSerializer):
+    yaml = serializers.SerializerMethodField()
+    spec = serializers.SerializerMethodField()
+
+    class Meta(WorkflowSerializer.Meta):
+        fields = [*WorkflowSerializer.Meta.fields, "yaml", "spec"]
+
+    def get_yaml(self, workflow: Workflow) -> str:
+        return workflow.active_version.yaml_text if workflow.active_version else ""
+
+    def get_spec(self, workflow: Workflow) -> dict[str, Any]:
+        return workflow.active_version.spec if workflow.active_version else {}
+
+
+class WorkflowPatchSerializer(serializers.Serializer):
+    archived = serializers.BooleanField()
+
+
+class DuplicateSerializer(serializers.Serializer):
+    name = serializers.RegexField(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
+
+
+class RollbackSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1)
+    message = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+
+class DiffQuerySerializer(serializers.Serializer):
+    from_ = serializers.IntegerField(min_value=1)
+    to = serializers.IntegerField(min_value=1, required=False)
+
+    def to_internal_value(self, data: Any) -> Any:
+        data = {**data.dict(), "from_": data.get("from")} if hasattr(data, "dict") else data
+        return super().to_internal_value(data)
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    revoked = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "role", "prefix", "created_at", "last_used_at", "revoked", "revoked_at"]
+
+
+class ApiKeyCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.EDITOR)
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "username", "role", "created_at"]
+
+
+class MemberCreateSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.EDITOR)
+
+
+class MemberRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class TenantChoiceSerializer(serializers.Serializer):
+    tenant = serializers.CharField(max_length=64)

@@ -1,0 +1,6 @@
+from workflows.models.keys import ApiKey
+from workflows.models.templates import Template
+from workflows.models.tenants import Membership, Role, Tenant
+from workflows.models.workflows import Workflow, WorkflowVersion
+
+__all__ = ["ApiKey", "Membership", "Role", "Template", "Tenant", "Workflow", "WorkflowVersion"]

@@ -1,0 +1,97 @@
+"""Reading a workflow document out of a request body, in any dialect, and checking it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from mbflow_site.errors import ApiError, InvalidDocument
+from mbflow_site.parsers import YamlBody
+from workflows.spec import (
+    LoadedDocument,
+    SpecSyntaxError,
+    ValidationReport,
+    dump_yaml,
+    load_document,
+    load_document_object,
+    validate_document,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedDocument:
+    loaded: LoadedDocument
+    report: ValidationReport
+    yaml_text: str  # native YAML: as written for native input, converted for the seed dialects
+
+    @property
+    def name(self) -> str:
+        return str(self.loaded.data["metadata"]["name"])
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return dict(self.loaded.data.get("metadata") or {})
+
+
+def read_document(body: Any) -> LoadedDocument:
+    """Accepts raw YAML text, ``{"yaml": "..."}`` or ``{"document": {...}}``."""
+    try:
+        if isinstance(body, str):
+            return load_document(body)
+        if isinstance(body, dict):
+            if "yaml" in body:
+                if not isinstance(body["yaml"], str):
+                    raise ApiError("`yaml` must be a string.", code="validation_error",
+                                   details={"fields": {"yaml": ["Must be a string."]}})
+                return load_document(body["yaml"])
+            if "document" in body:
+                if not isinstance(body["document"], dict):
+                    raise ApiError("`document` must be an object.", code="validation_error",
+                                   details={"fields": {"document": ["Must be an object."]}})
+                return load_document_object(body["document"])
+        raise ApiError(
+            "Send the workflow as YAML (Content-Type: application/yaml) or as JSON "
+            '{"yaml": "..."} or {"document": {...}}.',
+            code="missing_document",
+        )
+    except SpecSyntaxError as exc:
+        raise ApiError(exc.message, code=exc.code, details={"line": exc.line, "column": exc.column}) from None
+
+
+def native_yaml(loaded: LoadedDocument, source: Any) -> str:
+    if loaded.dialect == "native" and isinstance(source, str):
+        return source
+    if loaded.dialect == "native" and isinstance(source, dict) and isinstance(source.get("yaml"), str):
+        return source["yaml"]
+    return dump_yaml(loaded.data)
+
+
+def check_document(body: Any) -> CheckedDocument:
+    """Reads and validates; raises InvalidDocument listing every error."""
+    loaded = read_document(body)
+    report = validate_document(loaded)
+    if not report.valid:
+        errors = [issue.to_dict() for issue in report.errors]
+        first = report.errors[0]
+        where = f" (line {first.line})" if first.line else ""
+        raise InvalidDocument(
+            f"The workflow has {len(errors)} error(s); first: {first.message}{where}",
+            details={"errors": errors, "warnings": [w.to_dict() for w in report.warnings]},
+        )
+    return CheckedDocument(loaded=loaded, report=report, yaml_text=native_yaml(loaded, body))
+
+
+def body_from_request_data(data: Any) -> Any:
+    """DRF gives YAML bodies as YamlBody (a str) and JSON bodies as dicts."""
+    if isinstance(data, YamlBody):
+        return str(data)
+    if hasattr(data, "dict") and not isinstance(data, dict):  # QueryDict from a form
+        return data.dict()
+    return data
+
+
+def content_checksum(spec: dict[str, Any]) -> str:
+    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,162 @@
+"""Use cases on workflows and their immutable versions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max, QuerySet
+
+from mbflow_site.errors import Conflict, NotFound
+from workflows.models import Tenant, Workflow, WorkflowVersion
+from workflows.services.documents import CheckedDocument, content_checksum
+
+
+def workflows_of(tenant: Tenant) -> QuerySet[Workflow]:
+    return Workflow.objects.filter(tenant=tenant).select_related("active_version")
+
+
+def get_workflow(tenant: Tenant, ref: str) -> Workflow:
+    """A workflow of this tenant by id or by name; NotFound for anything else."""
+    queryset = workflows_of(tenant)
+    try:
+        workflow_id = uuid.UUID(str(ref))
+    except ValueError:
+        workflow = queryset.filter(name=ref).first()
+    else:
+        workflow = queryset.filter(pk=workflow_id).first()
+    if workflow is None:
+        raise NotFound(f"No workflow {ref!r}.", details={"workflow": ref})
+    return workflow
+
+
+def get_version(workflow: Workflow, number: int | None = None) -> WorkflowVersion:
+    if number is None:
+        if workflow.active_version is None:
+            raise NotFound(f"Workflow {workflow.name!r} has no version.")
+        return workflow.active_version
+    version = workflow.versions.filter(number=number).first()
+    if version is None:
+        raise NotFound(f"Workflow {workflow.name!r} has no version {number}.", details={"version": number})
+    return version
+
+
+def _name_taken(tenant: Tenant, name: str, exclude: Workflow | None = None) -> bool:
+    queryset = Workflow.objects.filter(tenant=tenant, name=name)
+    if exclude is not None:
+        queryset = queryset.exclude(pk=exclude.pk)
+    return queryset.exists()
+
+
+def _conflict(name: str) -> Conflict:
+    return Conflict(f"A workflow named {name!r} already exists.", code="name_taken", details={"name": name})
+
+
+def _apply_metadata(workflow: Workflow, document: CheckedDocument) -> None:
+    metadata = document.metadata
+    workflow.name = document.name
+    workflow.title = str(metadata.get("title") or "")
+    workflow.description = str(metadata.get("description") or "")
+    workflow.tags = list(metadata.get("tags") or [])
+
+
+def _append_version(workflow: Workflow, document: CheckedDocument, message: str, author: str) -> WorkflowVersion:
+    # The workflow row is locked by the caller, so two saves cannot pick the same number.
+    last = workflow.versions.aggregate(last=Max("number"))["last"] or 0
+    version = WorkflowVersion.objects.create(
+        workflow=workflow,
+        number=last + 1,
+        yaml_text=document.yaml_text,
+        spec=document.loaded.data,
+        checksum=content_checksum(document.loaded.data),
+        message=message[:500],
+        author=author[:200],
+        source_dialect=document.loaded.dialect,
+    )
+    workflow.active_version = version
+    return version
+
+
+def do_create_workflow(tenant: Tenant, document: CheckedDocument, *, message: str, author: str) -> Workflow:
+    if _name_taken(tenant, document.name):
+        raise _conflict(document.name)
+    try:
+        with transaction.atomic():
+            workflow = Workflow(tenant=tenant)
+            _apply_metadata(workflow, document)
+            workflow.save()
+            _append_version(workflow, document, message or "Created", author)
+            workflow.save(update_fields=["active_version", "updated_at"])
+    except IntegrityError:
+        # Lost a race with another create of the same name.
+        raise _conflict(document.name) from None
+    return workflow
+
+
+def do_save_version(workflow: Workflow, document: CheckedDocument, *, message: str, author: str) -> Workflow:
+    if _name_taken(workflow.tenant, document.name, exclude=workflow):
+        raise _conflict(document.name)
+    try:
+        with transaction.atomic():
+            locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
+            _apply_metadata(locked, document)
+            _append_version(locked, document, message, author)
+            locked.save()
+    except IntegrityError:
+        raise _conflict(document.name) from None
+    return locked
+
+
+def do_rollback_version(workflow: Workflow, number: int, *, message: str, author: str) -> Workflow:
+    """A new version equal to an old one; history is never rewritten."""
+    old = get_version(workflow, number)
+    with transaction.atomic():
+        locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
+        name = str(old.spec.get("metadata", {}).get("name") or locked.name)
+        if _name_taken(locked.tenant, name, exclude=locked):
+            raise _conflict(name)
+        last = locked.versions.aggregate(last=Max("number"))["last"] or 0
+        version = WorkflowVersion.objects.create(
+            workflow=locked,
+            number=last + 1,
+            yaml_text=old.yaml_text,
+            spec=old.spec,
+            checksum=old.checksum,
+            message=(message or f"Rollback to version {old.number}")[:500],
+            author=author[:200],
+            source_dialect=old.source_dialect,
+        )
+        metadata = old.spec.get("metadata", {})
+        locked.name = name
+        locked.title = str(metadata.get("title") or "")
+        locked.description = str(metadata.get("description") or "")
+        locked.tags = list(metadata.get("tags") or [])
+        locked.active_version = version
+        locked.save()
+    return locked
+
+
+def do_set_archived(workflow: Workflow, archived: bool) -> Workflow:
+    Workflow.objects.filter(pk=workflow.pk).update(archived=archived)
+    workflow.refresh_from_db()
+    return workflow
+
+
+def do_delete_workflow(workflow: Workflow) -> None:
+    with transaction.atomic():
+        Workflow.objects.filter(pk=workflow.pk).update(active_version=None)
+        workflow.delete()
+
+
+def do_duplicate_workflow(workflow: Workflow, new_name: str, *, author: str) -> Workflow:
+    from workflows.services.documents import check_document
+    from workflows.spec import dump_yaml
+
+    source = get_version(workflow)
+    data: dict[str, Any] = dict(source.spec)
+    data["metadata"] = {**data.get("metadata", {}), "name": new_name}
+    document = check_document({"yaml": dump_yaml(data)})
+    return do_create_workflow(
+        workflow.tenant, document, message=f"Duplicated from {workflow.name} v{source.number}", author=author
+    )

@@ -1,0 +1,265 @@
+"""Reading YAML text into plain data, remembering where every key and item was written.
+
+The loader walks libyaml's event stream itself instead of building a node tree, so it can stop a
+document that is too large, too deep or expands aliases past a limit before it costs memory, and
+so that every path into the document keeps its line and column for error messages. Scalars are
+resolved with the YAML 1.2 core schema: ``on``, ``yes`` and ``no`` stay strings.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from workflows.spec.issues import Issue, Marks, Path, SpecSyntaxError
+
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_EXPANDED_NODES = 200_000
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT = re.compile(r"^[-+]?[0-9]+$")
+_OCT = re.compile(r"^0o[0-7]+$")
+_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
+_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+_INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
+_NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
+
+_TAG = "tag:yaml.org,2002:"
+
+
+def resolve_plain(text: str) -> Any:
+    """A plain (unquoted) scalar under the YAML 1.2 core schema."""
+    if _NULL.match(text):
+        return None
+    if text in _BOOL:
+        return _BOOL[text]
+    if _INT.match(text):
+        return int(text)
+    if _OCT.match(text):
+        return int(text[2:], 8)
+    if _HEX.match(text):
+        return int(text[2:], 16)
+    if _FLOAT.match(text):
+        return float(text)
+    if _INF.match(text):
+        return -math.inf if text.startswith("-") else math.inf
+    if _NAN.match(text):
+        return math.nan
+    return text
+
+
+@dataclass(slots=True)
+class LoadedDocument:
+    """A document read from text (or given as data), converted to the native dialect."""
+
+    dialect: str
+    data: dict[str, Any]
+    marks: Marks = field(default_factory=dict)
+    warnings: list[Issue] = field(default_factory=list)
+
+    def mark(self, path: Path) -> tuple[int, int] | None:
+        """Where ``path`` (or the nearest enclosing element) was written."""
+        while True:
+            found = self.marks.get(path)
+            if found is not None or not path:
+                return found
+            path = path[:-1]
+
+
+def _mark(event: Any) -> tuple[int, int]:
+    return event.start_mark.line + 1, event.start_mark.column + 1
+
+
+def _fail(code: str, message: str, event: Any | None = None) -> SpecSyntaxError:
+    line, column = _mark(event) if event is not None else (None, None)
+    return SpecSyntaxError(code, message, line, column)
+
+
+def _scalar(event: yaml.ScalarEvent) -> Any:
+    tag = event.tag
+    if tag in (None, "!"):
+        return resolve_plain(event.value) if event.style in (None, "") and tag is None else event.value
+    if not tag.startswith(_TAG):
+        raise _fail("unsupported_tag", f"The tag {tag} is not allowed in a workflow document.", event)
+    kind = tag[len(_TAG):]
+    if kind == "str":
+        return event.value
+    value = resolve_plain(event.value)
+    expected = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}.get(kind)
+    if expected is None:
+        raise _fail("unsupported_tag", f"The tag !!{kind} is not allowed in a workflow document.", event)
+    if not isinstance(value, expected) or (kind != "bool" and isinstance(value, bool)):
+        raise _fail("yaml_syntax", f"{event.value!r} is not a valid !!{kind}.", event)
+    return float(value) if kind == "float" else value
+
+
+class _Frame:
+    __slots__ = ("anchor", "container", "count_start", "key", "path")
+
+    def __init__(self, container: Any, path: Path, anchor: str | None, count_start: int) -> None:
+        self.container = container
+        self.path = path
+        self.anchor = anchor
+        self.count_start = count_start
+        self.key: str | None = None
+
+
+def parse_yaml(text: str) -> tuple[Any, Marks]:
+    """Plain data and marks for one YAML document; SpecSyntaxError for anything unreadable."""
+    if len(text) > MAX_DOCUMENT_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_DOCUMENT_BYTES:
+        raise SpecSyntaxError(
+            "document_too_large", f"The document is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB."
+        )
+    marks: Marks = {}
+    stack: list[_Frame] = []
+    anchors: dict[str, tuple[Any, int]] = {}
+    root: Any = None
+    documents = 0
+    count = 0
+
+    def place(value: Any, event: Any, anchor: str | None, size: int) -> None:
+        nonlocal root
+        if anchor:
+            anchors[anchor] = (value, size)
+        if not stack:
+            root = value
+            marks[()] = _mark(event)
+            return
+        frame = stack[-1]
+        if isinstance(frame.container, list):
+            path = (*frame.path, len(frame.container))
+            frame.container.append(value)
+            marks.setdefault(path, _mark(event))
+        else:
+            key = frame.key
+            assert key is not None
+            frame.container[key] = value
+            frame.key = None
+
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise _fail("multiple_documents", "Send one workflow document per request.", event)
+                continue
+            if isinstance(event, yaml.StreamStartEvent | yaml.StreamEndEvent | yaml.DocumentEndEvent):
+                continue
+            awaiting_key = bool(stack) and isinstance(stack[-1].container, dict) and stack[-1].key is None
+            if isinstance(event, yaml.ScalarEvent):
+                count += 1
+                if awaiting_key:
+                    frame = stack[-1]
+                    key = event.value
+                    if key in frame.container:
+                        raise _fail("duplicate_key", f"The key {key!r} appears twice in one mapping.", event)
+                    frame.key = key
+                    marks[(*frame.path, key)] = _mark(event)
+                    continue
+                place(_scalar(event), event, event.anchor, 1)
+            elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                if awaiting_key:
+                    raise _fail("unsupported_key", "Mapping keys must be plain text.", event)
+                if event.tag not in (None, "!", f"{_TAG}map", f"{_TAG}seq"):
+                    raise _fail("unsupported_tag", f"The tag {event.tag} is not allowed in a workflow document.", event)
+                if len(stack) >= MAX_DEPTH:
+                    raise _fail("nesting_too_deep", f"The document nests deeper than {MAX_DEPTH} levels.", event)
+                count += 1
+                container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
+                if stack:
+                    parent = stack[-1]
+                    if isinstance(parent.container, list):
+                        path = (*parent.path, len(parent.container))
+                        marks.setdefault(path, _mark(event))
+                    else:
+                        path = (*parent.path, parent.key)  # type: ignore[arg-type]
+                else:
+                    path = ()
+                    marks[()] = _mark(event)
+                stack.append(_Frame(container, path, event.anchor, count))
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                frame = stack.pop()
+                size = count - frame.count_start + 1
+                if stack:
+                    parent = stack[-1]
+                    if isinstance(parent.container, list):
+                        parent.container.append(frame.container)
+                    else:
+                        parent.container[parent.key] = frame.container
+                        parent.key = None
+                else:
+                    root = frame.container
+                if frame.anchor:
+                    anchors[frame.anchor] = (frame.container, size)
+            elif isinstance(event, yaml.AliasEvent):
+                if awaiting_key:
+                    raise _fail("unsupported_key", "Mapping keys must be plain text, not aliases.", event)
+                if event.anchor not in anchors:
+                    raise _fail("yaml_syntax", f"The alias *{event.anchor} has no anchor before it.", event)
+                value, size = anchors[event.anchor]
+                count += size
+                if count > MAX_EXPANDED_NODES:
+                    raise _fail(
+                        "alias_expansion_too_large",
+                        f"Aliases expand the document past {MAX_EXPANDED_NODES:,} values.",
+                        event,
+                    )
+                place(copy.deepcopy(value), event, None, size)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = " ".join(part for part in (exc.context, exc.problem) if part) or "The YAML cannot be read."
+        raise SpecSyntaxError(
+            "yaml_syntax",
+            message[0].upper() + message[1:] + ".",
+            mark.line + 1 if mark else None,
+            mark.column + 1 if mark else None,
+        ) from None
+    except yaml.YAMLError as exc:
+        raise SpecSyntaxError("yaml_syntax", f"The YAML cannot be read: {exc}") from None
+    except RecursionError:
+        raise SpecSyntaxError("nesting_too_deep", f"The document nests deeper than {MAX_DEPTH} levels.") from None
+    return root, marks
+
+
+def load_document(text: str) -> LoadedDocument:
+    """Reads YAML text in any dialect and converts it to the native one."""
+    data, marks = parse_yaml(text)
+    return load_document_object(data, marks)
+
+
+def load_document_object(data: Any, marks: Marks | None = None) -> LoadedDocument:
+    """The same for a document that is already data (a JSON request body)."""
+    from workflows.spec.dialects import convert
+
+    if data is None:
+        raise SpecSyntaxError("not_a_mapping", "The document is empty.", 1, 1)
+    if not isinstance(data, dict):
+        line, column = (marks or {}).get((), (1, 1))
+        raise SpecSyntaxError(
+            "not_a_mapping", f"A workflow document is a mapping, not a {type(data).__name__}.", line, column
+        )
+    _check_depth(data)
+    native, native_marks, dialect, warnings = convert(data, marks or {})
+    return LoadedDocument(dialect=dialect, data=native, marks=native_marks, warnings=list(warnings))
+
+
+def _check_depth(data: Any) -> None:
+    """JSON bodies skip the YAML walk; refuse the same deep nesting for them, without recursion."""
+    pending: list[tuple[Any, int]] = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise SpecSyntaxError("nesting_too_deep", f"The document nests deeper than {MAX_DEPTH} levels.")
+        if isinstance(value, dict):
+            pending.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value)

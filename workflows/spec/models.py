@@ -1,0 +1,188 @@
+"""The native workflow document as pydantic models (``apiVersion: mbflow/v1``).
+
+Unknown keys are errors everywhere except in the free-form parts (``config`` is checked by the
+node type's own schema; ``input_schema``, ``variables``, ``output`` and trigger inputs are
+free-form). Durations are read into seconds.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+
+from workflows.spec.durations import parse_duration
+
+NODE_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
+WORKFLOW_NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,99}$"
+
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    PlainSerializer(lambda seconds: f"{seconds:g}s", return_type=str),
+    WithJsonSchema({
+        "anyOf": [
+            {"type": "number", "minimum": 0},
+            {"type": "string", "pattern": r"^\s*(\d+(\.\d+)?(ms|s|m|h|d)\s*)+$|^\s*\d+(\.\d+)?\s*$"},
+        ],
+        "examples": ["30s", "1m", "1h30m"],
+    }),
+]
+TimeoutAction = Literal["cancel_and_cleanup", "retry", "fallback", "ignore"]
+Expression = str
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class Metadata(Strict):
+    name: Annotated[str, Field(pattern=WORKFLOW_NAME_PATTERN)]
+    title: str | None = None
+    description: str | None = None
+    tags: list[str] = []
+    annotations: dict[str, str] = {}
+
+
+class RetryPolicy(Strict):
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 3
+    backoff: Literal["fixed", "linear", "exponential"] = "exponential"
+    initial_delay: Duration = 1.0
+    max_delay: Duration = 60.0
+    multiplier: Annotated[float, Field(gt=0)] = 2.0
+    jitter: bool = True
+
+    def delay_before(self, attempt: int) -> float:
+        """Seconds to wait before ``attempt`` (2 is the first retry), without jitter."""
+        steps = max(attempt - 1, 1)
+        if self.backoff == "fixed":
+            delay = self.initial_delay
+        elif self.backoff == "linear":
+            delay = self.initial_delay * steps
+        else:
+            delay = self.initial_delay * self.multiplier ** (steps - 1)
+        return min(delay, self.max_delay)
+
+
+class CircuitBreaker(Strict):
+    failure_threshold: Annotated[int, Field(ge=1)] = 5
+    recovery_timeout: Duration = 60.0
+    half_open_max_calls: Annotated[int, Field(ge=1)] = 1
+    failure_rate_threshold: Annotated[float, Field(gt=0, le=1)] | None = None
+
+
+class Position(Strict):
+    x: float
+    y: float
+
+
+class NodeSpec(Strict):
+    id: Annotated[str, Field(pattern=NODE_ID_PATTERN)]
+    name: str | None = None
+    description: str | None = None
+    type: str
+    config: dict[str, Any] = {}
+    when: Expression | bool | None = None
+    timeout: Duration | None = None
+    timeout_action: TimeoutAction | None = None
+    retry: RetryPolicy | None = None
+    fallback: str | None = None
+    fallback_output: Any = None
+    circuit_breaker: CircuitBreaker | None = None
+    position: Position | None = None
+
+
+class EdgeSpec(Strict):
+    id: str | None = None
+    from_: Annotated[str, Field(alias="from")]
+    to: str
+    on: Literal["success", "failure", "always"] = "success"
+    port: str | None = None
+    condition: Expression | None = None
+
+
+class Defaults(Strict):
+    timeout: Duration | None = None
+    retry: RetryPolicy | None = None
+
+
+class CompensationStep(Strict):
+    node: str
+    when_failed: str | None = None
+
+
+class _Trigger(Strict):
+    name: str | None = None
+    enabled: bool = True
+
+
+class CronTrigger(_Trigger):
+    type: Literal["cron"]
+    schedule: str
+    timezone: str = "UTC"
+    input: dict[str, Any] = {}
+
+
+class IntervalTrigger(_Trigger):
+    type: Literal["interval"]
+    every: Duration
+    input: dict[str, Any] = {}
+
+
+class WebhookTrigger(_Trigger):
+    type: Literal["webhook"]
+    mode: Literal["async", "sync"] = "async"
+
+
+class EventTrigger(_Trigger):
+    type: Literal["event"]
+    event: str
+    source: str | None = None
+    filter: dict[str, Any] = {}
+
+
+class ManualTrigger(_Trigger):
+    type: Literal["manual"]
+
+
+Trigger = Annotated[
+    CronTrigger | IntervalTrigger | WebhookTrigger | EventTrigger | ManualTrigger, Field(discriminator="type")
+]
+
+
+class WorkflowBody(Strict):
+    input_schema: dict[str, Any] | None = None
+    output_schema: dict[str, Any] | None = None
+    variables: dict[str, Any] = {}
+    defaults: Defaults = Defaults()
+    timeout: Duration | None = None
+    timeout_action: TimeoutAction | None = None
+    nodes: list[NodeSpec]
+    edges: list[EdgeSpec] = []
+    output: Any = None
+    compensation: list[CompensationStep] = []
+    triggers: list[Trigger] = []
+
+
+class WorkflowSpec(Strict):
+    """A whole native document. ``spec.nodes`` etc. are also reachable as ``nodes``, ``edges``."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, ignored_types=(cached_property,))
+
+    api_version: Annotated[Literal["mbflow/v1"], Field(alias="apiVersion")]
+    kind: Literal["Workflow"] = "Workflow"
+    metadata: Metadata
+    spec: WorkflowBody
+
+    @property
+    def nodes(self) -> list[NodeSpec]:
+        return self.spec.nodes
+
+    @property
+    def edges(self) -> list[EdgeSpec]:
+        return self.spec.edges
+
+    @cached_property
+    def node_map(self) -> dict[str, NodeSpec]:
+        return {node.id: node for node in self.spec.nodes}
