@@ -8,9 +8,10 @@ free-form). Durations are read into seconds.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, TypeAdapter, WithJsonSchema
+from typing_extensions import TypedDict
 
 from workflows.spec.durations import parse_duration
 
@@ -186,3 +187,23 @@ class WorkflowSpec(Strict):
     @cached_property
     def node_map(self) -> dict[str, NodeSpec]:
         return {node.id: node for node in self.spec.nodes}
+
+
+def _checker_for(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    """Checks a list of plain dicts against ``model``'s fields without building model objects.
+
+    The fields (types, patterns, validators, aliases) are the model's own, so there is one rule
+    for each; a TypedDict is validated about twice as fast as a model is built, which matters
+    for documents of thousands of nodes and edges.
+    """
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        annotation = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        fields[info.alias or name] = annotation if info.is_required() else NotRequired[annotation]
+    shape = TypedDict(f"{model.__name__}Dict", fields)  # type: ignore[misc]
+    shape.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
+    return TypeAdapter(list[shape])  # type: ignore[valid-type]
+
+
+NODES_CHECK = _checker_for(NodeSpec)
+EDGES_CHECK = _checker_for(EdgeSpec)

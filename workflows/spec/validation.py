@@ -23,7 +23,7 @@ from workflows.spec.catalog import get_node_type, node_types
 from workflows.spec.expressions import check_syntax, is_expression, referenced_nodes
 from workflows.spec.issues import Issue, Path
 from workflows.spec.loader import LoadedDocument
-from workflows.spec.models import WorkflowSpec
+from workflows.spec.models import EDGES_CHECK, NODES_CHECK, WorkflowSpec
 
 # `{{ nodes.a.output.x }}`-style paths need no Jinja parse: the common case stays cheap.
 _SIMPLE = re.compile(r"^\s*\{\{\s*([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*|\[(?:'[^'\\]*'|\"[^\"\\]*\"|\d+)\])*)\s*\}\}\s*$")
@@ -34,11 +34,19 @@ _FIRST_KEY = re.compile(r"^(?:\.([A-Za-z_]\w*)|\[['\"]([^'\"]*)['\"]\])")
 class ValidationReport:
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
-    spec: WorkflowSpec | None = None
+    data: dict[str, Any] | None = None  # the checked document, when its schema holds
+    _spec: WorkflowSpec | None = None
 
     @property
     def valid(self) -> bool:
         return not self.errors
+
+    @property
+    def spec(self) -> WorkflowSpec | None:
+        """The parsed spec of a document whose schema holds (built on first use)."""
+        if self._spec is None and self.data is not None:
+            self._spec = WorkflowSpec.model_validate(self.data)
+        return self._spec
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,13 +139,34 @@ def _node_id_at(nodes: list[Any], path: Path) -> str | None:
     return None
 
 
-def _check_schema(checker: _Checker, data: dict[str, Any], nodes: list[Any]) -> None:
+def _schema_errors(data: dict[str, Any]) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """(location, error) for each schema problem; nodes and edges are checked as plain dicts."""
+    spec = data.get("spec")
+    found: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    outline = data
+    if isinstance(spec, dict):
+        lists = {key: spec[key] for key in ("nodes", "edges") if isinstance(spec.get(key), list)}
+        outline = {**data, "spec": {**spec, **{key: [] for key in lists}}}
+        for key, items in lists.items():
+            try:
+                (NODES_CHECK if key == "nodes" else EDGES_CHECK).validate_python(items)
+            except ValidationError as exc:
+                found.extend((("spec", key, *e["loc"]), e) for e in exc.errors(include_url=False))
     try:
-        checker.report.spec = WorkflowSpec.model_validate(data)
+        WorkflowSpec.model_validate(outline)
     except ValidationError as exc:
+        found.extend((tuple(e["loc"]), e) for e in exc.errors(include_url=False))
+    return found
+
+
+def _check_schema(checker: _Checker, data: dict[str, Any], nodes: list[Any]) -> None:
+    errors = _schema_errors(data)
+    if not errors:
+        checker.report.data = data
+    else:
         seen: set[Path] = set()
-        for error in exc.errors(include_url=False):
-            path, _ = _walkable(data, tuple(error["loc"]))
+        for loc, error in errors:
+            path, _ = _walkable(data, loc)
             if path in seen:
                 continue
             seen.add(path)
@@ -219,6 +248,12 @@ def _check_graph(checker: _Checker, spec: dict[str, Any], nodes: list[Any], edge
         if not isinstance(edge, dict):
             continue
         source, target = edge.get("from"), edge.get("to")
+        if source in ids and target in ids:  # the common case, kept cheap
+            children[source].append(target)  # type: ignore[index]
+            indegree[target] += 1  # type: ignore[index]
+            if "port" in edge:
+                _check_port(checker, nodes[ids[source]], edge, index)  # type: ignore[index]
+            continue
         ok = True
         for key, end in (("from", source), ("to", target)):
             if isinstance(end, str) and end not in ids:
@@ -289,6 +324,20 @@ def _check_graph(checker: _Checker, spec: dict[str, Any], nodes: list[Any], edge
                 node_id=first,
             )
 
+    if ordered < len(ids):  # in a DAG every node is reached from a node without inbound edges
+        _check_reachable(checker, ids, indegree, children, policy_targets, in_cycle)
+
+    _check_expressions(checker, spec, nodes, edges, ids, children, policy_targets)
+
+
+def _check_reachable(
+    checker: _Checker,
+    ids: dict[str, int],
+    indegree: dict[str, int],
+    children: dict[str, list[str]],
+    policy_targets: set[str],
+    in_cycle: set[str],
+) -> None:
     roots = [node_id for node_id, degree in indegree.items() if degree == 0]
     reached = set(roots) | policy_targets
     queue = deque(reached)
@@ -305,8 +354,6 @@ def _check_graph(checker: _Checker, spec: dict[str, Any], nodes: list[Any], edge
                 ("spec", "nodes", index),
                 node_id=node_id,
             )
-
-    _check_expressions(checker, spec, nodes, edges, ids, children, policy_targets)
 
 
 def _check_port(checker: _Checker, source: dict[str, Any], edge: dict[str, Any], index: int) -> None:

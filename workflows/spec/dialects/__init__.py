@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 from workflows.spec.issues import Issue, Marks, Path
@@ -289,7 +289,7 @@ def wrap(expr: str) -> str:
 _TEMPLATE_RE = re.compile(r"\{\{(.*?)\}\}", re.S)
 
 
-def rewrite_templates(text: str, translate: Any) -> tuple[str, bool]:
+def rewrite_templates(text: str, translate: Callable[[str], str | None]) -> tuple[str, bool]:
     """Applies `translate(inner) -> str | None` to each `{{ ... }}` of a string.
 
     Returns the new text and whether every placeholder could be translated; a placeholder
@@ -307,17 +307,6 @@ def rewrite_templates(text: str, translate: Any) -> tuple[str, bool]:
         return wrap(translated)
 
     return _TEMPLATE_RE.sub(one, text), ok
-
-
-def map_strings(value: Any, fn: Any) -> Any:
-    """Applies fn to every string inside a JSON-like value (keys excepted)."""
-    if isinstance(value, str):
-        return fn(value)
-    if isinstance(value, dict):
-        return {k: map_strings(v, fn) for k, v in value.items()}
-    if isinstance(value, list):
-        return [map_strings(v, fn) for v in value]
-    return value
 
 
 def lift_required(schema: Any) -> Any:

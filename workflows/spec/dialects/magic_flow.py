@@ -254,14 +254,15 @@ class _MagicFlowConverter:
             node["description"] = str(raw["description"])
             self.marks.put((*dst, "description"), (*src, "description"))
 
-        step_type = raw.get("type")
+        raw_type = raw.get("type")
+        step_type = raw_type if isinstance(raw_type, str) else None
         if step_type in BUILTIN_TYPES:
             node["type"] = step_type
             node["config"] = self._builtin_config(raw, src, dst, node_id)
         else:
-            if step_type not in FUNCTION_TYPES:
+            if step_type not in FUNCTION_TYPES or (raw_type is not None and step_type is None):
                 self.warnings.add("dialect_approximated",
-                                  f"Step type {step_type!r} has no built-in equivalent; run as a `function` node.",
+                                  f"Step type {raw_type!r} has no built-in equivalent; run as a `function` node.",
                                   (*src, "type"), node_id=node_id, path=(*dst, "type"))
             node["type"] = "function"
             node["config"] = self._function_config(raw, src, dst)

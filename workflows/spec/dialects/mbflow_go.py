@@ -86,8 +86,9 @@ class _GoConverter:
             if key not in ("metadata", "variables", "nodes", "edges", "trigger", "triggers"):
                 self.warnings.add("dialect_dropped", f"Top-level key `{key}` has no native equivalent; dropped.",
                                   (key,))
-        raw_nodes = [n for n in self.data.get("nodes") or [] if isinstance(n, dict)]
-        raw_edges = self.data.get("edges") or []
+        node_list = self.data.get("nodes") if isinstance(self.data.get("nodes"), list) else []
+        raw_nodes = [n for n in node_list if isinstance(n, dict)]
+        raw_edges = self.data.get("edges") if isinstance(self.data.get("edges"), list) else []
         self._assign_ids(raw_nodes)
         edges_in = self._edge_endpoints(raw_edges)
         for _, source, target in edges_in:
@@ -101,7 +102,7 @@ class _GoConverter:
             spec["variables"] = {k: self._template_value(v, "input") for k, v in variables.items()}
             self.marks.rebase(("spec", "variables"), ("variables",))
         nodes = []
-        for index, raw in enumerate(self.data.get("nodes") or []):
+        for index, raw in enumerate(node_list):
             if not isinstance(raw, dict):
                 self.warnings.add("dialect_dropped", "A node that is not a mapping was dropped.", ("nodes", index))
                 continue
@@ -242,8 +243,7 @@ class _GoConverter:
         self, config: dict[str, Any], ref: str, node_id: str, src: Path, dst: Path
     ) -> tuple[str, dict[str, Any]]:
         expression = config.get("expression", config.get("condition", ""))
-        translated = self._expression(str(expression), {"data": ref, "input": ref, "$": ref}, node_id,
-                                      (*src, "config", "expression"))
+        translated = self._expression(str(expression), {"data": ref, "input": ref, "$": ref})
         if "branches" not in config:
             # A boolean test: the edges name true_output / false_output.
             ports = {"true": "true", "false": "false"}
@@ -261,7 +261,8 @@ class _GoConverter:
         ports = {}
         value_expr = wrap(translated)
         self.marks.put((*dst, "config", "value"), (*src, "config", "expression"))
-        for b_index, branch in enumerate(config.get("branches") or []):
+        branches = config.get("branches") if isinstance(config.get("branches"), list) else []
+        for b_index, branch in enumerate(branches):
             b_src = (*src, "config", "branches", b_index)
             if not isinstance(branch, dict):
                 self.warnings.add("dialect_dropped", "A branch that is not a mapping was dropped.", b_src,
@@ -283,10 +284,10 @@ class _GoConverter:
                 self.marks.put((*c_dst, "equals"), (*b_src, "condition"))
                 continue
             if re.match(r"(==|!=|<=|>=|<|>|in\b|not\b)", condition):
-                when = self._expression(f"value {condition}", {}, node_id, (*b_src, "condition"))
+                when = self._expression(f"value {condition}", {})
             else:
                 roots = {"data": ref, "input": ref, "$": ref}
-                when = self._expression(condition, roots, node_id, (*b_src, "condition"))
+                when = self._expression(condition, roots)
             cases.append({"when": wrap(when), "output": label})
             self.marks.put((*c_dst, "when"), (*b_src, "condition"))
         self.routers[node_id] = ports
@@ -322,7 +323,7 @@ class _GoConverter:
             for key, value in mapping.items():
                 v_src = (*src, "config", "mapping", key)
                 if isinstance(value, str) and "{{" not in value and _looks_like_expression(value):
-                    result["mapping"][key] = wrap(self._expression(value, roots, node_id, v_src))
+                    result["mapping"][key] = wrap(self._expression(value, roots))
                 else:
                     result["mapping"][key] = self._template_value(value, ref, node_id, v_src)
             self.marks.rebase((*dst, "config", "mapping"), (*src, "config", "mapping"))
@@ -374,7 +375,7 @@ class _GoConverter:
 
     # ------------------------------------------------------------------ expressions
 
-    def _expression(self, expr: str, roots: dict[str, str], node_id: str | None, src: Path) -> str:
+    def _expression(self, expr: str, roots: dict[str, str]) -> str:
         """A Go expression (expr-lang / JS-like) in Jinja spelling, without the braces."""
         roots = {"variables": "vars", "env": "secrets", **roots}
         defaulted = rewrite_or_default(expr)
@@ -408,7 +409,7 @@ class _GoConverter:
             first = re.match(r"\$|[A-Za-z_]\w*", stripped)
             if first is None or (first.group(0) not in roots and first.group(0) not in KNOWN_ROOTS):
                 return None
-            return self._expression(stripped, roots, node_id, src)
+            return self._expression(stripped, roots)
 
         text, ok = rewrite_templates(value, translate)
         if not ok:
@@ -451,8 +452,7 @@ class _GoConverter:
                     message = f"Edge condition {condition!r} names no branch of {source!r}; kept as a condition."
                     self.warnings.add("dialect_approximated", message,
                                       (*src, "condition"), path=(*dst, "condition"))
-                edge["condition"] = wrap(self._expression(condition, {"data": "output", "$": "output"}, None,
-                                                          (*src, "condition")))
+                edge["condition"] = wrap(self._expression(condition, {"data": "output", "$": "output"}))
                 self.marks.put((*dst, "condition"), (*src, "condition"))
         if isinstance(raw.get("id"), str) and raw["id"]:
             edge["id"] = raw["id"]
