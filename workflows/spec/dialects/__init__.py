@@ -180,10 +180,11 @@ def duration(value: Any) -> Any:
     return value
 
 
-def ordered(mapping: dict[str, Any], order: Iterable[str]) -> dict[str, Any]:
-    """The mapping's keys in `order` (then any others), without empty values."""
+def ordered(mapping: dict[str, Any], order: Iterable[str], keep: Iterable[str] = ()) -> dict[str, Any]:
+    """The mapping's keys in `order` (then any others), without empty values except those in `keep`."""
+    order, keep = tuple(order), set(keep)
     keys = [*order, *(k for k in mapping if k not in order)]
-    return {k: mapping[k] for k in keys if k in mapping and not _empty(mapping[k])}
+    return {k: mapping[k] for k in keys if k in mapping and (k in keep or not _empty(mapping[k]))}
 
 
 def _empty(value: Any) -> bool:

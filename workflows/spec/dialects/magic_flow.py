@@ -172,7 +172,7 @@ class _MagicFlowConverter:
             "apiVersion": NATIVE_API_VERSION,
             "kind": "Workflow",
             "metadata": self._metadata(),
-            "spec": ordered(spec, SPEC_ORDER),
+            "spec": ordered(spec, SPEC_ORDER, keep=("nodes",)),  # required, even when empty
         }
 
     def _metadata(self) -> dict[str, Any]:
@@ -366,18 +366,17 @@ class _MagicFlowConverter:
                                   (*src, key), node_id=node_id, path=dst)
                 continue
             if native == "backoff":
-                backoff = BACKOFFS.get(str(value).lower())
-                if backoff is None:
-                    # Magic Flow lists "jitter" as a strategy of its own: exponential with jitter.
-                    backoff = "exponential"
-                    if str(value).lower() == "jitter":
+                strategy = str(value).lower()
+                if strategy not in BACKOFFS:
+                    if strategy == "jitter":
+                        # Magic Flow lists "jitter" as a strategy of its own.
                         retry.setdefault("jitter", True)
-                    self.warnings.add("dialect_approximated",
-                                      f"Retry strategy {value!r} is approximated as exponential backoff with jitter."
-                                      if str(value).lower() == "jitter"
-                                      else f"Retry strategy {value!r} is unknown; using exponential backoff.",
-                                      (*src, key), node_id=node_id, path=(*dst, "backoff"))
-                value = backoff
+                        message = f"Retry strategy {value!r} is approximated as exponential backoff with jitter."
+                    else:
+                        message = f"Retry strategy {value!r} is unknown; using exponential backoff."
+                    self.warnings.add("dialect_approximated", message, (*src, key), node_id=node_id,
+                                      path=(*dst, "backoff"))
+                value = BACKOFFS.get(strategy, "exponential")
             elif native in ("initial_delay", "max_delay"):
                 value = duration(value)
             retry[native] = value

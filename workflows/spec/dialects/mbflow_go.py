@@ -11,7 +11,9 @@ What the Go files mean, and how each part is carried over:
   `conditional` with `true_output` / `false_output` → `condition` (ports `true` / `false`).
 * `merge` strategies: `first_available` → `mode: first`, `any` → `any`, else `all`; the merged
   data is the shallow-merged object (`strategy: object`), as the Go engine passes it on.
-* A numeric `timeout` in a node's config (seconds) becomes the node's `timeout`.
+* A numeric `timeout` in a node's config is seconds: `10` → `10s`, kept in the config of the
+  types that have one (`http`), else moved to the node's `timeout`.
+* `body` of an `http` node is `json` when it is structured; `system_prompt` of an `llm` is `system`.
 * `trigger` (or a `triggers` list) → `spec.triggers`.
 """
 
@@ -99,7 +101,9 @@ class _GoConverter:
         spec: dict[str, Any] = {}
         variables = self.data.get("variables")
         if isinstance(variables, dict):
-            spec["variables"] = {k: self._template_value(v, "input") for k, v in variables.items()}
+            spec["variables"] = {
+                key: self._template_value(value, "input", None, ("variables", key)) for key, value in variables.items()
+            }
             self.marks.rebase(("spec", "variables"), ("variables",))
         nodes = []
         for index, raw in enumerate(node_list):
@@ -121,7 +125,7 @@ class _GoConverter:
             "apiVersion": NATIVE_API_VERSION,
             "kind": "Workflow",
             "metadata": self._metadata(),
-            "spec": ordered(spec, SPEC_ORDER),
+            "spec": ordered(spec, SPEC_ORDER, keep=("nodes",)),  # required, even when empty
         }
 
     def _metadata(self) -> dict[str, Any]:
