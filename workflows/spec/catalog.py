@@ -44,8 +44,11 @@ class NodeType:
         return self.config_model.model_json_schema()
 
     @cached_property
-    def list_adapter(self) -> TypeAdapter[list[NodeConfig]]:
-        return TypeAdapter(list[self.config_model])  # type: ignore[name-defined]
+    def list_adapter(self) -> TypeAdapter[list[Any]]:
+        """Checks many configs of this type at once (see ``checker_for``)."""
+        from workflows.spec.models import checker_for
+
+        return checker_for(self.config_model)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -189,7 +189,7 @@ class WorkflowSpec(Strict):
         return {node.id: node for node in self.spec.nodes}
 
 
-def _checker_for(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+def checker_for(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
     """Checks a list of plain dicts against ``model``'s fields without building model objects.
 
     The fields (types, patterns, validators, aliases) are the model's own, so there is one rule
@@ -205,5 +205,5 @@ def _checker_for(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
     return TypeAdapter(list[shape])  # type: ignore[valid-type]
 
 
-NODES_CHECK = _checker_for(NodeSpec)
-EDGES_CHECK = _checker_for(EdgeSpec)
+NODES_CHECK = checker_for(NodeSpec)
+EDGES_CHECK = checker_for(EdgeSpec)
