@@ -1,0 +1,163 @@
+/**
+ * The one way the SPA talks to the server: openapi-fetch over the generated schema
+ * (./generated, `npm run api:generate`), the session cookie plus the CSRF header, and the API's
+ * error envelope turned into an ApiError carrying `error.message`.
+ */
+import createClient from "openapi-fetch";
+import type { paths } from "./generated/schema";
+import type {
+  DiffResult,
+  Execution,
+  Me,
+  NodeType,
+  Page,
+  TemplateDetail,
+  TemplateSummary,
+  ValidationResult,
+  VersionDetail,
+  VersionInfo,
+  Workflow,
+  WorkflowDetail,
+} from "./types";
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function csrfToken(): string {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+const BASE = "/api/v1";
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** The typed HTTP client: every path and method is checked against the generated schema. */
+const http = createClient<paths>({ credentials: "same-origin", headers: { Accept: "application/json" } });
+http.use({
+  onRequest({ request }) {
+    if (!SAFE_METHODS.has(request.method)) request.headers.set("X-CSRFToken", csrfToken());
+    return request;
+  },
+});
+
+interface FetchResult {
+  data?: unknown;
+  error?: unknown;
+  response: Response;
+}
+
+/** The body of a successful answer, or an ApiError carrying the envelope's `error.message`. */
+async function unwrap<T>(call: Promise<FetchResult>, what: string): Promise<T> {
+  let result: FetchResult;
+  try {
+    result = await call;
+  } catch {
+    throw new ApiError("The server cannot be reached.", 0, "network_error");
+  }
+  const { data, error, response } = result;
+  if (response.status === 401) {
+    window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`);
+  }
+  if (!response.ok) {
+    const envelope = (error as { error?: { message?: string; code?: string; details?: Record<string, unknown> } } | undefined)?.error;
+    throw new ApiError(
+      envelope?.message ?? `${what} failed (${response.status})`,
+      response.status,
+      envelope?.code ?? "http_error",
+      envelope?.details ?? {},
+    );
+  }
+  return data as T;
+}
+
+const path = <K extends string>(key: K, value: string | number) => ({ path: { [key]: String(value) } as Record<K, string> });
+
+export const api = {
+  me: () => unwrap<Me>(http.GET("/api/v1/me/"), "Loading your account"),
+  switchTenant: (tenant: string) => unwrap<Me>(http.POST("/api/v1/me/tenant/", { body: { tenant } }), "Switching tenant"),
+
+  listWorkflows: (query: { search?: string; tag?: string; archived?: boolean; page_size?: number }) =>
+    unwrap<Page<Workflow>>(
+      http.GET("/api/v1/workflows/", {
+        params: { query: { search: query.search || undefined, tag: query.tag || undefined, archived: query.archived, page_size: query.page_size } as never },
+      }),
+      "Listing workflows",
+    ),
+  getWorkflow: (id: string) =>
+    unwrap<WorkflowDetail>(http.GET("/api/v1/workflows/{ref}/", { params: path("ref", id) }), "Opening the workflow"),
+  createWorkflow: (yaml: string, message: string) =>
+    unwrap<WorkflowDetail>(http.POST("/api/v1/workflows/", { body: { yaml, message } }), "Creating the workflow"),
+  saveWorkflow: (id: string, yaml: string, message: string) =>
+    unwrap<WorkflowDetail>(http.PUT("/api/v1/workflows/{ref}/", { params: path("ref", id), body: { yaml, message } }), "Saving"),
+  setArchived: (id: string, archived: boolean) =>
+    unwrap<WorkflowDetail>(http.PATCH("/api/v1/workflows/{ref}/", { params: path("ref", id), body: { archived } }), "Archiving"),
+  duplicateWorkflow: (id: string, name: string) =>
+    unwrap<WorkflowDetail>(
+      http.POST("/api/v1/workflows/{ref}/duplicate/", { params: path("ref", id), body: { name } }),
+      "Duplicating",
+    ),
+  importWorkflow: (file: File) => {
+    const form = new FormData();
+    form.append("file", file);
+    return unwrap<Workflow & { dialect: string; warnings: unknown[] }>(
+      http.POST("/api/v1/workflows/import/", { body: form as never, bodySerializer: (body: unknown) => body as FormData }),
+      "Importing",
+    );
+  },
+  exportUrl: (id: string, version?: number) => `${BASE}/workflows/${id}/export${version ? `?version=${version}` : ""}`,
+  validate: (yaml: string) =>
+    unwrap<ValidationResult>(http.POST("/api/v1/workflows/validate/", { body: { yaml } }), "Validating"),
+
+  listVersions: (id: string) =>
+    unwrap<Page<VersionInfo>>(
+      http.GET("/api/v1/workflows/{ref}/versions/", { params: { ...path("ref", id), query: { page_size: 100 } as never } }),
+      "Listing versions",
+    ),
+  getVersion: (id: string, n: number) =>
+    unwrap<VersionDetail>(
+      http.GET("/api/v1/workflows/{ref}/versions/{number}/", { params: { path: { ref: id, number: String(n) } } }),
+      "Loading the version",
+    ),
+  diff: (id: string, from: number, to: number) =>
+    unwrap<DiffResult>(
+      http.GET("/api/v1/workflows/{ref}/diff/", { params: { ...path("ref", id), query: { from, to } } }),
+      "Comparing versions",
+    ),
+  rollback: (id: string, version: number, message: string) =>
+    unwrap<WorkflowDetail>(
+      http.POST("/api/v1/workflows/{ref}/rollback/", { params: path("ref", id), body: { version, message } }),
+      "Rolling back",
+    ),
+
+  nodeTypes: () =>
+    unwrap<Page<NodeType>>(http.GET("/api/v1/node-types/", { params: { query: { page_size: 500 } as never } }), "Loading node types"),
+  listTemplates: () =>
+    unwrap<Page<TemplateSummary>>(http.GET("/api/v1/templates/", { params: { query: { page_size: 200 } as never } }), "Loading templates"),
+  getTemplate: (id: string) =>
+    unwrap<TemplateDetail>(http.GET("/api/v1/templates/{template_id}/", { params: path("template_id", id) }), "Loading the template"),
+
+  execute: (id: string, input: unknown) =>
+    unwrap<Execution>(
+      http.POST("/api/v1/workflows/{ref}/execute/", { params: path("ref", id), body: { input } as never }),
+      "Starting the run",
+    ),
+  getExecution: (id: string) =>
+    unwrap<Execution>(
+      http.GET("/api/v1/executions/{execution_id}/", { params: path("execution_id", id) }),
+      "Loading the execution",
+    ),
+};
+
+export function executionSocketUrl(executionId: string): string {
+  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+  // after_seq=0: the server first replays what happened before the socket opened.
+  return `${scheme}://${window.location.host}/ws/executions/${executionId}/?after_seq=0`;
+}

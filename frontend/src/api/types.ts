@@ -1,0 +1,159 @@
+/**
+ * Answer shapes of the MBFlow REST API v1 (docs/api.md) that the generated schema leaves open
+ * (views documented as a plain object). Paths, methods and request bodies are checked against
+ * ./generated/schema.ts by the client.
+ */
+
+export interface Page<T> {
+  count: number;
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
+
+export interface TenantRef {
+  id: string;
+  slug: string;
+  name: string;
+}
+
+export interface Me {
+  username: string;
+  tenant: TenantRef;
+  role: string;
+  tenants: (TenantRef & { role: string })[];
+}
+
+export interface VersionInfo {
+  number: number;
+  checksum: string;
+  message: string;
+  author: string;
+  created_at: string;
+}
+
+export interface Workflow {
+  id: string;
+  name: string;
+  title: string;
+  description: string;
+  tags: string[];
+  archived: boolean;
+  version: VersionInfo | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WorkflowDetail extends Workflow {
+  yaml: string;
+  spec: Record<string, unknown>;
+}
+
+export interface VersionDetail extends VersionInfo {
+  yaml: string;
+  spec: Record<string, unknown>;
+}
+
+export interface Issue {
+  code: string;
+  message: string;
+  severity?: "error" | "warning";
+  node_id?: string | null;
+  edge?: number | null;
+  path?: (string | number)[] | null;
+  line?: number | null;
+  column?: number | null;
+}
+
+export interface ValidationResult {
+  valid: boolean;
+  dialect: string;
+  errors: Issue[];
+  warnings: Issue[];
+  yaml: string;
+}
+
+export interface DiffResult {
+  from: number;
+  to: number;
+  unified: string;
+  nodes: { added: string[]; removed: string[]; changed: string[] };
+  edges: { added: unknown[]; removed: unknown[]; changed: unknown[] };
+}
+
+export type JsonSchema = {
+  type?: string | string[];
+  title?: string;
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  const?: unknown;
+  format?: string;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties?: boolean | JsonSchema;
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  minimum?: number;
+  maximum?: number;
+  examples?: unknown[];
+  "x-expression"?: boolean;
+  [key: string]: unknown;
+};
+
+export interface NodeType {
+  type: string;
+  title: string;
+  category: string;
+  description: string;
+  config_schema: JsonSchema;
+  output_ports: string[] | null;
+  icon: string | null;
+}
+
+export interface TemplateSummary {
+  id: string;
+  name: string;
+  title: string;
+  description: string;
+  tags: string[];
+  builtin: boolean;
+}
+
+export interface TemplateDetail extends TemplateSummary {
+  yaml: string;
+}
+
+export type NodeRunStatus = "pending" | "running" | "succeeded" | "failed" | "skipped" | "retrying" | "cancelled";
+
+export interface NodeRun {
+  node_id: string;
+  status: NodeRunStatus | string;
+  attempt?: number;
+  attempts?: number | unknown[];
+  input?: unknown;
+  output?: unknown;
+  error?: unknown;
+  started_at?: string | null;
+  finished_at?: string | null;
+}
+
+export interface Execution {
+  id: string;
+  status: string;
+  workflow?: unknown;
+  input?: unknown;
+  output?: unknown;
+  error?: unknown;
+  steps?: NodeRun[];
+  nodes?: NodeRun[] | Record<string, NodeRun>;
+  node_runs?: NodeRun[];
+}
+
+export interface ExecutionEvent {
+  seq: number;
+  type: string;
+  node_id?: string | null;
+  payload?: Record<string, unknown>;
+}

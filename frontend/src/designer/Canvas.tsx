@@ -1,0 +1,291 @@
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from "react";
+import {
+  Background,
+  BackgroundVariant,
+  Controls,
+  MarkerType,
+  MiniMap,
+  ReactFlow,
+  useReactFlow,
+  type Connection,
+  type Edge,
+  type EdgeChange,
+  type NodeChange,
+  type NodeTypes,
+} from "@xyflow/react";
+import { autoLayout, displayPositions } from "../lib/layout";
+import { hasSuccessOutput, outputPorts } from "../lib/nodeKinds";
+import { addEdge, addNode, removeElements, moveNodes, uniqueId, type XY } from "../lib/workflowDoc";
+import { useDesigner, useDesignerStoreApi } from "./store";
+import { WorkflowNode, type WorkflowFlowNode } from "./nodes/WorkflowNode";
+import type { Issue } from "../api/types";
+
+export const NODE_DRAG_MIME = "application/x-mbflow-node-type";
+
+// Defined once at module level: React Flow re-mounts every node if this object changes.
+const nodeTypes: NodeTypes = { workflow: WorkflowNode };
+
+function summarize(type: string, config: Record<string, unknown>): string | undefined {
+  const pick = (v: unknown) => (typeof v === "string" ? v : undefined);
+  switch (type) {
+    case "http":
+      return config.url ? `${pick(config.method) ?? "GET"} ${pick(config.url) ?? ""}` : undefined;
+    case "condition":
+      return pick(config.expression);
+    case "switch":
+      return pick(config.value);
+    case "delay":
+      return pick(config.duration);
+    case "llm":
+      return pick(config.model);
+    case "log":
+      return pick(config.message);
+    case "sub_workflow":
+      return pick(config.workflow);
+    default:
+      return undefined;
+  }
+}
+
+/** Adds a node of `type` at a canvas position; the id comes from the type. */
+export function addNodeOfType(store: ReturnType<typeof useDesignerStoreApi>, type: string, position: XY): void {
+  let newId = "";
+  store.getState().edit((doc) => {
+    newId = uniqueId(doc, type);
+    addNode(doc, { id: newId, type, position });
+  });
+  if (newId) store.getState().select([newId]);
+}
+
+export function Canvas() {
+  const store = useDesignerStoreApi();
+  const graph = useDesigner((s) => s.graph);
+  const issues = useDesigner((s) => s.issues);
+  const selectedNodes = useDesigner((s) => s.selectedNodes);
+  const selectedEdges = useDesigner((s) => s.selectedEdges);
+  const nodeTypesCatalog = useDesigner((s) => s.nodeTypes);
+  const run = useDesigner((s) => s.run);
+  const { screenToFlowPosition, fitView } = useReactFlow();
+  const refitted = useRef(false);
+  const [dragging, setDragging] = useState<Record<string, XY>>({});
+  const [dims, setDims] = useState<Record<string, { width: number; height: number }>>({});
+  // Fit once when a drawing is opened; an empty canvas must not jump to the first dropped node.
+  const [fitOnOpen] = useState(() => store.getState().graph.nodes.length > 0);
+
+  // Nodes without a `position` in the YAML are placed by ELK for display only; nothing is
+  // written until someone moves them or asks for an auto-layout.
+  const [elkPositions, setElkPositions] = useState<Record<string, XY>>({});
+  const unplaced = useMemo(() => graph.nodes.filter((n) => !n.position).map((n) => n.id).join(","), [graph]);
+  useEffect(() => {
+    if (!unplaced) return;
+    let cancelled = false;
+    const { nodes: allNodes, edges: allEdges } = store.getState().graph;
+    autoLayout(allNodes, allEdges)
+      .then((placed) => {
+        if (cancelled) return;
+        setElkPositions(placed);
+        if (!refitted.current) {
+          refitted.current = true;
+          window.setTimeout(() => void fitView({ padding: 0.25, maxZoom: 1 }), 60);
+        }
+      })
+      .catch(() => undefined);
+    return () => {
+      cancelled = true;
+    };
+  }, [unplaced, graph.edges.length, store, fitView]);
+  const positions = useMemo(() => {
+    const fallback = displayPositions(graph.nodes, graph.edges);
+    return Object.fromEntries(graph.nodes.map((n) => [n.id, n.position ?? elkPositions[n.id] ?? fallback[n.id]]));
+  }, [graph, elkPositions]);
+
+  const issuesByNode = useMemo(() => {
+    const map = new Map<string, Issue[]>();
+    for (const issue of issues) {
+      if (issue.node_id) map.set(issue.node_id, [...(map.get(issue.node_id) ?? []), issue]);
+    }
+    return map;
+  }, [issues]);
+  const issuesByEdge = useMemo(() => {
+    const map = new Map<number, Issue[]>();
+    for (const issue of issues) if (typeof issue.edge === "number") map.set(issue.edge, [...(map.get(issue.edge) ?? []), issue]);
+    return map;
+  }, [issues]);
+
+  const nodes: WorkflowFlowNode[] = useMemo(() => {
+    const selected = new Set(selectedNodes);
+    return graph.nodes.map((n) => {
+      const nodeType = nodeTypesCatalog[n.type];
+      return {
+        id: n.id,
+        type: "workflow" as const,
+        position: dragging[n.id] ?? positions[n.id] ?? { x: 0, y: 0 },
+        selected: selected.has(n.id),
+        measured: dims[n.id],
+        data: {
+          nodeId: n.id,
+          type: n.type,
+          name: n.name,
+          typeTitle: nodeType?.title ?? n.type,
+          known: Boolean(nodeType),
+          ports: outputPorts(n, nodeType),
+          success: hasSuccessOutput(nodeType),
+          issues: issuesByNode.get(n.id) ?? [],
+          status: run?.nodes[n.id]?.status,
+          summary: summarize(n.type, n.config),
+        },
+      };
+    });
+  }, [graph, positions, dragging, dims, selectedNodes, nodeTypesCatalog, issuesByNode, run]);
+
+  const edges: Edge[] = useMemo(() => {
+    const selected = new Set(selectedEdges);
+    return graph.edges.map((e) => {
+      const problems = issuesByEdge.get(e.index) ?? [];
+      const label = e.port ?? (e.on !== "success" ? e.on : undefined) ?? (e.condition ? "if" : undefined);
+      const classes = [`edge-${e.on}`, problems.length ? "edge-error" : "", e.port ? "edge-port" : ""].join(" ");
+      return {
+        id: e.key,
+        source: e.from,
+        target: e.to,
+        sourceHandle: e.port ? `port:${e.port}` : e.on === "failure" ? "failure" : "success",
+        targetHandle: "in",
+        selected: selected.has(e.key),
+        label: problems.length ? `⚠ ${label ?? ""}`.trim() : label,
+        className: classes,
+        animated: run ? run.nodes[e.from]?.status === "succeeded" && !run.nodes[e.to] : false,
+        markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18 },
+        data: { index: e.index, title: e.condition ?? problems.map((p) => p.message).join("; ") },
+      };
+    });
+  }, [graph, selectedEdges, issuesByEdge, run]);
+
+  const onNodesChange = useCallback(
+    (changes: NodeChange<WorkflowFlowNode>[]) => {
+      const moved: Record<string, XY> = {};
+      let finished = false;
+      let selection: Set<string> | null = null;
+      const dimUpdates: Record<string, { width: number; height: number }> = {};
+      for (const change of changes) {
+        if (change.type === "position" && change.position) {
+          moved[change.id] = change.position;
+          if (!change.dragging) finished = true;
+        } else if (change.type === "position" && change.dragging === false) {
+          finished = true;
+        } else if (change.type === "select") {
+          selection ??= new Set(store.getState().selectedNodes);
+          if (change.selected) selection.add(change.id);
+          else selection.delete(change.id);
+        } else if (change.type === "dimensions" && change.dimensions) {
+          dimUpdates[change.id] = change.dimensions;
+        }
+      }
+      if (Object.keys(dimUpdates).length) setDims((d) => ({ ...d, ...dimUpdates }));
+      if (selection) store.getState().select([...selection], store.getState().selectedEdges);
+      if (Object.keys(moved).length || finished) {
+        setDragging((current) => {
+          const next = { ...current, ...moved };
+          if (finished) {
+            // The drag ended: write every moved node's position into the YAML as one step.
+            if (Object.keys(next).length) store.getState().edit((doc) => moveNodes(doc, next));
+            return {};
+          }
+          return next;
+        });
+      }
+    },
+    [store],
+  );
+
+  const onEdgesChange = useCallback(
+    (changes: EdgeChange[]) => {
+      let selection: Set<string> | null = null;
+      for (const change of changes) {
+        if (change.type === "select") {
+          selection ??= new Set(store.getState().selectedEdges);
+          if (change.selected) selection.add(change.id);
+          else selection.delete(change.id);
+        }
+      }
+      if (selection) store.getState().select(store.getState().selectedNodes, [...selection]);
+    },
+    [store],
+  );
+
+  const onConnect = useCallback(
+    (connection: Connection) => {
+      const handle = connection.sourceHandle ?? "success";
+      store.getState().edit((doc) => {
+        addEdge(doc, {
+          from: connection.source,
+          to: connection.target,
+          on: handle === "failure" ? "failure" : "success",
+          port: handle.startsWith("port:") ? handle.slice(5) : undefined,
+        });
+      });
+    },
+    [store],
+  );
+
+  const onDelete = useCallback(
+    ({ nodes: goneNodes, edges: goneEdges }: { nodes: WorkflowFlowNode[]; edges: Edge[] }) => {
+      const edgeIndices = goneEdges.map((e) => (e.data as { index: number }).index);
+      store.getState().edit((doc) => removeElements(doc, goneNodes.map((n) => n.id), edgeIndices));
+      store.getState().select([], []);
+    },
+    [store],
+  );
+
+  const onDrop = useCallback(
+    (event: DragEvent) => {
+      event.preventDefault();
+      const type = event.dataTransfer.getData(NODE_DRAG_MIME) || event.dataTransfer.getData("text/plain");
+      if (!type) return;
+      const at = screenToFlowPosition({ x: event.clientX, y: event.clientY });
+      addNodeOfType(store, type, { x: at.x - 100, y: at.y - 30 });
+    },
+    [screenToFlowPosition, store],
+  );
+
+  return (
+    <div className="canvas" data-testid="canvas" onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = "move"; }} onDrop={onDrop}>
+      <ReactFlow<WorkflowFlowNode, Edge>
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        onNodesChange={onNodesChange}
+        onEdgesChange={onEdgesChange}
+        onConnect={onConnect}
+        onDelete={onDelete}
+        deleteKeyCode={["Delete", "Backspace"]}
+        multiSelectionKeyCode={["Shift", "Meta", "Control"]}
+        selectionKeyCode="Shift"
+        fitView={fitOnOpen}
+        fitViewOptions={{ padding: 0.25, maxZoom: 1 }}
+        minZoom={0.2}
+        maxZoom={2}
+        proOptions={{ hideAttribution: true }}
+        defaultEdgeOptions={{ type: "smoothstep" }}
+      >
+        <Background variant={BackgroundVariant.Dots} gap={18} size={1.2} color="#cfd4dc" />
+        <MiniMap pannable zoomable nodeStrokeWidth={3} style={{ width: 150, height: 100 }} nodeColor={(n) => minimapColor(n as WorkflowFlowNode)} />
+        <Controls showInteractive={false} />
+      </ReactFlow>
+      {graph.nodes.length === 0 && graph.native && (
+        <div className="canvas-empty">
+          <strong>Drag a node type from the palette</strong>
+          <span>or type YAML on the right — both stay in sync.</span>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function minimapColor(node: WorkflowFlowNode): string {
+  const status = node.data.status;
+  if (status === "succeeded") return "#12b76a";
+  if (status === "failed") return "#f04438";
+  if (status === "running" || status === "retrying") return "#2e90fa";
+  if (node.data.issues.length) return "#f04438";
+  return "#a4a7f5";
+}

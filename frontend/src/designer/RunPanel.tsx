@@ -1,0 +1,220 @@
+/**
+ * Running the saved workflow: an input form from `spec.input_schema`, the start call, and the
+ * live node states from the execution's WebSocket (with polling as a fallback).
+ */
+import { useEffect, useMemo, useState } from "react";
+import { Play } from "lucide-react";
+import { api, ApiError, executionSocketUrl } from "../api/client";
+import type { Execution, ExecutionEvent, JsonSchema, NodeRun } from "../api/types";
+import { Modal } from "../components/Modal";
+import { toast } from "../components/toast";
+import { SchemaForm, type FieldPath } from "./SchemaForm";
+import { useDesigner, useDesignerStoreApi, type RunState } from "./store";
+
+const TERMINAL = new Set(["succeeded", "failed", "cancelled", "timed_out"]);
+
+const EVENT_STATUS: Record<string, string> = {
+  "node.started": "running",
+  "node.succeeded": "succeeded",
+  "node.failed": "failed",
+  "node.skipped": "skipped",
+  "node.retrying": "retrying",
+  "node.cancelled": "cancelled",
+  "node.timed_out": "timed_out",
+  "node.scheduled": "pending",
+};
+
+const EXECUTION_STATUS: Record<string, string> = { created: "pending", started: "running", resumed: "running" };
+
+function setPath(target: Record<string, unknown>, path: FieldPath, value: unknown): Record<string, unknown> {
+  const copy: Record<string, unknown> = { ...target };
+  const [head, ...rest] = path;
+  if (rest.length === 0) {
+    if (value === undefined) delete copy[String(head)];
+    else copy[String(head)] = value;
+  } else {
+    copy[String(head)] = setPath((copy[String(head)] as Record<string, unknown>) ?? {}, rest, value);
+  }
+  return copy;
+}
+
+function errorText(error: unknown): string {
+  if (!error) return "";
+  if (typeof error === "string") return error;
+  const message = (error as { message?: unknown }).message;
+  return typeof message === "string" ? message : JSON.stringify(error);
+}
+
+/** Node runs of an execution, whichever shape the detail uses (list or map). */
+export function nodeRunsOf(execution: Execution): NodeRun[] {
+  const raw = execution.steps ?? execution.nodes ?? execution.node_runs ?? [];
+  if (Array.isArray(raw)) return raw;
+  return Object.entries(raw).map(([node_id, run]) => ({ ...run, node_id: run.node_id ?? node_id }));
+}
+
+/** Applies one live event to the run state. */
+export function applyEvent(run: RunState, event: ExecutionEvent): RunState {
+  if (event.node_id && EVENT_STATUS[event.type]) {
+    const attempt = typeof event.payload?.attempt === "number" ? event.payload.attempt : run.nodes[event.node_id]?.attempt;
+    return { ...run, nodes: { ...run.nodes, [event.node_id]: { status: EVENT_STATUS[event.type], attempt } } };
+  }
+  if (event.type.startsWith("execution.")) {
+    const name = event.type.slice("execution.".length);
+    return { ...run, status: EXECUTION_STATUS[name] ?? name };
+  }
+  return run;
+}
+
+export function RunDialog({ workflowId, onClose }: { workflowId: string; onClose: () => void }) {
+  const store = useDesignerStoreApi();
+  const doc = useDesigner((s) => s.doc);
+  const schema = useMemo(() => {
+    const spec = (doc?.toJS() as { spec?: { input_schema?: JsonSchema } } | undefined)?.spec;
+    return spec?.input_schema ?? { type: "object", properties: {} };
+  }, [doc]);
+  const [input, setInput] = useState<Record<string, unknown>>({});
+  const [busy, setBusy] = useState(false);
+  const hasFields = Object.keys(schema.properties ?? {}).length > 0;
+
+  const start = async () => {
+    setBusy(true);
+    try {
+      const execution = await api.execute(workflowId, input);
+      store.getState().setRun({ executionId: execution.id, status: execution.status ?? "pending", nodes: {} });
+      toast.info(`Execution ${execution.id.slice(0, 8)} started`);
+      onClose();
+    } catch (error) {
+      if (error instanceof ApiError && (error.status === 404 || error.status === 405)) {
+        toast.error(`Running is not available on this server: POST /api/v1/workflows/{id}/execute answered ${error.status} (${error.message})`);
+      } else toast.fromError(error, "Could not start the run");
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Modal
+      title="Run workflow"
+      onClose={onClose}
+      testId="run-dialog"
+      footer={
+        <>
+          <button className="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button className="button primary" onClick={() => void start()} disabled={busy} data-testid="run-start">
+            <Play size={14} /> {busy ? "Starting…" : "Start run"}
+          </button>
+        </>
+      }
+    >
+      {hasFields ? (
+        <SchemaForm schema={schema} value={input} onChange={(path, value) => setInput((current) => setPath(current, path, value))} />
+      ) : (
+        <p className="muted">This workflow declares no input (`spec.input_schema`). It will run with an empty input.</p>
+      )}
+    </Modal>
+  );
+}
+
+/** Keeps the store's run state current: WebSocket events, and a poll of the detail. */
+export function useRunStream(): void {
+  const store = useDesignerStoreApi();
+  const executionId = useDesigner((s) => s.run?.executionId);
+  useEffect(() => {
+    if (!executionId) return;
+    let closed = false;
+    let socket: WebSocket | null = null;
+    const onEvent = (event: ExecutionEvent) =>
+      store.getState().setRun((run) => (run && run.executionId === executionId ? applyEvent(run, event) : run));
+    try {
+      socket = new WebSocket(executionSocketUrl(executionId));
+      socket.onmessage = (message) => {
+        try {
+          const data = JSON.parse(message.data as string);
+          const events: ExecutionEvent[] = Array.isArray(data) ? data : data.event ? [data.event] : data.events ?? [data];
+          events.filter((e) => e && typeof e.type === "string").forEach(onEvent);
+        } catch {
+          /* not an event */
+        }
+      };
+    } catch {
+      socket = null;
+    }
+    const poll = async () => {
+      while (!closed) {
+        try {
+          const execution = await api.getExecution(executionId);
+          store.getState().setRun((run) => {
+            if (!run || run.executionId !== executionId) return run;
+            const nodes = { ...run.nodes };
+            for (const r of nodeRunsOf(execution)) {
+              nodes[r.node_id] = { status: r.status, attempt: typeof r.attempt === "number" ? r.attempt : nodes[r.node_id]?.attempt };
+            }
+            return { ...run, status: execution.status, nodes };
+          });
+          if (TERMINAL.has(execution.status)) {
+            if (execution.status === "succeeded") toast.success("Run succeeded");
+            else toast.error(`Run ${execution.status}${errorText(execution.error) ? `: ${errorText(execution.error)}` : ""}`);
+            break;
+          }
+        } catch (error) {
+          if (error instanceof ApiError && error.status === 404) {
+            toast.error("Execution details are not available (GET /api/v1/executions/{id} answered 404).");
+            break;
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+      }
+    };
+    void poll();
+    return () => {
+      closed = true;
+      socket?.close();
+    };
+  }, [executionId, store]);
+}
+
+function Json({ value }: { value: unknown }) {
+  if (value === undefined || value === null) return <span className="muted">—</span>;
+  return <pre className="json">{typeof value === "string" ? value : JSON.stringify(value, null, 2)}</pre>;
+}
+
+/** Input, output, error and attempts of one node in the current run. */
+export function RunDetails({ nodeId }: { nodeId: string }) {
+  const run = useDesigner((s) => s.run);
+  const status = run?.nodes[nodeId]?.status;
+  const [detail, setDetail] = useState<NodeRun | null>(null);
+  useEffect(() => {
+    if (!run) return;
+    api
+      .getExecution(run.executionId)
+      .then((execution) => setDetail(nodeRunsOf(execution).find((r) => r.node_id === nodeId) ?? null))
+      .catch(() => setDetail(null));
+  }, [run?.executionId, nodeId, status]); // eslint-disable-line react-hooks/exhaustive-deps
+  if (!run) return null;
+  const attempts = detail?.attempts;
+  return (
+    <div className="run-details" data-testid="run-details">
+      <div className="kv-line">
+        <span className="muted">Execution</span> <span className="mono">{run.executionId.slice(0, 8)}</span>
+        <span className={`status-pill status-${run.status}`}>{run.status}</span>
+      </div>
+      <div className="kv-line">
+        <span className="muted">This node</span>
+        <span className={`status-pill status-${status ?? "pending"}`}>{status ?? "pending"}</span>
+        <span className="muted">attempts: {Array.isArray(attempts) ? attempts.length : attempts ?? run.nodes[nodeId]?.attempt ?? "—"}</span>
+      </div>
+      <h5>Input</h5>
+      <Json value={detail?.input} />
+      <h5>Output</h5>
+      <Json value={detail?.output} />
+      {detail?.error != null && (
+        <>
+          <h5>Error</h5>
+          <Json value={detail.error} />
+        </>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,114 @@
+import { useEffect, useRef } from "react";
+import { basicSetup } from "codemirror";
+import { EditorView, keymap } from "@codemirror/view";
+import { EditorState, Annotation } from "@codemirror/state";
+import { indentWithTab } from "@codemirror/commands";
+import { yaml } from "@codemirror/lang-yaml";
+import { lintGutter, setDiagnostics, type Diagnostic } from "@codemirror/lint";
+import { useDesigner, useDesignerStoreApi } from "./store";
+
+/** Marks a transaction that brings the store's text into the editor (not typed by the user). */
+const fromStore = Annotation.define<boolean>();
+
+export const REVEAL_LINE_EVENT = "mbflow:reveal-line";
+
+export function revealLine(line: number) {
+  window.dispatchEvent(new CustomEvent(REVEAL_LINE_EVENT, { detail: line }));
+}
+
+const theme = EditorView.theme({
+  "&": { height: "100%", fontSize: "12.5px", backgroundColor: "var(--panel)" },
+  ".cm-scroller": { fontFamily: "var(--mono)", lineHeight: "1.55" },
+  ".cm-gutters": { backgroundColor: "var(--panel-2)", borderRight: "1px solid var(--border)", color: "#98a2b3" },
+  ".cm-activeLine": { backgroundColor: "rgba(79,70,229,.05)" },
+  ".cm-activeLineGutter": { backgroundColor: "rgba(79,70,229,.08)" },
+  "&.cm-focused": { outline: "none" },
+});
+
+/** The smallest replacement turning `from` into `to`, so the cursor and scroll stay put. */
+export function minimalChange(from: string, to: string): { from: number; to: number; insert: string } {
+  let start = 0;
+  while (start < from.length && start < to.length && from[start] === to[start]) start++;
+  let endFrom = from.length;
+  let endTo = to.length;
+  while (endFrom > start && endTo > start && from[endFrom - 1] === to[endTo - 1]) {
+    endFrom--;
+    endTo--;
+  }
+  return { from: start, to: endFrom, insert: to.slice(start, endTo) };
+}
+
+export function YamlPanel() {
+  const store = useDesignerStoreApi();
+  const host = useRef<HTMLDivElement>(null);
+  const view = useRef<EditorView | null>(null);
+  const externalRevision = useDesigner((s) => s.externalRevision);
+  const issues = useDesigner((s) => s.issues);
+  const warnings = useDesigner((s) => s.warnings);
+  const parseProblems = useDesigner((s) => s.parseProblems);
+
+  useEffect(() => {
+    const editor = new EditorView({
+      parent: host.current!,
+      state: EditorState.create({
+        doc: store.getState().text,
+        extensions: [
+          basicSetup,
+          keymap.of([indentWithTab]),
+          yaml(),
+          lintGutter(),
+          EditorView.lineWrapping,
+          theme,
+          EditorView.updateListener.of((update) => {
+            if (!update.docChanged || update.transactions.some((t) => t.annotation(fromStore))) return;
+            store.getState().setText(update.state.doc.toString(), "editor", "editor");
+          }),
+        ],
+      }),
+    });
+    view.current = editor;
+    const onReveal = (event: Event) => {
+      const line = Math.max(1, Math.min((event as CustomEvent<number>).detail, editor.state.doc.lines));
+      const at = editor.state.doc.line(line);
+      editor.dispatch({ selection: { anchor: at.from, head: at.to }, effects: EditorView.scrollIntoView(at.from, { y: "center" }) });
+    };
+    window.addEventListener(REVEAL_LINE_EVENT, onReveal);
+    return () => {
+      window.removeEventListener(REVEAL_LINE_EVENT, onReveal);
+      editor.destroy();
+      view.current = null;
+    };
+  }, [store]);
+
+  useEffect(() => {
+    const editor = view.current;
+    if (!editor) return;
+    const current = editor.state.doc.toString();
+    const wanted = store.getState().text;
+    if (current === wanted) return;
+    editor.dispatch({ changes: minimalChange(current, wanted), annotations: fromStore.of(true) });
+  }, [externalRevision, store]);
+
+  useEffect(() => {
+    const editor = view.current;
+    if (!editor) return;
+    const doc = editor.state.doc;
+    const at = (line: number | null | undefined, column: number | null | undefined) => {
+      const l = doc.line(Math.max(1, Math.min(line ?? 1, doc.lines)));
+      const from = Math.min(l.to, l.from + Math.max(0, (column ?? 1) - 1));
+      return { from, to: Math.max(from, l.to) };
+    };
+    const diagnostics: Diagnostic[] = [
+      ...parseProblems.map((p) => ({ ...at(p.line, p.column), severity: "error" as const, message: p.message, source: "YAML" })),
+      ...issues
+        .filter((i) => i.line)
+        .map((i) => ({ ...at(i.line, i.column), severity: "error" as const, message: `${i.message} (${i.code})`, source: "MBFlow" })),
+      ...warnings
+        .filter((i) => i.line)
+        .map((i) => ({ ...at(i.line, i.column), severity: "warning" as const, message: `${i.message} (${i.code})`, source: "MBFlow" })),
+    ];
+    editor.dispatch(setDiagnostics(editor.state, diagnostics));
+  }, [issues, warnings, parseProblems, externalRevision]);
+
+  return <div className="yaml-editor" data-testid="yaml-editor" ref={host} />;
+}

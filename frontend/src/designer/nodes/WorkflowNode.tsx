@@ -1,0 +1,94 @@
+import { memo } from "react";
+import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
+import { AlertTriangle, CheckCircle2, Loader2, RotateCw, SkipForward, XCircle } from "lucide-react";
+import type { Issue } from "../../api/types";
+import { iconFor } from "../../lib/nodeKinds";
+
+export type WorkflowNodeData = {
+  nodeId: string;
+  type: string;
+  name?: string;
+  typeTitle: string;
+  known: boolean;
+  ports: string[];
+  success: boolean;
+  issues: Issue[];
+  status?: string;
+  summary?: string;
+};
+
+/** Every workflow node on the canvas; its kind only changes icon, summary and output ports. */
+export type WorkflowFlowNode = Node<WorkflowNodeData, "workflow">;
+
+const STATUS_ICON: Record<string, typeof CheckCircle2> = {
+  running: Loader2,
+  succeeded: CheckCircle2,
+  failed: XCircle,
+  timed_out: XCircle,
+  skipped: SkipForward,
+  retrying: RotateCw,
+};
+
+function WorkflowNodeView({ data, selected }: NodeProps<WorkflowFlowNode>) {
+  const Icon = iconFor(data.type);
+  const StatusIcon = data.status ? STATUS_ICON[data.status] : undefined;
+  const errors = data.issues.filter((i) => i.severity !== "warning");
+  const classes = [
+    "wf-node",
+    `kind-${data.type}`,
+    selected ? "is-selected" : "",
+    errors.length ? "has-error" : "",
+    data.status ? `status-${data.status}` : "",
+  ].join(" ");
+  return (
+    <div
+      className={classes}
+      data-testid={`node-${data.nodeId}`}
+      data-status={data.status ?? ""}
+      data-errors={errors.length}
+      title={errors.map((e) => e.message).join("\n") || undefined}
+    >
+      <Handle type="target" position={Position.Left} id="in" className="handle-in" />
+      <div className="wf-node-body">
+        <span className="wf-node-icon">
+          <Icon size={16} />
+        </span>
+        <div className="wf-node-text">
+          <div className="wf-node-title">{data.name || data.nodeId}</div>
+          <div className="wf-node-sub">
+            <span className="mono">{data.type || "?"}</span>
+            {data.name && <span className="mono muted"> · {data.nodeId}</span>}
+          </div>
+          {data.summary && <div className="wf-node-summary mono">{data.summary}</div>}
+        </div>
+        {StatusIcon && (
+          <span className={`wf-node-status status-${data.status}`} title={data.status}>
+            <StatusIcon size={15} className={data.status === "running" ? "spin" : ""} />
+          </span>
+        )}
+      </div>
+      {errors.length > 0 && (
+        <div className="wf-node-error" data-testid={`node-error-${data.nodeId}`}>
+          <AlertTriangle size={12} />
+          <span>{errors[0].message}</span>
+          {errors.length > 1 && <span className="muted"> +{errors.length - 1}</span>}
+        </div>
+      )}
+      {data.ports.length > 0 ? (
+        <div className="wf-node-ports">
+          {data.ports.map((port) => (
+            <div className="wf-port" key={port}>
+              <span>{port}</span>
+              <Handle type="source" position={Position.Right} id={`port:${port}`} className="handle-port" />
+            </div>
+          ))}
+        </div>
+      ) : data.success ? (
+        <Handle type="source" position={Position.Right} id="success" className="handle-success" title="on success" />
+      ) : null}
+      <Handle type="source" position={Position.Bottom} id="failure" className="handle-failure" title="on failure" />
+    </div>
+  );
+}
+
+export const WorkflowNode = memo(WorkflowNodeView);

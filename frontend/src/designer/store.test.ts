@@ -1,0 +1,54 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createDesignerStore } from "./store";
+import { addEdge, addNode, moveNodes } from "../lib/workflowDoc";
+
+const commented = readFileSync(join(__dirname, "../__fixtures__/commented.yaml"), "utf8");
+
+describe("the designer store", () => {
+  it("turns canvas edits into YAML and undoes / redoes them as steps", () => {
+    const store = createDesignerStore(commented);
+    const s = () => store.getState();
+    s().edit((doc) => addNode(doc, { id: "audit", type: "log", position: { x: 10, y: 20 } }));
+    s().edit((doc) => addEdge(doc, { from: "shape", to: "audit" }));
+    expect(s().graph.nodes.map((n) => n.id)).toEqual(["start", "shape", "audit"]);
+    expect(s().graph.edges).toHaveLength(2);
+    expect(s().canUndo).toBe(true);
+
+    s().undo();
+    expect(s().graph.edges).toHaveLength(1);
+    s().undo();
+    expect(s().text).toBe(commented);
+    expect(s().canUndo).toBe(false);
+    s().redo();
+    s().redo();
+    expect(s().graph.edges.map((e) => e.to)).toEqual(["shape", "audit"]);
+    expect(s().canRedo).toBe(false);
+  });
+
+  it("takes YAML typed in the editor, keeping the last good graph through a syntax error", () => {
+    const store = createDesignerStore(commented);
+    const s = () => store.getState();
+    const revision = s().externalRevision;
+    s().setText(commented.replace("id: shape", "id: shaped").replace("to: shape}", "to: shaped}"), "editor", "editor");
+    expect(s().graph.nodes.map((n) => n.id)).toEqual(["start", "shaped"]);
+    expect(s().externalRevision).toBe(revision); // the editor already shows it
+    s().setText(commented + "\n  bad: [unclosed\n", "editor", "editor");
+    expect(s().parseProblems.length).toBeGreaterThan(0);
+    expect(s().graph.nodes.map((n) => n.id)).toEqual(["start", "shaped"]);
+  });
+
+  it("refuses canvas edits while the YAML does not parse", () => {
+    const store = createDesignerStore("spec: [unclosed\n");
+    store.getState().edit((doc) => moveNodes(doc, { a: { x: 1, y: 1 } }));
+    expect(store.getState().text).toBe("spec: [unclosed\n");
+  });
+
+  it("knows when the text differs from the saved version", () => {
+    const store = createDesignerStore(commented);
+    store.getState().edit((doc) => moveNodes(doc, { start: { x: 5, y: 5 } }));
+    expect(store.getState().text).not.toBe(store.getState().savedText);
+    store.getState().markSaved();
+    expect(store.getState().text).toBe(store.getState().savedText);
+  });
+});

@@ -1,0 +1,496 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Link, useBlocker, useNavigate, useParams, useSearchParams } from "react-router-dom";
+import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
+import type { StoreApi } from "zustand";
+import {
+  ArrowLeft,
+  Download,
+  History as HistoryIcon,
+  Keyboard,
+  LayoutGrid,
+  Loader2,
+  Maximize,
+  PanelRight,
+  Play,
+  Redo2,
+  Save,
+  Square,
+  Undo2,
+  Wand2,
+} from "lucide-react";
+import { api, ApiError } from "../api/client";
+import type { Issue, WorkflowDetail } from "../api/types";
+import { Modal } from "../components/Modal";
+import { toast } from "../components/toast";
+import { Canvas } from "../designer/Canvas";
+import { HistoryDialog } from "../designer/HistoryDialog";
+import { Palette } from "../designer/Palette";
+import { Problems } from "../designer/Problems";
+import { PropertyPanel } from "../designer/PropertyPanel";
+import { RunDialog, useRunStream } from "../designer/RunPanel";
+import { ShortcutsHelp } from "../designer/ShortcutsHelp";
+import { createDesignerStore, DesignerContext, useDesigner, useDesignerStoreApi, type DesignerState } from "../designer/store";
+import { YamlPanel } from "../designer/YamlPanel";
+import { autoLayout } from "../lib/layout";
+import { FALLBACK_NODE_TYPES } from "../lib/nodeKinds";
+import { copyElements, moveNodes, newWorkflowYaml, pasteElements, setMetadata, type Clip } from "../lib/workflowDoc";
+
+const VALIDATE_DEBOUNCE_MS = 450;
+const DIALECT_NAMES: Record<string, string> = { mbflow: "MBFlow (Go)", magic_flow: "Magic Flow v2" };
+let clipboard: Clip | null = null;
+
+function isTyping(target: EventTarget | null): boolean {
+  const el = target as HTMLElement | null;
+  return Boolean(el && (el.closest("input, textarea, select, [contenteditable=true], .cm-editor")));
+}
+
+/** Debounced server validation of the current text; results land on nodes, edges and lines. */
+function useValidation(): void {
+  const store = useDesignerStoreApi();
+  const text = useDesigner((s) => s.text);
+  const sequence = useRef(0);
+  const warned = useRef(false);
+  useEffect(() => {
+    const mine = ++sequence.current;
+    const timer = window.setTimeout(async () => {
+      if (store.getState().parseProblems.length) {
+        store.getState().setValidation([], [], store.getState().dialect);
+        return;
+      }
+      store.getState().setValidating(true);
+      try {
+        const result = await api.validate(text);
+        if (mine !== sequence.current) return;
+        store.getState().setValidation(result.errors, result.warnings, result.dialect);
+      } catch (error) {
+        if (mine !== sequence.current) return;
+        if (error instanceof ApiError && error.status === 400) {
+          const details = error.details as { line?: number; column?: number; errors?: Issue[] };
+          const issues: Issue[] = details.errors ?? [
+            { code: error.code, message: error.message, line: details.line ?? null, column: details.column ?? null },
+          ];
+          store.getState().setValidation(issues, [], store.getState().dialect);
+        } else {
+          store.getState().setValidating(false);
+          if (!warned.current) toast.fromError(error, "Validation is unavailable");
+          warned.current = true;
+        }
+      }
+    }, VALIDATE_DEBOUNCE_MS);
+    return () => window.clearTimeout(timer);
+  }, [text, store]);
+}
+
+interface WorkflowMeta {
+  id: string | null;
+  version?: number;
+  name?: string;
+}
+
+function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: WorkflowDetail, created: boolean) => void }) {
+  const store = useDesignerStoreApi();
+  const { fitView } = useReactFlow();
+  const graph = useDesigner((s) => s.graph);
+  const text = useDesigner((s) => s.text);
+  const savedText = useDesigner((s) => s.savedText);
+  const canUndo = useDesigner((s) => s.canUndo);
+  const canRedo = useDesigner((s) => s.canRedo);
+  const issues = useDesigner((s) => s.issues);
+  const dialect = useDesigner((s) => s.dialect);
+  const parseProblems = useDesigner((s) => s.parseProblems);
+  const run = useDesigner((s) => s.run);
+  const dirty = text !== savedText;
+  const [dialog, setDialog] = useState<"save" | "history" | "run" | "help" | null>(null);
+  const [showYaml, setShowYaml] = useState(true);
+  const [message, setMessage] = useState("");
+  const [saving, setSaving] = useState(false);
+  useValidation();
+  useRunStream();
+
+  const title = graph.title || graph.name || "Untitled workflow";
+
+  const layout = useCallback(async () => {
+    const { graph: g } = store.getState();
+    if (!g.nodes.length) return;
+    const positions = await autoLayout(g.nodes, g.edges);
+    store.getState().edit((doc) => moveNodes(doc, positions));
+    window.setTimeout(() => void fitView({ duration: 300, padding: 0.2 }), 50);
+  }, [store, fitView]);
+
+  const save = useCallback(async () => {
+    setSaving(true);
+    const { text: current } = store.getState();
+    try {
+      const workflow = meta.id
+        ? await api.saveWorkflow(meta.id, current, message)
+        : await api.createWorkflow(current, message || "Created in the designer");
+      store.getState().markSaved(current);
+      if (workflow.yaml && workflow.yaml !== current) store.getState().load(workflow.yaml);
+      toast.success(`Saved version ${workflow.version?.number ?? ""}`);
+      setDialog(null);
+      setMessage("");
+      onSaved(workflow, !meta.id);
+    } catch (error) {
+      if (error instanceof ApiError && Array.isArray((error.details as { errors?: Issue[] }).errors)) {
+        store.getState().setValidation((error.details as { errors: Issue[] }).errors, [], dialect);
+      }
+      toast.fromError(error, "Not saved");
+    } finally {
+      setSaving(false);
+    }
+  }, [store, meta.id, message, onSaved, dialect]);
+
+  const convertToNative = async () => {
+    try {
+      const result = await api.validate(store.getState().text);
+      store.getState().setText(result.yaml, "canvas");
+      toast.success(`Converted from the ${result.dialect} dialect`);
+    } catch (error) {
+      toast.fromError(error, "Could not convert");
+    }
+  };
+
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      const mod = event.ctrlKey || event.metaKey;
+      const key = event.key.toLowerCase();
+      if (mod && key === "s") {
+        event.preventDefault();
+        setDialog("save");
+        return;
+      }
+      if (isTyping(event.target) || dialog) return;
+      const state = store.getState();
+      if (mod && key === "z") {
+        event.preventDefault();
+        if (event.shiftKey) state.redo();
+        else state.undo();
+      } else if (mod && key === "y") {
+        event.preventDefault();
+        state.redo();
+      } else if (mod && (key === "c" || key === "d")) {
+        if (!state.selectedNodes.length) return;
+        event.preventDefault();
+        const clip = state.doc ? copyElements(state.doc, state.selectedNodes) : null;
+        if (key === "c") {
+          clipboard = clip;
+          toast.info(`Copied ${state.selectedNodes.length} node${state.selectedNodes.length > 1 ? "s" : ""}`);
+        } else if (clip) {
+          let added: string[] = [];
+          state.edit((doc) => (added = pasteElements(doc, clip)));
+          state.select(added);
+        }
+      } else if (mod && key === "v") {
+        if (!clipboard) return;
+        event.preventDefault();
+        const clip = clipboard;
+        let added: string[] = [];
+        state.edit((doc) => (added = pasteElements(doc, clip)));
+        state.select(added);
+      } else if (mod && key === "a") {
+        event.preventDefault();
+        state.select(state.graph.nodes.map((n) => n.id));
+      } else if (!mod && key === "l") {
+        void layout();
+      } else if (!mod && key === "f") {
+        void fitView({ duration: 300, padding: 0.2 });
+      } else if (event.key === "?") {
+        setDialog("help");
+      } else if (event.key === "Escape") {
+        state.select([], []);
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [store, dialog, layout, fitView]);
+
+  useEffect(() => {
+    const onUnload = (event: BeforeUnloadEvent) => {
+      if (store.getState().text !== store.getState().savedText) {
+        event.preventDefault();
+        event.returnValue = "";
+      }
+    };
+    window.addEventListener("beforeunload", onUnload);
+    return () => window.removeEventListener("beforeunload", onUnload);
+  }, [store]);
+
+  const blocker = useBlocker(
+    ({ currentLocation, nextLocation }) =>
+      currentLocation.pathname !== nextLocation.pathname && store.getState().text !== store.getState().savedText,
+  );
+
+  const errorCount = issues.length + parseProblems.length;
+
+  return (
+    <div className="designer" data-testid="designer">
+      <div className="toolbar">
+        <Link to="/workflows" className="icon-button" title="Back to workflows" aria-label="Back to workflows">
+          <ArrowLeft size={17} />
+        </Link>
+        <div className="toolbar-title">
+          <input
+            className="title-input"
+            aria-label="Workflow title"
+            data-testid="workflow-title"
+            value={graph.title}
+            placeholder={graph.name || "Untitled workflow"}
+            onChange={(e) => store.getState().edit((doc) => setMetadata(doc, "title", e.target.value), "metadata.title")}
+          />
+          <div className="toolbar-sub">
+            <span className="mono muted">{graph.name || "—"}</span>
+            {meta.version && <span className="badge">v{meta.version}</span>}
+            <span className={`save-state ${dirty ? "dirty" : ""}`} data-testid="save-state">
+              {dirty ? "Unsaved changes" : meta.id ? "Saved" : "Not saved yet"}
+            </span>
+          </div>
+        </div>
+        <div className="toolbar-group">
+          <button className="icon-button" onClick={() => store.getState().undo()} disabled={!canUndo} title="Undo (Ctrl+Z)" aria-label="Undo" data-testid="undo">
+            <Undo2 size={16} />
+          </button>
+          <button className="icon-button" onClick={() => store.getState().redo()} disabled={!canRedo} title="Redo (Ctrl+Shift+Z)" aria-label="Redo" data-testid="redo">
+            <Redo2 size={16} />
+          </button>
+          <span className="divider" />
+          <button className="icon-button" onClick={() => void layout()} title="Auto-layout (L)" aria-label="Auto-layout" data-testid="auto-layout">
+            <LayoutGrid size={16} />
+          </button>
+          <button className="icon-button" onClick={() => void fitView({ duration: 300, padding: 0.2 })} title="Fit view (F)" aria-label="Fit view">
+            <Maximize size={16} />
+          </button>
+          <button
+            className={`icon-button ${showYaml ? "active" : ""}`}
+            onClick={() => setShowYaml(!showYaml)}
+            title={showYaml ? "Hide the YAML panel" : "Show the YAML panel"}
+            aria-label="Toggle the YAML panel"
+            aria-pressed={showYaml}
+          >
+            <PanelRight size={16} />
+          </button>
+          <button className="icon-button" onClick={() => setDialog("help")} title="Keyboard shortcuts (?)" aria-label="Keyboard shortcuts">
+            <Keyboard size={16} />
+          </button>
+          <span className="divider" />
+          {meta.id && (
+            <a className="icon-button" href={api.exportUrl(meta.id)} title="Export the saved YAML" aria-label="Export YAML">
+              <Download size={16} />
+            </a>
+          )}
+          <button className="button" onClick={() => setDialog("history")} disabled={!meta.id} data-testid="history-button" title={meta.id ? "Versions, diff, rollback" : "Save first"}>
+            <HistoryIcon size={15} /> History
+          </button>
+          {run && !["succeeded", "failed", "cancelled", "timed_out"].includes(run.status) ? (
+            <button className="button" onClick={() => store.getState().setRun(null)} title="Stop following this run">
+              <Square size={14} /> {run.status}
+            </button>
+          ) : (
+            <button
+              className="button"
+              onClick={() => (dirty ? toast.info("Save your changes before running: a run uses a saved version.") : setDialog("run"))}
+              disabled={!meta.id}
+              data-testid="run-button"
+              title={meta.id ? "Run the saved version" : "Save first"}
+            >
+              <Play size={15} /> Run
+            </button>
+          )}
+          <button className="button primary" onClick={() => setDialog("save")} data-testid="save-button" disabled={saving || parseProblems.length > 0}>
+            <Save size={15} /> Save
+          </button>
+        </div>
+      </div>
+
+      <div className={`designer-body ${showYaml ? "" : "yaml-hidden"}`}>
+        <Palette />
+        <div className="canvas-col">
+          {!graph.native && parseProblems.length === 0 && (
+            <div className="banner" data-testid="dialect-banner">
+              <Wand2 size={15} />
+              <span>
+                This is a <strong>{DIALECT_NAMES[dialect] ?? "seed-dialect"}</strong> document. Convert it to the native dialect to
+                draw and edit it on the canvas (the server converts it the same way on import).
+              </span>
+              <button className="button small primary" onClick={() => void convertToNative()}>
+                Convert
+              </button>
+            </div>
+          )}
+          <Canvas />
+          <Problems />
+        </div>
+        <div className="yaml-col">
+          <PropertyPanel />
+          <div className="yaml-area">
+            <div className="panel-title row">
+              YAML
+              <span className="grow" />
+              {errorCount > 0 ? (
+                <span className="chip removed">{errorCount} error{errorCount > 1 ? "s" : ""}</span>
+              ) : (
+                <span className="chip added">valid</span>
+              )}
+            </div>
+            <YamlPanel />
+          </div>
+        </div>
+      </div>
+
+      {dialog === "save" && (
+        <Modal
+          title={meta.id ? "Save a new version" : `Create “${title}”`}
+          onClose={() => setDialog(null)}
+          testId="save-dialog"
+          footer={
+            <>
+              <button className="button" onClick={() => setDialog(null)}>
+                Cancel
+              </button>
+              <button className="button primary" onClick={() => void save()} disabled={saving} data-testid="save-confirm">
+                {saving ? <Loader2 size={14} className="spin" /> : <Save size={14} />} Save version
+              </button>
+            </>
+          }
+        >
+          <div className="field">
+            <label htmlFor="save-message">What changed?</label>
+            <input
+              id="save-message"
+              data-testid="save-message"
+              autoFocus
+              placeholder="e.g. Retry the CRM call three times"
+              value={message}
+              onChange={(e) => setMessage(e.target.value)}
+              onKeyDown={(e) => e.key === "Enter" && void save()}
+            />
+          </div>
+          {errorCount > 0 && <p className="inline-error">The document has {errorCount} problem(s); the server will refuse an invalid workflow.</p>}
+        </Modal>
+      )}
+      {dialog === "history" && meta.id && (
+        <HistoryDialog
+          workflowId={meta.id}
+          currentVersion={meta.version}
+          dirty={dirty}
+          onClose={() => setDialog(null)}
+          onRolledBack={(workflow) => {
+            store.getState().load(workflow.yaml);
+            setDialog(null);
+            onSaved(workflow, false);
+          }}
+        />
+      )}
+      {dialog === "run" && meta.id && <RunDialog workflowId={meta.id} onClose={() => setDialog(null)} />}
+      {dialog === "help" && <ShortcutsHelp onClose={() => setDialog(null)} />}
+      {blocker.state === "blocked" && (
+        <Modal
+          title="Leave without saving?"
+          onClose={() => blocker.reset()}
+          testId="unsaved-dialog"
+          footer={
+            <>
+              <button className="button" onClick={() => blocker.reset()}>
+                Stay
+              </button>
+              <button className="button danger" onClick={() => blocker.proceed()}>
+                Discard changes
+              </button>
+            </>
+          }
+        >
+          <p>Your changes to “{title}” are not saved as a version.</p>
+        </Modal>
+      )}
+    </div>
+  );
+}
+
+export function DesignerPage() {
+  const { id } = useParams();
+  const [params] = useSearchParams();
+  const navigate = useNavigate();
+  const template = params.get("template");
+  const [store, setStore] = useState<StoreApi<DesignerState> | null>(null);
+  const [meta, setMeta] = useState<WorkflowMeta>({ id: id ?? null });
+  const [failed, setFailed] = useState("");
+
+  useEffect(() => {
+    let cancelled = false;
+    setStore(null);
+    setFailed("");
+    const start = (text: string, m: WorkflowMeta, saved?: string) => {
+      if (cancelled) return;
+      const created = createDesignerStore(text);
+      if (saved !== undefined) created.getState().markSaved(saved);
+      setMeta(m);
+      setStore(created);
+      api
+        .nodeTypes()
+        .then((page) => created.getState().setNodeTypes(page.results.length ? page.results : FALLBACK_NODE_TYPES))
+        .catch((error) => {
+          created.getState().setNodeTypes(FALLBACK_NODE_TYPES);
+          toast.fromError(error, "Node catalog unavailable, showing the built-in types");
+        });
+    };
+    if (id) {
+      api
+        .getWorkflow(id)
+        .then((wf) => start(wf.yaml, { id: wf.id, version: wf.version?.number, name: wf.name }))
+        .catch((error) => {
+          setFailed(error instanceof Error ? error.message : String(error));
+          toast.fromError(error, "Could not open the workflow");
+        });
+    } else if (template) {
+      api
+        .getTemplate(template)
+        .then((t) => start(t.yaml, { id: null }, ""))
+        .catch((error) => {
+          toast.fromError(error, "Could not load the template");
+          start(newWorkflowYaml(), { id: null });
+        });
+    } else {
+      start(newWorkflowYaml(), { id: null });
+    }
+    return () => {
+      cancelled = true;
+    };
+  }, [id, template]);
+
+  const onSaved = useCallback(
+    (workflow: WorkflowDetail, created: boolean) => {
+      if (created) navigate(`/designer/${workflow.id}`, { replace: true });
+      else setMeta({ id: workflow.id, version: workflow.version?.number, name: workflow.name });
+    },
+    [navigate],
+  );
+
+  const body = useMemo(() => {
+    if (failed) {
+      return (
+        <div className="empty-state">
+          <h2>This workflow could not be opened</h2>
+          <p className="muted">{failed}</p>
+          <Link className="button" to="/workflows">
+            Back to workflows
+          </Link>
+        </div>
+      );
+    }
+    if (!store) {
+      return (
+        <div className="loading">
+          <Loader2 className="spin" size={22} /> Loading the designer…
+        </div>
+      );
+    }
+    return (
+      <DesignerContext.Provider value={store}>
+        <ReactFlowProvider>
+          <Designer meta={meta} onSaved={onSaved} />
+        </ReactFlowProvider>
+      </DesignerContext.Provider>
+    );
+  }, [failed, store, meta, onSaved]);
+
+  return body;
+}

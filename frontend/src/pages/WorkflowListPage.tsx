@@ -1,0 +1,202 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import { Link, useNavigate } from "react-router-dom";
+import { Archive, ArchiveRestore, Copy, Download, FileUp, Plus, Search, Tag, Workflow as WorkflowIcon, X } from "lucide-react";
+import { api } from "../api/client";
+import type { Workflow } from "../api/types";
+import { toast } from "../components/toast";
+import { useSession } from "../components/session";
+
+function timeAgo(iso: string): string {
+  const seconds = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
+  if (seconds < 60) return "just now";
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+  return new Date(iso).toLocaleDateString();
+}
+
+export function WorkflowListPage() {
+  const navigate = useNavigate();
+  const tenant = useSession((s) => s.me?.tenant.slug);
+  const [search, setSearch] = useState("");
+  const [tag, setTag] = useState("");
+  const [archived, setArchived] = useState(false);
+  const [items, setItems] = useState<Workflow[] | null>(null);
+  const [error, setError] = useState("");
+  const fileInput = useRef<HTMLInputElement>(null);
+
+  const refresh = useCallback(async () => {
+    try {
+      const page = await api.listWorkflows({ search, tag, archived, page_size: 200 });
+      setItems(page.results);
+      setError("");
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+      setItems([]);
+      toast.fromError(e, "Could not load workflows");
+    }
+  }, [search, tag, archived]);
+
+  useEffect(() => {
+    const timer = window.setTimeout(() => void refresh(), search ? 250 : 0);
+    return () => window.clearTimeout(timer);
+  }, [refresh, search, tenant]);
+
+  const duplicate = async (wf: Workflow) => {
+    const name = window.prompt("Name of the copy", `${wf.name}-copy`);
+    if (!name) return;
+    try {
+      const copy = await api.duplicateWorkflow(wf.id, name);
+      toast.success(`Created ${copy.name}`);
+      void refresh();
+    } catch (e) {
+      toast.fromError(e);
+    }
+  };
+
+  const toggleArchived = async (wf: Workflow) => {
+    try {
+      await api.setArchived(wf.id, !wf.archived);
+      toast.success(wf.archived ? `Restored ${wf.name}` : `Archived ${wf.name}`);
+      void refresh();
+    } catch (e) {
+      toast.fromError(e);
+    }
+  };
+
+  const importFile = async (file: File) => {
+    try {
+      const created = await api.importWorkflow(file);
+      toast.success(`Imported ${created.name} (${created.dialect} dialect)`);
+      navigate(`/designer/${created.id}`);
+    } catch (e) {
+      toast.fromError(e, "Import failed");
+    } finally {
+      if (fileInput.current) fileInput.current.value = "";
+    }
+  };
+
+  return (
+    <div className="list-page">
+      <div className="page-header">
+        <div>
+          <h1>Workflows</h1>
+          <p className="muted">Design, version and run your automations.</p>
+        </div>
+        <div className="row">
+          <input
+            ref={fileInput}
+            type="file"
+            accept=".yaml,.yml,.json,text/yaml"
+            hidden
+            data-testid="import-input"
+            onChange={(e) => e.target.files?.[0] && void importFile(e.target.files[0])}
+          />
+          <button className="button" onClick={() => fileInput.current?.click()}>
+            <FileUp size={15} /> Import YAML
+          </button>
+          <Link className="button primary" to="/designer/new" data-testid="new-workflow">
+            <Plus size={15} /> New workflow
+          </Link>
+        </div>
+      </div>
+
+      <div className="filters">
+        <label className="search">
+          <Search size={15} />
+          <input placeholder="Search by name, title or description" value={search} onChange={(e) => setSearch(e.target.value)} />
+        </label>
+        {tag && (
+          <button className="chip chip-active" onClick={() => setTag("")} title="Clear tag filter">
+            <Tag size={12} /> {tag} <X size={12} />
+          </button>
+        )}
+        <label className="toggle">
+          <input type="checkbox" checked={archived} onChange={(e) => setArchived(e.target.checked)} /> Show archived
+        </label>
+      </div>
+
+      {items === null ? (
+        <div className="table-card">
+          {[0, 1, 2].map((i) => (
+            <div key={i} className="skeleton-row" />
+          ))}
+        </div>
+      ) : items.length === 0 ? (
+        <div className="empty-state">
+          <WorkflowIcon size={36} />
+          <h2>{error ? "Workflows could not be loaded" : search || tag || archived ? "No workflow matches" : "No workflows yet"}</h2>
+          <p className="muted">{error || "Start from a blank canvas, a template, or import a YAML file in any dialect."}</p>
+          <div className="row">
+            <Link className="button primary" to="/designer/new">
+              <Plus size={15} /> New workflow
+            </Link>
+            <Link className="button" to="/templates">
+              Browse templates
+            </Link>
+          </div>
+        </div>
+      ) : (
+        <div className="table-card">
+          <table className="table" data-testid="workflow-table">
+            <thead>
+              <tr>
+                <th>Workflow</th>
+                <th>Tags</th>
+                <th>Version</th>
+                <th>Updated</th>
+                <th aria-label="Actions" />
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((wf) => (
+                <tr key={wf.id} className={wf.archived ? "archived" : ""}>
+                  <td>
+                    <Link to={`/designer/${wf.id}`} className="wf-title">
+                      {wf.title || wf.name}
+                    </Link>
+                    <div className="muted mono small">{wf.name}</div>
+                  </td>
+                  <td>
+                    <div className="chips">
+                      {wf.tags.map((t) => (
+                        <button key={t} className="chip" onClick={() => setTag(t)}>
+                          {t}
+                        </button>
+                      ))}
+                    </div>
+                  </td>
+                  <td>
+                    {wf.version ? (
+                      <span className="badge" title={wf.version.message}>
+                        v{wf.version.number}
+                      </span>
+                    ) : (
+                      "—"
+                    )}
+                  </td>
+                  <td className="muted">{timeAgo(wf.updated_at)}</td>
+                  <td className="actions">
+                    <button className="icon-button" title="Duplicate" aria-label="Duplicate" onClick={() => void duplicate(wf)}>
+                      <Copy size={15} />
+                    </button>
+                    <a className="icon-button" title="Export YAML" aria-label="Export YAML" href={api.exportUrl(wf.id)}>
+                      <Download size={15} />
+                    </a>
+                    <button
+                      className="icon-button"
+                      title={wf.archived ? "Restore" : "Archive"}
+                      aria-label={wf.archived ? "Restore" : "Archive"}
+                      onClick={() => void toggleArchived(wf)}
+                    >
+                      {wf.archived ? <ArchiveRestore size={15} /> : <Archive size={15} />}
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
