@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from "react";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type DragEvent } from "react";
 import {
   Background,
   BackgroundVariant,
@@ -14,6 +14,7 @@ import {
   type NodeTypes,
 } from "@xyflow/react";
 import { autoLayout, displayPositions } from "../lib/layout";
+import { measureSince } from "../lib/perf";
 import { hasSuccessOutput, outputPorts } from "../lib/nodeKinds";
 import { addEdge, addNode, removeElements, moveNodes, uniqueId, type XY } from "../lib/workflowDoc";
 import { useDesigner, useDesignerStoreApi } from "./store";
@@ -112,9 +113,14 @@ export function Canvas() {
     return map;
   }, [issues]);
 
+  // Unchanged nodes and edges keep last render's objects, so React Flow and the memoised node
+  // views skip them: one edit on a 500-node drawing re-renders what it changed, not everything.
+  const nodeCache = useRef(new Map<string, WorkflowFlowNode>());
+  const edgeCache = useRef(new Map<string, Edge>());
+
   const nodes: WorkflowFlowNode[] = useMemo(() => {
     const selected = new Set(selectedNodes);
-    return graph.nodes.map((n) => {
+    return reuseUnchanged(nodeCache.current, graph.nodes.map((n): WorkflowFlowNode => {
       const nodeType = nodeTypesCatalog[n.type];
       return {
         id: n.id,
@@ -135,12 +141,12 @@ export function Canvas() {
           summary: summarize(n.type, n.config),
         },
       };
-    });
+    }));
   }, [graph, positions, dragging, dims, selectedNodes, nodeTypesCatalog, issuesByNode, run]);
 
   const edges: Edge[] = useMemo(() => {
     const selected = new Set(selectedEdges);
-    return graph.edges.map((e) => {
+    return reuseUnchanged(edgeCache.current, graph.edges.map((e): Edge => {
       const problems = issuesByEdge.get(e.index) ?? [];
       const label = e.port ?? (e.on !== "success" ? e.on : undefined) ?? (e.condition ? "if" : undefined);
       const classes = [`edge-${e.on}`, problems.length ? "edge-error" : "", e.port ? "edge-port" : ""].join(" ");
@@ -157,8 +163,11 @@ export function Canvas() {
         markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18 },
         data: { index: e.index, title: e.condition ?? problems.map((p) => p.message).join("; ") },
       };
-    });
+    }));
   }, [graph, selectedEdges, issuesByEdge, run]);
+
+  // For the bench: from the text change to this component's commit (React Flow's own pass follows).
+  useLayoutEffect(() => measureSince("text-changed→canvas-commit", "text-changed"), [graph]);
 
   const onNodesChange = useCallback(
     (changes: NodeChange<WorkflowFlowNode>[]) => {
@@ -279,6 +288,27 @@ export function Canvas() {
       )}
     </div>
   );
+}
+
+/** Equal by value down to `depth` levels of plain objects and arrays (=== below that). */
+function sameValue(a: unknown, b: unknown, depth: number): boolean {
+  if (a === b) return true;
+  if (depth === 0 || !a || !b || typeof a !== "object" || typeof b !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const keysA = Object.keys(a);
+  if (keysA.length !== Object.keys(b).length) return false;
+  return keysA.every((key) => sameValue((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], depth - 1));
+}
+
+/** `fresh` with each item replaced by the cached one of its id when equal; refreshes the cache. */
+function reuseUnchanged<T extends { id: string }>(cache: Map<string, T>, fresh: T[]): T[] {
+  const result = fresh.map((item) => {
+    const cached = cache.get(item.id);
+    return cached && sameValue(cached, item, 4) ? cached : item;
+  });
+  cache.clear();
+  for (const item of result) cache.set(item.id, item);
+  return result;
 }
 
 function minimapColor(node: WorkflowFlowNode): string {

@@ -5,6 +5,7 @@ import { EditorState, Annotation } from "@codemirror/state";
 import { indentWithTab } from "@codemirror/commands";
 import { yaml } from "@codemirror/lang-yaml";
 import { lintGutter, setDiagnostics, type Diagnostic } from "@codemirror/lint";
+import { measureSince, timed } from "../lib/perf";
 import { useDesigner, useDesignerStoreApi } from "./store";
 
 /** Marks a transaction that brings the store's text into the editor (not typed by the user). */
@@ -86,7 +87,8 @@ export function YamlPanel() {
     const current = editor.state.doc.toString();
     const wanted = store.getState().text;
     if (current === wanted) return;
-    editor.dispatch({ changes: minimalChange(current, wanted), annotations: fromStore.of(true) });
+    timed("editor-apply", () => editor.dispatch({ changes: minimalChange(current, wanted), annotations: fromStore.of(true) }));
+    measureSince("text-changed→editor-updated", "text-changed");
   }, [externalRevision, store]);
 
   useEffect(() => {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createDesignerStore } from "./store";
-import { addEdge, addNode, moveNodes } from "../lib/workflowDoc";
+import { addEdge, addNode, moveNodes, parseWorkflow } from "../lib/workflowDoc";
 
 const commented = readFileSync(join(__dirname, "../__fixtures__/commented.yaml"), "utf8");
 
@@ -24,6 +24,17 @@ describe("the designer store", () => {
     s().redo();
     expect(s().graph.edges.map((e) => e.to)).toEqual(["shape", "audit"]);
     expect(s().canRedo).toBe(false);
+  });
+
+  it("derives the same graph from a canvas edit's Document as from parsing its text", () => {
+    const store = createDesignerStore(commented);
+    const s = () => store.getState();
+    s().edit((doc) => addNode(doc, { id: "audit", type: "log", position: { x: 10, y: 20 } }));
+    s().edit((doc) => moveNodes(doc, { start: { x: 7, y: 8 } }));
+    s().edit((doc) => addEdge(doc, { from: "shape", to: "audit" }));
+    const reparsed = parseWorkflow(s().text);
+    expect(s().graph).toEqual(reparsed.graph);
+    expect(s().doc?.toJS()).toEqual(reparsed.doc?.toJS());
   });
 
   it("takes YAML typed in the editor, keeping the last good graph through a syntax error", () => {

@@ -9,7 +9,15 @@ import { createStore, useStore, type StoreApi } from "zustand";
 import type { Document } from "yaml";
 import type { Issue, NodeType } from "../api/types";
 import { History } from "../lib/history";
-import { editText, EMPTY_GRAPH, parseWorkflow, type ParseProblem, type WorkflowGraph } from "../lib/workflowDoc";
+import { mark, timed } from "../lib/perf";
+import {
+  editDocument,
+  EMPTY_GRAPH,
+  parsedWorkflow,
+  parseWorkflow,
+  type ParseProblem,
+  type WorkflowGraph,
+} from "../lib/workflowDoc";
 
 export type Origin = "load" | "editor" | "canvas" | "history";
 
@@ -39,7 +47,8 @@ export interface DesignerState {
   canUndo: boolean;
   canRedo: boolean;
 
-  setText(text: string, origin: Origin, coalesceKey?: string): void;
+  /** `parsed`: the Document of exactly this text when the caller has one (spares a parse). */
+  setText(text: string, origin: Origin, coalesceKey?: string, parsed?: Document | null): void;
   load(text: string, saved?: string): void;
   markSaved(text?: string): void;
   /** Edits the Document (canvas / form) and prints it; one undo step, or merged by coalesceKey. */
@@ -54,7 +63,7 @@ export interface DesignerState {
 }
 
 export function createDesignerStore(initialText: string): StoreApi<DesignerState> {
-  const first = parseWorkflow(initialText);
+  const first = timed("parse", () => parseWorkflow(initialText));
   return createStore<DesignerState>()((set, get) => ({
     text: initialText,
     externalRevision: 0,
@@ -74,10 +83,11 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
     canUndo: false,
     canRedo: false,
 
-    setText(text, origin, coalesceKey) {
+    setText(text, origin, coalesceKey, parsedDoc) {
       const state = get();
       if (text === state.text) return;
-      const parsed = parseWorkflow(text);
+      mark("text-changed");
+      const parsed = parsedDoc ? timed("graph", () => parsedWorkflow(parsedDoc)) : timed("parse", () => parseWorkflow(text));
       if (origin !== "history" && origin !== "load") state.history.push(text, coalesceKey);
       const ids = new Set(parsed.graph.nodes.map((n) => n.id));
       set({
@@ -95,7 +105,8 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
 
     load(text, saved) {
       get().history.reset(text);
-      const parsed = parseWorkflow(text);
+      mark("text-changed");
+      const parsed = timed("parse", () => parseWorkflow(text));
       set({
         text,
         doc: parsed.doc,
@@ -117,7 +128,8 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
     edit(change, coalesceKey) {
       const { text, doc } = get();
       if (!doc) return; // the YAML has a syntax error: the editor must fix it first
-      get().setText(editText(text, change), "canvas", coalesceKey);
+      const edited = timed("edit-text", () => editDocument(text, change));
+      get().setText(edited.text, "canvas", coalesceKey, edited.doc);
     },
 
     undo() {

@@ -160,6 +160,11 @@ export function parseWorkflow(text: string): ParsedWorkflow {
       })),
     };
   }
+  return parsedWorkflow(doc);
+}
+
+/** The ParsedWorkflow of a Document without errors (one just parsed or edited). */
+export function parsedWorkflow(doc: Document): ParsedWorkflow {
   return { doc, graph: graphFromData(doc.toJS({ maxAliasCount: 100 })), problems: [] };
 }
 
@@ -416,15 +421,23 @@ export function pasteElements(doc: Document, clip: Clip, offset: XY = { x: 40, y
  * error). Only the lines the edit touched are rewritten; the rest stays byte for byte.
  */
 export function editText(text: string, edit: (doc: Document) => void): string {
+  return editDocument(text, edit).text;
+}
+
+/**
+ * `editText`, also returning a Document whose content is exactly the new text's (the edited one
+ * or the check parse), so the caller need not parse the text again; null on a syntax error.
+ */
+export function editDocument(text: string, edit: (doc: Document) => void): { text: string; doc: Document | null } {
   const doc = parseDocument(text);
-  if (doc.errors.length > 0) return text;
+  if (doc.errors.length > 0) return { text, doc: null };
   const before = printDocument(doc);
   edit(doc);
   const after = printDocument(doc);
   const patched = applyEditPreservingFormat(text, before, after);
-  if (patched === after) return after;
+  if (patched === after) return { text: after, doc };
   // The patch must mean exactly what the printer meant; if not, the printer's text is the truth.
   const check = parseDocument(patched);
   const same = check.errors.length === 0 && JSON.stringify(check.toJS()) === JSON.stringify(doc.toJS());
-  return same ? patched : after;
+  return same ? { text: patched, doc: check } : { text: after, doc };
 }
