@@ -1,1 +1,21 @@
-urlpatterns: list = []
+from django.urls import re_path
+
+from executions.api import views, views_secrets
+from executions.live import sse
+
+S = "/?$"
+EXECUTION = r"^executions/(?P<execution_id>[0-9a-fA-F-]{32,36})"
+
+urlpatterns = [
+    re_path(r"^executions" + S, views.ExecutionListView.as_view()),
+    re_path(r"^executions/adhoc" + S, views.AdhocView.as_view()),
+    re_path(EXECUTION + S, views.ExecutionDetailView.as_view()),
+    re_path(EXECUTION + "/results" + S, views.ResultsView.as_view()),
+    re_path(EXECUTION + "/events" + S, views.EventsView.as_view()),
+    re_path(EXECUTION + "/cancel" + S, views.CancelView.as_view()),
+    re_path(EXECUTION + "/rerun" + S, views.RerunView.as_view()),
+    re_path(EXECUTION + "/stream" + S, sse.ExecutionStreamView.as_view()),
+    re_path(r"^workflows/(?P<ref>[^/]+)/execute" + S, views.WorkflowExecuteView.as_view()),
+    re_path(r"^secrets" + S, views_secrets.SecretListView.as_view()),
+    re_path(r"^secrets/(?P<name>[A-Za-z0-9_]+)" + S, views_secrets.SecretDetailView.as_view()),
+]

@@ -1,0 +1,261 @@
+"""Engine benchmark: prints figures per dispatcher, and how each was measured.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_engine REDIS_URL=redis://127.0.0.1:6379/4 \\
+        .venv/bin/python bench/engine.py [--dispatchers embedded,celery] [--runs 200]
+
+The database is migrated and emptied of executions first. Requests go through the whole Django
+stack in-process (Django's test client: URL routing, API-key auth, DRF, the engine, the
+database), without a socket. Light nodes run inline in the request's orchestration step, so
+scenarios 1, 2, 4 and 5 exercise the same code under both dispatchers; scenario 3 goes through
+the dispatcher (thread pool, or Redis + a real Celery worker process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mbflow_site.settings")
+os.environ.setdefault("MBFLOW_HTTP_ALLOW_HOSTS", "127.0.0.1")
+os.environ.setdefault("LOG_LEVEL", "warning")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connections  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from executions.dispatch import use_dispatcher  # noqa: E402
+from executions.models import Execution  # noqa: E402
+from executions.services.executions import do_start_execution, wait_and_reload  # noqa: E402
+from workflows.models import ApiKey, Role, Tenant, Workflow  # noqa: E402
+from workflows.models.keys import generate_raw_key  # noqa: E402
+from workflows.services.documents import check_document  # noqa: E402
+from workflows.services.workflows import do_create_workflow  # noqa: E402
+
+
+def chain(name: str, length: int) -> str:
+    nodes = ["    - {id: n0, type: transform, config: {mapping: {v: \"{{ input.v }}\"}}}"]
+    nodes += [f"    - {{id: n{i}, type: transform, config: {{mapping: {{v: \"{{{{ upstream.v + 1 }}}}\"}}}}}}"
+              for i in range(1, length)]
+    edges = [f"    - {{from: n{i - 1}, to: n{i}}}" for i in range(1, length)]
+    return (f"apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {{name: {name}}}\nspec:\n  nodes:\n"
+            + "\n".join(nodes) + ("\n  edges:\n" + "\n".join(edges) if edges else "")
+            + f"\n  output: \"{{{{ nodes.n{length - 1}.output.v }}}}\"\n")
+
+
+def fan_out(url: str) -> str:
+    nodes = [f"    - {{id: c{i}, type: http, config: {{url: \"{url}/sleep?n={i}\"}}}}" for i in range(10)]
+    edges = [f"    - {{from: c{i}, to: join}}" for i in range(10)]
+    return ("apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {name: fan-out}\nspec:\n  nodes:\n"
+            + "\n".join(nodes) + "\n    - {id: join, type: merge}\n  edges:\n" + "\n".join(edges) + "\n")
+
+
+class _Sleep(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        time.sleep(0.2)
+        body = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _client_process(args: tuple[str, int, int]) -> tuple[list[float], float, float]:
+    """One process of scenario 2 (spawned: a fork would inherit locks held by other threads)."""
+    key, threads, per_client = args
+    Client(HTTP_AUTHORIZATION=f"Bearer {key}").get("/api/v1/executions?page_size=1")  # warm up
+    begun = time.time()
+    durations: list[float] = []
+    lock = threading.Lock()
+
+    def client_thread() -> None:
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+        for _ in range(per_client):
+            started = time.perf_counter()
+            response = client.post("/api/v1/executions", {"workflow": "chain40", "input": {"v": 1}, "wait": 30},
+                                   content_type="application/json")
+            elapsed = time.perf_counter() - started
+            assert response.status_code == 200 and response.json()["status"] == "succeeded"
+            with lock:
+                durations.append(elapsed)
+        connections.close_all()
+
+    with ThreadPoolExecutor(threads) as pool:
+        for future in [pool.submit(client_thread) for _ in range(threads)]:
+            future.result()
+    return durations, begun, time.time()
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+class Bench:
+    def __init__(self, runs: int) -> None:
+        self.runs = runs
+        self.tenant, _ = Tenant.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
+        Execution.objects.filter(tenant=self.tenant).delete()
+        Workflow.objects.filter(tenant=self.tenant).delete()
+        raw = generate_raw_key()
+        key = ApiKey(tenant=self.tenant, name="bench", role=Role.EDITOR)
+        key.set_secret(raw)
+        key.save()
+        self.key = raw
+        for _name, text in (("chain40", chain("chain40", 40)), ("chain1", chain("chain1", 1)),
+                           ("three", chain("three", 3))):
+            do_create_workflow(self.tenant, check_document({"yaml": text}), message="", author="bench")
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Sleep)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        do_create_workflow(self.tenant, check_document({"yaml": fan_out(url)}), message="", author="bench")
+
+    def client(self) -> Client:
+        return Client(HTTP_AUTHORIZATION=f"Bearer {self.key}")
+
+    def request(self, client: Client, workflow: str, wait: float = 30) -> float:
+        started = time.perf_counter()
+        response = client.post("/api/v1/executions", {"workflow": workflow, "input": {"v": 1}, "wait": wait},
+                               content_type="application/json")
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 200 and response.json()["status"] == "succeeded", response.content[:500]
+        return elapsed
+
+    def sequential(self, workflow: str, runs: int) -> list[float]:
+        client = self.client()
+        for _ in range(10):
+            self.request(client, workflow)
+        return [self.request(client, workflow) for _ in range(runs)]
+
+    def run(self, dispatcher: str) -> None:
+        print(f"\n== dispatcher: {dispatcher} ==")
+        chain40 = self.sequential("chain40", self.runs)
+        print(f"(1) 40-node transform chain, 1 client, POST /executions wait=30, {self.runs} runs: "
+              f"p50 {ms(pct(chain40, 50))}, p95 {ms(pct(chain40, 95))}   [target p50 <= 25 ms]")
+
+        clients, processes = 20, 4
+        per_client = max(self.runs // clients, 10)
+        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+            parts = list(pool.map(_client_process, [(self.key, clients // processes, per_client)] * processes))
+        # From the first request of any process to the last answer (process start-up excluded).
+        wall = max(part[2] for part in parts) - min(part[1] for part in parts)
+        durations = [d for part in parts for d in part[0]]
+        print(f"(2) same, {clients} concurrent clients ({processes} processes x {clients // processes} threads, "
+              f"like {processes} web workers) x {per_client} requests: {len(durations) / wall:.0f} executions/s, "
+              f"p50 {ms(pct(durations, 50))}, p95 {ms(pct(durations, 95))}   [target >= 60/s]")
+
+        fan = self.sequential("fan-out", 20)
+        print(f"(3) 10 parallel http nodes (server sleeps 200 ms) + merge, wall per request over 20 runs: "
+              f"p50 {ms(pct(fan, 50))}, p95 {ms(pct(fan, 95))}   [target <= 250 ms]")
+
+        total = 1000
+        latencies: list[float] = []
+        lock = threading.Lock()
+
+        def start_one(_: int) -> None:
+            begun = time.perf_counter()
+            execution, _created = do_start_execution(self.tenant, "three", data={"v": 1})
+            execution = wait_and_reload(execution, 30)
+            assert execution.status == "succeeded", execution.error
+            with lock:
+                latencies.append(time.perf_counter() - begun)
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(32) as pool:
+            list(pool.map(start_one, range(total)))
+        wall = time.perf_counter() - started
+        ok = Execution.objects.filter(tenant=self.tenant, workflow__name="three", status="succeeded").count()
+        print(f"(4) {total} executions of a 3-node workflow started at once (32 threads calling the start "
+              f"service): {total / wall:.0f}/s, p50 {ms(pct(latencies, 50))}, p95 {ms(pct(latencies, 95))}, "
+              f"{ok}/{total} succeeded   [target >= 200/s]")
+        Execution.objects.filter(tenant=self.tenant, workflow__name="three").delete()
+
+        one = self.sequential("chain1", self.runs)
+        per_node = (statistics.median(chain40) - statistics.median(one)) / 39
+        print(f"(5) engine overhead per light node = (p50 of 40-node chain - p50 of 1-node chain) / 39 = "
+              f"{per_node * 1000:.3f} ms   [target <= 0.5 ms]")
+
+
+def start_worker() -> subprocess.Popen[bytes]:
+    from executions.dispatch.celery import configure_broker
+    from mbflow_site.celery import app
+
+    configure_broker()
+    app.control.purge()
+    env = {**os.environ, "CELERY_BROKER_URL": settings.REDIS_URL, "MBFLOW_DISPATCHER": "celery"}
+    log = open(Path(tempfile.gettempdir()) / "mbflow-bench-worker.log", "wb")  # noqa: SIM115
+    worker = subprocess.Popen([str(Path(sys.executable).parent / "celery"), "-A", "mbflow_site", "worker", "-Q",
+                               "mbflow.light,mbflow.io,mbflow.llm", "-c", "16", "--pool", "threads",
+                               "--loglevel", "warning", "--without-gossip", "--without-mingle"],
+                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while not app.control.ping(timeout=0.5):
+        if time.monotonic() > deadline or worker.poll() is not None:
+            raise SystemExit(f"the Celery worker did not start; see {log.name}")
+    return worker
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dispatchers", default="embedded,celery")
+    parser.add_argument("--runs", type=int, default=200)
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    bench = Bench(args.runs)
+    db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    print(f"MBFlow engine benchmark - database {db}, channel layer "
+          f"{settings.CHANNEL_LAYERS['default']['BACKEND'].rsplit('.', 1)[-1]}, python {sys.version.split()[0]}")
+    for name in args.dispatchers.split(","):
+        if name == "embedded":
+            from executions.dispatch.embedded import EmbeddedDispatcher
+
+            dispatcher = EmbeddedDispatcher(workers=32)
+            use_dispatcher(dispatcher)
+            bench.run("embedded")
+            dispatcher.close()
+        elif name == "celery":
+            if not settings.REDIS_URL or not settings.IS_POSTGRES:
+                print("\n== dispatcher: celery == skipped: needs REDIS_URL and PostgreSQL")
+                continue
+            from executions.dispatch.celery import CeleryDispatcher
+
+            worker = start_worker()
+            try:
+                use_dispatcher(CeleryDispatcher())
+                bench.run("celery (Redis broker, 1 worker process, 16 threads)")
+            finally:
+                worker.terminate()
+                worker.wait(timeout=20)
+        use_dispatcher(None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from executions.api.serializers import (
+    EventsQuerySerializer,
+    ListQuerySerializer,
+    StartSerializer,
+    event_data,
+    execution_detail,
+    execution_results,
+    execution_summary,
+)
+from executions.models import Execution
+from executions.services.executions import (
+    check_wait,
+    do_cancel,
+    do_rerun,
+    do_start_adhoc,
+    do_start_execution,
+    executions_of,
+    filter_executions,
+    get_execution,
+    wait_and_reload,
+)
+from mbflow_site.errors import ApiError
+from workflows.api.base import TenantView
+from workflows.public import body_from_request_data, read_adhoc_document
+
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+
+def _started(execution: Execution, created: bool, wait: float | None) -> Response:
+    execution = wait_and_reload(execution, wait)
+    finished = execution.status in TERMINAL
+    code = status.HTTP_200_OK if (wait and finished) or not created else status.HTTP_201_CREATED
+    return Response(execution_detail(execution, getattr(execution, "known_runs", None)), status=code)
+
+
+def _start_body(request: Request) -> dict[str, Any]:
+    serializer = StartSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = dict(serializer.validated_data)
+    if "wait" not in data and "wait" in request.query_params:
+        data["wait"] = request.query_params["wait"]
+    return data
+
+
+class ExecutionListView(TenantView):
+    @extend_schema(
+        parameters=[OpenApiParameter("workflow", str), OpenApiParameter("status", str),
+                    OpenApiParameter("created_after", OpenApiTypes.DATETIME),
+                    OpenApiParameter("created_before", OpenApiTypes.DATETIME)],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request: Request) -> Response:
+        query = ListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        tenant = self.caller().tenant
+        queryset = filter_executions(executions_of(tenant), tenant, **query.validated_data)
+        return self.paginate(request, queryset.order_by("-created_at", "-pk"), execution_summary)
+
+    @extend_schema(request=StartSerializer, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
+    def post(self, request: Request) -> Response:
+        data = _start_body(request)
+        if not data.get("workflow"):
+            raise ApiError("`workflow` (an id or a name) is required.", code="validation_error",
+                           details={"fields": {"workflow": ["This field is required."]}})
+        wait = check_wait(data.get("wait"))
+        execution, created = do_start_execution(
+            self.caller().tenant, data["workflow"], version=data.get("version"), data=data.get("input"),
+            idempotency_key=data.get("idempotency_key"),
+        )
+        return _started(execution, created, wait)
+
+
+class WorkflowExecuteView(TenantView):
+    @extend_schema(request=StartSerializer, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, ref: str) -> Response:
+        data = _start_body(request)
+        wait = check_wait(data.get("wait"))
+        execution, created = do_start_execution(
+            self.caller().tenant, ref, version=data.get("version"), data=data.get("input"),
+            idempotency_key=data.get("idempotency_key"),
+        )
+        return _started(execution, created, wait)
+
+
+class AdhocView(TenantView):
+    """Runs a document that is not stored as a workflow (YAML body like /workflows/validate)."""
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
+    def post(self, request: Request) -> Response:
+        body = body_from_request_data(request.data)
+        options: dict[str, Any] = body if isinstance(body, dict) else {}
+        spec = read_adhoc_document(body)
+        wait = check_wait(options.get("wait", request.query_params.get("wait")))
+        execution, created = do_start_adhoc(self.caller().tenant, spec, data=options.get("input"),
+                                            idempotency_key=options.get("idempotency_key"))
+        return _started(execution, created, wait)
+
+
+class ExecutionDetailView(TenantView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, execution_id: str) -> Response:
+        return Response(execution_detail(get_execution(self.caller().tenant, execution_id)))
+
+
+class ResultsView(TenantView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, execution_id: str) -> Response:
+        return Response(execution_results(get_execution(self.caller().tenant, execution_id)))
+
+
+class EventsView(TenantView):
+    @extend_schema(parameters=[OpenApiParameter("after_seq", int)], responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, execution_id: str) -> Response:
+        execution = get_execution(self.caller().tenant, execution_id)
+        query = EventsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        events = execution.events.filter(seq__gt=query.validated_data["after_seq"]).order_by("seq")
+        return self.paginate(request, events, event_data)
+
+
+class CancelView(TenantView):
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, execution_id: str) -> Response:
+        execution = do_cancel(get_execution(self.caller().tenant, execution_id))
+        return Response(execution_detail(execution))
+
+
+class RerunView(TenantView):
+    @extend_schema(request=StartSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request, execution_id: str) -> Response:
+        data = _start_body(request)
+        original = get_execution(self.caller().tenant, execution_id)
+        execution = do_rerun(original, idempotency_key=data.get("idempotency_key"))
+        return _started(execution, True, check_wait(data.get("wait")))

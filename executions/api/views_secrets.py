@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from executions.api.serializers import SecretSerializer
+from executions.models import Secret
+from executions.services.secrets import do_delete_secret, do_set_secret, secret_names
+from workflows.api.base import TenantView
+from workflows.models import Role
+
+
+def _secret_data(secret: Secret) -> dict[str, str]:
+    return {"name": secret.name, "created_at": secret.created_at.isoformat(),
+            "updated_at": secret.updated_at.isoformat()}
+
+
+class SecretListView(TenantView):
+    """Names only: a value is written here and read by the engine, never returned."""
+
+    read_role = Role.ADMIN
+    write_role = Role.ADMIN
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        return self.paginate(request, secret_names(self.caller().tenant), _secret_data)
+
+    @extend_schema(request=SecretSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request) -> Response:
+        secret = do_set_secret(self.caller().tenant, request.data.get("name"), request.data.get("value"))
+        return Response(_secret_data(secret), status=status.HTTP_201_CREATED)
+
+
+class SecretDetailView(TenantView):
+    read_role = Role.ADMIN
+    write_role = Role.ADMIN
+
+    @extend_schema(request=SecretSerializer, responses=OpenApiTypes.OBJECT)
+    def put(self, request: Request, name: str) -> Response:
+        return Response(_secret_data(do_set_secret(self.caller().tenant, name, request.data.get("value"))))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, name: str) -> Response:
+        do_delete_secret(self.caller().tenant, name)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,36 @@
+"""The Celery dispatcher: one task per piece of work, on a queue per node kind."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from executions.engine.step import Dispatch
+
+QUEUES = {"light": "mbflow.light", "io": "mbflow.io", "llm": "mbflow.llm"}
+
+
+def configure_broker() -> None:
+    from mbflow_site.celery import app
+
+    if not settings.CELERY_BROKER_URL and settings.REDIS_URL:
+        app.conf.broker_url = settings.REDIS_URL
+
+
+class CeleryDispatcher:
+    name = "celery"
+
+    def __init__(self) -> None:
+        configure_broker()
+
+    def dispatch(self, work: Dispatch) -> None:
+        from executions import tasks
+
+        queue = QUEUES.get(work.queue, QUEUES["io"])
+        if work.kind == "node":
+            tasks.run_node.apply_async((work.execution_id, work.node_id, work.attempt), queue=queue, eta=work.eta)
+        elif work.kind == "expire":
+            tasks.expire_execution.apply_async((work.execution_id,), queue=QUEUES["light"], eta=work.eta)
+        elif work.kind == "advance":
+            tasks.advance_execution.apply_async((work.execution_id,), queue=QUEUES["light"], eta=work.eta)
+        else:
+            raise ValueError(f"unknown work kind {work.kind!r}")

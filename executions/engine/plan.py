@@ -1,0 +1,192 @@
+"""A workflow spec compiled once into what the scheduler needs: nodes in topological order,
+their inbound and outbound edges, their executor and their resolved policy."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import deque
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from workflows.spec.models import NodeSpec, RetryPolicy, WorkflowSpec
+
+DEFAULT_LEASE_SECONDS = 300.0
+NO_RETRY = RetryPolicy(max_attempts=1, jitter=False)
+_SENTINEL: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class NodePolicy:
+    """How one node is run: resolved once from the node and the workflow's defaults."""
+
+    timeout: float | None
+    retry: RetryPolicy
+    timeout_action: str | None
+    fallback: str | None
+    fallback_output: Any = _SENTINEL
+
+    @property
+    def has_fallback_output(self) -> bool:
+        return self.fallback_output is not _SENTINEL
+
+    def retry_delay(self, next_attempt: int) -> float:
+        delay = self.retry.delay_before(next_attempt)
+        if self.retry.jitter:
+            delay *= random.uniform(0.5, 1.0)
+        return delay
+
+    def may_retry(self, attempt: int) -> bool:
+        return attempt < self.retry.max_attempts
+
+    @property
+    def lease_seconds(self) -> float:
+        return (self.timeout or DEFAULT_LEASE_SECONDS) + 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class EdgePlan:
+    index: int
+    source: str
+    target: str
+    on: str
+    port: str | None
+    condition: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NodePlan:
+    id: str
+    type: str
+    config: dict[str, Any]
+    when: str | bool | None
+    light: bool
+    inbound: tuple[EdgePlan, ...]
+    outbound: tuple[EdgePlan, ...]
+    policy: NodePolicy
+    merge_mode: str  # all | first | any
+
+    @property
+    def handles_failure(self) -> bool:
+        """A failure of this node is routed somewhere instead of failing the execution."""
+        return any(edge.on != "success" for edge in self.outbound)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    spec: WorkflowSpec
+    nodes: dict[str, NodePlan]  # in topological order
+    order: tuple[str, ...]
+    uses_secrets: bool
+    version: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.metadata.name
+
+    @property
+    def output(self) -> Any:
+        return self.spec.spec.output
+
+    @property
+    def variables(self) -> dict[str, Any]:
+        return self.spec.spec.variables
+
+
+def _policy(node: NodeSpec, spec: WorkflowSpec) -> NodePolicy:
+    defaults = spec.spec.defaults
+    fallback_output = node.fallback_output if "fallback_output" in node.model_fields_set else _SENTINEL
+    return NodePolicy(
+        timeout=node.timeout if node.timeout is not None else defaults.timeout,
+        retry=node.retry or defaults.retry or NO_RETRY,
+        timeout_action=node.timeout_action,
+        fallback=node.fallback,
+        fallback_output=fallback_output,
+    )
+
+
+def _edges(spec: WorkflowSpec) -> list[EdgePlan]:
+    edges = [
+        EdgePlan(index, edge.from_, edge.to, edge.on, edge.port, edge.condition)
+        for index, edge in enumerate(spec.edges)
+    ]
+    # A fallback node runs when its node fails: an implicit failure edge.
+    for node in spec.nodes:
+        if node.fallback and node.fallback in spec.node_map:
+            edges.append(EdgePlan(-1, node.id, node.fallback, "failure", None, None))
+    return edges
+
+
+def _topological(nodes: list[NodeSpec], edges: list[EdgePlan]) -> list[str]:
+    indegree = {node.id: 0 for node in nodes}
+    children: dict[str, list[str]] = {node.id: [] for node in nodes}
+    for edge in edges:
+        if edge.source in indegree and edge.target in indegree:
+            indegree[edge.target] += 1
+            children[edge.source].append(edge.target)
+    queue = deque(node.id for node in nodes if indegree[node.id] == 0)
+    order: list[str] = []
+    while queue:
+        current = queue.popleft()
+        order.append(current)
+        for child in children[current]:
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                queue.append(child)
+    if len(order) != len(nodes):
+        raise ValueError("the workflow graph has a cycle")
+    return order
+
+
+def compile_plan(spec: WorkflowSpec, version: int | None = None) -> Plan:
+    from executions.executors import is_light
+
+    edges = _edges(spec)
+    order = _topological(spec.nodes, edges)
+    inbound: dict[str, list[EdgePlan]] = {node_id: [] for node_id in order}
+    outbound: dict[str, list[EdgePlan]] = {node_id: [] for node_id in order}
+    for edge in edges:
+        if edge.source in inbound and edge.target in inbound:
+            inbound[edge.target].append(edge)
+            outbound[edge.source].append(edge)
+    node_map = spec.node_map
+    nodes = {}
+    for node_id in order:
+        node = node_map[node_id]
+        nodes[node_id] = NodePlan(
+            id=node_id,
+            type=node.type,
+            config=node.config,
+            when=node.when,
+            light=is_light(node.type),
+            inbound=tuple(inbound[node_id]),
+            outbound=tuple(outbound[node_id]),
+            policy=_policy(node, spec),
+            merge_mode=str(node.config.get("mode", "all")) if node.type == "merge" else "all",
+        )
+    text = json.dumps(spec.model_dump(mode="json", by_alias=True), default=str)
+    return Plan(spec=spec, nodes=nodes, order=tuple(order), uses_secrets="secrets" in text, version=version)
+
+
+@lru_cache(maxsize=512)
+def plan_for_version(version_id: int) -> Plan:
+    """Versions never change, so a plan is compiled once per version and process."""
+    from workflows.models import WorkflowVersion
+    from workflows.public import spec_for
+
+    version = WorkflowVersion.objects.get(pk=version_id)
+    return compile_plan(spec_for(version), version.number)
+
+
+@lru_cache(maxsize=256)
+def _plan_for_adhoc(execution_id: str, document: str) -> Plan:
+    return compile_plan(WorkflowSpec.model_validate(json.loads(document)))
+
+
+def plan_for(version_id: int | None, execution_id: Any, adhoc_spec: dict[str, Any] | None) -> Plan:
+    if version_id is not None:
+        return plan_for_version(version_id)
+    if adhoc_spec is None:
+        raise ValueError("an execution without a version must carry its document")
+    return _plan_for_adhoc(str(execution_id), json.dumps(adhoc_spec))

@@ -1,0 +1,259 @@
+"""The engine's entry points. Each is a plain function, called by the API, by Celery tasks
+or by the embedded dispatcher alike; each changes state in one transaction per step."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from executions.engine.plan import Plan
+from executions.engine.step import Dispatch, Outcome, Step, as_node_error, lease_until, worker_name
+from executions.engine.store import Journal, new_journal, open_journal
+from executions.executors import Executor, NodeContext, Suspend, get_executor
+from executions.models import Execution, NodeRun
+
+logger = logging.getLogger(__name__)
+CANCEL_CHECK_INTERVAL = 1.0
+
+
+def start(execution: Execution, plan: Plan) -> Execution:
+    """Saves a new execution and runs its first step (every light node it can reach).
+
+    ``execution`` is an unsaved row with tenant, version (or adhoc document), input and the
+    rest set; it is inserted in the same transaction as its first events.
+    """
+    with new_journal(execution) as journal:
+        journal.append("execution.created", "", {
+            "input": execution.input, "nodes": list(plan.order),
+            "workflow": plan.name, "version": plan.version,
+        })
+        journal.append("execution.started")
+        step = Step(journal, plan)
+        timeout = plan.spec.spec.timeout
+        if timeout:
+            step.dispatch(Dispatch("expire", str(execution.pk), eta=timezone.now() + timedelta(seconds=timeout),
+                                   queue="light"))
+        step.advance()
+        _after_finish(step)
+    # The rows as this step left them, so an answer about the new execution needs no re-read.
+    execution.known_runs = sorted(journal.runs.values(), key=lambda run: run.order)  # type: ignore[attr-defined]
+    return execution
+
+
+@dataclass
+class Claim:
+    executor: Executor
+    config: dict[str, Any]
+    ctx: NodeContext
+
+
+def claim(execution_id: str, node_id: str, attempt: int, prepared: Any = None) -> Claim | None:
+    """Takes one attempt of a node for this worker, or None when it is not ours to run."""
+    # The orchestrator already marked the attempt started (due-now nodes). Whoever sets
+    # ``worker`` first wins: the conditional UPDATE returns 1 for exactly one caller, so a
+    # redelivered duplicate of the task backs off and the node never runs twice at once.
+    won = NodeRun.objects.filter(
+        execution_id=execution_id, node_id=node_id, attempt=attempt, status="running", worker=""
+    ).update(worker=worker_name())
+    if won:
+        if prepared is not None:
+            executor, config, ctx = prepared
+            ctx.cancelled = _cancel_checker(execution_id)
+            return Claim(executor, config, ctx)
+        return _prepare(execution_id, node_id, attempt)
+    return _start_scheduled(execution_id, node_id, attempt)
+
+
+def _prepare(execution_id: str, node_id: str, attempt: int) -> Claim | None:
+    """Renders the claimed node's config from the committed state (read only, no lock)."""
+    execution = Execution.objects.get(pk=execution_id)
+    journal = Journal(execution, list(NodeRun.objects.filter(execution_id=execution_id)))
+    step = Step.open(journal)
+    node = step.plan.nodes[node_id]
+    executor = get_executor(node.type)
+    ctx = step.node_context(node, attempt)
+    try:
+        config = step.render_config(node, executor, ctx)
+    except Exception as exc:
+        complete(execution_id, node_id, attempt, Outcome(error=as_node_error(exc, light=True)))
+        return None
+    ctx.cancelled = _cancel_checker(execution_id)
+    return Claim(executor, config, ctx)
+
+
+def _start_scheduled(execution_id: str, node_id: str, attempt: int) -> Claim | None:
+    """Starts a node that waited for its time (a delay, a retry, a requeue after a lost worker).
+
+    The execution row is locked, so a duplicate delivery finds the node already running or
+    done and backs off.
+    """
+    with open_journal(execution_id) as journal:
+        state = journal.state
+        current = state.nodes.get(node_id)
+        if (state.status != "running" or current is None or current.status not in ("pending", "retrying")
+                or current.attempt != attempt - 1):
+            return None
+        step = Step.open(journal)
+        node = step.plan.nodes[node_id]
+        executor = get_executor(node.type)
+        ctx = step.node_context(node, attempt)
+        try:
+            config = step.render_config(node, executor, ctx)
+        except Exception as exc:
+            step.append("node.started", node_id, {"attempt": attempt})
+            step.settle(node, attempt, Outcome(error=as_node_error(exc, light=True)))
+            step.advance()
+            _after_finish(step)
+            return None
+        step.append("node.started", node_id, {
+            "attempt": attempt, "input": step.redactor.clean(config), "lease_until": lease_until(node).isoformat(),
+        })
+    NodeRun.objects.filter(execution_id=execution_id, node_id=node_id, attempt=attempt).update(worker=worker_name())
+    ctx.cancelled = _cancel_checker(execution_id)
+    return Claim(executor, config, ctx)
+
+
+def _cancel_checker(execution_id: str) -> Any:
+    last = [0.0, False]
+
+    def cancelled() -> bool:
+        now = time.monotonic()
+        if not last[1] and now - last[0] >= CANCEL_CHECK_INTERVAL:
+            last[0] = now
+            last[1] = not Execution.objects.filter(pk=execution_id, status="running").exists()
+        return bool(last[1])
+
+    return cancelled
+
+
+def run_node(execution_id: str, node_id: str, attempt: int, prepared: Any = None) -> None:
+    """Claims, runs and completes one attempt of an I/O node (the body of a worker task)."""
+    claimed = claim(execution_id, node_id, attempt, prepared)
+    if claimed is None:
+        return
+    try:
+        result = claimed.executor.run(claimed.config, claimed.ctx)
+    except Exception as exc:
+        complete(execution_id, node_id, attempt, Outcome(error=as_node_error(exc)))
+        return
+    if isinstance(result, Suspend):
+        return  # the node stays running until its outcome is reported (a child execution ends)
+    complete(execution_id, node_id, attempt, Outcome(output=result))
+
+
+_inbox: dict[str, list[tuple[str, int, Outcome]]] = {}
+_draining: set[str] = set()
+_inbox_lock = threading.Lock()
+
+
+def complete(execution_id: str, node_id: str, attempt: int, outcome: Outcome) -> None:
+    """Records the outcome of a running attempt and advances the execution.
+
+    Outcomes of one execution that arrive in this process while another thread is recording
+    one are queued and recorded together in that thread's next transaction (a group commit):
+    ten parallel nodes finishing together cost a few transactions, not ten queued on the
+    execution's lock.
+    """
+    with _inbox_lock:
+        _inbox.setdefault(execution_id, []).append((node_id, attempt, outcome))
+        if execution_id in _draining:
+            return
+        _draining.add(execution_id)
+    try:
+        while True:
+            with _inbox_lock:
+                batch = _inbox.pop(execution_id, [])
+                if not batch:
+                    _draining.discard(execution_id)
+                    return
+            _complete_batch(execution_id, batch)
+    except BaseException:
+        with _inbox_lock:
+            _draining.discard(execution_id)
+        raise
+
+
+def _complete_batch(execution_id: str, batch: list[tuple[str, int, Outcome]]) -> None:
+    with open_journal(execution_id) as journal:
+        step = Step.open(journal)
+        settled = False
+        for node_id, attempt, outcome in batch:
+            current = journal.state.nodes.get(node_id)
+            if journal.state.status != "running" or current is None or current.status != "running" \
+                    or current.attempt != attempt:
+                continue  # cancelled meanwhile, or the lease ran out and another worker re-ran it
+            step.settle(step.plan.nodes[node_id], attempt, outcome)
+            settled = True
+        if settled:
+            step.advance()
+            _after_finish(step)
+
+
+def advance(execution_id: str) -> None:
+    with open_journal(execution_id) as journal:
+        step = Step.open(journal)
+        step.advance()
+        _after_finish(step)
+
+
+def cancel(execution_id: Any, message: str = "Cancelled.") -> bool:
+    with open_journal(execution_id) as journal:
+        if journal.state.terminal:
+            return False
+        step = Step.open(journal)
+        step.cancel({"code": "cancelled", "message": message})
+        _after_finish(step)
+    return True
+
+
+def expire(execution_id: str) -> None:
+    """The workflow's own timeout: fails what is still open."""
+    with open_journal(execution_id) as journal:
+        if journal.state.terminal:
+            return
+        step = Step.open(journal)
+        step.fail({"code": "timeout", "message": f"The execution did not finish within "
+                   f"{step.plan.spec.spec.timeout:g}s."})
+        _after_finish(step)
+
+
+def sweep_expired_leases() -> int:
+    """Re-dispatches nodes whose worker vanished (lease ran out). Returns how many."""
+    now = timezone.now()
+    expired = list(NodeRun.objects.filter(status="running", lease_until__lt=now)
+                   .values_list("execution_id", "node_id", "attempt"))
+    requeued = 0
+    for execution_id, node_id, attempt in expired:
+        with open_journal(execution_id) as journal:
+            current = journal.state.nodes.get(node_id)
+            if (journal.state.status != "running" or current is None or current.status != "running"
+                    or current.attempt != attempt or current.lease_until is None or current.lease_until >= now):
+                continue
+            step = Step.open(journal)
+            step.append("node.requeued", node_id, {"scheduled_at": now.isoformat(), "lost_attempt": attempt})
+            NodeRun.objects.filter(execution_id=execution_id, node_id=node_id).update(worker="")
+            queue = get_executor(step.plan.nodes[node_id].type).queue
+            step.dispatch(Dispatch("node", str(execution_id), node_id, attempt + 1, None, queue))
+            requeued += 1
+    return requeued
+
+
+def _after_finish(step: Step) -> None:
+    """When the step ended the execution, tell the parent waiting for it (sub-workflows)."""
+    execution = step.journal.execution
+    if not step.state.terminal or execution.parent_id is None or not execution.parent_node_id:
+        return
+    parent_attempt = int((execution.trigger or {}).get("parent_attempt") or 0)
+    if not parent_attempt or not (execution.trigger or {}).get("wait", True):
+        return
+    from executions.executors.sub_workflow import outcome_of_child
+
+    outcome = outcome_of_child(step.state.status, step.state.output, step.state.error)
+    parent_id, node_id = str(execution.parent_id), execution.parent_node_id
+    step.journal.after_commit.append(lambda: complete(parent_id, node_id, parent_attempt, outcome))

@@ -1,0 +1,399 @@
+"""One orchestration step on a locked execution: settle a node's outcome, decide the next
+wave, run the light nodes of that wave inline and queue the others.
+
+Nodes are visited in topological order, so a single pass sees each node after all of its
+predecessors: a chain of light nodes completes in one step and one transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import jsonschema
+from django.utils import timezone
+
+from executions.engine.plan import NodePlan, Plan, plan_for
+from executions.engine.projection import ExecutionState, NodeState
+from executions.engine.store import Journal
+from executions.engine.values import NO_SECRETS, Redactor
+from executions.executors import (
+    Executor,
+    NodeContext,
+    NodeError,
+    NodeTimeout,
+    PermanentError,
+    UnknownExecutor,
+    get_executor,
+)
+from workflows.spec.expressions import ExpressionError, evaluate, render_value
+
+_HOST = socket.gethostname()
+
+
+def worker_name() -> str:
+    return f"{_HOST}:{os.getpid()}:{threading.current_thread().name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatch:
+    """Work to hand to the dispatcher once the step's transaction has committed."""
+
+    kind: str  # node | expire
+    execution_id: str
+    node_id: str = ""
+    attempt: int = 0
+    eta: datetime | None = None
+    queue: str = "io"
+    # The rendered config and context, for a dispatcher that runs the work in this process
+    # (embedded): it saves the worker re-reading the state. Never serialised to a broker.
+    prepared: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(slots=True)
+class Outcome:
+    output: Any = None
+    error: NodeError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def as_node_error(exc: BaseException, *, light: bool = False) -> NodeError:
+    if isinstance(exc, NodeError):
+        return exc
+    if isinstance(exc, ExpressionError):
+        return PermanentError(exc.message, code="expression_error", details={"expression": exc.expression})
+    error_type = PermanentError if light else NodeError
+    return error_type(f"{type(exc).__name__}: {exc}", code="executor_error")
+
+
+def lease_until(node: NodePlan) -> datetime:
+    if node.type == "sub_workflow":
+        return timezone.now() + timedelta(days=7)  # the child execution has its own timeouts
+    return timezone.now() + timedelta(seconds=node.policy.lease_seconds)
+
+
+def _truthy(value: Any) -> bool:
+    return bool(value) and value != "false"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+@dataclass
+class Step:
+    journal: Journal
+    plan: Plan
+    dispatches: list[Dispatch] = field(default_factory=list)
+    _secrets: dict[str, str] | None = None
+    _redactor: Redactor | None = None
+    _base: dict[str, Any] | None = None
+    _edges: dict[tuple[int, str, str], bool] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, journal: Journal) -> Step:
+        execution = journal.execution
+        return cls(journal, plan_for(execution.version_id, execution.pk, execution.adhoc_spec))
+
+    @property
+    def state(self) -> ExecutionState:
+        return self.journal.state
+
+    # --- expressions and secrets -------------------------------------------------------
+    @property
+    def secrets(self) -> dict[str, str]:
+        if self._secrets is None:
+            if self.plan.uses_secrets:
+                from executions.services.secrets import secrets_for
+
+                self._secrets = secrets_for(self.journal.tenant_id)
+            else:
+                self._secrets = {}
+        return self._secrets
+
+    @property
+    def redactor(self) -> Redactor:
+        if self._redactor is None:
+            self._redactor = Redactor(self.secrets.values()) if self.secrets else NO_SECRETS
+        return self._redactor
+
+    def base_context(self) -> dict[str, Any]:
+        if self._base is None:
+            execution = self.journal.execution
+            base: dict[str, Any] = {
+                "input": self.state.input,
+                "secrets": self.secrets,
+                "execution": {
+                    "id": str(execution.pk),
+                    "workflow": self.plan.name,
+                    "version": self.plan.version,
+                    "started_at": _iso(self.state.started_at),
+                },
+                "nodes": {node_id: self._node_view(node) for node_id, node in self.state.nodes.items()},
+            }
+            base["vars"] = render_value(self.plan.variables, base) if self.plan.variables else {}
+            self._base = base
+        return self._base
+
+    @staticmethod
+    def _node_view(node: NodeState) -> dict[str, Any]:
+        return {"output": node.output, "status": node.status, "error": node.error, "attempt": node.attempt}
+
+    def _refresh_node(self, node_id: str) -> None:
+        if self._base is not None:
+            self._base["nodes"][node_id] = self._node_view(self.state.nodes[node_id])
+
+    def append(self, type_: str, node_id: str = "", payload: dict[str, Any] | None = None) -> None:
+        self.journal.append(type_, node_id, payload)
+        if node_id:
+            self._refresh_node(node_id)
+
+    # --- edges ---------------------------------------------------------------------------
+    def edge_taken(self, edge: Any) -> bool | None:
+        """None while the edge is undecided (its source has not finished)."""
+        key = (edge.index, edge.source, edge.target)
+        if key in self._edges:
+            return self._edges[key]
+        source = self.state.nodes[edge.source]
+        if not source.terminal:
+            return None
+        taken = self._decide_edge(edge, source)
+        self._edges[key] = taken
+        return taken
+
+    def _decide_edge(self, edge: Any, source: NodeState) -> bool:
+        if source.status == "succeeded":
+            ok = True
+        elif source.status in ("failed", "timed_out"):
+            ok = False
+        else:
+            return False  # skipped or cancelled: the path ends here
+        if (edge.on == "success" and not ok) or (edge.on == "failure" and ok):
+            return False
+        if edge.port is not None:
+            if edge.port in ("failure", "success"):
+                if (edge.port == "failure") == ok:
+                    return False
+            else:
+                output = source.output
+                label = ("true" if output else "false") if isinstance(output, bool) else str(output)
+                if not ok or label != edge.port:
+                    return False
+        if edge.condition:
+            try:
+                return _truthy(evaluate(edge.condition, {**self.base_context(), "output": source.output}))
+            except ExpressionError:
+                return False
+        return True
+
+    def readiness(self, node: NodePlan) -> str:
+        if not node.inbound:
+            return "run"
+        taken_any = undecided = False
+        for edge in node.inbound:
+            taken = self.edge_taken(edge)
+            if taken is None:
+                undecided = True
+            elif taken:
+                taken_any = True
+        if taken_any and node.merge_mode in ("first", "any"):
+            return "run"
+        if undecided:
+            return "wait"
+        return "run" if taken_any else "skip"
+
+    def node_context(self, node: NodePlan, attempt: int) -> NodeContext:
+        inputs: dict[str, Any] = {}
+        for edge in node.inbound:
+            if self.edge_taken(edge):
+                inputs[edge.source] = self.state.nodes[edge.source].output
+        if len(inputs) == 1:
+            upstream: Any = next(iter(inputs.values()))
+        elif inputs:
+            upstream = {}
+            for value in inputs.values():
+                if isinstance(value, dict):
+                    upstream.update(value)
+        else:
+            upstream = self.state.input
+        execution = self.journal.execution
+        return NodeContext(
+            execution_id=str(execution.pk),
+            tenant_id=str(execution.tenant_id),
+            node_id=node.id,
+            attempt=attempt,
+            timeout=node.policy.timeout,
+            expressions={**self.base_context(), "upstream": upstream},
+            inputs=inputs,
+            depth=execution.depth,
+        )
+
+    @staticmethod
+    def render_config(node: NodePlan, executor: Executor, ctx: NodeContext) -> dict[str, Any]:
+        raw = executor.raw_keys
+        return {
+            key: value if key in raw else render_value(value, ctx.expressions) for key, value in node.config.items()
+        }
+
+    # --- the wave ---------------------------------------------------------------------------
+    def advance(self) -> None:
+        state = self.state
+        for node_id in self.plan.order:
+            if state.status != "running":
+                return
+            current = state.nodes[node_id]
+            if current.status != "pending" or current.scheduled_at is not None:
+                continue
+            node = self.plan.nodes[node_id]
+            readiness = self.readiness(node)
+            if readiness == "wait":
+                continue
+            if readiness == "skip":
+                self.append("node.skipped", node_id, {"reason": "no inbound edge was taken"})
+                continue
+            self._start(node)
+        self.finish_if_done()
+
+    def _start(self, node: NodePlan) -> None:
+        ctx = self.node_context(node, 1)
+        try:
+            if node.when is not None:
+                when = node.when if isinstance(node.when, bool) else evaluate(node.when, ctx.expressions)
+                if not _truthy(when):
+                    self.append("node.skipped", node.id, {"reason": "when is false"})
+                    return
+            executor = get_executor(node.type)
+        except (ExpressionError, UnknownExecutor) as exc:
+            error = as_node_error(exc) if isinstance(exc, ExpressionError) else PermanentError(
+                str(exc), code="unknown_node_type")
+            self.settle(node, 1, Outcome(error=error), inline_input=None)
+            return
+        if node.light:
+            self._run_inline(node, executor, ctx)
+        else:
+            self.schedule(node, executor, ctx, attempt=1)
+
+    def _run_inline(self, node: NodePlan, executor: Executor, ctx: NodeContext) -> None:
+        config: Any = None
+        try:
+            config = self.render_config(node, executor, ctx)
+            outcome = Outcome(output=executor.run(config, ctx))
+        except Exception as exc:  # any failure of a light node is the node's failure, not the step's
+            outcome = Outcome(error=as_node_error(exc, light=True))
+        self.settle(node, 1, outcome, inline_input=config)
+
+    def schedule(self, node: NodePlan, executor: Executor, ctx: NodeContext, attempt: int) -> None:
+        """Queues an I/O node. Due now, it is marked started in this same step (one transaction
+        for the whole wave) and the worker only claims it; due later (delay nodes), it waits
+        as scheduled and the worker starts it then."""
+        try:
+            config = self.render_config(node, executor, ctx)
+            delay = executor.defer(config, ctx) if type(executor).defer is not Executor.defer else 0.0
+        except Exception as exc:
+            self.settle(node, attempt, Outcome(error=as_node_error(exc, light=True)), inline_input=None)
+            return
+        now = timezone.now()
+        execution_id = str(self.journal.execution.pk)
+        if delay > 0:
+            eta = now + timedelta(seconds=delay)
+            self.append("node.scheduled", node.id, {"scheduled_at": eta.isoformat()})
+            self.dispatch(Dispatch("node", execution_id, node.id, attempt, eta, executor.queue))
+            return
+        self.append("node.started", node.id, {
+            "attempt": attempt, "input": self.redactor.clean(config), "lease_until": lease_until(node).isoformat(),
+        })
+        ctx.attempt = attempt
+        self.dispatch(Dispatch("node", execution_id, node.id, attempt, None, executor.queue, (executor, config, ctx)))
+
+    def dispatch(self, work: Dispatch) -> None:
+        if not self.dispatches:
+            self.journal.after_commit.append(self._send)
+        self.dispatches.append(work)
+
+    def _send(self) -> None:
+        from executions.dispatch import get_dispatcher
+
+        dispatcher = get_dispatcher()
+        for work in self.dispatches:
+            dispatcher.dispatch(work)
+
+    # --- outcomes ---------------------------------------------------------------------------
+    def settle(self, node: NodePlan, attempt: int, outcome: Outcome, *, inline_input: Any = "") -> None:
+        """Records how an attempt ended and applies the node's policy.
+
+        ``inline_input`` is the rendered config of a node run inline (no ``node.started``
+        event was written for it); the default ``""`` means the node ran on a worker.
+        """
+        clean = self.redactor.clean
+        extra: dict[str, Any] = {}
+        inline = inline_input != ""
+        if inline:
+            extra = {"attempt": attempt, "input": clean(inline_input)}
+        if outcome.ok:
+            self.append("node.succeeded", node.id, {"output": clean(outcome.output), **extra})
+            return
+        error = outcome.error
+        assert error is not None
+        policy = node.policy
+        timed_out = isinstance(error, NodeTimeout)
+        action = policy.timeout_action if timed_out else None
+        error_data = clean(error.to_dict())
+        if action == "ignore":
+            self.append("node.succeeded", node.id, {"output": None, "ignored_error": error_data, **extra})
+            return
+        retryable = error.retryable and action not in ("cancel_and_cleanup", "fallback")
+        if not inline and retryable and policy.may_retry(attempt):
+            eta = timezone.now() + timedelta(seconds=policy.retry_delay(attempt + 1))
+            self.append("node.retrying", node.id,
+                        {"error": error_data, "next_attempt": attempt + 1, "scheduled_at": eta.isoformat()})
+            executor = get_executor(node.type)
+            self.dispatch(Dispatch("node", str(self.journal.execution.pk), node.id, attempt + 1, eta, executor.queue))
+            return
+        if policy.has_fallback_output and action in (None, "fallback"):
+            output = clean(render_value(policy.fallback_output, self.base_context()))
+            self.append("node.succeeded", node.id, {"output": output, "fallback": True,
+                                                    "replaced_error": error_data, **extra})
+            return
+        self.append("node.timed_out" if timed_out else "node.failed", node.id, {"error": error_data, **extra})
+        if not node.handles_failure:
+            self.fail({"code": "node_failed", "message": f"Node {node.id} failed: {error.message}",
+                       "node_id": node.id, "error": error_data})
+
+    def fail(self, error: dict[str, Any]) -> None:
+        self._cancel_open_nodes("the execution failed")
+        self.append("execution.failed", "", {"error": error})
+
+    def cancel(self, error: dict[str, Any]) -> None:
+        self._cancel_open_nodes("the execution was cancelled")
+        self.append("execution.cancelled", "", {"error": error})
+
+    def _cancel_open_nodes(self, reason: str) -> None:
+        for node_id, node in self.state.nodes.items():
+            if not node.terminal:
+                self.append("node.cancelled", node_id, {"reason": reason})
+
+    def finish_if_done(self) -> None:
+        state = self.state
+        if state.status != "running" or any(not node.terminal for node in state.nodes.values()):
+            return
+        try:
+            output = self.redactor.clean(render_value(self.plan.output, self.base_context()))
+        except ExpressionError as exc:
+            self.fail({"code": "output_error", "message": f"The workflow output failed: {exc.message}"})
+            return
+        schema = self.plan.spec.spec.output_schema
+        if schema:
+            try:
+                jsonschema.validate(output, schema)
+            except jsonschema.ValidationError as exc:
+                self.fail({"code": "invalid_output", "message": f"The output does not match output_schema: "
+                           f"{exc.message}", "path": list(exc.absolute_path)})
+                return
+        self.append("execution.succeeded", "", {"output": output})

@@ -1,0 +1,164 @@
+"""Where the event log meets the rows: a ``Journal`` appends events, applies each to the state
+with the pure reducer, and saves events and projection together in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from executions.engine.projection import (
+    EXECUTION_FIELDS,
+    NODE_FIELDS,
+    Event,
+    ExecutionState,
+    NodeState,
+    apply_event,
+    fold,
+)
+from executions.models import Execution, ExecutionEvent, NodeRun
+
+
+def node_state_of(run: NodeRun) -> NodeState:
+    return NodeState(run.node_id, **{name: getattr(run, name) for name in NODE_FIELDS})
+
+
+def state_of(execution: Execution, runs: list[NodeRun]) -> ExecutionState:
+    """The stored projection as a state (the one mapper from rows)."""
+    state = ExecutionState(**{name: getattr(execution, name) for name in EXECUTION_FIELDS})
+    for run in sorted(runs, key=lambda r: r.order):
+        state.nodes[run.node_id] = node_state_of(run)
+    return state
+
+
+def event_of(row: ExecutionEvent) -> Event:
+    return Event(seq=row.seq, type=row.type, node_id=row.node_id, payload=row.payload, time=row.time)
+
+
+def replay(execution: Execution) -> ExecutionState:
+    """The projection rebuilt from the log alone."""
+    return fold([event_of(row) for row in execution.events.order_by("seq")])
+
+
+def stored_state(execution: Execution) -> ExecutionState:
+    execution.refresh_from_db()
+    return state_of(execution, list(execution.node_runs.all()))
+
+
+class Journal:
+    """An execution open for changes inside one transaction.
+
+    ``append`` is the only way state changes: it applies the event to the in-memory state at
+    once (so later decisions in the same step see it) and queues the event; ``flush`` writes
+    the events in one insert and only the rows and fields that changed.
+    """
+
+    def __init__(self, execution: Execution, runs: list[NodeRun], *, new: bool = False) -> None:
+        self.execution = execution
+        self.runs = {run.node_id: run for run in runs}
+        self.state = state_of(execution, runs)
+        self.new = new
+        self.events: list[Event] = []
+        self._dirty_nodes: set[str] = set()
+        self.after_commit: list[Callable[[], None]] = []
+
+    @property
+    def tenant_id(self) -> Any:
+        return self.execution.tenant_id
+
+    def append(self, type_: str, node_id: str = "", payload: dict[str, Any] | None = None,
+               time: datetime | None = None) -> Event:
+        event = Event(self.state.last_seq + 1, type_, node_id, payload or {}, time or timezone.now())
+        apply_event(self.state, event)
+        self.events.append(event)
+        if node_id:
+            self._dirty_nodes.add(node_id)
+        elif type_ == "execution.created":
+            self._dirty_nodes.update(self.state.nodes)
+        return event
+
+    def flush(self) -> None:
+        if not self.events:
+            return
+        execution = self.execution
+        execution_fields = [
+            name for name in EXECUTION_FIELDS if getattr(execution, name) != getattr(self.state, name)
+        ]
+        for name in execution_fields:
+            setattr(execution, name, getattr(self.state, name))
+        if self.new:
+            execution.save(force_insert=True)
+            self.new = False
+        elif execution_fields:
+            execution.save(update_fields=execution_fields)
+        ExecutionEvent.objects.bulk_create(
+            ExecutionEvent(execution_id=execution.pk, seq=e.seq, type=e.type, node_id=e.node_id,
+                           payload=e.payload, time=e.time)
+            for e in self.events
+        )
+        changed_fields: set[str] = set()
+        to_update: list[NodeRun] = []
+        to_create: list[NodeRun] = []
+        for node_id in self._dirty_nodes:
+            node = self.state.nodes[node_id]
+            run = self.runs.get(node_id)
+            if run is None:
+                run = NodeRun(execution_id=execution.pk, node_id=node_id)
+                for name in NODE_FIELDS:
+                    setattr(run, name, getattr(node, name))
+                self.runs[node_id] = run
+                to_create.append(run)
+                continue
+            for name in NODE_FIELDS:
+                value = getattr(node, name)
+                if getattr(run, name) != value:
+                    setattr(run, name, value)
+                    changed_fields.add(name)
+            to_update.append(run)
+        if to_create:
+            NodeRun.objects.bulk_create(to_create)
+        if to_update and changed_fields:
+            if len(to_update) == 1:
+                to_update[0].save(update_fields=sorted(changed_fields))
+            else:
+                NodeRun.objects.bulk_update(to_update, sorted(changed_fields))
+        published = list(self.events)
+        self.events.clear()
+        self._dirty_nodes.clear()
+        from executions.live.publisher import publish_events
+
+        tenant_id, execution_id = execution.tenant_id, execution.pk
+        transaction.on_commit(lambda: publish_events(tenant_id, execution_id, published))
+        for callback in self.after_commit:
+            transaction.on_commit(callback)
+        self.after_commit.clear()
+
+
+@contextmanager
+def open_journal(execution_id: Any) -> Iterator[Journal]:
+    """The execution locked for one step.
+
+    ``select_for_update`` serialises every writer of one execution (the orchestrator and the
+    workers completing its nodes): events get gap-free ``seq`` numbers and two completions can
+    never both decide that the same next node is ready. On SQLite the IMMEDIATE transaction
+    mode takes the database write lock at BEGIN, which serialises the same way.
+    """
+    with transaction.atomic():
+        execution = Execution.objects.select_for_update().get(pk=execution_id)
+        runs = list(NodeRun.objects.filter(execution_id=execution_id))
+        journal = Journal(execution, runs)
+        yield journal
+        journal.flush()
+
+
+@contextmanager
+def new_journal(execution: Execution) -> Iterator[Journal]:
+    """A journal for an execution row created in this same transaction."""
+    with transaction.atomic():
+        journal = Journal(execution, [], new=True)
+        yield journal
+        journal.flush()

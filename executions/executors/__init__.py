@@ -1,0 +1,27 @@
+"""Node executors: the runtime of each node type. See ``base`` for the contract."""
+
+from executions.executors.base import (
+    Executor,
+    NodeContext,
+    NodeError,
+    NodeTimeout,
+    PermanentError,
+    RetryableError,
+    Suspend,
+)
+from executions.executors.registry import UnknownExecutor, executor, get_executor, is_light, registered_types
+
+__all__ = [
+    "Executor",
+    "NodeContext",
+    "NodeError",
+    "NodeTimeout",
+    "PermanentError",
+    "RetryableError",
+    "Suspend",
+    "UnknownExecutor",
+    "executor",
+    "get_executor",
+    "is_light",
+    "registered_types",
+]

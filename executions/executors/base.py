@@ -1,0 +1,116 @@
+"""The contract every node executor implements, built-in or custom.
+
+An executor is registered for one node ``type`` with ``@executor("type")`` and is a stateless
+object (one instance serves every run, from many threads at once). For each attempt the
+engine calls ``run(config, ctx)``:
+
+- ``config`` is the node's config with every expression rendered, except the keys listed in
+  ``raw_keys``, which the executor renders itself (``ctx.render`` / ``ctx.evaluate``) because
+  they need names only it knows (``value`` in a switch case, ``item`` in a foreach).
+- It returns the node's output: JSON-serialisable data. Secret values found in it are
+  redacted by the engine before the output is stored.
+- It must honour ``ctx.timeout`` / ``ctx.remaining()`` (pass them to network calls) and may
+  poll ``ctx.cancelled()`` in long loops. It never sleeps to wait for a retry: raising is
+  enough, the engine schedules the next attempt.
+- It raises ``RetryableError`` for a failure that may pass on another attempt (a 503, a
+  connection reset), ``PermanentError`` for one that will not (a 404, a bad config). Any
+  other exception counts as retryable.
+- ``light`` executors are pure and quick (no I/O): the orchestrator runs them inline in the
+  same transaction that decided they were ready. The others are sent to a worker queue
+  (``queue``: ``io`` or ``llm``).
+- ``defer(config)`` may return seconds to wait before the run is dispatched (delay nodes);
+  the wait is a scheduled dispatch, not a sleeping worker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from workflows.spec.expressions import evaluate, render_value
+
+
+class NodeError(Exception):
+    retryable = True
+    code = "node_error"
+
+    def __init__(self, message: str, *, details: Any = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        if code:
+            self.code = code
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"code": self.code, "message": self.message, "retryable": self.retryable}
+        if self.details is not None:
+            data["details"] = self.details
+        return data
+
+
+class RetryableError(NodeError):
+    retryable = True
+
+
+class PermanentError(NodeError):
+    retryable = False
+
+
+class NodeTimeout(RetryableError):
+    code = "timeout"
+
+
+@dataclass(frozen=True, slots=True)
+class Suspend:
+    """Returned by an executor whose result arrives later (a sub-workflow being waited for):
+    the node stays running until the engine is told its outcome."""
+
+    reason: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class NodeContext:
+    execution_id: str
+    tenant_id: str
+    node_id: str
+    attempt: int
+    timeout: float | None
+    expressions: dict[str, Any]
+    inputs: dict[str, Any]  # outputs of the nodes whose edges into this one were taken
+    depth: int = 0
+    started: float = field(default_factory=time.monotonic)
+    cancelled: Callable[[], bool] = lambda: False
+
+    @property
+    def upstream(self) -> Any:
+        return self.expressions.get("upstream")
+
+    def remaining(self, default: float = 30.0) -> float:
+        if self.timeout is None:
+            return default
+        left = self.timeout - (time.monotonic() - self.started)
+        if left <= 0:
+            raise NodeTimeout(f"Node {self.node_id} timed out after {self.timeout:g}s.")
+        return left
+
+    def render(self, value: Any, /, **names: Any) -> Any:
+        return render_value(value, {**self.expressions, **names} if names else self.expressions)
+
+    def evaluate(self, expression: str, /, **names: Any) -> Any:
+        return evaluate(expression, {**self.expressions, **names} if names else self.expressions)
+
+
+class Executor:
+    type: ClassVar[str] = ""
+    light: ClassVar[bool] = False
+    queue: ClassVar[str] = "io"
+    raw_keys: ClassVar[frozenset[str]] = frozenset()
+
+    def defer(self, config: dict[str, Any], ctx: NodeContext) -> float:
+        return 0.0
+
+    def run(self, config: dict[str, Any], ctx: NodeContext) -> Any:
+        raise NotImplementedError

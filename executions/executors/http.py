@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any
+
+import httpx
+
+from executions.executors.base import Executor, NodeContext, NodeTimeout, PermanentError, RetryableError
+from executions.executors.registry import executor
+from executions.executors.ssrf import check_host
+from workflows.spec.durations import parse_duration
+
+# Each node's request is recorded in the execution's events; httpx's own line per request
+# would only repeat it in the logs (and cost time on the hot path).
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+DEFAULT_TIMEOUT = 30.0
+RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+_TRANSPORT = httpx.HTTPTransport(retries=0, limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+_CLIENT = httpx.Client(transport=_TRANSPORT)
+
+
+def _guard(request: httpx.Request) -> None:
+    url = request.url
+    check_host(url.host, url.port or (443 if url.scheme == "https" else 80))
+
+
+def _auth_headers(auth: dict[str, Any] | None) -> tuple[dict[str, str], httpx.BasicAuth | None]:
+    if not auth:
+        return {}, None
+    kind = auth.get("type")
+    if kind == "bearer":
+        return {"Authorization": f"Bearer {auth['token']}"}, None
+    if kind == "basic":
+        return {}, httpx.BasicAuth(str(auth["username"]), str(auth["password"]))
+    if kind == "header":
+        return {str(auth["name"]): str(auth["value"])}, None
+    raise PermanentError(f"Unknown auth type {kind!r}.", code="invalid_config")
+
+
+def _read_limited(response: httpx.Response, limit: int) -> bytes:
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PermanentError(f"The response is {declared} bytes; the limit is {limit}.", code="response_too_large")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise PermanentError(f"The response is over the {limit}-byte limit.", code="response_too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_body(content: bytes, content_type: str, mode: str) -> Any:
+    if mode == "binary":
+        return {"base64": base64.b64encode(content).decode(), "size": len(content)}
+    if mode == "json" or (mode == "auto" and "json" in content_type):
+        if not content:
+            return None
+        try:
+            return httpx.Response(200, content=content).json()
+        except ValueError:
+            if mode == "json":
+                raise PermanentError("The response is not valid JSON.", code="invalid_json") from None
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        if mode == "text":
+            return content.decode("utf-8", "replace")
+        return {"base64": base64.b64encode(content).decode(), "size": len(content)}
+
+
+def _timeout(config: dict[str, Any], ctx: NodeContext) -> float:
+    own = config.get("timeout")
+    limit = parse_duration(own) if own is not None else DEFAULT_TIMEOUT
+    return min(limit, ctx.remaining(limit))
+
+
+@executor("http")
+class HttpExecutor(Executor):
+    def run(self, config: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+        url = config.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise PermanentError(f"`url` must be an http(s) URL, got {url!r}.", code="invalid_config")
+        headers = {str(k): str(v) for k, v in (config.get("headers") or {}).items()}
+        auth_headers, basic = _auth_headers(config.get("auth"))
+        headers.update(auth_headers)
+        kwargs: dict[str, Any] = {}
+        if config.get("json") is not None:
+            kwargs["json"] = config["json"]
+        elif config.get("form") is not None:
+            kwargs["data"] = config["form"]
+        elif config.get("body") is not None:
+            body = config["body"]
+            kwargs["content"] = body if isinstance(body, str | bytes) else httpx.Response(200, json=body).content
+        timeout = _timeout(config, ctx)
+        expected = config.get("expected_status")
+        limit = int(config.get("max_response_bytes") or 10 * 1024 * 1024)
+        try:
+            request = _CLIENT.build_request(
+                config.get("method", "GET"), url, headers=headers, params=config.get("query") or None,
+                timeout=httpx.Timeout(timeout), **kwargs,
+            )
+            return self._send(request, basic, bool(config.get("follow_redirects")), expected, limit,
+                              config.get("response", "auto"))
+        except httpx.TimeoutException:
+            raise NodeTimeout(f"HTTP request to {url} timed out after {timeout:g}s.") from None
+        except httpx.InvalidURL as exc:
+            raise PermanentError(f"Invalid URL: {exc}", code="invalid_config") from None
+        except httpx.TransportError as exc:
+            raise RetryableError(f"HTTP request to {url} failed: {exc}", code="connection_error") from None
+
+    def _send(self, request: httpx.Request, basic: httpx.BasicAuth | None, follow: bool,
+              expected: list[int] | None, limit: int, mode: str) -> dict[str, Any]:
+        for _hop in range(10):
+            _guard(request)  # checked again on every redirect hop
+            response = _CLIENT.send(request, auth=basic, stream=True)
+            try:
+                if follow and response.is_redirect and response.next_request is not None:
+                    request = response.next_request
+                    continue
+                content = _read_limited(response, limit)
+            finally:
+                response.close()
+            return _result(response, content, expected, mode)
+        raise PermanentError("Too many redirects.", code="too_many_redirects")
+
+
+def _result(response: httpx.Response, content: bytes, expected: list[int] | None, mode: str) -> dict[str, Any]:
+    body = parse_body(content, response.headers.get("content-type", ""), mode)
+    status = response.status_code
+    ok = status in expected if expected else 200 <= status < 300
+    if not ok:
+        details = {"status": status, "body": body if len(content) <= 4096 else str(body)[:4096]}
+        message = f"HTTP {status} from {response.request.url}"
+        if status in RETRYABLE_STATUS or status >= 500:
+            raise RetryableError(message, details=details, code="http_status")
+        raise PermanentError(message, details=details, code="http_status")
+    return {"status": status, "headers": dict(response.headers), "body": body}

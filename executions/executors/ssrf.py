@@ -1,0 +1,75 @@
+"""Refuses requests to addresses a workflow author should not reach from the server.
+
+Loopback, private, link-local (which includes cloud metadata at 169.254.169.254), multicast,
+reserved and unspecified addresses are refused unless the host name or one of its addresses
+is allowed by ``MBFLOW_HTTP_ALLOW_HOSTS`` (host names, IPs or CIDRs). Every address a name
+resolves to is checked, and every redirect hop is checked again before it is followed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from functools import lru_cache
+
+from django.conf import settings
+
+from executions.executors.base import PermanentError
+
+METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data"})
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class BlockedAddress(PermanentError):
+    code = "ssrf_blocked"
+
+
+@lru_cache(maxsize=32)
+def _allow_list(entries: tuple[str, ...]) -> tuple[frozenset[str], tuple[IPNetwork, ...]]:
+    hosts: set[str] = set()
+    networks: list[IPNetwork] = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            hosts.add(entry.lower().rstrip("."))
+    return frozenset(hosts), tuple(networks)
+
+
+def _forbidden(address: IPAddress) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return _forbidden(address.ipv4_mapped)
+    return (
+        address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
+        or address.is_reserved or address.is_unspecified
+    )
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise PermanentError(f"Cannot resolve host {host!r}: {exc}", code="dns_error") from None
+    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+
+
+def check_host(host: str, port: int) -> None:
+    host = host.lower().rstrip(".").strip("[]")
+    allowed_hosts, allowed_networks = _allow_list(tuple(settings.MBFLOW_HTTP_ALLOW_HOSTS))
+    if host in allowed_hosts:
+        return
+    if host in METADATA_HOSTS:
+        raise BlockedAddress(f"Requests to {host!r} are not allowed.")
+    for address in resolve(host, port):
+        if any(address in network for network in allowed_networks):
+            continue
+        if _forbidden(address):
+            raise BlockedAddress(
+                f"Requests to {host} ({address}) are refused: it is a private, loopback, link-local or "
+                "reserved address. Allow it with MBFLOW_HTTP_ALLOW_HOSTS."
+            )

@@ -1,0 +1,60 @@
+"""Server-sent events of one execution: the same events as the WebSocket, read from the log."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+from django.db import close_old_connections
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+
+from executions.api.serializers import event_data
+from executions.models import Execution, ExecutionEvent
+from executions.services.executions import get_execution
+from workflows.api.base import TenantView
+
+POLL_SECONDS = 0.2
+KEEPALIVE_SECONDS = 15.0
+MAX_STREAM_SECONDS = 3600.0
+
+
+def event_stream(execution_id: str, after_seq: int) -> Iterator[str]:
+    yield "retry: 2000\n\n"
+    started = last_write = time.monotonic()
+    try:
+        while time.monotonic() - started < MAX_STREAM_SECONDS:
+            events = list(ExecutionEvent.objects.filter(execution_id=execution_id, seq__gt=after_seq)
+                          .order_by("seq")[:500])
+            for event in events:
+                after_seq = event.seq
+                yield f"id: {event.seq}\nevent: {event.type}\ndata: {json.dumps(event_data(event))}\n\n"
+                last_write = time.monotonic()
+            if not events:
+                status = Execution.objects.filter(pk=execution_id).values_list("status", flat=True).first()
+                if status in (None, "succeeded", "failed", "cancelled"):
+                    yield "event: end\ndata: {}\n\n"
+                    return
+                if time.monotonic() - last_write > KEEPALIVE_SECONDS:
+                    yield ": keep-alive\n\n"
+                    last_write = time.monotonic()
+                time.sleep(POLL_SECONDS)
+    finally:
+        close_old_connections()
+
+
+class ExecutionStreamView(TenantView):
+    @extend_schema(parameters=[OpenApiParameter("after_seq", int)], responses={(200, "text/event-stream"):
+                                                                                 OpenApiTypes.STR})
+    def get(self, request: Request, execution_id: str) -> StreamingHttpResponse:
+        execution = get_execution(self.caller().tenant, execution_id)
+        raw = request.query_params.get("after_seq") or request.headers.get("Last-Event-ID") or "0"
+        after_seq = int(raw) if raw.isdigit() else 0
+        response = StreamingHttpResponse(event_stream(str(execution.pk), after_seq),
+                                         content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"
+        return response

@@ -1,0 +1,106 @@
+"""The projection the API reads: one row per execution and one per node of it.
+
+These rows are never written directly: every change is an event appended to the execution's
+log and applied by ``executions.engine.projection.apply_event`` in the same transaction, so
+replaying the log rebuilds them exactly.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from workflows.models import Tenant, Workflow, WorkflowVersion
+
+
+class ExecutionStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    PAUSED = "paused"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class NodeStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    RETRYING = "retrying"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+
+
+class Execution(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="executions")
+    # Null for ad-hoc runs, whose document lives in ``adhoc_spec`` instead. An execution
+    # cannot run without its pinned version, so deleting a workflow deletes its executions.
+    workflow = models.ForeignKey(Workflow, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    version = models.ForeignKey(
+        WorkflowVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="executions"
+    )
+    adhoc_spec = models.JSONField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=ExecutionStatus.choices, default=ExecutionStatus.PENDING)
+    input = models.JSONField(default=dict, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    # Null, not blank, when absent: the unique constraint ignores NULLs.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    parent_node_id = models.CharField(max_length=64, blank=True)
+    depth = models.PositiveSmallIntegerField(default=0)
+    trigger = models.JSONField(default=dict, blank=True)
+    total_steps = models.PositiveIntegerField(default=0)
+    last_seq = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="unique_execution_idempotency_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"]),
+            models.Index(fields=["tenant", "status", "-created_at"]),
+            models.Index(fields=["workflow", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"execution {self.id} ({self.status})"
+
+
+class NodeRun(models.Model):
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="node_runs")
+    node_id = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=NodeStatus.choices, default=NodeStatus.PENDING)
+    attempt = models.PositiveIntegerField(default=0)
+    input = models.JSONField(null=True, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Not event-sourced: which worker claimed the running attempt (see runner.prepare).
+    worker = models.CharField(max_length=200, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    order = models.PositiveIntegerField(default=0, help_text="Position of the node in the plan.")
+
+    class Meta:
+        ordering = ["execution", "order"]
+        constraints = [models.UniqueConstraint(fields=["execution", "node_id"], name="unique_node_run")]
+        # The lease sweep looks for running nodes whose lease ran out.
+        indexes = [models.Index(fields=["status", "lease_until"])]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} ({self.status})"

@@ -1,0 +1,191 @@
+"""Use cases on executions: start (by workflow, ad hoc, as a child), read, cancel, re-run."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import jsonschema
+from django.db import IntegrityError
+from django.db.models import QuerySet
+
+from executions.engine import runner
+from executions.engine.plan import Plan, compile_plan, plan_for_version
+from executions.models import Execution
+from executions.services.waiting import wait_for_finish
+from mbflow_site.errors import ApiError, Conflict, NotFound
+from workflows.models import Tenant
+from workflows.public import get_version, get_workflow
+from workflows.spec.models import WorkflowSpec
+
+MAX_WAIT_SECONDS = 300.0
+
+
+class InvalidInput(ApiError):
+    default_code = "invalid_input"
+
+
+def check_input(plan: Plan, data: Any) -> None:
+    """Validates the input against the workflow's ``input_schema`` before anything runs."""
+    schema = plan.spec.spec.input_schema
+    if not schema:
+        return
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        listed = [{"path": "/" + "/".join(str(p) for p in e.absolute_path), "message": e.message} for e in errors]
+        first = listed[0]
+        raise InvalidInput(f"The input is not valid at {first['path']}: {first['message']}",
+                           details={"path": first["path"], "errors": listed})
+
+
+def check_wait(raw: Any) -> float | None:
+    if raw in (None, "", False):
+        return None
+    if raw is True:
+        return 30.0
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ApiError("`wait` is a number of seconds.", code="validation_error",
+                       details={"fields": {"wait": ["A number of seconds."]}}) from None
+    if value < 0:
+        raise ApiError("`wait` cannot be negative.", code="validation_error",
+                       details={"fields": {"wait": ["Not negative."]}})
+    return min(value, MAX_WAIT_SECONDS)
+
+
+def _start(execution: Execution, plan: Plan) -> tuple[Execution, bool]:
+    check_input(plan, execution.input)
+    try:
+        return runner.start(execution, plan), True
+    except IntegrityError:
+        if not execution.idempotency_key:
+            raise
+        # Lost a race with a start carrying the same idempotency key: that one wins.
+        existing = Execution.objects.filter(tenant_id=execution.tenant_id,
+                                            idempotency_key=execution.idempotency_key).first()
+        if existing is None:
+            raise
+        return existing, False
+
+
+def _existing(tenant: Tenant, idempotency_key: str | None) -> Execution | None:
+    if not idempotency_key:
+        return None
+    return Execution.objects.filter(tenant=tenant, idempotency_key=idempotency_key).first()
+
+
+def do_start_execution(tenant: Tenant, workflow_ref: str, *, version: int | None = None, data: Any = None,
+                       idempotency_key: str | None = None, trigger: dict[str, Any] | None = None
+                       ) -> tuple[Execution, bool]:
+    """Starts the workflow (its active version unless ``version``). Returns (execution, created)."""
+    existing = _existing(tenant, idempotency_key)
+    if existing is not None:
+        return existing, False
+    workflow = get_workflow(tenant, workflow_ref)
+    pinned = get_version(workflow, version)
+    execution = Execution(tenant=tenant, workflow=workflow, version=pinned, input=_input(data),
+                          idempotency_key=idempotency_key or None, trigger=trigger or {"type": "api"})
+    return _start(execution, plan_for_version(pinned.pk))
+
+
+def do_start_adhoc(tenant: Tenant, spec: WorkflowSpec, *, data: Any = None, idempotency_key: str | None = None,
+                   trigger: dict[str, Any] | None = None) -> tuple[Execution, bool]:
+    existing = _existing(tenant, idempotency_key)
+    if existing is not None:
+        return existing, False
+    execution = Execution(tenant=tenant, adhoc_spec=spec.model_dump(mode="json", by_alias=True, exclude_unset=True),
+                          input=_input(data), idempotency_key=idempotency_key or None,
+                          trigger=trigger or {"type": "adhoc"})
+    return _start(execution, compile_plan(spec))
+
+
+def start_child(tenant_id: str, workflow_ref: str, version: int | None, data: dict[str, Any], *,
+                parent_id: str, parent_node_id: str, parent_attempt: int, depth: int, wait: bool) -> Execution:
+    from executions.executors import PermanentError
+
+    tenant = Tenant.objects.get(pk=tenant_id)
+    key = f"sub:{parent_id}:{parent_node_id}:{parent_attempt}"
+    existing = _existing(tenant, key)
+    if existing is not None:
+        return existing
+    try:
+        workflow = get_workflow(tenant, workflow_ref)
+        pinned = get_version(workflow, version)
+        execution = Execution(
+            tenant=tenant, workflow=workflow, version=pinned, input=data, idempotency_key=key,
+            parent_id=parent_id, parent_node_id=parent_node_id, depth=depth,
+            trigger={"type": "sub_workflow", "parent_attempt": parent_attempt, "wait": wait},
+        )
+        child, _ = _start(execution, plan_for_version(pinned.pk))
+    except ApiError as exc:
+        raise PermanentError(f"Cannot start the sub-workflow: {exc.message}", code=exc.code,
+                             details=exc.details) from None
+    return child
+
+
+def _input(data: Any) -> Any:
+    return {} if data is None else data
+
+
+def do_rerun(execution: Execution, *, idempotency_key: str | None = None) -> Execution:
+    """A new execution of the same pinned version (or document) with the same input."""
+    if execution.version_id is not None:
+        assert execution.version is not None
+        new = Execution(tenant_id=execution.tenant_id, workflow_id=execution.workflow_id, version=execution.version,
+                        input=execution.input, idempotency_key=idempotency_key or None,
+                        trigger={"type": "rerun", "of": str(execution.pk)})
+        return _start(new, plan_for_version(execution.version_id))[0]
+    spec = WorkflowSpec.model_validate(execution.adhoc_spec)
+    new = Execution(tenant_id=execution.tenant_id, adhoc_spec=execution.adhoc_spec, input=execution.input,
+                    idempotency_key=idempotency_key or None, trigger={"type": "rerun", "of": str(execution.pk)})
+    return _start(new, compile_plan(spec))[0]
+
+
+def do_cancel(execution: Execution) -> Execution:
+    if execution.status in ("succeeded", "failed", "cancelled"):
+        raise Conflict(f"The execution already {execution.status}.", code="already_finished",
+                       details={"status": execution.status})
+    runner.cancel(execution.pk, "Cancelled through the API.")
+    execution.refresh_from_db()
+    return execution
+
+
+def wait_and_reload(execution: Execution, wait: float | None) -> Execution:
+    if wait and execution.status not in ("succeeded", "failed", "cancelled"):
+        wait_for_finish(str(execution.pk), wait)
+        execution.refresh_from_db()
+        execution.__dict__.pop("known_runs", None)
+    return execution
+
+
+def executions_of(tenant: Tenant) -> QuerySet[Execution]:
+    return Execution.objects.filter(tenant=tenant).select_related("workflow", "version")
+
+
+def get_execution(tenant: Tenant, ref: Any) -> Execution:
+    try:
+        execution_id = uuid.UUID(str(ref))
+    except ValueError:
+        raise NotFound(f"No execution {ref!r}.") from None
+    execution = executions_of(tenant).filter(pk=execution_id).first()
+    if execution is None:
+        raise NotFound(f"No execution {ref!r}.")
+    return execution
+
+
+def filter_executions(queryset: QuerySet[Execution], tenant: Tenant, *, workflow: str | None = None,
+                      status: str | None = None, created_after: datetime | None = None,
+                      created_before: datetime | None = None) -> QuerySet[Execution]:
+    if workflow:
+        queryset = queryset.filter(workflow=get_workflow(tenant, workflow))
+    if status:
+        queryset = queryset.filter(status__in=status.split(","))
+    if created_after:
+        queryset = queryset.filter(created_at__gt=created_after)
+    if created_before:
+        queryset = queryset.filter(created_at__lt=created_before)
+    return queryset
+

@@ -1,0 +1,80 @@
+"""Waiting for an execution to finish (``wait`` on start): woken by the publisher in this
+process, by a Redis notification from a worker process, or by polling as a last resort."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+
+TERMINAL = ("succeeded", "failed", "cancelled")
+_waiters: dict[str, list[threading.Event]] = {}
+_lock = threading.Lock()
+
+
+def _channel(execution_id: str) -> str:
+    return f"mbflow:finished:{execution_id}"
+
+
+@lru_cache(maxsize=1)
+def _redis() -> Any:
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def notify_finished(execution_id: str) -> None:
+    with _lock:
+        for event in _waiters.get(execution_id, []):
+            event.set()
+    if settings.REDIS_URL:
+        with contextlib.suppress(Exception):  # a lost notification only costs the waiter a poll
+            _redis().publish(_channel(execution_id), b"1")
+
+
+def _status(execution_id: str) -> str | None:
+    from executions.models import Execution
+
+    return Execution.objects.filter(pk=execution_id).values_list("status", flat=True).first()
+
+
+def wait_for_finish(execution_id: str, timeout: float) -> bool:
+    """True when the execution finished within ``timeout`` seconds."""
+    execution_id = str(execution_id)
+    deadline = time.monotonic() + timeout
+    event = threading.Event()
+    with _lock:
+        _waiters.setdefault(execution_id, []).append(event)
+    pubsub = None
+    try:
+        if settings.REDIS_URL:
+            pubsub = _redis().pubsub(ignore_subscribe_messages=True)
+            pubsub.subscribe(_channel(execution_id))
+        poll = 0.02
+        while True:
+            # Checked after subscribing, so a finish between the two is not missed.
+            if _status(execution_id) in TERMINAL:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            slice_ = min(poll, remaining)
+            if pubsub is not None:
+                if pubsub.get_message(timeout=slice_) is not None:
+                    continue
+            elif event.wait(slice_):
+                continue
+            poll = min(poll * 2, 0.25)
+    finally:
+        with _lock:
+            listeners = _waiters.get(execution_id, [])
+            if event in listeners:
+                listeners.remove(event)
+            if not listeners:
+                _waiters.pop(execution_id, None)
+        if pubsub is not None:
+            pubsub.close()

@@ -1,0 +1,29 @@
+"""Celery entry points. Thin on purpose: each calls one plain function of the engine."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from executions.engine import runner
+
+TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
+
+
+@shared_task(name="mbflow.run_node", **TASK_OPTIONS)
+def run_node(execution_id: str, node_id: str, attempt: int) -> None:
+    runner.run_node(execution_id, node_id, attempt)
+
+
+@shared_task(name="mbflow.advance_execution", **TASK_OPTIONS)
+def advance_execution(execution_id: str) -> None:
+    runner.advance(execution_id)
+
+
+@shared_task(name="mbflow.expire_execution", **TASK_OPTIONS)
+def expire_execution(execution_id: str) -> None:
+    runner.expire(execution_id)
+
+
+@shared_task(name="mbflow.sweep_leases", **TASK_OPTIONS)
+def sweep_leases() -> int:
+    return runner.sweep_expired_leases()

@@ -1,0 +1,180 @@
+"""Fixtures of the runtime tests: workflows stored through the API, both dispatchers, a real
+Celery worker, and local HTTP servers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from rest_framework.test import APIClient
+
+from executions.dispatch import use_dispatcher
+from executions.dispatch.embedded import EmbeddedDispatcher
+from tests.executions.servers import LocalServer
+
+ROOT = Path(__file__).resolve().parents[2]
+CELERY_QUEUES = "mbflow.light,mbflow.io,mbflow.llm"
+
+
+def _redis_up() -> bool:
+    if not settings.REDIS_URL:
+        return False
+    parsed = urlparse(settings.REDIS_URL)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _require_services() -> bool:
+    return os.environ.get("MBFLOW_REQUIRE_SERVICES") == "1"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None,
+                                 tmp_path_factory: pytest.TempPathFactory) -> None:
+    """On SQLite, a file test database: the engine's threads need real locking (WAL and busy
+    waits), which the shared-cache in-memory database does not give (it fails at once)."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def http_server() -> Iterator[LocalServer]:
+    server = LocalServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(autouse=True)
+def _allow_local_http(settings: Any) -> None:
+    settings.MBFLOW_HTTP_ALLOW_HOSTS = ["127.0.0.1"]
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[subprocess.Popen[bytes] | None]:
+    """A real worker process on the test database, started once per session."""
+    if not _redis_up() or not settings.IS_POSTGRES:
+        if _require_services():
+            pytest.fail("MBFLOW_REQUIRE_SERVICES=1 but Redis or PostgreSQL is missing for the Celery tests")
+        yield None
+        return
+    with django_db_blocker.unblock():
+        name = connection.settings_dict["NAME"]
+    db = settings.DATABASES["default"]
+    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    url = f"postgresql://{db['USER']}:{db.get('PASSWORD') or ''}@{host}/{name}"
+    env = {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": settings.REDIS_URL,
+           "MBFLOW_DISPATCHER": "celery", "MBFLOW_HTTP_ALLOW_HOSTS": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
+    from executions.dispatch.celery import configure_broker
+    from mbflow_site.celery import app
+
+    configure_broker()
+    app.control.purge()
+    log = open(Path(tempfile.gettempdir()) / f"mbflow-celery-worker-{os.getpid()}.log", "wb")  # noqa: SIM115
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).parent / "celery"), "-A", "mbflow_site", "worker", "-Q", CELERY_QUEUES,
+         "-c", "8", "--pool", "threads", "--loglevel", "warning", "--without-gossip", "--without-mingle",
+         "--without-heartbeat", "-n", f"test-{os.getpid()}@%h"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise RuntimeError(f"the Celery worker exited; see {log.name}")
+        if app.control.ping(timeout=0.5):
+            break
+    else:
+        worker.terminate()
+        raise RuntimeError("the Celery worker did not start within 30s")
+    yield worker
+    worker.terminate()
+    try:
+        worker.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+    log.close()
+
+
+@pytest.fixture(params=["embedded", "celery"])
+def dispatcher(request: pytest.FixtureRequest, transactional_db: None) -> Iterator[str]:
+    """Runs the test once with the in-process dispatcher and once with a real Celery worker."""
+    if request.param == "embedded":
+        embedded = EmbeddedDispatcher(workers=16)
+        use_dispatcher(embedded)
+        yield "embedded"
+        use_dispatcher(None)
+        embedded.close()
+        return
+    worker = request.getfixturevalue("celery_worker")
+    if worker is None:
+        pytest.skip("Celery tests need Redis (REDIS_URL) and PostgreSQL")
+    from executions.dispatch.celery import CeleryDispatcher
+
+    use_dispatcher(CeleryDispatcher())
+    yield "celery"
+    use_dispatcher(None)
+
+
+@pytest.fixture
+def embedded(transactional_db: None) -> Iterator[EmbeddedDispatcher]:
+    dispatcher = EmbeddedDispatcher(workers=8)
+    use_dispatcher(dispatcher)
+    yield dispatcher
+    use_dispatcher(None)
+    dispatcher.close()
+
+
+Store = Callable[[str], dict[str, Any]]
+
+
+@pytest.fixture
+def store(editor: APIClient) -> Store:
+    """Saves a workflow document through the API and returns the workflow."""
+
+    def save(yaml_text: str) -> dict[str, Any]:
+        response = editor.post("/api/v1/workflows", {"yaml": yaml_text}, format="json")
+        assert response.status_code == 201, response.json()
+        return response.json()
+
+    return save
+
+
+Run = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def run(editor: APIClient) -> Run:
+    """Starts a workflow with ``wait`` and returns the execution as the API shows it."""
+
+    def start(workflow: str, data: Any = None, wait: float = 20, expect: int | None = None,
+              **extra: Any) -> dict[str, Any]:
+        response = editor.post("/api/v1/executions", {"workflow": workflow, "input": data or {}, "wait": wait,
+                                                      **extra}, format="json")
+        if expect is not None:
+            assert response.status_code == expect, response.json()
+        return response.json()
+
+    return start
+
+
+def steps(execution: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {step["node_id"]: step for step in execution["steps"]}
+
+
+def doc(name: str, body: str) -> str:
+    """A native document around an indented ``spec`` body."""
+    return f"apiVersion: mbflow/v1\nkind: Workflow\nmetadata:\n  name: {name}\nspec:\n{body}"

@@ -1,0 +1,136 @@
+"""Live events over WebSocket: tenant-scoped, authenticated, with replay of missed events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import connections
+from django.test import override_settings
+
+from executions.dispatch import use_dispatcher
+from executions.dispatch.embedded import EmbeddedDispatcher
+from executions.services.executions import do_start_execution
+from mbflow_site.asgi import application
+from tests.executions.conftest import doc
+from tests.factories import make_key
+from workflows.models import Role, Tenant
+from workflows.services.workflows import do_create_workflow
+
+IN_MEMORY = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+FLOW = doc("live", """
+  nodes:
+    - {id: a, type: transform, config: {mapping: {n: 1}}}
+    - {id: b, type: transform, config: {mapping: {n: 2}}}
+  edges:
+    - {from: a, to: b}
+""")
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+async def _close_thread_connections() -> Any:
+    """database_sync_to_async runs in a long-lived thread; close its connection afterwards."""
+    yield
+    await database_sync_to_async(connections.close_all)()
+
+
+@database_sync_to_async
+def _setup() -> tuple[Tenant, str, str]:
+    from workflows.services.documents import check_document
+
+    tenant = Tenant.objects.create(slug="live", name="Live")
+    other = Tenant.objects.create(slug="other", name="Other")
+    do_create_workflow(tenant, check_document({"yaml": FLOW}), message="", author="test")
+    return tenant, make_key(tenant, Role.VIEWER)[1], make_key(other, Role.VIEWER)[1]
+
+
+@database_sync_to_async
+def _start(tenant: Tenant) -> str:
+    execution, _ = do_start_execution(tenant, "live", data={})
+    return str(execution.pk)
+
+
+@pytest.fixture
+def in_memory_layer() -> Any:
+    with override_settings(CHANNEL_LAYERS=IN_MEMORY):
+        from channels.layers import channel_layers
+
+        channel_layers.backends.clear()
+        dispatcher = EmbeddedDispatcher(workers=2)
+        use_dispatcher(dispatcher)
+        yield
+        use_dispatcher(None)
+        dispatcher.close()
+        channel_layers.backends.clear()
+
+
+async def _events_until_finished(communicator: WebsocketCommunicator) -> list[dict[str, Any]]:
+    events = []
+    while True:
+        message = await communicator.receive_json_from(timeout=5)
+        assert message["type"] == "event"
+        events.append(message)
+        if message["event"] == "execution.succeeded":
+            return events
+
+
+async def test_a_tenant_feed_receives_live_events_after_commit(in_memory_layer: None) -> None:
+    tenant, key, _ = await _setup()
+    communicator = WebsocketCommunicator(application, f"/ws/executions/?api_key={key}")
+    connected, _ = await communicator.connect()
+    assert connected
+    execution_id = await _start(tenant)
+    events = await _events_until_finished(communicator)
+    assert {e["execution_id"] for e in events} == {execution_id}
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert events[0]["event"] == "execution.created"
+    await communicator.disconnect()
+
+
+async def test_a_client_catches_up_from_its_last_seq(in_memory_layer: None) -> None:
+    tenant, key, outsider_key = await _setup()
+    execution_id = await _start(tenant)  # finished before anyone listens
+    communicator = WebsocketCommunicator(application, f"/ws/executions/{execution_id}/",
+                                         headers=[(b"x-api-key", key.encode())])
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.send_json_to({"after_seq": 2})
+    events = await _events_until_finished(communicator)
+    assert events[0]["seq"] == 3
+    assert await communicator.receive_nothing(timeout=0.2)
+    await communicator.disconnect()
+
+    stranger = WebsocketCommunicator(application, f"/ws/executions/{execution_id}/?api_key={outsider_key}")
+    connected, code = await stranger.connect()
+    assert not connected
+    assert code == 4404
+    anonymous = WebsocketCommunicator(application, "/ws/executions/")
+    connected, code = await anonymous.connect()
+    assert not connected
+    assert code == 4401
+
+
+async def test_the_redis_layer_carries_events_between_threads(settings: Any) -> None:
+    if not settings.REDIS_URL:
+        pytest.skip("REDIS_URL is not set")
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    dispatcher = EmbeddedDispatcher(workers=2)
+    use_dispatcher(dispatcher)
+    try:
+        tenant, key, _ = await _setup()
+        communicator = WebsocketCommunicator(application, f"/ws/executions/?api_key={key}")
+        connected, _ = await communicator.connect()
+        assert connected
+        execution_id = await _start(tenant)
+        events = await _events_until_finished(communicator)
+        assert events[-1]["execution_id"] == execution_id
+        await communicator.disconnect()
+    finally:
+        use_dispatcher(None)
+        dispatcher.close()
