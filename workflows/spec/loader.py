@@ -217,9 +217,11 @@ def parse_yaml(text: str) -> tuple[Any, Marks]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(part for part in (exc.context, exc.problem) if part) or "The YAML cannot be read."
+        message = message[0].upper() + message[1:] + "."
+        too_deep = "nesting depth" in message  # libyaml's own limit can trip before ours is reached
         raise SpecSyntaxError(
-            "yaml_syntax",
-            message[0].upper() + message[1:] + ".",
+            "nesting_too_deep" if too_deep else "yaml_syntax",
+            f"The document nests deeper than {MAX_DEPTH} levels." if too_deep else message,
             mark.line + 1 if mark else None,
             mark.column + 1 if mark else None,
         ) from None
