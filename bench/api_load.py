@@ -1,0 +1,275 @@
+"""API under open-loop load: daphne vs uvicorn, each a real server process on PostgreSQL + Redis.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/loadbench REDIS_URL=redis://127.0.0.1:6379/6 \\
+        .venv/bin/python bench/api_load.py [--servers uvicorn,daphne] [--rate 200] [--duration 20]
+        [--close-connections]
+
+On a shared PostgreSQL, connect as a non-superuser role with a CONNECTION LIMIT (per-database
+limits do not bind superusers): with the settings as shipped the servers open connections until
+the server refuses them, which would starve everyone else on it.
+
+Set-up: `manage.py migrate` and `manage.py mbflow_demo` with `API_KEYS=<generated key>` in the
+environment (the key is seeded, hashed, for the demo tenant), then - through the API of the first
+server - a small light workflow (`load-light`: 3 transform nodes) and 20 filler workflows for the
+list. Executions of earlier runs are not deleted, the list of workflows stays the same.
+
+Per server: the server is started as a subprocess on a free port (embedded dispatcher: no
+CELERY_BROKER_URL), waited for on /ready, warmed up with 50 sequential requests, then driven
+open-loop: a scheduler fires one request every 1/rate s for `duration` s regardless of responses
+(each request is its own asyncio task on one httpx.AsyncClient with unlimited connections), in a
+fixed round-robin mix of GET /api/v1/workflows, GET /api/v1/workflows/load-light and
+POST /api/v1/executions {"workflow": "load-light", "wait": 10}. Latency is measured from the
+*scheduled* send time to the end of the response body, so a late scheduler or a queue in the
+client counts against the server (no coordinated omission). A request is an error when it fails,
+times out (30 s) or answers other than 200 (or an execution other than "succeeded").
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = Path(sys.executable)
+KINDS = ("list", "get", "execute")
+
+LIGHT = """\
+apiVersion: mbflow/v1
+kind: Workflow
+metadata: {name: load-light}
+spec:
+  nodes:
+    - {id: a, type: transform, config: {mapping: {v: "{{ input.v }}"}}}
+    - {id: b, type: transform, config: {mapping: {v: "{{ upstream.v + 1 }}"}}}
+    - {id: c, type: transform, config: {mapping: {v: "{{ upstream.v * 2 }}"}}}
+  edges:
+    - {from: a, to: b}
+    - {from: b, to: c}
+  output: "{{ nodes.c.output.v }}"
+"""
+
+
+def filler(i: int) -> str:
+    return (f"apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {{name: load-filler-{i}, tags: [load]}}\n"
+            "spec:\n  nodes:\n    - {id: start, type: noop}\n")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def base_env(key: str) -> dict[str, str]:
+    env = {**os.environ, "API_KEYS": key, "LOG_LEVEL": "warning", "MBFLOW_DISPATCHER": "embedded",
+           "PYTHONUNBUFFERED": "1"}
+    env.pop("CELERY_BROKER_URL", None)
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([str(PY), "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+# --close-connections: the same server CLIs, started from a launcher that first sets CONN_MAX_AGE = 0
+# (Django closes each request's database connection when the request ends) - settings.py sets 60
+# for PostgreSQL and has no pool, so under ASGI (one thread per request) connections pile up.
+LAUNCHER = """
+import sys
+import mbflow_site.settings as s
+s.DATABASES["default"]["CONN_MAX_AGE"] = 0
+kind, *argv = sys.argv[1:]
+if kind == "daphne":
+    from daphne.cli import CommandLineInterface
+    CommandLineInterface().run(argv)
+else:
+    from uvicorn.main import main
+    sys.argv = ["uvicorn", *argv]
+    main()
+"""
+
+
+def start_server(kind: str, env: dict[str, str], close_connections: bool = False,
+                 ) -> tuple[subprocess.Popen[bytes], str, Path]:
+    port = free_port()
+    bin_dir = PY.parent
+    if kind == "daphne":
+        args = ["-b", "127.0.0.1", "-p", str(port), "mbflow_site.asgi:application"]
+    else:
+        args = ["mbflow_site.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+                "--log-level", "warning", "--no-access-log"]
+    cmd = [str(PY), "-c", LAUNCHER, kind, *args] if close_connections else [str(bin_dir / kind), *args]
+    log_path = Path(tempfile.gettempdir()) / f"mbflow-api-load-{kind}.log"
+    log = open(log_path, "wb")  # noqa: SIM115
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{kind} exited at start; see {log_path}")
+        try:
+            if httpx.get(url + "/ready", timeout=2).status_code == 200:
+                return proc, url, log_path
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.terminate()
+    raise SystemExit(f"{kind} did not become ready; see {log_path}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def create_workflows(url: str, key: str) -> None:
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/yaml"}
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+        for text in [LIGHT] + [filler(i) for i in range(20)]:
+            name = text.split("name: ", 1)[1].split("}", 1)[0].split(",", 1)[0]
+            if client.get(f"/api/v1/workflows/{name}").status_code == 200:
+                continue
+            response = client.post("/api/v1/workflows", content=text)
+            assert response.status_code == 201, response.text[:500]
+
+
+def request_for(kind: str) -> tuple[str, str, dict[str, Any] | None]:
+    if kind == "list":
+        return "GET", "/api/v1/workflows", None
+    if kind == "get":
+        return "GET", "/api/v1/workflows/load-light", None
+    return "POST", "/api/v1/executions", {"workflow": "load-light", "input": {"v": 1}, "wait": 10}
+
+
+async def one(client: httpx.AsyncClient, kind: str, scheduled: float,
+              results: dict[str, list[float]], errors: dict[str, list[str]]) -> None:
+    method, path, body = request_for(kind)
+    try:
+        response = await client.request(method, path, json=body)
+        ok = response.status_code == 200 and (kind != "execute" or response.json().get("status") == "succeeded")
+        detail = f"{response.status_code} {response.text[:120]}"
+    except Exception as exc:  # every failure is an error of the run
+        ok, detail = False, f"{type(exc).__name__}: {exc}"
+    latency = time.perf_counter() - scheduled
+    if ok:
+        results[kind].append(latency)
+    else:
+        errors[kind].append(detail)
+
+
+async def drive(url: str, key: str, rate: float, duration: float) -> dict[str, Any]:
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}, limits=limits,
+                                 timeout=30) as client:
+        unloaded: dict[str, list[float]] = {k: [] for k in KINDS}
+        for i in range(60):  # warm-up, sequential (one request at a time): the unloaded latency
+            method, path, body = request_for(KINDS[i % 3])
+            begun = time.perf_counter()
+            (await client.request(method, path, json=body)).raise_for_status()
+            unloaded[KINDS[i % 3]].append(time.perf_counter() - begun)
+        results: dict[str, list[float]] = {k: [] for k in KINDS}
+        errors: dict[str, list[str]] = {k: [] for k in KINDS}
+        total = int(rate * duration)
+        interval = 1 / rate
+        tasks = []
+        lag_max = 0.0
+        start = time.perf_counter() + 0.05
+        for i in range(total):
+            scheduled = start + i * interval
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            lag_max = max(lag_max, time.perf_counter() - scheduled)
+            tasks.append(asyncio.create_task(one(client, KINDS[i % 3], scheduled, results, errors)))
+        send_end = time.perf_counter()
+        await asyncio.gather(*tasks)
+        end = time.perf_counter()
+    return {"total": total, "results": results, "errors": errors, "send_wall": send_end - start, "unloaded": unloaded,
+            "wall": end - start, "lag_max": lag_max}
+
+
+def report(name: str, data: dict[str, Any], rate: float) -> tuple[float, int, float]:
+    results, errors = data["results"], data["errors"]
+    completed = sum(len(v) for v in results.values())
+    failed = sum(len(v) for v in errors.values())
+    print(f"\n== {name} ==")
+    print(f"sent {data['total']} over {data['send_wall']:.2f} s (achieved send rate "
+          f"{data['total'] / data['send_wall']:.1f}/s, target {rate:.0f}/s, max scheduler lag "
+          f"{data['lag_max'] * 1000:.1f} ms); completed OK {completed}, errors {failed}; "
+          f"throughput {completed / data['wall']:.1f}/s (all answered after {data['wall']:.2f} s)")
+    print("  unloaded (60 sequential warm-up requests, 20 per kind, before the load): "
+          + ", ".join(f"{k} p50 {pct(v, 50) * 1000:.1f} ms" for k, v in data["unloaded"].items()))
+    everything: list[float] = []
+    for kind in KINDS:
+        values = results[kind]
+        everything += values
+        print(f"  {kind:8s} n={len(values):5d} err={len(errors[kind]):4d}  p50 {pct(values, 50) * 1000:8.1f} ms  "
+              f"p95 {pct(values, 95) * 1000:8.1f} ms  p99 {pct(values, 99) * 1000:8.1f} ms  "
+              f"max {max(values, default=float('nan')) * 1000:8.1f} ms")
+    print(f"  {'overall':8s} n={len(everything):5d} err={failed:4d}  p50 {pct(everything, 50) * 1000:8.1f} ms  "
+          f"p95 {pct(everything, 95) * 1000:8.1f} ms  p99 {pct(everything, 99) * 1000:8.1f} ms")
+    for kind in KINDS:
+        if errors[kind]:
+            print(f"  first {kind} error: {errors[kind][0]}")
+    return completed / data["wall"], failed, pct(everything, 50)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--servers", default="uvicorn,daphne")
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--duration", type=float, default=20)
+    parser.add_argument("--close-connections", action="store_true",
+                        help="start each server with CONN_MAX_AGE=0 (see LAUNCHER)")
+    args = parser.parse_args()
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not os.environ.get("REDIS_URL"):
+        raise SystemExit("set DATABASE_URL (PostgreSQL) and REDIS_URL")
+    key = "mbf_" + secrets.token_urlsafe(32)
+    env = base_env(key)
+    manage(env, "migrate", "--verbosity", "0")
+    manage(env, "mbflow_demo")
+    print(f"MBFlow API open-loop load: {args.rate:.0f} req/s for {args.duration:.0f} s per server, mix "
+          f"1/3 GET /workflows, 1/3 GET /workflows/load-light, 1/3 POST /executions wait=10 (3-node light "
+          f"workflow); PostgreSQL + Redis, embedded dispatcher, one server process each; python "
+          f"{sys.version.split()[0]}; client: one asyncio httpx.AsyncClient, latency from scheduled send time"
+          + ("; servers with CONN_MAX_AGE=0" if args.close_connections else "; settings as shipped (one psycopg pool per process, DB_MAX_CONNECTIONS)"))
+    figures: dict[str, tuple[float, int, float]] = {}
+    for name in args.servers.split(","):
+        proc, url, log_path = start_server(name, env, args.close_connections)
+        try:
+            create_workflows(url, key)
+            data = asyncio.run(drive(url, key, args.rate, args.duration))
+        finally:
+            stop(proc)
+        figures[name] = report(f"{name} ({url}, log {log_path})", data, args.rate)
+    if len(figures) > 1:
+        # Fewer errors first, then more answered per second, then the lower overall p50.
+        best = min(figures, key=lambda n: (figures[n][1], -figures[n][0], figures[n][2]))
+        print("\n" + "; ".join(f"{n}: {ok:.1f} OK/s, {err} errors, overall p50 {p50 * 1000:.1f} ms"
+                                for n, (ok, err, p50) in figures.items()) + f" -> better: {best}")
+
+
+if __name__ == "__main__":
+    main()
