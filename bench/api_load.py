@@ -254,7 +254,8 @@ def main() -> None:
           f"1/3 GET /workflows, 1/3 GET /workflows/load-light, 1/3 POST /executions wait=10 (3-node light "
           f"workflow); PostgreSQL + Redis, embedded dispatcher, one server process each; python "
           f"{sys.version.split()[0]}; client: one asyncio httpx.AsyncClient, latency from scheduled send time"
-          + ("; servers with CONN_MAX_AGE=0" if args.close_connections else "; settings as shipped (one psycopg pool per process, DB_MAX_CONNECTIONS)"))
+          + ("; servers with CONN_MAX_AGE=0" if args.close_connections
+             else "; settings as shipped (one psycopg pool per process, DB_MAX_CONNECTIONS)"))
     figures: dict[str, tuple[float, int, float]] = {}
     for name in args.servers.split(","):
         proc, url, log_path = start_server(name, env, args.close_connections)
