@@ -76,7 +76,7 @@ def test_a_wrong_password_is_refused_and_the_right_one_opens_the_list(browser: A
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"/workflows$"))
-    page.get_by_role("heading", name="Workflows").wait_for()
+    page.get_by_role("heading", name="Workflows", exact=True).wait_for()
     page.get_by_test_id("new-workflow").wait_for()
     shot(page, "02-workflow-list-empty")
     context.close()

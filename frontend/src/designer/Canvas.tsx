@@ -13,7 +13,7 @@ import {
   type NodeChange,
   type NodeTypes,
 } from "@xyflow/react";
-import { autoLayout, displayPositions } from "../lib/layout";
+import { autoLayout, displayPositions, NODE_HEIGHT, NODE_WIDTH } from "../lib/layout";
 import { measureSince } from "../lib/perf";
 import { hasSuccessOutput, outputPorts } from "../lib/nodeKinds";
 import { addEdge, addNode, removeElements, moveNodes, uniqueId, type XY } from "../lib/workflowDoc";
@@ -118,6 +118,8 @@ export function Canvas() {
   const nodeCache = useRef(new Map<string, WorkflowFlowNode>());
   const edgeCache = useRef(new Map<string, Edge>());
 
+  const [openingNodes] = useState(() => new Set(store.getState().graph.nodes.map((n) => n.id)));
+
   const nodes: WorkflowFlowNode[] = useMemo(() => {
     const selected = new Set(selectedNodes);
     return reuseUnchanged(nodeCache.current, graph.nodes.map((n): WorkflowFlowNode => {
@@ -128,6 +130,11 @@ export function Canvas() {
         position: dragging[n.id] ?? positions[n.id] ?? { x: 0, y: 0 },
         selected: selected.has(n.id),
         measured: dims[n.id],
+        // The opening drawing's nodes get a size to draw with before React Flow has measured
+        // them: without one it keeps every node hidden until its first measuring pass, which on
+        // a big drawing is late. Nodes added later stay hidden for that one pass, as before, so
+        // none can be grabbed before its handles are known.
+        ...(openingNodes.has(n.id) && !dims[n.id] ? { initialWidth: NODE_WIDTH, initialHeight: NODE_HEIGHT } : {}),
         data: {
           nodeId: n.id,
           type: n.type,
@@ -142,7 +149,7 @@ export function Canvas() {
         },
       };
     }));
-  }, [graph, positions, dragging, dims, selectedNodes, nodeTypesCatalog, issuesByNode, run]);
+  }, [graph, positions, dragging, dims, selectedNodes, nodeTypesCatalog, issuesByNode, run, openingNodes]);
 
   const edges: Edge[] = useMemo(() => {
     const selected = new Set(selectedEdges);
@@ -161,7 +168,8 @@ export function Canvas() {
         className: classes,
         animated: run ? run.nodes[e.from]?.status === "succeeded" && !run.nodes[e.to] : false,
         markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18 },
-        data: { index: e.index, title: e.condition ?? problems.map((p) => p.message).join("; ") },
+        // No `index` here: it shifts when an earlier edge goes, and would make every later edge new.
+        data: { title: e.condition ?? problems.map((p) => p.message).join("; ") },
       };
     }));
   }, [graph, selectedEdges, issuesByEdge, run]);
@@ -238,7 +246,11 @@ export function Canvas() {
 
   const onDelete = useCallback(
     ({ nodes: goneNodes, edges: goneEdges }: { nodes: WorkflowFlowNode[]; edges: Edge[] }) => {
-      const edgeIndices = goneEdges.map((e) => (e.data as { index: number }).index);
+      const indexByKey = new Map(store.getState().graph.edges.map((e) => [e.key, e.index]));
+      const edgeIndices = goneEdges.flatMap((e) => {
+        const index = indexByKey.get(e.id);
+        return index === undefined ? [] : [index];
+      });
       store.getState().edit((doc) => removeElements(doc, goneNodes.map((n) => n.id), edgeIndices));
       store.getState().select([], []);
     },

@@ -15,6 +15,7 @@ import {
   EMPTY_GRAPH,
   parsedWorkflow,
   parseWorkflow,
+  primeEdit,
   type ParseProblem,
   type WorkflowGraph,
 } from "../lib/workflowDoc";
@@ -62,9 +63,30 @@ export interface DesignerState {
   setRun(run: RunState | null | ((run: RunState | null) => RunState | null)): void;
 }
 
+/** Quiet time after a change not typed in the editor before the next canvas edit is prepared. */
+const PRIME_DELAY_MS = 150;
+
 export function createDesignerStore(initialText: string): StoreApi<DesignerState> {
   const first = timed("parse", () => parseWorkflow(initialText));
-  return createStore<DesignerState>()((set, get) => ({
+  let primeTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * After a canvas / history / load change, canvas edits often follow: do the parse and print
+   * the next one starts with while the page is idle (see primeEdit). Not after typing in the
+   * editor, where the next change is usually more typing.
+   */
+  const schedulePrime = (origin: Origin) => {
+    clearTimeout(primeTimer);
+    if (origin === "editor" || typeof window === "undefined") return;
+    primeTimer = setTimeout(() => {
+      const run = () => {
+        const { text, doc } = store.getState();
+        if (doc) timed("prime-edit", () => primeEdit(text));
+      };
+      if (typeof window.requestIdleCallback === "function") window.requestIdleCallback(run, { timeout: 1000 });
+      else run();
+    }, PRIME_DELAY_MS);
+  };
+  const store = createStore<DesignerState>()((set, get) => ({
     text: initialText,
     externalRevision: 0,
     savedText: initialText,
@@ -101,6 +123,7 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
         canUndo: state.history.canUndo(),
         canRedo: state.history.canRedo(),
       });
+      schedulePrime(origin);
     },
 
     load(text, saved) {
@@ -119,6 +142,7 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
         canUndo: false,
         canRedo: false,
       });
+      schedulePrime("load");
     },
 
     markSaved(text) {
@@ -166,6 +190,7 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
       set({ run: typeof run === "function" ? run(get().run) : run });
     },
   }));
+  return store;
 }
 
 function sameList(a: string[], b: string[]): boolean {

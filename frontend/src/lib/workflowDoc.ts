@@ -47,6 +47,11 @@ export interface GraphNode {
 export interface GraphEdge {
   /** Position in `spec.edges`: what validation issues call `edge`. */
   index: number;
+  /**
+   * The canvas id: `from->to`, with `#2`, `#3`... for further edges between the same pair. It
+   * does not depend on `index`, so removing one edge leaves every other edge's id as it was, and
+   * editing an edge's `on`, `port` or `condition` keeps it selected.
+   */
   key: string;
   from: string;
   to: string;
@@ -124,13 +129,18 @@ export function graphFromData(data: unknown): WorkflowGraph {
     });
   });
   const edges: GraphEdge[] = [];
+  const usedKeys = new Set<string>();
   rawEdges.forEach((item, index) => {
     const raw = asRecord(item);
     if (raw.from == null || raw.to == null) return;
     const on = raw.on === "failure" || raw.on === "always" ? raw.on : "success";
+    const base = `${String(raw.from)}->${String(raw.to)}`;
+    let key = base;
+    for (let n = 2; usedKeys.has(key); n++) key = `${base}#${n}`;
+    usedKeys.add(key);
     edges.push({
       index,
-      key: `e${index}:${String(raw.from)}->${String(raw.to)}`,
+      key,
       from: String(raw.from),
       to: String(raw.to),
       on,
@@ -416,6 +426,27 @@ export function pasteElements(doc: Document, clip: Clip, offset: XY = { x: 40, y
   return added;
 }
 
+// The parse and the first print an edit starts with, done ahead of time (see primeEdit).
+let primed: { text: string; doc: Document; before: string } | null = null;
+
+/**
+ * Does now, for the next `editDocument(text, ...)`, the work it would start with: a fresh parse of
+ * `text` and its print. Meant for idle time after a change, so a canvas edit on a big drawing
+ * prints once instead of twice. The result is exactly what the edit would compute itself, and is
+ * used by one edit only (which changes that Document in place).
+ */
+export function primeEdit(text: string): void {
+  if (primed?.text === text) return;
+  const doc = parseDocument(text);
+  primed = doc.errors.length > 0 ? null : { text, doc, before: printDocument(doc) };
+}
+
+function takePrimed(text: string): { doc: Document; before: string } | null {
+  const ready = primed;
+  primed = null;
+  return ready && ready.text === text ? ready : null;
+}
+
 /**
  * Applies `edit` to a fresh parse of `text` and returns the new text (unchanged on a syntax
  * error). Only the lines the edit touched are rewritten; the rest stays byte for byte.
@@ -429,9 +460,10 @@ export function editText(text: string, edit: (doc: Document) => void): string {
  * or the check parse), so the caller need not parse the text again; null on a syntax error.
  */
 export function editDocument(text: string, edit: (doc: Document) => void): { text: string; doc: Document | null } {
-  const doc = parseDocument(text);
+  const ready = takePrimed(text);
+  const doc = ready?.doc ?? parseDocument(text);
   if (doc.errors.length > 0) return { text, doc: null };
-  const before = printDocument(doc);
+  const before = ready?.before ?? printDocument(doc);
   edit(doc);
   const after = printDocument(doc);
   const patched = applyEditPreservingFormat(text, before, after);

@@ -19,7 +19,7 @@ import {
   Wand2,
 } from "lucide-react";
 import { api, ApiError } from "../api/client";
-import type { Issue, WorkflowDetail } from "../api/types";
+import type { Issue, NodeType, WorkflowDetail } from "../api/types";
 import { Modal } from "../components/Modal";
 import { toast } from "../components/toast";
 import { Canvas } from "../designer/Canvas";
@@ -36,6 +36,9 @@ import { FALLBACK_NODE_TYPES } from "../lib/nodeKinds";
 import { copyElements, moveNodes, newWorkflowYaml, pasteElements, setMetadata, type Clip } from "../lib/workflowDoc";
 
 const VALIDATE_DEBOUNCE_MS = 450;
+/** How long a loaded workflow waits for a node-types catalog still on its way before it is drawn. */
+const CATALOG_WAIT_MS = 400;
+const delay = (ms: number) => new Promise<void>((resolve) => window.setTimeout(resolve, ms));
 const DIALECT_NAMES: Record<string, string> = { mbflow: "MBFlow (Go)", magic_flow: "Magic Flow v2" };
 let clipboard: Clip | null = null;
 
@@ -418,19 +421,30 @@ export function DesignerPage() {
     let cancelled = false;
     setStore(null);
     setFailed("");
+    // The node-types catalog is fetched alongside the workflow, not after it: when both are in
+    // before the store is made, the first render already has it and needs no second full pass.
+    let catalog: NodeType[] | null = null;
+    const catalogLoaded = api
+      .nodeTypes()
+      .then((page) => (page.results.length ? page.results : FALLBACK_NODE_TYPES))
+      .catch((error) => {
+        if (!cancelled) toast.fromError(error, "Node catalog unavailable, showing the built-in types");
+        return FALLBACK_NODE_TYPES;
+      })
+      .then((types) => (catalog = types));
     const start = (text: string, m: WorkflowMeta, saved?: string) => {
       if (cancelled) return;
-      const created = createDesignerStore(text);
-      if (saved !== undefined) created.getState().markSaved(saved);
-      setMeta(m);
-      setStore(created);
-      api
-        .nodeTypes()
-        .then((page) => created.getState().setNodeTypes(page.results.length ? page.results : FALLBACK_NODE_TYPES))
-        .catch((error) => {
-          created.getState().setNodeTypes(FALLBACK_NODE_TYPES);
-          toast.fromError(error, "Node catalog unavailable, showing the built-in types");
-        });
+      // Wait a little for the catalog if it is still on its way, but never hold the drawing back long.
+      const waited = catalog ? Promise.resolve() : Promise.race([catalogLoaded, delay(CATALOG_WAIT_MS)]);
+      void waited.then(() => {
+        if (cancelled) return;
+        const created = createDesignerStore(text);
+        if (saved !== undefined) created.getState().markSaved(saved);
+        if (catalog) created.getState().setNodeTypes(catalog);
+        else void catalogLoaded.then((types) => created.getState().setNodeTypes(types));
+        setMeta(m);
+        setStore(created);
+      });
     };
     if (id) {
       api
