@@ -53,15 +53,19 @@ def test_small_aliases_expand_to_copies() -> None:
 
 
 def test_deep_nesting_is_refused_at_its_line() -> None:
-    text = "a:\n" + "".join("  " * depth + "- \n" for depth in range(1, 3)) + "[" * 10_000 + "]" * 10_000
     with pytest.raises(SpecSyntaxError) as caught:
         parse_yaml("x: " + "[" * 10_000 + "]" * 10_000 + "\n")
     assert caught.value.code == "nesting_too_deep"
     assert caught.value.line == 1 and caught.value.column is not None
     assert str(MAX_DEPTH) in caught.value.message
-    assert text  # the block form is refused the same way below
-    with pytest.raises(SpecSyntaxError):
+
+
+def test_deep_block_nesting_stops_at_the_first_level_too_many() -> None:
+    text = "".join("  " * depth + f"k{depth}:\n" for depth in range(100)) + "  " * 100 + "leaf: 1\n"
+    with pytest.raises(SpecSyntaxError) as caught:
         parse_yaml(text)
+    assert caught.value.code == "nesting_too_deep"
+    assert caught.value.line == MAX_DEPTH + 1
 
 
 def test_unsupported_tags_are_refused() -> None:
