@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
@@ -27,13 +28,36 @@ def _redis() -> Any:
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
+@lru_cache(maxsize=1)
+def _publisher() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="mbflow-finished")
+
+
+def _publish(execution_id: str) -> None:
+    with contextlib.suppress(Exception):  # a lost notification only costs the waiter a poll
+        _redis().publish(_channel(execution_id), b"1")
+
+
 def notify_finished(execution_id: str) -> None:
+    """Wakes the waiters of this process at once, and those of other processes through Redis
+    (sent from a background thread: the step that finished the execution does not wait for it)."""
     with _lock:
         for event in _waiters.get(execution_id, []):
             event.set()
     if settings.REDIS_URL:
-        with contextlib.suppress(Exception):  # a lost notification only costs the waiter a poll
-            _redis().publish(_channel(execution_id), b"1")
+        _publisher().submit(_publish, execution_id)
+
+
+def _release_connection() -> None:
+    """Gives a pooled database connection back while the request sleeps.
+
+    The workers that finish the execution draw from the same pool: requests waiting with their
+    connections held could take all of it and stall the very work they wait for.
+    """
+    from django.db import connection
+
+    if getattr(connection, "pool", None) is not None and not connection.in_atomic_block:
+        connection.close()
 
 
 def _status(execution_id: str) -> str | None:
@@ -63,6 +87,7 @@ def wait_for_finish(execution_id: str, timeout: float) -> bool:
             if remaining <= 0:
                 return False
             slice_ = min(poll, remaining)
+            _release_connection()
             if pubsub is not None:
                 if pubsub.get_message(timeout=slice_) is not None:
                     continue
