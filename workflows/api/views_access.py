@@ -81,7 +81,7 @@ class KeyListView(TenantView):
     @extend_schema(responses=ApiKeySerializer(many=True))
     def get(self, request: Request) -> Response:
         keys = ApiKey.objects.filter(tenant=self.caller().tenant)
-        return self.paginate(request, keys, lambda k: ApiKeySerializer(k).data)
+        return self.paginate(request, keys, ApiKeySerializer)
 
     @extend_schema(request=ApiKeyCreateSerializer, responses={201: ApiKeySerializer})
     def post(self, request: Request) -> Response:
@@ -127,7 +127,7 @@ class MemberListView(TenantView):
     @extend_schema(responses=MemberSerializer(many=True))
     def get(self, request: Request) -> Response:
         members = Membership.objects.select_related("user").filter(tenant=self.caller().tenant)
-        return self.paginate(request, members, lambda m: MemberSerializer(m).data)
+        return self.paginate(request, members, MemberSerializer)
 
     @extend_schema(request=MemberCreateSerializer, responses={201: MemberSerializer})
     def post(self, request: Request) -> Response:

@@ -77,7 +77,8 @@ class WorkflowListView(TenantView):
             )
         if tag := request.query_params.get("tag"):
             queryset = queryset.filter(tags__icontains=json.dumps(tag))
-        return self.paginate(request, queryset.order_by("name"), lambda w: WorkflowSerializer(w).data)
+        summaries = queryset.defer("active_version__yaml_text", "active_version__spec")  # a list shows no documents
+        return self.paginate(request, summaries.order_by("name"), WorkflowSerializer)
 
     @extend_schema(request=DOCUMENT_BODY, responses={201: WorkflowDetailSerializer})
     def post(self, request: Request) -> Response:
@@ -134,8 +135,8 @@ class VersionListView(TenantView):
     @extend_schema(responses=VersionSerializer(many=True))
     def get(self, request: Request, ref: str) -> Response:
         workflow = get_workflow(self.caller().tenant, ref)
-        versions = workflow.versions.order_by("-number")
-        return self.paginate(request, versions, lambda v: VersionSerializer(v).data)
+        versions = workflow.versions.defer("yaml_text", "spec").order_by("-number")
+        return self.paginate(request, versions, VersionSerializer)
 
 
 class VersionDetailView(TenantView):
