@@ -182,8 +182,11 @@ class Bench:
 
         def start_one(_: int) -> None:
             begun = time.perf_counter()
-            execution, _created = do_start_execution(self.tenant, "three", data={"v": 1})
-            execution = wait_and_reload(execution, 30)
+            try:
+                execution, _created = do_start_execution(self.tenant, "three", data={"v": 1})
+                execution = wait_and_reload(execution, 30)
+            finally:
+                connections.close_all()  # as at the end of a request: the connection goes back to the pool
             assert execution.status == "succeeded", execution.error
             with lock:
                 latencies.append(time.perf_counter() - begun)
