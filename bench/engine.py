@@ -215,9 +215,8 @@ def start_worker() -> subprocess.Popen[bytes]:
     app.control.purge()
     env = {**os.environ, "CELERY_BROKER_URL": settings.REDIS_URL, "MBFLOW_DISPATCHER": "celery"}
     log = open(Path(tempfile.gettempdir()) / "mbflow-bench-worker.log", "wb")  # noqa: SIM115
-    worker = subprocess.Popen([str(Path(sys.executable).parent / "celery"), "-A", "mbflow_site", "worker", "-Q",
-                               "mbflow.light,mbflow.io,mbflow.llm", "-c", "16", "--pool", "threads",
-                               "--loglevel", "warning", "--without-gossip", "--without-mingle"],
+    worker = subprocess.Popen([str(Path(sys.executable).parent / "celery"), "-A", "mbflow_site", "worker", "-c", "16",
+                               "--pool", "threads", "--loglevel", "warning", "--without-gossip", "--without-mingle"],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while not app.control.ping(timeout=0.5):

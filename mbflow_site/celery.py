@@ -3,9 +3,15 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mbflow_site.settings")
 
 app = Celery("mbflow")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# One queue per kind of node work; a worker started without -Q consumes all three.
+QUEUES = {"light": "mbflow.light", "io": "mbflow.io", "llm": "mbflow.llm"}
+app.conf.task_queues = [Queue(name) for name in QUEUES.values()]
+app.conf.task_default_queue = QUEUES["light"]

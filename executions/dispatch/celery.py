@@ -5,8 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from executions.engine.step import Dispatch
-
-QUEUES = {"light": "mbflow.light", "io": "mbflow.io", "llm": "mbflow.llm"}
+from mbflow_site.celery import QUEUES
 
 
 def configure_broker() -> None:

@@ -24,7 +24,6 @@ from executions.dispatch.embedded import EmbeddedDispatcher
 from tests.executions.servers import LocalServer
 
 ROOT = Path(__file__).resolve().parents[2]
-CELERY_QUEUES = "mbflow.light,mbflow.io,mbflow.llm"
 
 
 def _redis_up() -> bool:
@@ -86,7 +85,7 @@ def celery_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[subp
     app.control.purge()
     log = open(Path(tempfile.gettempdir()) / f"mbflow-celery-worker-{os.getpid()}.log", "wb")  # noqa: SIM115
     worker = subprocess.Popen(
-        [str(Path(sys.executable).parent / "celery"), "-A", "mbflow_site", "worker", "-Q", CELERY_QUEUES,
+        [str(Path(sys.executable).parent / "celery"), "-A", "mbflow_site", "worker",
          "-c", "8", "--pool", "threads", "--loglevel", "warning", "--without-gossip", "--without-mingle",
          "--without-heartbeat", "-n", f"test-{os.getpid()}@%h"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
