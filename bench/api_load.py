@@ -2,11 +2,10 @@
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/loadbench REDIS_URL=redis://127.0.0.1:6379/6 \\
         .venv/bin/python bench/api_load.py [--servers uvicorn,daphne] [--rate 200] [--duration 20]
-        [--close-connections]
+        [--workers N]
 
-On a shared PostgreSQL, connect as a non-superuser role with a CONNECTION LIMIT (per-database
-limits do not bind superusers): with the settings as shipped the servers open connections until
-the server refuses them, which would starve everyone else on it.
+Each server process holds a pool of up to DB_MAX_CONNECTIONS (20) connections; on a shared
+PostgreSQL, connect as a role with a CONNECTION LIMIT to be sure of it.
 
 Set-up: `manage.py migrate` and `manage.py mbflow_demo` with `API_KEYS=<generated key>` in the
 environment (the key is seeded, hashed, for the demo tenant), then - through the API of the first
@@ -89,34 +88,15 @@ def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([str(PY), "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-# --close-connections: the same server CLIs, started from a launcher that first sets CONN_MAX_AGE = 0
-# (Django closes each request's database connection when the request ends) - settings.py sets 60
-# for PostgreSQL and has no pool, so under ASGI (one thread per request) connections pile up.
-LAUNCHER = """
-import sys
-import mbflow_site.settings as s
-s.DATABASES["default"]["CONN_MAX_AGE"] = 0
-kind, *argv = sys.argv[1:]
-if kind == "daphne":
-    from daphne.cli import CommandLineInterface
-    CommandLineInterface().run(argv)
-else:
-    from uvicorn.main import main
-    sys.argv = ["uvicorn", *argv]
-    main()
-"""
-
-
-def start_server(kind: str, env: dict[str, str], close_connections: bool = False,
-                 ) -> tuple[subprocess.Popen[bytes], str, Path]:
+def start_server(kind: str, env: dict[str, str], workers: int = 1) -> tuple[subprocess.Popen[bytes], str, Path]:
     port = free_port()
     bin_dir = PY.parent
     if kind == "daphne":
         args = ["-b", "127.0.0.1", "-p", str(port), "mbflow_site.asgi:application"]
     else:
         args = ["mbflow_site.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-                "--log-level", "warning", "--no-access-log"]
-    cmd = [str(PY), "-c", LAUNCHER, kind, *args] if close_connections else [str(bin_dir / kind), *args]
+                "--log-level", "warning", "--no-access-log", "--workers", str(workers)]
+    cmd = [str(bin_dir / kind), *args]
     log_path = Path(tempfile.gettempdir()) / f"mbflow-api-load-{kind}.log"
     log = open(log_path, "wb")  # noqa: SIM115
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -241,8 +221,8 @@ def main() -> None:
     parser.add_argument("--servers", default="uvicorn,daphne")
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--duration", type=float, default=20)
-    parser.add_argument("--close-connections", action="store_true",
-                        help="start each server with CONN_MAX_AGE=0 (see LAUNCHER)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="uvicorn worker processes (daphne serves from one process)")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not os.environ.get("REDIS_URL"):
         raise SystemExit("set DATABASE_URL (PostgreSQL) and REDIS_URL")
@@ -252,13 +232,13 @@ def main() -> None:
     manage(env, "mbflow_demo")
     print(f"MBFlow API open-loop load: {args.rate:.0f} req/s for {args.duration:.0f} s per server, mix "
           f"1/3 GET /workflows, 1/3 GET /workflows/load-light, 1/3 POST /executions wait=10 (3-node light "
-          f"workflow); PostgreSQL + Redis, embedded dispatcher, one server process each; python "
+          f"workflow); PostgreSQL + Redis, embedded dispatcher in each server process; python "
           f"{sys.version.split()[0]}; client: one asyncio httpx.AsyncClient, latency from scheduled send time"
-          + ("; servers with CONN_MAX_AGE=0" if args.close_connections
-             else "; settings as shipped (one psycopg pool per process, DB_MAX_CONNECTIONS)"))
+          + f"; uvicorn with {args.workers} worker process(es), daphne with one; settings as shipped (one "
+          "psycopg pool per process, DB_MAX_CONNECTIONS)")
     figures: dict[str, tuple[float, int, float]] = {}
     for name in args.servers.split(","):
-        proc, url, log_path = start_server(name, env, args.close_connections)
+        proc, url, log_path = start_server(name, env, args.workers)
         try:
             create_workflows(url, key)
             data = asyncio.run(drive(url, key, args.rate, args.duration))
