@@ -27,6 +27,7 @@ from workflows.spec.models import EDGES_CHECK, NODES_CHECK, WorkflowSpec
 
 # `{{ nodes.a.output.x }}`-style paths need no Jinja parse: the common case stays cheap.
 _SIMPLE = re.compile(r"^\s*\{\{\s*([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*|\[(?:'[^'\\]*'|\"[^\"\\]*\"|\d+)\])*)\s*\}\}\s*$")
+_EXPRESSION_KEYS = ("config", "when", "fallback_output")  # the parts of a node that may hold expressions
 _FIRST_KEY = re.compile(r"^(?:\.([A-Za-z_]\w*)|\[['\"]([^'\"]*)['\"]\])")
 
 
@@ -418,19 +419,18 @@ def _check_expressions(
     wanted: dict[str, list[tuple[str, Path]]] = defaultdict(list)  # referenced id → (reader, where)
 
     def scan(value: Any, base: Path, reader: str | None, node_id: str | None, edge: int | None = None) -> None:
+        # Paths are built only for the strings that hold an expression: most values hold none.
         if isinstance(value, str):
             if is_expression(value):
                 found(base, value, reader, node_id, edge)
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                if isinstance(item, str):
-                    if "{" in item or "$" in item:
-                        scan(item, (*base, key), reader, node_id, edge)
-                elif isinstance(item, dict | list):
-                    scan(item, (*base, key), reader, node_id, edge)
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                scan(item, (*base, index), reader, node_id, edge)
+            return
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for key, item in items:
+            if isinstance(item, str):
+                if ("{" in item or "$" in item) and is_expression(item):
+                    found((*base, key), item, reader, node_id, edge)
+            elif isinstance(item, dict | list):
+                scan(item, (*base, key), reader, node_id, edge)
 
     def found(path: Path, text: str, reader: str | None, node_id: str | None, edge: int | None) -> None:
         error, refs = _expression_refs(text)
@@ -454,8 +454,8 @@ def _check_expressions(
             continue
         node_id = node.get("id") if isinstance(node.get("id"), str) else None
         reader = node_id if node_id in ids and node_id not in policy_targets else None
-        for key in ("config", "when", "fallback_output"):
-            if key in node:
+        for key in _EXPRESSION_KEYS:
+            if key in node and node[key] and not isinstance(node[key], bool | int | float):
                 scan(node[key], ("spec", "nodes", index, key), reader, node_id)
     for index, edge in enumerate(edges):
         if isinstance(edge, dict) and "condition" in edge:
@@ -465,10 +465,10 @@ def _check_expressions(
             scan(spec[key], ("spec", key), None, None)
 
     for ref, readers in wanted.items():
-        direct = set(children.get(ref, ()))
+        direct = children.get(ref, ())
         downstream: set[str] | None = None  # walked only when a reader is not a direct child
         for reader, path in readers:
-            if reader in direct:
+            if reader in direct:  # a node has few children: a list is searched faster than a set is built
                 continue
             if downstream is None:
                 downstream = set()
