@@ -104,6 +104,9 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
         "max_size": DB_MAX_CONNECTIONS,
         "timeout": 30,
     }
+    # Parameters travel beside the query instead of being quoted into it in Python: a step's
+    # events are inserted with hundreds of parameters, which client-side binding quotes one by one.
+    DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
