@@ -55,6 +55,12 @@ class Claim:
 
 def claim(execution_id: str, node_id: str, attempt: int, prepared: Any = None) -> Claim | None:
     """Takes one attempt of a node for this worker, or None when it is not ours to run."""
+    if prepared is not None:
+        # Handed over in memory by the step that marked the attempt started (the embedded
+        # dispatcher): that commit is its one delivery, so there is no duplicate to race.
+        executor, config, ctx = prepared
+        ctx.cancelled = _cancel_checker(execution_id)
+        return Claim(executor, config, ctx)
     # The orchestrator already marked the attempt started (due-now nodes). Whoever sets
     # ``worker`` first wins: the conditional UPDATE returns 1 for exactly one caller, so a
     # redelivered duplicate of the task backs off and the node never runs twice at once.
@@ -62,10 +68,6 @@ def claim(execution_id: str, node_id: str, attempt: int, prepared: Any = None) -
         execution_id=execution_id, node_id=node_id, attempt=attempt, status="running", worker=""
     ).update(worker=worker_name())
     if won:
-        if prepared is not None:
-            executor, config, ctx = prepared
-            ctx.cancelled = _cancel_checker(execution_id)
-            return Claim(executor, config, ctx)
         return _prepare(execution_id, node_id, attempt)
     return _start_scheduled(execution_id, node_id, attempt)
 
