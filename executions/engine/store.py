@@ -147,11 +147,14 @@ def insert_rows(rows: list[Any]) -> None:
         return
     meta = rows[0]._meta
     fields = [f for f in meta.concrete_fields if f is not meta.pk]
+    # psycopg writes strings, numbers, UUIDs and datetimes as they are; JSON needs its field.
+    prepare = [(f.attname, f if isinstance(f, models.JSONField) else None) for f in fields]
     quote = connection.ops.quote_name
     sql = f"COPY {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) FROM STDIN"
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         for row in rows:
-            copy.write_row([f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields])
+            copy.write_row([getattr(row, name) if field is None
+                            else field.get_db_prep_save(getattr(row, name), connection) for name, field in prepare])
 
 
 def update_rows(rows: list[Any], fields: list[str], key: tuple[str, ...]) -> None:
