@@ -84,7 +84,7 @@ def do_start_execution(tenant: Tenant, workflow_ref: str, *, version: int | None
     existing = _existing(tenant, idempotency_key)
     if existing is not None:
         return existing, False
-    workflow = get_workflow(tenant, workflow_ref)
+    workflow = get_workflow(tenant, workflow_ref, documents=False)
     pinned = get_version(workflow, version)
     execution = Execution(tenant=tenant, workflow=workflow, version=pinned, input=_input(data),
                           idempotency_key=idempotency_key or None, trigger=trigger or {"type": "api"})

@@ -27,6 +27,7 @@ from workflows.models import Role
 from workflows.services.diff import diff_versions
 from workflows.services.documents import body_from_request_data, check_document, native_yaml, read_document
 from workflows.services.workflows import (
+    DOCUMENT_FIELDS,
     do_create_workflow,
     do_delete_workflow,
     do_duplicate_workflow,
@@ -77,7 +78,7 @@ class WorkflowListView(TenantView):
             )
         if tag := request.query_params.get("tag"):
             queryset = queryset.filter(tags__icontains=json.dumps(tag))
-        summaries = queryset.defer("active_version__yaml_text", "active_version__spec")  # a list shows no documents
+        summaries = queryset.defer(*DOCUMENT_FIELDS)  # a list shows no documents
         return self.paginate(request, summaries.order_by("name"), WorkflowSerializer)
 
     @extend_schema(request=DOCUMENT_BODY, responses={201: WorkflowDetailSerializer})

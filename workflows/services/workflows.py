@@ -17,18 +17,26 @@ def workflows_of(tenant: Tenant) -> QuerySet[Workflow]:
     return Workflow.objects.filter(tenant=tenant).select_related("active_version")
 
 
-def get_workflow(tenant: Tenant, ref: str) -> Workflow:
-    """A workflow of this tenant by id or by name; NotFound for anything else."""
-    queryset = workflows_of(tenant)
+DOCUMENT_FIELDS = ("active_version__yaml_text", "active_version__spec")
+
+
+def get_workflow(tenant: Tenant, ref: str, *, documents: bool = True) -> Workflow:
+    """A workflow of this tenant by id or by name; NotFound for anything else.
+
+    ``documents=False`` leaves the active version's YAML and spec unread (starting a run needs
+    only the version's id: its plan is cached).
+    """
+    queryset = workflows_of(tenant) if documents else workflows_of(tenant).defer(*DOCUMENT_FIELDS)
     try:
         workflow_id = uuid.UUID(str(ref))
     except ValueError:
-        workflow = queryset.filter(name=ref).first()
+        queryset = queryset.filter(name=ref)
     else:
-        workflow = queryset.filter(pk=workflow_id).first()
-    if workflow is None:
-        raise NotFound(f"No workflow {ref!r}.", details={"workflow": ref})
-    return workflow
+        queryset = queryset.filter(pk=workflow_id)
+    try:
+        return queryset.get()  # name and id are unique in a tenant: no ordering needed
+    except Workflow.DoesNotExist:
+        raise NotFound(f"No workflow {ref!r}.", details={"workflow": ref}) from None
 
 
 def get_version(workflow: Workflow, number: int | None = None) -> WorkflowVersion:
