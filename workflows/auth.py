@@ -24,7 +24,8 @@ def raw_key_from(request: Request) -> str | None:
 
 
 def caller_for_key(raw_key: str) -> Caller | None:
-    key = ApiKey.objects.select_related("tenant").filter(key_hash=hash_key(raw_key)).first()
+    # key_hash is unique: a plain lookup, no ORDER BY to compile on every request.
+    key = next(iter(ApiKey.objects.select_related("tenant").filter(key_hash=hash_key(raw_key))[:1]), None)
     if key is None or key.revoked:
         return None
     now = timezone.now()
