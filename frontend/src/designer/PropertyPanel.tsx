@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from "react";
 import { AlertTriangle, Trash2, X } from "lucide-react";
 import type { Document } from "yaml";
 import { COMMON_SCHEMA, iconFor } from "../lib/nodeKinds";
-import { removeElements, renameNode, setNodeField } from "../lib/workflowDoc";
+import { renameNode, setNodeField } from "../lib/workflowDoc";
 import { SchemaForm, type FieldPath } from "./SchemaForm";
 import { useDesigner, useDesignerStoreApi } from "./store";
 import { RunDetails } from "./RunPanel";
@@ -66,7 +66,7 @@ function EdgeProperties({ edgeKey }: { edgeKey: string }) {
           title="Delete edge"
           aria-label="Delete edge"
           onClick={() => {
-            store.getState().edit((doc) => removeElements(doc, [], [edge.index]));
+            store.getState().remove([], [edge.index]);
             store.getState().select([], []);
           }}
         >
@@ -155,7 +155,7 @@ export function PropertyPanel() {
   const Icon = iconFor(node.type);
   const nodeIssues = issues.filter((i) => i.node_id === node.id);
   const onCommon = (path: FieldPath, value: unknown) =>
-    store.getState().edit((doc) => setNodeField(doc, node.id, path, value), `field:${node.id}:${path.join(".")}`);
+    store.getState().edit((doc) => setNodeField(doc, node.id, path, value), `field:${node.id}:${path.join(".")}`, [node.id]);
 
   return (
     <div className="props props-dock" data-testid="property-panel">
@@ -172,7 +172,7 @@ export function PropertyPanel() {
           title="Delete node"
           aria-label="Delete node"
           onClick={() => {
-            store.getState().edit((doc) => removeElements(doc, [node.id]));
+            store.getState().remove([node.id]);
             store.getState().select([]);
           }}
         >

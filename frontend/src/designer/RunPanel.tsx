@@ -67,11 +67,11 @@ export function applyEvent(run: RunState, event: ExecutionEvent): RunState {
 
 export function RunDialog({ workflowId, onClose }: { workflowId: string; onClose: () => void }) {
   const store = useDesignerStoreApi();
-  const doc = useDesigner((s) => s.doc);
+  const text = useDesigner((s) => s.text);
   const schema = useMemo(() => {
-    const spec = (doc?.toJS() as { spec?: { input_schema?: JsonSchema } } | undefined)?.spec;
+    const spec = (store.getState().getDoc()?.toJS() as { spec?: { input_schema?: JsonSchema } } | undefined)?.spec;
     return spec?.input_schema ?? { type: "object", properties: {} };
-  }, [doc]);
+  }, [store, text]);
   const [input, setInput] = useState<Record<string, unknown>>({});
   const [busy, setBusy] = useState(false);
   const hasFields = Object.keys(schema.properties ?? {}).length > 0;

@@ -34,7 +34,7 @@ describe("the designer store", () => {
     s().edit((doc) => addEdge(doc, { from: "shape", to: "audit" }));
     const reparsed = parseWorkflow(s().text);
     expect(s().graph).toEqual(reparsed.graph);
-    expect(s().doc?.toJS()).toEqual(reparsed.doc?.toJS());
+    expect(s().getDoc()?.toJS()).toEqual(reparsed.doc?.toJS());
   });
 
   it("takes YAML typed in the editor, keeping the last good graph through a syntax error", () => {
@@ -61,5 +61,33 @@ describe("the designer store", () => {
     expect(store.getState().text).not.toBe(store.getState().savedText);
     store.getState().markSaved();
     expect(store.getState().text).toBe(store.getState().savedText);
+  });
+
+  it("re-reads only the node whose YAML was typed, and edits one node's YAML on its own", () => {
+    const store = createDesignerStore(commented);
+    const s = () => store.getState();
+    const [start, shape] = s().graph.nodes;
+    s().setText(commented.replace("type: noop", "type: noop\n      name: Begin"), "editor", "editor");
+    expect(s().graph.nodes[0]).not.toBe(start);
+    expect(s().graph.nodes[0].name).toBe("Begin");
+    expect(s().graph.nodes[1]).toBe(shape);
+    s().edit((doc) => moveNodes(doc, { shape: { x: 9, y: 9 } }), undefined, ["shape"]);
+    expect(s().text).toBe(commented.replace("type: noop", "type: noop\n      name: Begin").replace("{x: 300, y: 0}", "{x: 9, y: 9}"));
+    expect(s().graph.nodes[1].position).toEqual({ x: 9, y: 9 });
+    expect(s().getDoc()?.toJS()).toEqual(parseWorkflow(s().text).doc?.toJS());
+    s().undo();
+    expect(s().graph.nodes[1].position).toEqual({ x: 300, y: 0 });
+  });
+
+  it("removes nodes with their edges as one undo step, keeping the comments around them", () => {
+    const store = createDesignerStore(commented);
+    const s = () => store.getState();
+    s().remove(["shape"]);
+    expect(s().graph.nodes.map((n) => n.id)).toEqual(["start"]);
+    expect(s().graph.edges).toEqual([]);
+    expect(s().text).toContain("# The entry point.");
+    expect(s().text).toContain("# Greets a new user");
+    s().undo();
+    expect(s().text).toBe(commented);
   });
 });

@@ -1,8 +1,10 @@
 /**
  * One store per open designer, created by <DesignerProvider> and read through selector hooks.
  *
- * It holds the YAML text (the truth), what is derived from it (Document, graph), the selection,
- * the last validation, undo/redo history of texts, and the live run's node states.
+ * It holds the YAML text (the truth), the graph derived from it, the selection, the last
+ * validation, undo/redo history of texts, and the live run's node states. The `yaml` Document
+ * behind canvas edits is not kept in the state: `getDoc()` and `edit()` reach it through a
+ * LiveWorkflow, which parses it only when needed (see lib/liveDoc.ts).
  */
 import { createContext, useContext } from "react";
 import { createStore, useStore, type StoreApi } from "zustand";
@@ -10,15 +12,8 @@ import type { Document } from "yaml";
 import type { Issue, NodeType } from "../api/types";
 import { History } from "../lib/history";
 import { mark, timed } from "../lib/perf";
-import {
-  editDocument,
-  EMPTY_GRAPH,
-  parsedWorkflow,
-  parseWorkflow,
-  primeEdit,
-  type ParseProblem,
-  type WorkflowGraph,
-} from "../lib/workflowDoc";
+import { LiveWorkflow } from "../lib/liveDoc";
+import { EMPTY_GRAPH, type ParseProblem, type WorkflowGraph } from "../lib/workflowDoc";
 
 export type Origin = "load" | "editor" | "canvas" | "history";
 
@@ -33,7 +28,6 @@ export interface DesignerState {
   /** Bumped on every change not typed in the YAML editor, so the editor knows to take it in. */
   externalRevision: number;
   savedText: string;
-  doc: Document | null;
   graph: WorkflowGraph;
   parseProblems: ParseProblem[];
   issues: Issue[];
@@ -48,12 +42,19 @@ export interface DesignerState {
   canUndo: boolean;
   canRedo: boolean;
 
-  /** `parsed`: the Document of exactly this text when the caller has one (spares a parse). */
-  setText(text: string, origin: Origin, coalesceKey?: string, parsed?: Document | null): void;
+  setText(text: string, origin: Origin, coalesceKey?: string): void;
+  /** The `yaml` Document of the current text (parsed on demand); null on a syntax error. */
+  getDoc(): Document | null;
   load(text: string, saved?: string): void;
   markSaved(text?: string): void;
-  /** Edits the Document (canvas / form) and prints it; one undo step, or merged by coalesceKey. */
-  edit(change: (doc: Document) => void, coalesceKey?: string): void;
+  /**
+   * Edits the Document (canvas / form) and prints it; one undo step, or merged by coalesceKey.
+   * `nodeIds`: the change touches only these nodes' own mappings (a move, a field), which lets
+   * it be made on those nodes' YAML alone.
+   */
+  edit(change: (doc: Document) => void, coalesceKey?: string, nodeIds?: string[]): void;
+  /** Removes nodes (with every edge touching them) and edges by index, as one undo step. */
+  remove(nodeIds: string[], edgeIndices?: number[]): void;
   undo(): void;
   redo(): void;
   select(nodes: string[], edges?: string[]): void;
@@ -63,35 +64,38 @@ export interface DesignerState {
   setRun(run: RunState | null | ((run: RunState | null) => RunState | null)): void;
 }
 
-/** Quiet time after a change not typed in the editor before the next canvas edit is prepared. */
-const PRIME_DELAY_MS = 150;
+/** Quiet time after a change before the next canvas edit is prepared (longer while typing). */
+const PRIME_DELAY_MS = 400;
+const PRIME_DELAY_TYPING_MS = 2000;
 
 export function createDesignerStore(initialText: string): StoreApi<DesignerState> {
-  const first = timed("parse", () => parseWorkflow(initialText));
+  const live = new LiveWorkflow();
+  const first = timed("parse", () => live.parse(initialText));
   let primeTimer: ReturnType<typeof setTimeout> | undefined;
   /**
-   * After a canvas / history / load change, canvas edits often follow: do the parse and print
-   * the next one starts with while the page is idle (see primeEdit). Not after typing in the
-   * editor, where the next change is usually more typing.
+   * Do the parse and print the next canvas edit starts with while the page is idle. While
+   * someone types in the editor, only once they pause: the next change is usually more typing.
    */
   const schedulePrime = (origin: Origin) => {
     clearTimeout(primeTimer);
-    if (origin === "editor" || typeof window === "undefined") return;
-    primeTimer = setTimeout(() => {
-      const run = () => {
-        const { text, doc } = store.getState();
-        if (doc) timed("prime-edit", () => primeEdit(text));
-      };
-      if (typeof window.requestIdleCallback === "function") window.requestIdleCallback(run, { timeout: 1000 });
-      else run();
-    }, PRIME_DELAY_MS);
+    if (typeof window === "undefined") return;
+    // Two idle steps (the parse, then the print), each small enough to leave the page responsive.
+    const idle = (run: () => void) =>
+      typeof window.requestIdleCallback === "function" ? window.requestIdleCallback(run, { timeout: 2000 }) : run();
+    const step = () => {
+      const { text, parseProblems } = store.getState();
+      if (parseProblems.length) return;
+      const parsed = live.hasDocument(text);
+      timed("prime-edit", () => live.prime(text, !parsed));
+      if (!parsed) idle(step);
+    };
+    primeTimer = setTimeout(() => idle(step), origin === "editor" ? PRIME_DELAY_TYPING_MS : PRIME_DELAY_MS);
   };
   const store = createStore<DesignerState>()((set, get) => ({
     text: initialText,
     externalRevision: 0,
     savedText: initialText,
-    doc: first.doc,
-    graph: first.graph,
+    graph: first.graph ?? EMPTY_GRAPH,
     parseProblems: first.problems,
     issues: [],
     warnings: [],
@@ -105,21 +109,23 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
     canUndo: false,
     canRedo: false,
 
-    setText(text, origin, coalesceKey, parsedDoc) {
+    setText(text, origin, coalesceKey) {
       const state = get();
       if (text === state.text) return;
       mark("text-changed");
-      const parsed = parsedDoc ? timed("graph", () => parsedWorkflow(parsedDoc)) : timed("parse", () => parseWorkflow(text));
+      const parsed = timed("parse", () => live.parse(text));
       if (origin !== "history" && origin !== "load") state.history.push(text, coalesceKey);
-      const ids = new Set(parsed.graph.nodes.map((n) => n.id));
+      const graph = parsed.graph;
+      const keepSelection = !graph || (graph === state.graph) || state.selectedNodes.length === 0;
+      const ids = keepSelection ? null : new Set(graph.nodes.map((n) => n.id));
+      const selectedNodes = ids ? state.selectedNodes.filter((id) => ids.has(id)) : state.selectedNodes;
       set({
         text,
-        doc: parsed.doc,
         // A YAML syntax error leaves the last good drawing on the canvas.
-        graph: parsed.doc ? parsed.graph : state.graph,
+        graph: graph ?? state.graph,
         parseProblems: parsed.problems,
         externalRevision: origin === "editor" ? state.externalRevision : state.externalRevision + 1,
-        selectedNodes: parsed.doc ? state.selectedNodes.filter((id) => ids.has(id)) : state.selectedNodes,
+        selectedNodes: selectedNodes.length === state.selectedNodes.length ? state.selectedNodes : selectedNodes,
         canUndo: state.history.canUndo(),
         canRedo: state.history.canRedo(),
       });
@@ -129,11 +135,10 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
     load(text, saved) {
       get().history.reset(text);
       mark("text-changed");
-      const parsed = timed("parse", () => parseWorkflow(text));
+      const parsed = timed("parse", () => live.parse(text));
       set({
         text,
-        doc: parsed.doc,
-        graph: parsed.doc ? parsed.graph : EMPTY_GRAPH,
+        graph: parsed.graph ?? EMPTY_GRAPH,
         parseProblems: parsed.problems,
         savedText: saved ?? text,
         selectedNodes: [],
@@ -149,11 +154,22 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
       set({ savedText: text ?? get().text });
     },
 
-    edit(change, coalesceKey) {
-      const { text, doc } = get();
-      if (!doc) return; // the YAML has a syntax error: the editor must fix it first
-      const edited = timed("edit-text", () => editDocument(text, change));
-      get().setText(edited.text, "canvas", coalesceKey, edited.doc);
+    getDoc() {
+      return get().parseProblems.length ? null : live.document(get().text);
+    },
+
+    edit(change, coalesceKey, nodeIds) {
+      const { text, parseProblems } = get();
+      if (parseProblems.length) return; // the YAML has a syntax error: the editor must fix it first
+      const next = timed("edit-text", () => live.edit(text, change, nodeIds));
+      get().setText(next, "canvas", coalesceKey);
+    },
+
+    remove(nodeIds, edgeIndices = []) {
+      const { text, parseProblems } = get();
+      if (parseProblems.length) return;
+      const next = timed("edit-text", () => live.remove(text, nodeIds, edgeIndices));
+      get().setText(next, "canvas");
     },
 
     undo() {

@@ -11,7 +11,6 @@ import {
   newWorkflowYaml,
   parseWorkflow,
   pasteElements,
-  primeEdit,
   removeElements,
   renameNode,
   setNodeField,
@@ -177,22 +176,5 @@ describe("edge keys", () => {
     const after = parseWorkflow(spec("    - {from: a, to: b}\n    - {from: a, to: b, port: x}\n    - {from: c, to: d}\n")).graph.edges;
     expect(after.map((e) => e.key)).toEqual(["a->b", "a->b#2", "c->d"]);
     expect(after.map((e) => e.index)).toEqual([0, 1, 2]);
-  });
-});
-
-describe("primeEdit", () => {
-  it("gives the same text as an edit that parses and prints for itself", () => {
-    const text = readFileSync(join(FIXTURES, "commented.yaml"), "utf8");
-    const edit = (doc: Parameters<Parameters<typeof editText>[1]>[0]) => moveNodes(doc, { [String(parseWorkflow(text).graph.nodes[0]?.id)]: { x: 7, y: 9 } });
-    const plain = editText(text, edit);
-    expect(plain).not.toBe(text);
-    primeEdit(text);
-    expect(editText(text, edit)).toBe(plain);
-    primeEdit("other: 1\n");
-    expect(editText(text, edit)).toBe(plain);
-    // Used once: a second edit of the same text parses afresh.
-    primeEdit(text);
-    editText(text, edit);
-    expect(editText(text, edit)).toBe(plain);
   });
 });

@@ -96,7 +96,7 @@ export function newWorkflowYaml(name = "untitled-workflow", title = "Untitled wo
   ].join("\n");
 }
 
-function asRecord(value: unknown): Record<string, unknown> {
+export function asRecord(value: unknown): Record<string, unknown> {
   return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
@@ -107,27 +107,21 @@ function asPosition(value: unknown): XY | null {
   return Number.isFinite(x) && Number.isFinite(y) && "x" in pos && "y" in pos ? { x, y } : null;
 }
 
-/** Read the graph out of plain data (the document as JSON). */
-export function graphFromData(data: unknown): WorkflowGraph {
-  const root = asRecord(data);
-  const metadata = asRecord(root.metadata);
-  const spec = asRecord(root.spec);
-  const rawNodes = Array.isArray(spec.nodes) ? spec.nodes : [];
-  const rawEdges = Array.isArray(spec.edges) ? spec.edges : [];
-  const nodes: GraphNode[] = [];
-  rawNodes.forEach((item, index) => {
-    const raw = asRecord(item);
-    if (typeof raw.id !== "string" && typeof raw.id !== "number") return;
-    nodes.push({
-      id: String(raw.id),
-      type: typeof raw.type === "string" ? raw.type : "",
-      name: typeof raw.name === "string" ? raw.name : undefined,
-      index,
-      position: asPosition(raw.position),
-      config: asRecord(raw.config),
-      raw,
-    });
-  });
+export function graphNode(item: unknown, index: number): GraphNode | null {
+  const raw = asRecord(item);
+  if (typeof raw.id !== "string" && typeof raw.id !== "number") return null;
+  return {
+    id: String(raw.id),
+    type: typeof raw.type === "string" ? raw.type : "",
+    name: typeof raw.name === "string" ? raw.name : undefined,
+    index,
+    position: asPosition(raw.position),
+    config: asRecord(raw.config),
+    raw,
+  };
+}
+
+export function graphEdges(rawEdges: unknown[]): GraphEdge[] {
   const edges: GraphEdge[] = [];
   const usedKeys = new Set<string>();
   rawEdges.forEach((item, index) => {
@@ -148,13 +142,26 @@ export function graphFromData(data: unknown): WorkflowGraph {
       condition: typeof raw.condition === "string" ? raw.condition : undefined,
     });
   });
+  return edges;
+}
+
+export function graphHeader(root: Record<string, unknown>): Pick<WorkflowGraph, "native" | "name" | "title"> {
+  const metadata = asRecord(root.metadata);
   return {
     native: root.apiVersion === "mbflow/v1",
     name: typeof metadata.name === "string" ? metadata.name : "",
     title: typeof metadata.title === "string" ? metadata.title : "",
-    nodes,
-    edges,
   };
+}
+
+/** Read the graph out of plain data (the document as JSON). */
+export function graphFromData(data: unknown): WorkflowGraph {
+  const root = asRecord(data);
+  const spec = asRecord(root.spec);
+  const rawNodes = Array.isArray(spec.nodes) ? spec.nodes : [];
+  const rawEdges = Array.isArray(spec.edges) ? spec.edges : [];
+  const nodes = rawNodes.flatMap((item, index) => graphNode(item, index) ?? []);
+  return { ...graphHeader(root), nodes, edges: graphEdges(rawEdges) };
 }
 
 export function parseWorkflow(text: string): ParsedWorkflow {
@@ -426,50 +433,22 @@ export function pasteElements(doc: Document, clip: Clip, offset: XY = { x: 40, y
   return added;
 }
 
-// The parse and the first print an edit starts with, done ahead of time (see primeEdit).
-let primed: { text: string; doc: Document; before: string } | null = null;
-
-/**
- * Does now, for the next `editDocument(text, ...)`, the work it would start with: a fresh parse of
- * `text` and its print. Meant for idle time after a change, so a canvas edit on a big drawing
- * prints once instead of twice. The result is exactly what the edit would compute itself, and is
- * used by one edit only (which changes that Document in place).
- */
-export function primeEdit(text: string): void {
-  if (primed?.text === text) return;
-  const doc = parseDocument(text);
-  primed = doc.errors.length > 0 ? null : { text, doc, before: printDocument(doc) };
-}
-
-function takePrimed(text: string): { doc: Document; before: string } | null {
-  const ready = primed;
-  primed = null;
-  return ready && ready.text === text ? ready : null;
-}
-
 /**
  * Applies `edit` to a fresh parse of `text` and returns the new text (unchanged on a syntax
- * error). Only the lines the edit touched are rewritten; the rest stays byte for byte.
+ * error). Only the lines the edit touched are rewritten; the rest stays byte for byte. The
+ * designer edits through LiveWorkflow (./liveDoc), which keeps the parse between edits and
+ * must give the same text as this.
  */
 export function editText(text: string, edit: (doc: Document) => void): string {
-  return editDocument(text, edit).text;
-}
-
-/**
- * `editText`, also returning a Document whose content is exactly the new text's (the edited one
- * or the check parse), so the caller need not parse the text again; null on a syntax error.
- */
-export function editDocument(text: string, edit: (doc: Document) => void): { text: string; doc: Document | null } {
-  const ready = takePrimed(text);
-  const doc = ready?.doc ?? parseDocument(text);
-  if (doc.errors.length > 0) return { text, doc: null };
-  const before = ready?.before ?? printDocument(doc);
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) return text;
+  const before = printDocument(doc);
   edit(doc);
   const after = printDocument(doc);
   const patched = applyEditPreservingFormat(text, before, after);
-  if (patched === after) return { text: after, doc };
+  if (patched === after) return after;
   // The patch must mean exactly what the printer meant; if not, the printer's text is the truth.
   const check = parseDocument(patched);
   const same = check.errors.length === 0 && JSON.stringify(check.toJS()) === JSON.stringify(doc.toJS());
-  return same ? { text: patched, doc: check } : { text: after, doc };
+  return same ? patched : after;
 }

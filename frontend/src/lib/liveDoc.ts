@@ -1,0 +1,339 @@
+/**
+ * The designer's view of a workflow text that changes a little at a time: typing in the editor,
+ * canvas edits, undo / redo.
+ *
+ * `parse` reads the graph chunk by chunk (see ./chunks): a change re-parses only the items it
+ * touched, and every node whose item did not change keeps its GraphNode object, so memoised views
+ * of it skip their work. The full `yaml` Document, which canvas edits need, is parsed only when
+ * one is asked for (or ahead of time, when the page is idle) and then kept while edits go on.
+ */
+import { parseDocument, visit, type Document } from "yaml";
+import { chunkFrame, parseChunk, parseSkeleton, splitWorkflow, type SeqChunks, type SplitWorkflow } from "./chunks";
+import { applyEditPreservingFormat } from "./preserve";
+import {
+  asRecord,
+  graphEdges,
+  graphHeader,
+  graphNode,
+  parseWorkflow,
+  printDocument,
+  removeElements,
+  type GraphEdge,
+  type GraphNode,
+  type ParseProblem,
+  type WorkflowGraph,
+} from "./workflowDoc";
+
+type Parsed = { value: unknown } | undefined;
+
+export interface LiveParse {
+  /** null when the text has a syntax error (see `problems`). */
+  graph: WorkflowGraph | null;
+  problems: ParseProblem[];
+}
+
+interface ChunkState {
+  text: string;
+  split: SplitWorkflow;
+  skeleton: unknown;
+  nodes: unknown[];
+  edges: unknown[];
+}
+
+/** Same plain data (JSON-like values from `toJS`). */
+function sameData(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function sameEdges(a: GraphEdge[], b: GraphEdge[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every((e, i) => {
+      const f = b[i];
+      return e.index === f.index && e.key === f.key && e.on === f.on && e.port === f.port && e.condition === f.condition;
+    })
+  );
+}
+
+export class LiveWorkflow {
+  private chunks: ChunkState | null = null;
+  private skeletonCache: { text: string; value: unknown } | null = null;
+  private nodeValues = new Map<string, Parsed>();
+  private edgeValues = new Map<string, Parsed>();
+  /** Last graph's node objects by their item's text. */
+  private nodeObjects = new Map<string, GraphNode>();
+  private graph: WorkflowGraph | null = null;
+  /** The full Document of `docText` (content-wise; it may have been edited since it was parsed) and its print. */
+  private docText: string | null = null;
+  private doc: Document | null = null;
+  private printed: string | undefined;
+
+  /** Reads `text`; the graph keeps every node object whose YAML did not change. */
+  parse(text: string): LiveParse {
+    // The first text is read whole (one parse is quicker than a thousand small ones), and its
+    // items seed the chunk caches; later ones chunk by chunk.
+    if (this.chunks === null && this.nodeValues.size === 0) {
+      const full = parseWorkflow(text);
+      if (!full.doc) return { graph: null, problems: full.problems };
+      this.docText = text;
+      this.doc = full.doc;
+      this.printed = undefined;
+      const graph = this.seed(text, full.doc) ? this.parseChunks(text) : null;
+      return { graph: this.keep(graph?.nodes ?? full.graph.nodes, graph ?? full.graph), problems: [] };
+    }
+    const chunked = this.parseChunks(text);
+    if (chunked) return { graph: chunked, problems: [] };
+    // Not chunkable, or a chunk does not parse alone: the whole text, which also names the errors.
+    const full = parseWorkflow(text);
+    this.chunks = null;
+    if (!full.doc) return { graph: null, problems: full.problems };
+    this.docText = text;
+    this.doc = full.doc;
+    this.printed = undefined;
+    return { graph: this.keep(full.graph.nodes, full.graph), problems: [] };
+  }
+
+  private parseChunks(text: string): WorkflowGraph | null {
+    const split = splitWorkflow(text);
+    if (!split) return null;
+    let skeleton: unknown;
+    if (this.skeletonCache?.text === split.skeleton) skeleton = this.skeletonCache.value;
+    else {
+      const parsed = parseSkeleton(split.skeleton);
+      if (!parsed) return null;
+      skeleton = parsed.value;
+      this.skeletonCache = { text: split.skeleton, value: skeleton };
+    }
+    const values = (seq: SeqChunks | null, cache: Map<string, Parsed>, fallback: unknown): unknown[] | null => {
+      if (!seq) return Array.isArray(fallback) ? fallback : [];
+      const next = new Map<string, Parsed>();
+      const out: unknown[] = [];
+      for (const chunk of seq.items) {
+        const parsed = next.get(chunk.text) ?? cache.get(chunk.text) ?? parseChunk(chunk.text);
+        if (!parsed) return null;
+        next.set(chunk.text, parsed);
+        out.push(parsed.value);
+      }
+      cache.clear();
+      next.forEach((v, k) => cache.set(k, v));
+      return out;
+    };
+    const spec = asRecord(asRecord(skeleton).spec);
+    if (split.nodes && spec.nodes != null) return null; // `nodes:` with both a value and items: let the full parse say why
+    if (split.edges && spec.edges != null) return null;
+    const nodeValues = values(split.nodes, this.nodeValues, spec.nodes);
+    const edgeValues = nodeValues && values(split.edges, this.edgeValues, spec.edges);
+    if (!nodeValues || !edgeValues) return null;
+    this.chunks = { text, split, skeleton, nodes: nodeValues, edges: edgeValues };
+
+    const objects = new Map<string, GraphNode>();
+    const nodes: GraphNode[] = [];
+    nodeValues.forEach((value, index) => {
+      const chunkText = split.nodes?.items[index].text;
+      const previous = chunkText !== undefined ? this.nodeObjects.get(chunkText) : undefined;
+      const node = previous && previous.index === index ? previous : graphNode(value, index);
+      if (!node) return;
+      nodes.push(node);
+      if (chunkText !== undefined) objects.set(chunkText, node);
+    });
+    this.nodeObjects = objects;
+    return this.keep(nodes, { ...graphHeader(asRecord(skeleton)), nodes, edges: graphEdges(edgeValues) });
+  }
+
+  /**
+   * Fills the chunk caches with the items of `doc`, the whole parse of `text`: what each chunk
+   * would parse to alone, when no item can lean on another (the document has no alias).
+   */
+  private seed(text: string, doc: Document): boolean {
+    const split = splitWorkflow(text);
+    if (!split) return false;
+    let aliased = false;
+    visit(doc, {
+      Alias() {
+        aliased = true;
+        return visit.BREAK;
+      },
+    });
+    if (aliased) return false;
+    const spec = asRecord(asRecord(doc.toJS()).spec);
+    const fill = (seq: SeqChunks | null, data: unknown, cache: Map<string, Parsed>) => {
+      if (!seq) return true;
+      if (!Array.isArray(data) || data.length !== seq.items.length) return false;
+      seq.items.forEach((chunk, i) => cache.set(chunk.text, { value: data[i] }));
+      return true;
+    };
+    if (!fill(split.nodes, spec.nodes, this.nodeValues) || !fill(split.edges, spec.edges, this.edgeValues)) {
+      this.nodeValues.clear();
+      this.edgeValues.clear();
+      return false;
+    }
+    return true;
+  }
+
+  /** The new graph, reusing the last one's arrays when their items are the same. */
+  private keep(nodes: GraphNode[], graph: WorkflowGraph): WorkflowGraph {
+    const last = this.graph;
+    if (last) {
+      if (last.nodes.length === nodes.length && last.nodes.every((n, i) => n === nodes[i])) graph.nodes = last.nodes;
+      if (sameEdges(last.edges, graph.edges)) graph.edges = last.edges;
+      if (last.nodes === graph.nodes && last.edges === graph.edges && last.native === graph.native && last.name === graph.name && last.title === graph.title) {
+        return last;
+      }
+    }
+    this.graph = graph;
+    return graph;
+  }
+
+  /** The plain data of `text` as read by the last `parse` of it, or null. */
+  private dataOf(text: string): unknown {
+    const state = this.chunks;
+    if (!state || state.text !== text) return null;
+    const root = structuredClone(asRecord(state.skeleton));
+    const spec = asRecord(root.spec);
+    if (state.split.nodes) spec.nodes = state.nodes;
+    if (state.split.edges) spec.edges = state.edges;
+    return root;
+  }
+
+  /** The full Document of `text` (parsed now unless already at hand); null on a syntax error. */
+  document(text: string): Document | null {
+    if (this.docText === text && this.doc) return this.doc;
+    const doc = parseDocument(text, { keepSourceTokens: false });
+    this.docText = text;
+    this.doc = doc.errors.length > 0 ? null : doc;
+    this.printed = undefined;
+    return this.doc;
+  }
+
+  /** Whether the Document of `text` is at hand (no parse needed for an edit of it). */
+  hasDocument(text: string): boolean {
+    return this.docText === text && this.doc !== null;
+  }
+
+  /**
+   * Does ahead of time what the next canvas edit of `text` starts with: the parse and the print
+   * (or, with `parseOnly`, just the parse).
+   */
+  prime(text: string, parseOnly = false): void {
+    const doc = this.document(text);
+    if (doc && !parseOnly && this.printed === undefined) this.printed = printDocument(doc);
+  }
+
+  /**
+   * Applies `change` to the Document of `text` and returns the new text, in which only the lines
+   * the change touched differ (see ./preserve); unchanged on a syntax error.
+   *
+   * With `nodeIds`, the caller promises that `change` only touches those nodes' own mappings
+   * (a move, a field): each node's item is then edited on its own, in a Document of that item alone.
+   */
+  edit(text: string, change: (doc: Document) => void, nodeIds?: string[]): string {
+    if (nodeIds && nodeIds.length > 0 && nodeIds.length <= 20) {
+      const done = this.editItems(text, change, nodeIds);
+      if (done !== null) return done;
+    }
+    const doc = this.document(text);
+    if (!doc) return text;
+    const before = this.printed ?? printDocument(doc);
+    change(doc);
+    const after = printDocument(doc);
+    let next = applyEditPreservingFormat(text, before, after);
+    const edited = doc;
+    if (next !== after) {
+      // The patch must mean exactly what the printer meant; if not, the printer's text is the truth.
+      this.parse(next);
+      const data = this.dataOf(next);
+      if (!(data ? sameData(data, doc.toJS()) : sameData(parseDocument(next).toJS(), doc.toJS()))) next = after;
+    }
+    this.docText = next;
+    this.doc = edited;
+    this.printed = after;
+    return next;
+  }
+
+  /**
+   * `removeElements(doc, nodeIds, edgeIndices)` as an edit of `text`: the removed items' lines are
+   * cut out of the text when that is sure to give what the Document edit gives (no comment or
+   * blank line that the Document would keep or drop with an item, a sequence left non-empty);
+   * otherwise the Document is edited.
+   */
+  remove(text: string, nodeIds: string[], edgeIndices: number[] = []): string {
+    const change = (doc: Document) => removeElements(doc, nodeIds, edgeIndices);
+    if (this.chunks?.text !== text) this.parse(text);
+    const state = this.chunks;
+    if (!state || state.text !== text) return this.edit(text, change);
+    const gone = new Set(nodeIds);
+    const nodeCuts = state.nodes.flatMap((value, i) => (gone.has(String(asRecord(value).id)) ? [i] : []));
+    const dropEdges = new Set(edgeIndices);
+    state.edges.forEach((value, i) => {
+      const edge = asRecord(value);
+      if (gone.has(String(edge.from)) || gone.has(String(edge.to))) dropEdges.add(i);
+    });
+    const edgeCuts = [...dropEdges].filter((i) => i >= 0 && i < state.edges.length);
+    const cuttable = (seq: SeqChunks | null, cuts: number[]) => {
+      if (cuts.length === 0) return true;
+      if (!seq || cuts.length >= seq.items.length) return false;
+      return cuts.every((i) => {
+        const near = [seq.items[i], seq.items[i - 1]].filter(Boolean);
+        if (near.some((chunk) => /(^|\n)[ ]*(#|\n|$)/.test(chunk.text.replace(/\n$/, "")))) return false;
+        return i > 0 || text.slice(0, seq.items[0].start).endsWith(`${seq.keyLine}\n`);
+      });
+    };
+    if (!cuttable(state.split.nodes, nodeCuts) || !cuttable(state.split.edges, edgeCuts)) return this.edit(text, change);
+    const ranges = [
+      ...nodeCuts.map((i) => state.split.nodes!.items[i]),
+      ...edgeCuts.map((i) => state.split.edges!.items[i]),
+    ].sort((a, b) => b.start - a.start);
+    let next = text;
+    for (const chunk of ranges) next = next.slice(0, chunk.start) + next.slice(chunk.end);
+    if (ranges.length === 0 || !this.parseChunks(next)) return this.edit(text, change);
+    if (this.doc && this.docText === text) {
+      change(this.doc);
+      this.docText = next;
+      this.printed = undefined;
+    }
+    return next;
+  }
+
+  private editItems(text: string, change: (doc: Document) => void, nodeIds: string[]): string | null {
+    if (this.chunks?.text !== text) this.parse(text);
+    let current = text;
+    for (const id of nodeIds) {
+      const state = this.chunks;
+      if (!state || state.text !== current || !state.split.nodes) return null;
+      const seq = state.split.nodes;
+      const index = state.nodes.findIndex((value) => String(asRecord(value).id) === id);
+      if (index < 0 || state.nodes.findIndex((value, i) => i > index && String(asRecord(value).id) === id) >= 0) return null;
+      const chunk = seq.items[index];
+      const { prefix, suffix } = chunkFrame(seq, index);
+      const body = chunk.text.endsWith("\n") ? chunk.text : `${chunk.text}\n`;
+      const original = prefix + body + suffix;
+      const mini = parseDocument(original, { keepSourceTokens: false });
+      if (mini.errors.length > 0) return null;
+      const before = printDocument(mini);
+      change(mini);
+      const after = printDocument(mini);
+      if (before === after) continue;
+      const patched = applyEditPreservingFormat(original, before, after);
+      if (!patched.startsWith(prefix) || !patched.endsWith(suffix)) return null;
+      let item = patched.slice(prefix.length, patched.length - suffix.length);
+      if (!chunk.text.endsWith("\n")) {
+        if (!item.endsWith("\n")) return null;
+        item = item.slice(0, -1);
+      }
+      const check = parseChunk(item);
+      const wanted = (asRecord(asRecord(mini.toJS()).spec).nodes as unknown[] | undefined)?.[0];
+      if (!check || !sameData(check.value, wanted)) return null;
+      const next = current.slice(0, chunk.start) + item + current.slice(chunk.end);
+      const graph = this.parseChunks(next);
+      if (!graph) return null;
+      current = next;
+    }
+    // The full Document, when at hand, takes the same change; its print is redone when next needed.
+    if (this.doc && this.docText === text) {
+      change(this.doc);
+      this.docText = current;
+      this.printed = undefined;
+    }
+    return current;
+  }
+}
