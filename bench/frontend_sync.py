@@ -25,8 +25,8 @@ the navigation start; input events carry `event.timeStamp` on the same clock):
   above.
 
 Between samples the bench waits for the debounced server validation (450 ms) to come back, so
-each sample starts from an idle page. `--profile DIR` also writes a CPU profile of one sample of
-each kind (`.cpuprofile`: DevTools → Performance → Load profile).
+each sample starts from an idle page. `--profile DIR` also writes a CPU profile of the last first
+render and of one sample of each kind (`.cpuprofile`: DevTools → Performance → Load profile).
 """
 
 from __future__ import annotations
@@ -220,15 +220,26 @@ def print_user_timings(page: Any, title: str) -> None:
     page.evaluate("() => performance.clearMeasures()")
 
 
-def first_render(context: Any, url: str, workflow_id: str, nodes: int, runs: int) -> None:
+def first_render(context: Any, url: str, workflow_id: str, nodes: int, runs: int,
+                 profile_dir: Path | None = None) -> None:
     print(f"\n(1) First render of /designer/<id>: navigation start → all {nodes} nodes rendered and visible")
     rows = []
     for run in range(runs):
         page = context.new_page()
         page.goto(url + "/")  # same origin, so the probe can read the node count from sessionStorage
         page.evaluate("(n) => sessionStorage.setItem('__benchNodes', String(n))", nodes)
+        cdp = None
+        if profile_dir is not None and run == runs - 1:
+            cdp = page.context.new_cdp_session(page)
+            cdp.send("Profiler.enable")
+            cdp.send("Profiler.setSamplingInterval", {"interval": 200})
+            cdp.send("Profiler.start")
         page.goto(f"{url}/designer/{workflow_id}")
         page.wait_for_function("() => window.__bench.first.painted !== undefined", timeout=60_000)
+        if cdp is not None and profile_dir is not None:
+            profile = cdp.send("Profiler.stop")["profile"]
+            (profile_dir / "first-render.cpuprofile").write_text(json.dumps(profile))
+            cdp.detach()
         first = page.evaluate("() => window.__bench.first")
         nav = page.evaluate(
             "() => { const n = performance.getEntriesByType('navigation')[0];"
@@ -301,7 +312,7 @@ def main() -> None:
                 workflow_id = created.json()["id"]
                 page.close()
 
-                first_render(context, url, workflow_id, args.nodes, args.runs)
+                first_render(context, url, workflow_id, args.nodes, args.runs, args.profile)
                 page = context.new_page()
                 page.goto(url + "/")
                 page.evaluate("(n) => sessionStorage.setItem('__benchNodes', String(n))", args.nodes)

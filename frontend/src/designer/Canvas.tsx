@@ -10,21 +10,31 @@ import {
   type Connection,
   type Edge,
   type EdgeChange,
+  type Node,
   type NodeChange,
   type NodeTypes,
 } from "@xyflow/react";
 import { autoLayout, displayPositions, NODE_HEIGHT, NODE_WIDTH } from "../lib/layout";
 import { measureSince } from "../lib/perf";
 import { hasSuccessOutput, outputPorts } from "../lib/nodeKinds";
-import { addEdge, addNode, removeElements, moveNodes, uniqueId, type XY } from "../lib/workflowDoc";
+import { addEdge, addNode, moveNodes, uniqueId, type XY } from "../lib/workflowDoc";
 import { useDesigner, useDesignerStoreApi } from "./store";
-import { WorkflowNode, type WorkflowFlowNode } from "./nodes/WorkflowNode";
+import { WorkflowNode, type WorkflowFlowNode, type WorkflowNodeData } from "./nodes/WorkflowNode";
 import type { Issue } from "../api/types";
 
 export const NODE_DRAG_MIME = "application/x-mbflow-node-type";
 
 // Defined once at module level: React Flow re-mounts every node if this object changes.
 const nodeTypes: NodeTypes = { workflow: WorkflowNode };
+// Props of <ReactFlow> that are objects live here too: a new object on every render makes React
+// Flow update its store again, and each store update runs every node's and edge's selector.
+const DELETE_KEYS = ["Delete", "Backspace"];
+const MULTI_SELECTION_KEYS = ["Shift", "Meta", "Control"];
+const FIT_VIEW_OPTIONS = { padding: 0.25, maxZoom: 1 };
+const PRO_OPTIONS = { hideAttribution: true };
+const DEFAULT_EDGE_OPTIONS = { type: "smoothstep" };
+const MINIMAP_STYLE = { width: 150, height: 100 };
+const ARROW = { type: MarkerType.ArrowClosed, width: 18, height: 18 };
 
 function summarize(type: string, config: Record<string, unknown>): string | undefined {
   const pick = (v: unknown) => (typeof v === "string" ? v : undefined);
@@ -69,7 +79,12 @@ export function Canvas() {
   const { screenToFlowPosition, fitView } = useReactFlow();
   const refitted = useRef(false);
   const [dragging, setDragging] = useState<Record<string, XY>>({});
-  const [dims, setDims] = useState<Record<string, { width: number; height: number }>>({});
+  const draggingNow = useRef<Record<string, XY>>({});
+  // React Flow keeps the sizes it measured on its own copy of a node for as long as we hand it
+  // the same node object; only a node object made anew must carry them (`measured`). So a
+  // measurement is noted here and causes no render: re-rendering 500 nodes because React Flow
+  // measured them is what used to double the first render.
+  const dims = useRef(new Map<string, { width: number; height: number }>());
   // Fit once when a drawing is opened; an empty canvas must not jump to the first dropped node.
   const [fitOnOpen] = useState(() => store.getState().graph.nodes.length > 0);
 
@@ -87,7 +102,7 @@ export function Canvas() {
         setElkPositions(placed);
         if (!refitted.current) {
           refitted.current = true;
-          window.setTimeout(() => void fitView({ padding: 0.25, maxZoom: 1 }), 60);
+          window.setTimeout(() => void fitView(FIT_VIEW_OPTIONS), 60);
         }
       })
       .catch(() => undefined);
@@ -115,8 +130,11 @@ export function Canvas() {
 
   // Unchanged nodes and edges keep last render's objects, so React Flow and the memoised node
   // views skip them: one edit on a 500-node drawing re-renders what it changed, not everything.
-  const nodeCache = useRef(new Map<string, WorkflowFlowNode>());
-  const edgeCache = useRef(new Map<string, Edge>());
+  const nodeCache = useRef({ items: new Map<string, WorkflowFlowNode>(), last: [] as WorkflowFlowNode[] });
+  // The node views are memoised on their props: a node object made anew only because React Flow
+  // measured it, or it moved, keeps its `data` object, so its view does not render again.
+  const dataCache = useRef(new Map<string, WorkflowNodeData>());
+  const edgeCache = useRef({ items: new Map<string, Edge>(), last: [] as Edge[] });
 
   const [openingNodes] = useState(() => new Set(store.getState().graph.nodes.map((n) => n.id)));
 
@@ -129,13 +147,13 @@ export function Canvas() {
         type: "workflow" as const,
         position: dragging[n.id] ?? positions[n.id] ?? { x: 0, y: 0 },
         selected: selected.has(n.id),
-        measured: dims[n.id],
+        measured: dims.current.get(n.id),
         // The opening drawing's nodes get a size to draw with before React Flow has measured
         // them: without one it keeps every node hidden until its first measuring pass, which on
         // a big drawing is late. Nodes added later stay hidden for that one pass, as before, so
         // none can be grabbed before its handles are known.
-        ...(openingNodes.has(n.id) && !dims[n.id] ? { initialWidth: NODE_WIDTH, initialHeight: NODE_HEIGHT } : {}),
-        data: {
+        ...(openingNodes.has(n.id) && !dims.current.has(n.id) ? { initialWidth: NODE_WIDTH, initialHeight: NODE_HEIGHT } : {}),
+        data: sameData(dataCache.current, {
           nodeId: n.id,
           type: n.type,
           name: n.name,
@@ -143,13 +161,20 @@ export function Canvas() {
           known: Boolean(nodeType),
           ports: outputPorts(n, nodeType),
           success: hasSuccessOutput(nodeType),
-          issues: issuesByNode.get(n.id) ?? [],
+          issues: issuesByNode.get(n.id) ?? NO_ISSUES,
           status: run?.nodes[n.id]?.status,
           summary: summarize(n.type, n.config),
-        },
+        }),
       };
     }));
-  }, [graph, positions, dragging, dims, selectedNodes, nodeTypesCatalog, issuesByNode, run, openingNodes]);
+  }, [graph, positions, dragging, selectedNodes, nodeTypesCatalog, issuesByNode, run, openingNodes]);
+  useEffect(() => {
+    // Forget the data of nodes that are gone.
+    if (dataCache.current.size > nodes.length) {
+      const ids = new Set(nodes.map((n) => n.id));
+      for (const id of dataCache.current.keys()) if (!ids.has(id)) dataCache.current.delete(id);
+    }
+  }, [nodes]);
 
   const edges: Edge[] = useMemo(() => {
     const selected = new Set(selectedEdges);
@@ -167,7 +192,7 @@ export function Canvas() {
         label: problems.length ? `⚠ ${label ?? ""}`.trim() : label,
         className: classes,
         animated: run ? run.nodes[e.from]?.status === "succeeded" && !run.nodes[e.to] : false,
-        markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18 },
+        markerEnd: ARROW,
         // No `index` here: it shifts when an earlier edge goes, and would make every later edge new.
         data: { title: e.condition ?? problems.map((p) => p.message).join("; ") },
       };
@@ -197,18 +222,14 @@ export function Canvas() {
           dimUpdates[change.id] = change.dimensions;
         }
       }
-      if (Object.keys(dimUpdates).length) setDims((d) => ({ ...d, ...dimUpdates }));
+      for (const [id, size] of Object.entries(dimUpdates)) dims.current.set(id, size);
       if (selection) store.getState().select([...selection], store.getState().selectedEdges);
       if (Object.keys(moved).length || finished) {
-        setDragging((current) => {
-          const next = { ...current, ...moved };
-          if (finished) {
-            // The drag ended: write every moved node's position into the YAML as one step.
-            if (Object.keys(next).length) store.getState().edit((doc) => moveNodes(doc, next));
-            return {};
-          }
-          return next;
-        });
+        const next = { ...draggingNow.current, ...moved };
+        draggingNow.current = finished ? {} : next;
+        // The drag ended: write every moved node's position into the YAML as one step.
+        if (finished && Object.keys(next).length) store.getState().edit((doc) => moveNodes(doc, next), undefined, Object.keys(next));
+        setDragging(draggingNow.current);
       }
     },
     [store],
@@ -251,11 +272,22 @@ export function Canvas() {
         const index = indexByKey.get(e.id);
         return index === undefined ? [] : [index];
       });
-      store.getState().edit((doc) => removeElements(doc, goneNodes.map((n) => n.id), edgeIndices));
+      store.getState().remove(goneNodes.map((n) => n.id), edgeIndices);
       store.getState().select([], []);
     },
     [store],
   );
+
+  // React Flow follows Shift / Ctrl / Meta anywhere on the page and updates its store on every
+  // press, which runs every node's and edge's selector: on a big drawing, a capital letter or a
+  // Ctrl+Z typed in the YAML editor paid for that. The keys are followed only while the pointer
+  // is over the canvas or the focus is in it, which is when they mean something.
+  const keyScopes = useRef({ pointer: false, focus: false });
+  const [keysActive, setKeysActive] = useState(false);
+  const setKeysFor = useCallback((scope: "pointer" | "focus", on: boolean) => {
+    keyScopes.current[scope] = on;
+    setKeysActive(keyScopes.current.pointer || keyScopes.current.focus);
+  }, []);
 
   const onDrop = useCallback(
     (event: DragEvent) => {
@@ -269,7 +301,18 @@ export function Canvas() {
   );
 
   return (
-    <div className="canvas" data-testid="canvas" onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = "move"; }} onDrop={onDrop}>
+    <div
+      className="canvas"
+      data-testid="canvas"
+      onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = "move"; }}
+      onDrop={onDrop}
+      onPointerEnter={() => setKeysFor("pointer", true)}
+      onPointerLeave={() => setKeysFor("pointer", false)}
+      onFocus={() => setKeysFor("focus", true)}
+      onBlur={(e) => {
+        if (!e.currentTarget.contains(e.relatedTarget as globalThis.Node | null)) setKeysFor("focus", false);
+      }}
+    >
       <ReactFlow<WorkflowFlowNode, Edge>
         nodes={nodes}
         edges={edges}
@@ -278,18 +321,18 @@ export function Canvas() {
         onEdgesChange={onEdgesChange}
         onConnect={onConnect}
         onDelete={onDelete}
-        deleteKeyCode={["Delete", "Backspace"]}
-        multiSelectionKeyCode={["Shift", "Meta", "Control"]}
-        selectionKeyCode="Shift"
+        deleteKeyCode={DELETE_KEYS}
+        multiSelectionKeyCode={keysActive ? MULTI_SELECTION_KEYS : null}
+        selectionKeyCode={keysActive ? "Shift" : null}
         fitView={fitOnOpen}
-        fitViewOptions={{ padding: 0.25, maxZoom: 1 }}
+        fitViewOptions={FIT_VIEW_OPTIONS}
         minZoom={0.2}
         maxZoom={2}
-        proOptions={{ hideAttribution: true }}
-        defaultEdgeOptions={{ type: "smoothstep" }}
+        proOptions={PRO_OPTIONS}
+        defaultEdgeOptions={DEFAULT_EDGE_OPTIONS}
       >
         <Background variant={BackgroundVariant.Dots} gap={18} size={1.2} color="#cfd4dc" />
-        <MiniMap pannable zoomable nodeStrokeWidth={3} style={{ width: 150, height: 100 }} nodeColor={(n) => minimapColor(n as WorkflowFlowNode)} />
+        <MiniMap pannable zoomable nodeStrokeWidth={3} style={MINIMAP_STYLE} nodeColor={minimapColor} />
         <Controls showInteractive={false} />
       </ReactFlow>
       {graph.nodes.length === 0 && graph.native && (
@@ -302,6 +345,16 @@ export function Canvas() {
   );
 }
 
+const NO_ISSUES: Issue[] = [];
+
+/** `data`, or the cached data of the same node when every field is equal (arrays item by item). */
+function sameData(cache: Map<string, WorkflowNodeData>, data: WorkflowNodeData): WorkflowNodeData {
+  const cached = cache.get(data.nodeId);
+  if (cached && sameValue(cached, data, 2)) return cached;
+  cache.set(data.nodeId, data);
+  return data;
+}
+
 /** Equal by value down to `depth` levels of plain objects and arrays (=== below that). */
 function sameValue(a: unknown, b: unknown, depth: number): boolean {
   if (a === b) return true;
@@ -312,18 +365,36 @@ function sameValue(a: unknown, b: unknown, depth: number): boolean {
   return keysA.every((key) => sameValue((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], depth - 1));
 }
 
-/** `fresh` with each item replaced by the cached one of its id when equal; refreshes the cache. */
-function reuseUnchanged<T extends { id: string }>(cache: Map<string, T>, fresh: T[]): T[] {
-  const result = fresh.map((item) => {
-    const cached = cache.get(item.id);
-    return cached && sameValue(cached, item, 4) ? cached : item;
+/**
+ * `fresh` with each item replaced by the cached one of its id when equal (`measured`, which only
+ * React Flow's own measuring changes, aside); the last array itself when no item changed, so
+ * React Flow is not handed "new" nodes or edges at all. Refreshes the cache.
+ */
+function reuseUnchanged<T extends { id: string }>(cache: { items: Map<string, T>; last: T[] }, fresh: T[]): T[] {
+  let changed = fresh.length !== cache.last.length;
+  const result = fresh.map((item, index) => {
+    const cached = cache.items.get(item.id);
+    const kept = cached && sameItem(cached, item) ? cached : item;
+    if (kept !== cache.last[index]) changed = true;
+    return kept;
   });
-  cache.clear();
-  for (const item of result) cache.set(item.id, item);
+  if (!changed) return cache.last;
+  cache.items.clear();
+  for (const item of result) cache.items.set(item.id, item);
+  cache.last = result;
   return result;
 }
 
-function minimapColor(node: WorkflowFlowNode): string {
+const MEASURE_KEYS = new Set(["measured", "initialWidth", "initialHeight"]);
+
+function sameItem(a: object, b: object): boolean {
+  const keys = Object.keys(b).filter((k) => !MEASURE_KEYS.has(k));
+  if (keys.length !== Object.keys(a).filter((k) => !MEASURE_KEYS.has(k)).length) return false;
+  return keys.every((k) => sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], 3));
+}
+
+function minimapColor(flowNode: Node): string {
+  const node = flowNode as WorkflowFlowNode;
   const status = node.data.status;
   if (status === "succeeded") return "#12b76a";
   if (status === "failed") return "#f04438";

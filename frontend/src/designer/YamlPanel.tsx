@@ -1,4 +1,4 @@
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, useState } from "react";
 import { basicSetup } from "codemirror";
 import { EditorView, keymap } from "@codemirror/view";
 import { EditorState, Annotation } from "@codemirror/state";
@@ -47,8 +47,27 @@ export function YamlPanel() {
   const issues = useDesigner((s) => s.issues);
   const warnings = useDesigner((s) => s.warnings);
   const parseProblems = useDesigner((s) => s.parseProblems);
+  const [ready, setReady] = useState(false);
 
   useEffect(() => {
+    // The editor is made once the canvas has been painted: on a big drawing, building it first
+    // would hold the first picture of the canvas back.
+    let cleanup: (() => void) | null = null;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const frame = requestAnimationFrame(() => {
+      timer = setTimeout(() => {
+        cleanup = mountEditor();
+        setReady(true);
+      }, 0);
+    });
+    return () => {
+      cancelAnimationFrame(frame);
+      clearTimeout(timer);
+      cleanup?.();
+    };
+  }, [store]);
+
+  function mountEditor(): () => void {
     const editor = new EditorView({
       parent: host.current!,
       state: EditorState.create({
@@ -68,6 +87,24 @@ export function YamlPanel() {
       }),
     });
     view.current = editor;
+    // A change made elsewhere (canvas, form, undo) reaches the editor in the same task, without
+    // waiting for React to render the canvas first.
+    const takeStoreText = (wanted: string) => {
+      const current = editor.state.doc.toString();
+      if (current === wanted) return;
+      timed("editor-apply", () => editor.dispatch({ changes: minimalChange(current, wanted), annotations: fromStore.of(true) }));
+      measureSince("text-changed→editor-updated", "text-changed");
+    };
+    const unsubscribe = store.subscribe((state, previous) => {
+      if (state.externalRevision === previous.externalRevision) return;
+      try {
+        takeStoreText(state.text);
+      } catch {
+        // called while the editor is itself updating: take it right after
+        queueMicrotask(() => takeStoreText(store.getState().text));
+      }
+    });
+    takeStoreText(store.getState().text);
     const onReveal = (event: Event) => {
       const line = Math.max(1, Math.min((event as CustomEvent<number>).detail, editor.state.doc.lines));
       const at = editor.state.doc.line(line);
@@ -75,21 +112,12 @@ export function YamlPanel() {
     };
     window.addEventListener(REVEAL_LINE_EVENT, onReveal);
     return () => {
+      unsubscribe();
       window.removeEventListener(REVEAL_LINE_EVENT, onReveal);
       editor.destroy();
       view.current = null;
     };
-  }, [store]);
-
-  useEffect(() => {
-    const editor = view.current;
-    if (!editor) return;
-    const current = editor.state.doc.toString();
-    const wanted = store.getState().text;
-    if (current === wanted) return;
-    timed("editor-apply", () => editor.dispatch({ changes: minimalChange(current, wanted), annotations: fromStore.of(true) }));
-    measureSince("text-changed→editor-updated", "text-changed");
-  }, [externalRevision, store]);
+  }
 
   useEffect(() => {
     const editor = view.current;
@@ -110,7 +138,7 @@ export function YamlPanel() {
         .map((i) => ({ ...at(i.line, i.column), severity: "warning" as const, message: `${i.message} (${i.code})`, source: "MBFlow" })),
     ];
     editor.dispatch(setDiagnostics(editor.state, diagnostics));
-  }, [issues, warnings, parseProblems, externalRevision]);
+  }, [issues, warnings, parseProblems, externalRevision, ready]);
 
   return <div className="yaml-editor" data-testid="yaml-editor" ref={host} />;
 }

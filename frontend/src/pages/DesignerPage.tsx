@@ -84,6 +84,12 @@ function useValidation(): void {
   }, [text, store]);
 }
 
+/** Runs the validation in a leaf of its own, so a new text re-renders nothing else. */
+function Validation(): null {
+  useValidation();
+  return null;
+}
+
 interface WorkflowMeta {
   id: string | null;
   version?: number;
@@ -93,21 +99,23 @@ interface WorkflowMeta {
 function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: WorkflowDetail, created: boolean) => void }) {
   const store = useDesignerStoreApi();
   const { fitView } = useReactFlow();
-  const graph = useDesigner((s) => s.graph);
-  const text = useDesigner((s) => s.text);
-  const savedText = useDesigner((s) => s.savedText);
+  // Narrow selections: the designer's frame must not render again on every edit of the text.
+  const graph = {
+    title: useDesigner((s) => s.graph.title),
+    name: useDesigner((s) => s.graph.name),
+    native: useDesigner((s) => s.graph.native),
+  };
+  const dirty = useDesigner((s) => s.text !== s.savedText);
   const canUndo = useDesigner((s) => s.canUndo);
   const canRedo = useDesigner((s) => s.canRedo);
   const issues = useDesigner((s) => s.issues);
   const dialect = useDesigner((s) => s.dialect);
   const parseProblems = useDesigner((s) => s.parseProblems);
   const run = useDesigner((s) => s.run);
-  const dirty = text !== savedText;
   const [dialog, setDialog] = useState<"save" | "history" | "run" | "help" | null>(null);
   const [showYaml, setShowYaml] = useState(true);
   const [message, setMessage] = useState("");
   const [saving, setSaving] = useState(false);
-  useValidation();
   useRunStream();
 
   const title = graph.title || graph.name || "Untitled workflow";
@@ -174,7 +182,8 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
       } else if (mod && (key === "c" || key === "d")) {
         if (!state.selectedNodes.length) return;
         event.preventDefault();
-        const clip = state.doc ? copyElements(state.doc, state.selectedNodes) : null;
+        const doc = state.getDoc();
+        const clip = doc ? copyElements(doc, state.selectedNodes) : null;
         if (key === "c") {
           clipboard = clip;
           toast.info(`Copied ${state.selectedNodes.length} node${state.selectedNodes.length > 1 ? "s" : ""}`);
@@ -227,6 +236,7 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
 
   return (
     <div className="designer" data-testid="designer">
+      <Validation />
       <div className="toolbar">
         <Link to="/workflows" className="icon-button" title="Back to workflows" aria-label="Back to workflows">
           <ArrowLeft size={17} />

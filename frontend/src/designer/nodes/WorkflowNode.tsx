@@ -91,4 +91,13 @@ function WorkflowNodeView({ data, selected }: NodeProps<WorkflowFlowNode>) {
   );
 }
 
-export const WorkflowNode = memo(WorkflowNodeView);
+/**
+ * The view reads only `data` and `selected`. React Flow also passes the node's measured size and
+ * absolute position, which change when it measures every node after the first render and when a
+ * node moves; neither changes what is drawn, so they do not re-render it.
+ */
+export const WorkflowNode = memo(
+  WorkflowNodeView,
+  (before: NodeProps<WorkflowFlowNode>, after: NodeProps<WorkflowFlowNode>) =>
+    before.data === after.data && before.selected === after.selected,
+);
