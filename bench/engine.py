@@ -3,7 +3,7 @@
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_engine REDIS_URL=redis://127.0.0.1:6379/4 \\
         .venv/bin/python bench/engine.py [--dispatchers embedded,celery] [--runs 200]
 
-The database is migrated and emptied of executions first. Requests go through the whole Django
+The database is migrated, emptied of executions and (PostgreSQL) vacuumed first. Requests go through the whole Django
 stack in-process (Django's test client: URL routing, API-key auth, DRF, the engine, the
 database), without a socket. Light nodes run inline in the request's orchestration step, so
 scenarios 1, 2, 4 and 5 exercise the same code under both dispatchers; scenario 3 goes through
@@ -109,6 +109,32 @@ def _client_process(args: tuple[str, int, int]) -> tuple[list[float], float, flo
     return durations, begun, time.time()
 
 
+def _start_process(args: tuple[str, int, int]) -> tuple[list[float], float, float]:
+    """One process of scenario 4: ``count`` executions started by ``threads`` threads at once."""
+    tenant_id, threads, count = args
+    tenant = Tenant.objects.get(pk=tenant_id)
+    Workflow.objects.filter(tenant=tenant, name="three").exists()  # warm up: connection, imports
+    connections.close_all()
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def start_one(_: int) -> None:
+        begun = time.perf_counter()
+        try:
+            execution, _created = do_start_execution(tenant, "three", data={"v": 1})
+            execution = wait_and_reload(execution, 30)
+        finally:
+            connections.close_all()  # as at the end of a request: the connection goes back to the pool
+        assert execution.status == "succeeded", execution.error
+        with lock:
+            latencies.append(time.perf_counter() - begun)
+
+    begun = time.time()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(start_one, range(count)))
+    return latencies, begun, time.time()
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -124,6 +150,9 @@ class Bench:
         self.tenant, _ = Tenant.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
         Execution.objects.filter(tenant=self.tenant).delete()
         Workflow.objects.filter(tenant=self.tenant).delete()
+        if settings.IS_POSTGRES:  # reclaim what earlier runs left, so autovacuum does not run mid-bench
+            with connections["default"].cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE")
         raw = generate_raw_key()
         key = ApiKey(tenant=self.tenant, name="bench", role=Role.EDITOR)
         key.set_secret(raw)
@@ -176,29 +205,16 @@ class Bench:
         print(f"(3) 10 parallel http nodes (server sleeps 200 ms) + merge, wall per request over 20 runs: "
               f"p50 {ms(pct(fan, 50))}, p95 {ms(pct(fan, 95))}   [target <= 250 ms]")
 
-        total = 1000
-        latencies: list[float] = []
-        lock = threading.Lock()
-
-        def start_one(_: int) -> None:
-            begun = time.perf_counter()
-            try:
-                execution, _created = do_start_execution(self.tenant, "three", data={"v": 1})
-                execution = wait_and_reload(execution, 30)
-            finally:
-                connections.close_all()  # as at the end of a request: the connection goes back to the pool
-            assert execution.status == "succeeded", execution.error
-            with lock:
-                latencies.append(time.perf_counter() - begun)
-
-        started = time.perf_counter()
-        with ThreadPoolExecutor(32) as pool:
-            list(pool.map(start_one, range(total)))
-        wall = time.perf_counter() - started
+        total, processes, threads = 1000, 4, 8
+        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+            parts = list(pool.map(_start_process, [(str(self.tenant.pk), threads, total // processes)] * processes))
+        wall = max(part[2] for part in parts) - min(part[1] for part in parts)
+        latencies = [d for part in parts for d in part[0]]
         ok = Execution.objects.filter(tenant=self.tenant, workflow__name="three", status="succeeded").count()
-        print(f"(4) {total} executions of a 3-node workflow started at once (32 threads calling the start "
-              f"service): {total / wall:.0f}/s, p50 {ms(pct(latencies, 50))}, p95 {ms(pct(latencies, 95))}, "
-              f"{ok}/{total} succeeded   [target >= 200/s]")
+        print(f"(4) {total} executions of a 3-node workflow started at once ({processes} processes x {threads} "
+              f"threads calling the start service, like {processes} web workers): {total / wall:.0f}/s, "
+              f"p50 {ms(pct(latencies, 50))}, p95 {ms(pct(latencies, 95))}, {ok}/{total} succeeded   "
+              f"[target >= 200/s]")
         Execution.objects.filter(tenant=self.tenant, workflow__name="three").delete()
 
         one = self.sequential("chain1", self.runs)
