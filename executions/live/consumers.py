@@ -12,9 +12,11 @@ import asyncio
 from typing import Any
 from urllib.parse import parse_qs
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from executions.live import watching
 from executions.live.messages import EventsMessage, LiveEvent, execution_group, tenant_group
 from executions.live.publisher import bind_loop
 from executions.models import Execution, ExecutionEvent
@@ -83,8 +85,10 @@ class ExecutionEventsConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         group = execution_group(self.execution_id) if self.execution_id else tenant_group(self.tenant_id)
-        self.joined = group
         bind_loop(asyncio.get_running_loop())
+        if watching.counted():
+            await sync_to_async(watching.watch)(group)  # counted in before joining: see watching
+        self.joined = group
         await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         after = query.get("after_seq", [None])[0]
@@ -95,6 +99,8 @@ class ExecutionEventsConsumer(AsyncJsonWebsocketConsumer):
         joined = getattr(self, "joined", None)
         if joined:
             await self.channel_layer.group_discard(joined, self.channel_name)
+            if watching.counted():
+                await sync_to_async(watching.unwatch)(joined)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and isinstance(content.get("after_seq"), int):

@@ -19,6 +19,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from executions.engine.projection import EXECUTION_TERMINAL, Event
 from executions.live.messages import EventsMessage, LiveEvent, execution_group, tenant_group
+from executions.live.watching import watched
 from executions.services import waiting
 
 logger = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ def _run_sender() -> None:
     while True:
         group, message = _queue.get()
         try:
-            loop.run_until_complete(layer.group_send(group, message))
+            if watched(group):
+                loop.run_until_complete(layer.group_send(group, message))
         except Exception:
             logger.exception("Could not publish a live message to %s", group)

@@ -22,7 +22,8 @@ def _channel(execution_id: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _redis() -> Any:
+def redis_client() -> Any:
+    """This process's client of REDIS_URL (finish notices, live watch counts)."""
     import redis
 
     return redis.Redis.from_url(settings.REDIS_URL)
@@ -35,7 +36,7 @@ def _publisher() -> ThreadPoolExecutor:
 
 def _publish(execution_id: str) -> None:
     with contextlib.suppress(Exception):  # a lost notification only costs the waiter a poll
-        _redis().publish(_channel(execution_id), b"1")
+        redis_client().publish(_channel(execution_id), b"1")
 
 
 def notify_finished(execution_id: str) -> None:
@@ -76,7 +77,7 @@ def wait_for_finish(execution_id: str, timeout: float) -> bool:
     pubsub = None
     try:
         if settings.REDIS_URL:
-            pubsub = _redis().pubsub(ignore_subscribe_messages=True)
+            pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
             pubsub.subscribe(_channel(execution_id))
         poll = 0.02
         while True:

@@ -134,3 +134,28 @@ async def test_the_redis_layer_carries_events_between_threads(settings: Any) -> 
     finally:
         use_dispatcher(None)
         dispatcher.close()
+
+
+async def test_a_group_counts_as_watched_only_while_a_consumer_listens(settings: Any) -> None:
+    if not settings.REDIS_URL:
+        pytest.skip("REDIS_URL is not set")
+    from asgiref.sync import sync_to_async
+    from channels.layers import channel_layers
+
+    from executions.live import watching
+    from executions.live.messages import tenant_group
+    from executions.services.waiting import redis_client
+
+    channel_layers.backends.clear()
+    tenant, key, _ = await _setup()
+    group = tenant_group(tenant.pk)
+    await sync_to_async(redis_client().delete)(watching.watch_key(group))  # a count left by an earlier run
+    assert not await sync_to_async(watching.watched)(group)
+    first = WebsocketCommunicator(application, f"/ws/executions/?api_key={key}")
+    second = WebsocketCommunicator(application, f"/ws/executions/?api_key={key}")
+    assert (await first.connect())[0] and (await second.connect())[0]
+    assert await sync_to_async(watching.watched)(group)
+    await first.disconnect()
+    assert await sync_to_async(watching.watched)(group)  # the second still listens
+    await second.disconnect()
+    assert not await sync_to_async(watching.watched)(group)
