@@ -7,12 +7,14 @@ The database is migrated, emptied of executions and (PostgreSQL) vacuumed first.
 stack in-process (Django's test client: URL routing, API-key auth, DRF, the engine, the
 database), without a socket. Light nodes run inline in the request's orchestration step, so
 scenarios 1, 2, 4 and 5 exercise the same code under both dispatchers; scenario 3 goes through
-the dispatcher (thread pool, or Redis + a real Celery worker process).
+the dispatcher (thread pool, or Redis + a real Celery worker process) to an HTTP server that
+sleeps 200 ms, run as a process of its own like any remote API.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import multiprocessing
 import os
 import statistics
@@ -22,9 +24,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -67,13 +67,19 @@ def fan_out(url: str) -> str:
             + "\n".join(nodes) + "\n    - {id: join, type: merge}\n  edges:\n" + "\n".join(edges) + "\n")
 
 
-class _Sleep(BaseHTTPRequestHandler):
+# The remote API of scenario 3: its own process, so that serving it does not take this
+# process's GIL from the engine it measures.
+SLEEP_SERVER = """
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class Sleep(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, *args: Any) -> None:
+    def log_message(self, *args):
         pass
 
-    def do_GET(self) -> None:
+    def do_GET(self):
         time.sleep(0.2)
         body = b'{"ok": true}'
         self.send_response(200)
@@ -81,6 +87,19 @@ class _Sleep(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Sleep)
+server.daemon_threads = True
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+def start_sleep_server() -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen([sys.executable, "-c", SLEEP_SERVER], stdout=subprocess.PIPE, text=True)
+    atexit.register(process.terminate)
+    assert process.stdout is not None
+    return process, f"http://127.0.0.1:{process.stdout.readline().strip()}"
 
 
 def _client_process(args: tuple[str, int, int]) -> tuple[list[float], float, float]:
@@ -161,10 +180,7 @@ class Bench:
         for _name, text in (("chain40", chain("chain40", 40)), ("chain1", chain("chain1", 1)),
                            ("three", chain("three", 3))):
             do_create_workflow(self.tenant, check_document({"yaml": text}), message="", author="bench")
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Sleep)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server, url = start_sleep_server()
         do_create_workflow(self.tenant, check_document({"yaml": fan_out(url)}), message="", author="bench")
 
     def client(self) -> Client:
@@ -273,6 +289,7 @@ def main() -> None:
                 worker.terminate()
                 worker.wait(timeout=20)
         use_dispatcher(None)
+    bench.server.terminate()
 
 
 if __name__ == "__main__":
