@@ -47,7 +47,30 @@ def drop_type(page: Page, node_type: str, x: int, y: int) -> None:
     page.get_by_test_id(f"node-{node_type}").wait_for()
 
 
+def wait_until_still(page: Page, *node_ids: str) -> None:
+    """Waits until React Flow has measured the nodes and they stay put for two frames: a drag
+    aimed at a handle that is still moving (a panel closing, a node being measured) misses."""
+    page.wait_for_function(
+        """async (ids) => {
+            const boxes = () => ids.map((id) => {
+                const node = document.querySelector(`[data-testid=node-${id}]`);
+                const wrapper = node && node.closest('.react-flow__node');
+                if (!wrapper || getComputedStyle(wrapper).visibility !== 'visible') return 'unmeasured';
+                const r = node.getBoundingClientRect();
+                return `${r.x},${r.y},${r.width},${r.height}`;
+            }).join(';');
+            const frame = () => new Promise((resolve) => requestAnimationFrame(resolve));
+            const before = boxes();
+            await frame(); await frame();
+            return !before.includes('unmeasured') && before === boxes();
+        }""",
+        arg=list(node_ids),
+        timeout=10_000,
+    )
+
+
 def connect(page: Page, source: str, target: str, handle: str = "handle-success") -> None:
+    wait_until_still(page, source, target)
     start = page.locator(f"[data-testid=node-{source}] .react-flow__handle.{handle}").bounding_box()
     end = page.locator(f"[data-testid=node-{target}] .react-flow__handle.handle-in").bounding_box()
     assert start and end
