@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
 from executions.engine import runner
@@ -10,8 +12,8 @@ TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result
 
 
 @shared_task(name="mbflow.run_node", **TASK_OPTIONS)
-def run_node(execution_id: str, node_id: str, attempt: int) -> None:
-    runner.run_node(execution_id, node_id, attempt)
+def run_node(execution_id: str, node_id: str, attempt: int, portable: dict[str, Any] | None = None) -> None:
+    runner.run_node(execution_id, node_id, attempt, portable=portable)
 
 
 @shared_task(name="mbflow.advance_execution", **TASK_OPTIONS)

@@ -5,6 +5,7 @@ Both call the same plain functions of ``executions.engine.runner``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from django.conf import settings
@@ -15,7 +16,8 @@ from executions.engine.step import Dispatch
 class Dispatcher(Protocol):
     name: str
 
-    def dispatch(self, work: Dispatch) -> None: ...
+    def dispatch_all(self, works: Sequence[Dispatch]) -> None:
+        """Sends the work one step decided, after that step committed."""
 
 
 _override: Dispatcher | None = None

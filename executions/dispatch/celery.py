@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.conf import settings
 
 from executions.engine.step import Dispatch
@@ -21,15 +24,27 @@ class CeleryDispatcher:
     def __init__(self) -> None:
         configure_broker()
 
-    def dispatch(self, work: Dispatch) -> None:
+    def dispatch_all(self, works: Sequence[Dispatch]) -> None:
+        """Publishes a step's work in one batch (one pipeline on the Redis transport)."""
+        from mbflow_site.celery import app
+
+        with app.producer_or_acquire() as producer, producer.batch():
+            for work in works:
+                self.dispatch(work, producer)
+
+    def dispatch(self, work: Dispatch, producer: Any = None) -> None:
         from executions import tasks
 
         queue = QUEUES.get(work.queue, QUEUES["io"])
         if work.kind == "node":
-            tasks.run_node.apply_async((work.execution_id, work.node_id, work.attempt), queue=queue, eta=work.eta)
+            kwargs = {"portable": work.portable} if work.portable is not None else None
+            tasks.run_node.apply_async((work.execution_id, work.node_id, work.attempt), kwargs, queue=queue,
+                                       eta=work.eta, producer=producer)
         elif work.kind == "expire":
-            tasks.expire_execution.apply_async((work.execution_id,), queue=QUEUES["light"], eta=work.eta)
+            tasks.expire_execution.apply_async((work.execution_id,), queue=QUEUES["light"], eta=work.eta,
+                                                producer=producer)
         elif work.kind == "advance":
-            tasks.advance_execution.apply_async((work.execution_id,), queue=QUEUES["light"], eta=work.eta)
+            tasks.advance_execution.apply_async((work.execution_id,), queue=QUEUES["light"], eta=work.eta,
+                                                producer=producer)
         else:
             raise ValueError(f"unknown work kind {work.kind!r}")

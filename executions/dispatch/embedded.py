@@ -12,6 +12,7 @@ import heapq
 import itertools
 import logging
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -38,6 +39,10 @@ class EmbeddedDispatcher:
         self._closed = False
         self._timer = threading.Thread(target=self._run_timers, name="mbflow-timer", daemon=True)
         self._timer.start()
+
+    def dispatch_all(self, works: Sequence[Dispatch]) -> None:
+        for work in works:
+            self.dispatch(work)
 
     def dispatch(self, work: Dispatch) -> None:
         if work.eta is not None and work.eta > timezone.now():

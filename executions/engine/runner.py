@@ -53,8 +53,13 @@ class Claim:
     ctx: NodeContext
 
 
-def claim(execution_id: str, node_id: str, attempt: int, prepared: Any = None) -> Claim | None:
-    """Takes one attempt of a node for this worker, or None when it is not ours to run."""
+def claim(execution_id: str, node_id: str, attempt: int, prepared: Any = None,
+          portable: dict[str, Any] | None = None) -> Claim | None:
+    """Takes one attempt of a node for this worker, or None when it is not ours to run.
+
+    ``portable`` is the attempt as the orchestrator rendered it (``Step.portable``), sent in
+    the task message: with it the winner of the claim needs no read of the execution.
+    """
     if prepared is not None:
         # Handed over in memory by the step that marked the attempt started (the embedded
         # dispatcher): that commit is its one delivery, so there is no duplicate to race.
@@ -68,8 +73,17 @@ def claim(execution_id: str, node_id: str, attempt: int, prepared: Any = None) -
         execution_id=execution_id, node_id=node_id, attempt=attempt, status="running", worker=""
     ).update(worker=worker_name())
     if won:
+        if portable is not None:
+            return _unpack(execution_id, node_id, attempt, portable)
         return _prepare(execution_id, node_id, attempt)
     return _start_scheduled(execution_id, node_id, attempt)
+
+
+def _unpack(execution_id: str, node_id: str, attempt: int, portable: dict[str, Any]) -> Claim:
+    ctx = NodeContext(execution_id=execution_id, tenant_id=portable["tenant_id"], node_id=node_id, attempt=attempt,
+                      timeout=portable["timeout"], expressions={}, inputs={}, depth=portable["depth"])
+    ctx.cancelled = _cancel_checker(execution_id)
+    return Claim(get_executor(portable["type"]), portable["config"], ctx)
 
 
 def _prepare(execution_id: str, node_id: str, attempt: int) -> Claim | None:
@@ -134,9 +148,10 @@ def _cancel_checker(execution_id: str) -> Any:
     return cancelled
 
 
-def run_node(execution_id: str, node_id: str, attempt: int, prepared: Any = None) -> None:
+def run_node(execution_id: str, node_id: str, attempt: int, prepared: Any = None,
+             portable: dict[str, Any] | None = None) -> None:
     """Claims, runs and completes one attempt of an I/O node (the body of a worker task)."""
-    claimed = claim(execution_id, node_id, attempt, prepared)
+    claimed = claim(execution_id, node_id, attempt, prepared, portable)
     if claimed is None:
         return
     try:

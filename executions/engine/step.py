@@ -7,6 +7,7 @@ predecessors: a chain of light nodes completes in one step and one transaction.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -33,6 +34,9 @@ from executions.executors import (
 from workflows.spec.expressions import ExpressionError, evaluate, render_value
 
 _HOST = socket.gethostname()
+# The largest rendered config (as JSON) a broker message carries; a larger one is re-read by
+# the worker from the database instead.
+MESSAGE_CONFIG_LIMIT = 64 * 1024
 
 
 def worker_name() -> str:
@@ -52,6 +56,8 @@ class Dispatch:
     # The rendered config and context, for a dispatcher that runs the work in this process
     # (embedded): it saves the worker re-reading the state. Never serialised to a broker.
     prepared: Any = field(default=None, compare=False, repr=False)
+    # What a broker message may carry instead (see ``portable``): JSON, never a secret.
+    portable: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -310,7 +316,25 @@ class Step:
             "attempt": attempt, "input": self.redactor.clean(config), "lease_until": lease_until(node).isoformat(),
         })
         ctx.attempt = attempt
-        self.dispatch(Dispatch("node", execution_id, node.id, attempt, None, executor.queue, (executor, config, ctx)))
+        self.dispatch(Dispatch("node", execution_id, node.id, attempt, None, executor.queue, (executor, config, ctx),
+                               self.portable(node, executor, config, ctx)))
+
+    def portable(self, node: NodePlan, executor: Executor, config: dict[str, Any],
+                 ctx: NodeContext) -> dict[str, Any] | None:
+        """The started attempt as a worker in another process can run it without re-reading the
+        execution, or None: only for a stateless executor, only when the workflow reads no
+        secret (a rendered config could hold one, and secrets never travel through the
+        broker), and only for a config of at most MESSAGE_CONFIG_LIMIT bytes of JSON."""
+        if not executor.stateless or self.secrets:
+            return None
+        try:
+            size = len(json.dumps(config))
+        except (TypeError, ValueError):
+            return None
+        if size > MESSAGE_CONFIG_LIMIT:
+            return None
+        return {"type": node.type, "config": config, "tenant_id": ctx.tenant_id, "timeout": ctx.timeout,
+                "depth": ctx.depth}
 
     def dispatch(self, work: Dispatch) -> None:
         if not self.dispatches:
@@ -320,9 +344,7 @@ class Step:
     def _send(self) -> None:
         from executions.dispatch import get_dispatcher
 
-        dispatcher = get_dispatcher()
-        for work in self.dispatches:
-            dispatcher.dispatch(work)
+        get_dispatcher().dispatch_all(self.dispatches)
 
     # --- outcomes ---------------------------------------------------------------------------
     def settle(self, node: NodePlan, attempt: int, outcome: Outcome, *, inline_input: Any = "") -> None:

@@ -108,6 +108,10 @@ class Executor:
     light: ClassVar[bool] = False
     queue: ClassVar[str] = "io"
     raw_keys: ClassVar[frozenset[str]] = frozenset()
+    # True when ``run`` reads only its rendered config and the context's ids, timeout and
+    # depth, never ``ctx.expressions`` or ``ctx.inputs``: a worker may then run it from the
+    # config the orchestrator rendered and sent along, without re-reading the execution.
+    stateless: ClassVar[bool] = False
 
     def defer(self, config: dict[str, Any], ctx: NodeContext) -> float:
         return 0.0

@@ -80,6 +80,8 @@ def _timeout(config: dict[str, Any], ctx: NodeContext) -> float:
 
 @executor("http")
 class HttpExecutor(Executor):
+    stateless = True
+
     def run(self, config: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         url = config.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):

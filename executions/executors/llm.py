@@ -114,6 +114,7 @@ def _usage(input_tokens: Any, output_tokens: Any) -> dict[str, int]:
 @executor("llm")
 class LlmExecutor(Executor):
     queue = "llm"
+    stateless = True
 
     def run(self, config: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         provider = config.get("provider", "openai")

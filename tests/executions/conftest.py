@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
+from executions import tasks
 from executions.dispatch import use_dispatcher
 from executions.dispatch.embedded import EmbeddedDispatcher
 from tests.executions.servers import LocalServer
@@ -126,6 +127,20 @@ def dispatcher(request: pytest.FixtureRequest, transactional_db: None) -> Iterat
     use_dispatcher(CeleryDispatcher())
     yield "celery"
     use_dispatcher(None)
+
+
+@pytest.fixture
+def messages(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The node tasks this process sends to the broker (sent on, as recorded)."""
+    sent: list[Any] = []
+    send = tasks.run_node.apply_async
+
+    def record(args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+        sent.append([args, kwargs])
+        return send(args, kwargs, **options)
+
+    monkeypatch.setattr(tasks.run_node, "apply_async", record)
+    return sent
 
 
 @pytest.fixture

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from rest_framework.test import APIClient
 
+from executions.engine.step import MESSAGE_CONFIG_LIMIT
 from tests.executions.conftest import Run, Store, doc, steps
 from tests.executions.servers import LocalServer
 
@@ -36,6 +38,40 @@ def test_ten_slow_http_nodes_run_in_parallel(dispatcher: str, store: Store, run:
     assert execution["output"] == 10
     assert elapsed < 2.0, f"10 parallel 200 ms calls took {elapsed:.2f}s"
     assert steps(execution)["call3"]["output"]["body"] == {"slept_ms": 200, "n": "3"}
+
+
+def test_a_node_sent_with_its_config_runs_from_it(dispatcher: str, messages: list[Any], store: Store, run: Run,
+                                                  http_server: LocalServer) -> None:
+    """A stateless node of a workflow without secrets travels with its rendered config, so the
+    worker runs it without re-reading the execution; the result is the same."""
+    store(doc("portable", f"""
+  nodes:
+    - {{id: call, type: http, config: {{url: "{http_server.url}/echo", query: {{n: "{{{{ input.n }}}}"}}}}}}
+  output: "{{{{ nodes.call.output.body.query.n }}}}"
+"""))
+    execution = run("portable", {"n": 7})
+    assert execution["status"] == "succeeded", execution["error"]
+    assert execution["output"] == "7"
+    if dispatcher == "celery":
+        [(args, kwargs)] = messages
+        assert args[1:] == ("call", 1)
+        assert kwargs["portable"]["config"]["query"] == {"n": 7}
+        assert kwargs["portable"]["type"] == "http"
+
+
+def test_a_config_too_large_for_a_message_is_read_by_the_worker(dispatcher: str, messages: list[Any], store: Store,
+                                                                run: Run, http_server: LocalServer) -> None:
+    store(doc("bulky", f"""
+  nodes:
+    - id: call
+      type: http
+      config: {{url: "{http_server.url}/echo", method: POST, json: {{blob: "{{{{ input.blob }}}}"}}}}
+  output: "{{{{ nodes.call.output.body.body.blob | length }}}}"
+"""))
+    execution = run("bulky", {"blob": "x" * (MESSAGE_CONFIG_LIMIT + 1)})
+    assert execution["status"] == "succeeded", execution["error"]
+    assert execution["output"] == MESSAGE_CONFIG_LIMIT + 1
+    assert [kwargs for _args, kwargs in messages] == ([None] if dispatcher == "celery" else [])
 
 
 def test_a_retryable_failure_is_retried_on_schedule(dispatcher: str, store: Store, run: Run,

@@ -27,11 +27,12 @@ class LosesFirstNode:
         self.inner = inner
         self.lost: list[Dispatch] = []
 
-    def dispatch(self, work: Dispatch) -> None:
-        if work.kind == "node" and not self.lost:
-            self.lost.append(work)
-            return
-        self.inner.dispatch(work)
+    def dispatch_all(self, works: list[Dispatch]) -> None:
+        for work in works:
+            if work.kind == "node" and not self.lost:
+                self.lost.append(work)
+                continue
+            self.inner.dispatch(work)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from rest_framework.test import APIClient
 
@@ -31,8 +32,8 @@ def test_admins_set_list_and_delete_secrets_without_seeing_values(admin_client: 
     assert set(bad.json()["error"]["details"]["fields"]) == {"name", "value"}
 
 
-def test_secrets_reach_nodes_but_never_the_log(embedded: object, admin_client: APIClient, store: Store, run: Run,
-                                               http_server: LocalServer) -> None:
+def test_secrets_reach_nodes_but_never_the_log(dispatcher: str, messages: list[Any], admin_client: APIClient,
+                                               store: Store, run: Run, http_server: LocalServer) -> None:
     admin_client.post("/api/v1/secrets", {"name": "API_TOKEN", "value": "tok-9f8e7d6c"}, format="json")
     store(doc("secretive", f"""
   variables: {{token: "{{{{ secrets.API_TOKEN }}}}"}}
@@ -53,3 +54,7 @@ def test_secrets_reach_nodes_but_never_the_log(embedded: object, admin_client: A
                          list(ExecutionEvent.objects.values("payload"))], default=str)
     assert "tok-9f8e7d6c" not in stored
     assert "[REDACTED]" in stored
+    # Nor does the broker: a node of a workflow that reads secrets is sent without its config.
+    assert len(messages) == (1 if dispatcher == "celery" else 0)
+    assert "tok-9f8e7d6c" not in json.dumps(messages)
+    assert all(kwargs is None for _args, kwargs in messages)
