@@ -94,7 +94,7 @@ class Journal:
             execution.save(force_insert=True)
             self.new = False
         elif execution_fields:
-            execution.save(update_fields=execution_fields)
+            update_rows([execution], execution_fields, key=("id",))
         insert_rows([
             ExecutionEvent(execution_id=execution.pk, seq=e.seq, type=e.type, node_id=e.node_id,
                            payload=e.payload, time=e.time)
