@@ -13,6 +13,8 @@ from typing import Any
 from django.conf import settings
 
 TERMINAL = ("succeeded", "failed", "cancelled")
+# How often a waiter subscribed to finish notices re-reads the status anyway.
+PUBSUB_POLL = 1.0
 _waiters: dict[str, list[threading.Event]] = {}
 _lock = threading.Lock()
 
@@ -87,12 +89,12 @@ def wait_for_finish(execution_id: str, timeout: float) -> bool:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            slice_ = min(poll, remaining)
             _release_connection()
             if pubsub is not None:
-                if pubsub.get_message(timeout=slice_) is not None:
+                # The notice wakes us; the status is re-read only in case one was lost.
+                if pubsub.get_message(timeout=min(PUBSUB_POLL, remaining)) is not None:
                     continue
-            elif event.wait(slice_):
+            elif event.wait(min(poll, remaining)):
                 continue
             poll = min(poll * 2, 0.25)
     finally:
