@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 
 from executions.engine import runner
 from executions.engine.plan import Plan, compile_plan, plan_for_version
+from executions.engine.projection import EXECUTION_FIELDS
 from executions.models import Execution
 from executions.services.waiting import wait_for_finish
 from mbflow_site.errors import ApiError, Conflict, NotFound
@@ -156,7 +157,8 @@ def do_cancel(execution: Execution) -> Execution:
 def wait_and_reload(execution: Execution, wait: float | None) -> Execution:
     if wait and execution.status not in ("succeeded", "failed", "cancelled"):
         wait_for_finish(str(execution.pk), wait)
-        execution.refresh_from_db()
+        # Only what the engine changes: the workflow and version already loaded stay cached.
+        execution.refresh_from_db(fields=EXECUTION_FIELDS)
         execution.__dict__.pop("known_runs", None)
     return execution
 

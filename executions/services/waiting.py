@@ -66,7 +66,7 @@ def _release_connection() -> None:
 def _status(execution_id: str) -> str | None:
     from executions.models import Execution
 
-    return Execution.objects.filter(pk=execution_id).values_list("status", flat=True).first()
+    return next(iter(Execution.objects.filter(pk=execution_id).order_by().values_list("status", flat=True)), None)
 
 
 def wait_for_finish(execution_id: str, timeout: float) -> bool:
