@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from executions.engine.plan import Plan
 from executions.engine.step import Dispatch, Outcome, Step, as_node_error, lease_until, worker_name
-from executions.engine.store import Journal, new_journal, open_journal
+from executions.engine.store import Journal, new_journal, open_journal, release_connection
 from executions.executors import Executor, NodeContext, Suspend, get_executor
 from executions.models import Execution, NodeRun
 
@@ -154,6 +154,7 @@ def run_node(execution_id: str, node_id: str, attempt: int, prepared: Any = None
     claimed = claim(execution_id, node_id, attempt, prepared, portable)
     if claimed is None:
         return
+    release_connection()
     try:
         result = claimed.executor.run(claimed.config, claimed.ctx)
     except Exception as exc:

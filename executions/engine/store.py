@@ -175,6 +175,14 @@ def update_rows(rows: list[Any], fields: list[str], key: tuple[str, ...]) -> Non
         cursor.executemany(sql, params)
 
 
+def release_connection() -> None:
+    """Gives this thread's pooled database connection back before a long wait (a remote call,
+    a waiting request): threads holding idle connections could take the whole pool and stall
+    the work that would end their wait. The next query takes one again (about 0.1 ms)."""
+    if getattr(connection, "pool", None) is not None and not connection.in_atomic_block:
+        connection.close()
+
+
 @contextmanager
 def open_journal(execution_id: Any) -> Iterator[Journal]:
     """The execution locked for one step.

@@ -12,6 +12,8 @@ from typing import Any
 
 from django.conf import settings
 
+from executions.engine.store import release_connection
+
 TERMINAL = ("succeeded", "failed", "cancelled")
 # How often a waiter subscribed to finish notices re-reads the status anyway.
 PUBSUB_POLL = 1.0
@@ -51,18 +53,6 @@ def notify_finished(execution_id: str) -> None:
         _publisher().submit(_publish, execution_id)
 
 
-def _release_connection() -> None:
-    """Gives a pooled database connection back while the request sleeps.
-
-    The workers that finish the execution draw from the same pool: requests waiting with their
-    connections held could take all of it and stall the very work they wait for.
-    """
-    from django.db import connection
-
-    if getattr(connection, "pool", None) is not None and not connection.in_atomic_block:
-        connection.close()
-
-
 def _status(execution_id: str) -> str | None:
     from executions.models import Execution
 
@@ -89,7 +79,7 @@ def wait_for_finish(execution_id: str, timeout: float) -> bool:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            _release_connection()
+            release_connection()  # the workers that finish the execution draw from the same pool
             if pubsub is not None:
                 # The notice wakes us; the status is re-read only in case one was lost.
                 if pubsub.get_message(timeout=min(PUBSUB_POLL, remaining)) is not None:

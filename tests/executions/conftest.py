@@ -64,6 +64,9 @@ def _allow_local_http(settings: Any) -> None:
     settings.MBFLOW_HTTP_ALLOW_HOSTS = ["127.0.0.1"]
 
 
+WORKER_THREADS, WORKER_POOL = 8, 4
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[subprocess.Popen[bytes] | None]:
     """A real worker process on the test database, started once per session."""
@@ -78,7 +81,10 @@ def celery_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[subp
     host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
     url = f"postgresql://{db['USER']}:{db.get('PASSWORD') or ''}@{host}/{name}"
     env = {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": settings.REDIS_URL,
-           "MBFLOW_DISPATCHER": "celery", "MBFLOW_HTTP_ALLOW_HOSTS": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
+           "MBFLOW_DISPATCHER": "celery", "MBFLOW_HTTP_ALLOW_HOSTS": "127.0.0.1", "PYTHONUNBUFFERED": "1",
+           # Fewer pooled connections than threads, as on a busy worker: a node must not
+           # hold one while it waits for its remote call.
+           "DB_MAX_CONNECTIONS": str(WORKER_POOL)}
     from executions.dispatch.celery import configure_broker
     from mbflow_site.celery import app
 
@@ -87,8 +93,8 @@ def celery_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[subp
     log = open(Path(tempfile.gettempdir()) / f"mbflow-celery-worker-{os.getpid()}.log", "wb")  # noqa: SIM115
     worker = subprocess.Popen(
         [str(Path(sys.executable).parent / "celery"), "-A", "mbflow_site", "worker",
-         "-c", "8", "--pool", "threads", "--loglevel", "warning", "--without-gossip", "--without-mingle",
-         "--without-heartbeat", "-n", f"test-{os.getpid()}@%h"],
+         "-c", str(WORKER_THREADS), "--pool", "threads", "--loglevel", "warning", "--without-gossip",
+         "--without-mingle", "--without-heartbeat", "-n", f"test-{os.getpid()}@%h"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 30

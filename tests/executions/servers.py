@@ -16,6 +16,8 @@ class LocalServer:
         self.hits: Counter[str] = Counter()
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
+        self.arrived = Counter[str]()
+        self.arrival = threading.Condition()
         handler = type("Handler", (_Handler,), {"server_state": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
@@ -23,6 +25,14 @@ class LocalServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
+
+    def gather(self, key: str, count: int, timeout: float) -> bool:
+        """Holds a request until ``count`` requests with this key have arrived: True when they
+        did within ``timeout`` seconds, which proves that many were in flight at once."""
+        with self.arrival:
+            self.arrived[key] += 1
+            self.arrival.notify_all()
+            return self.arrival.wait_for(lambda: self.arrived[key] >= count, timeout)
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -78,6 +88,9 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/sleep":
             time.sleep(int(query.get("ms", "200")) / 1000)
             self._send(200, {"slept_ms": int(query.get("ms", "200")), "n": query.get("n")})
+        elif path == "/gather":
+            together = state.gather(query["key"], int(query["n"]), float(query.get("timeout", "5")))
+            self._send(200 if together else 504, {"together": together})
         elif path == "/echo":
             self._send(200, {"method": method, "query": query, "body": body,
                              "authorization": self.headers.get("Authorization")})

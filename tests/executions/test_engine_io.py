@@ -8,7 +8,7 @@ from typing import Any
 from rest_framework.test import APIClient
 
 from executions.engine.step import MESSAGE_CONFIG_LIMIT
-from tests.executions.conftest import Run, Store, doc, steps
+from tests.executions.conftest import WORKER_THREADS, Run, Store, doc, steps
 from tests.executions.servers import LocalServer
 
 
@@ -38,6 +38,22 @@ def test_ten_slow_http_nodes_run_in_parallel(dispatcher: str, store: Store, run:
     assert execution["output"] == 10
     assert elapsed < 2.0, f"10 parallel 200 ms calls took {elapsed:.2f}s"
     assert steps(execution)["call3"]["output"]["body"] == {"slept_ms": 200, "n": "3"}
+
+
+def test_io_nodes_do_not_hold_a_pooled_connection_while_they_wait(dispatcher: str, store: Store, run: Run,
+                                                                 http_server: LocalServer) -> None:
+    """The Celery worker has twice as many threads as pooled connections; all its threads'
+    requests must still be in flight at once (the server answers each only when all arrived)."""
+    count = WORKER_THREADS
+    nodes = "\n".join(f"    - {{id: call{i}, type: http, config: {{url: \"{http_server.url}/gather\", "
+                      f"query: {{key: \"{{{{ execution.id }}}}\", n: {count}}}}}}}" for i in range(count))
+    store(doc("together", f"""
+  nodes:
+{nodes}
+"""))
+    execution = run("together")
+    assert execution["status"] == "succeeded", execution["error"]
+    assert {step["output"]["body"]["together"] for step in execution["steps"]} == {True}
 
 
 def test_a_node_sent_with_its_config_runs_from_it(dispatcher: str, messages: list[Any], store: Store, run: Run,
