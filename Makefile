@@ -43,7 +43,7 @@ else
 endif
 
 worker: install
-	$(BIN)/celery -A mbflow_site worker --loglevel=info
+	$(BIN)/celery -A mbflow_site worker --pool threads --concurrency 16 --loglevel=info
 
 lint: install
 	$(BIN)/ruff check .
