@@ -18,7 +18,9 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 DEFAULT_TIMEOUT = 30.0
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 _TRANSPORT = httpx.HTTPTransport(retries=0, limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
-_CLIENT = httpx.Client(transport=_TRANSPORT)
+# One pooled client for every outbound call of this process (http and llm nodes): it keeps
+# connections alive and builds its TLS context once, not per call.
+CLIENT = httpx.Client(transport=_TRANSPORT)
 
 
 def _guard(request: httpx.Request) -> None:
@@ -101,7 +103,7 @@ class HttpExecutor(Executor):
         expected = config.get("expected_status")
         limit = int(config.get("max_response_bytes") or 10 * 1024 * 1024)
         try:
-            request = _CLIENT.build_request(
+            request = CLIENT.build_request(
                 config.get("method", "GET"), url, headers=headers, params=config.get("query") or None,
                 timeout=httpx.Timeout(timeout), **kwargs,
             )
@@ -118,7 +120,7 @@ class HttpExecutor(Executor):
               expected: list[int] | None, limit: int, mode: str) -> dict[str, Any]:
         for _hop in range(10):
             _guard(request)  # checked again on every redirect hop
-            response = _CLIENT.send(request, auth=basic, stream=True)
+            response = CLIENT.send(request, auth=basic, stream=True)
             try:
                 if follow and response.is_redirect and response.next_request is not None:
                     request = response.next_request

@@ -10,7 +10,7 @@ import httpx
 import jsonschema
 
 from executions.executors.base import Executor, NodeContext, NodeTimeout, PermanentError, RetryableError
-from executions.executors.http import RETRYABLE_STATUS
+from executions.executors.http import CLIENT, RETRYABLE_STATUS
 from executions.executors.registry import executor
 from executions.executors.ssrf import check_host
 
@@ -126,7 +126,7 @@ class LlmExecutor(Executor):
         check_host(parsed_url.host, parsed_url.port or (443 if parsed_url.scheme == "https" else 80))
         timeout = ctx.remaining(120.0)
         try:
-            response = httpx.post(url, json=body, headers=headers, timeout=timeout)
+            response = CLIENT.post(url, json=body, headers=headers, timeout=timeout)
         except httpx.TimeoutException:
             raise NodeTimeout(f"The {provider} API did not answer in {timeout:g}s.") from None
         except httpx.TransportError as exc:
