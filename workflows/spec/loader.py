@@ -21,6 +21,7 @@ from workflows.spec.issues import Issue, Marks, Path, SpecSyntaxError
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_EXPANDED_NODES = 200_000
+_SHARED_TEXT_CHARS = 64  # node ids are at most this long
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -120,6 +121,9 @@ def parse_yaml(text: str) -> tuple[Any, Marks]:
             "document_too_large", f"The document is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB."
         )
     marks: Marks = {}
+    # One object for all equal keys and short texts (ids, types): a document takes less memory,
+    # and looking a key or an id up finds the same object instead of comparing two texts.
+    shared: dict[str, str] = {}
     stack: list[_Frame] = []
     anchors: dict[str, tuple[Any, int]] = {}
     root: Any = None
@@ -159,13 +163,16 @@ def parse_yaml(text: str) -> tuple[Any, Marks]:
                 count += 1
                 if awaiting_key:
                     frame = stack[-1]
-                    key = event.value
+                    key = shared.setdefault(event.value, event.value)
                     if key in frame.container:
                         raise _fail("duplicate_key", f"The key {key!r} appears twice in one mapping.", event)
                     frame.key = key
                     marks[(*frame.path, key)] = _mark(event)
                     continue
-                place(_scalar(event), event, event.anchor, 1)
+                value = _scalar(event)
+                if isinstance(value, str) and len(value) <= _SHARED_TEXT_CHARS:
+                    value = shared.setdefault(value, value)
+                place(value, event, event.anchor, 1)
             elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
                 if awaiting_key:
                     raise _fail("unsupported_key", "Mapping keys must be plain text.", event)

@@ -86,3 +86,12 @@ def test_too_large_documents_are_refused_before_parsing() -> None:
     with pytest.raises(SpecSyntaxError) as caught:
         parse_yaml("a: '" + "x" * (6 * 1024 * 1024) + "'\n")
     assert caught.value.code == "document_too_large"
+
+
+def test_keys_and_short_texts_are_shared_between_items() -> None:
+    """Equal keys and ids are one object: less memory, and looking them up compares identity."""
+    data, _ = parse_yaml("nodes:\n  - {id: fetch, type: http}\n  - {id: send, type: http}\nedges:\n"
+                         "  - {from: fetch, to: send}\n")
+    first, second = data["nodes"]
+    assert next(iter(first)) is next(iter(second))
+    assert first["type"] is second["type"] and data["edges"][0]["from"] is first["id"]

@@ -144,3 +144,14 @@ def test_fallback_nodes_may_read_what_their_primary_reads() -> None:
   edges:
     - {from: a, to: b}
 """) == []
+
+
+def test_compensation_that_is_not_a_list_is_a_schema_error_not_a_crash() -> None:
+    found = problems("  nodes:\n    - {id: a, type: noop}\n  compensation: true\n")
+    assert found == [("invalid_value", None, None, 8)]
+
+
+def test_an_edge_end_that_is_a_list_is_a_schema_error_not_a_crash() -> None:
+    found = problems("  nodes:\n    - {id: a, type: noop}\n    - {id: b, type: noop}\n  edges:\n"
+                     "    - {from: [a], to: b}\n")
+    assert found == [("invalid_value", None, 0, 10)]
