@@ -81,9 +81,10 @@ def wait_for_finish(execution_id: str, timeout: float) -> bool:
                 return False
             release_connection()  # the workers that finish the execution draw from the same pool
             if pubsub is not None:
-                # The notice wakes us; the status is re-read only in case one was lost.
+                # A notice is sent after the finishing step committed: it needs no re-read. The
+                # status is re-read only in case a notice was lost.
                 if pubsub.get_message(timeout=min(PUBSUB_POLL, remaining)) is not None:
-                    continue
+                    return True
             elif event.wait(min(poll, remaining)):
                 continue
             poll = min(poll * 2, 0.25)
