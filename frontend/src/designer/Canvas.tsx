@@ -7,6 +7,7 @@ import {
   MiniMap,
   ReactFlow,
   useReactFlow,
+  useUpdateNodeInternals,
   type Connection,
   type Edge,
   type EdgeChange,
@@ -15,6 +16,7 @@ import {
   type NodeTypes,
 } from "@xyflow/react";
 import { autoLayout, displayPositions, NODE_HEIGHT, NODE_WIDTH } from "../lib/layout";
+import { geometryMatchesDom, sharedNodeGeometry, type NodeGeometry } from "../lib/nodeGeometry";
 import { measureSince } from "../lib/perf";
 import { hasSuccessOutput, outputPorts } from "../lib/nodeKinds";
 import { addEdge, addNode, moveNodes, uniqueId, type XY } from "../lib/workflowDoc";
@@ -76,7 +78,8 @@ export function Canvas() {
   const selectedEdges = useDesigner((s) => s.selectedEdges);
   const nodeTypesCatalog = useDesigner((s) => s.nodeTypes);
   const run = useDesigner((s) => s.run);
-  const { screenToFlowPosition, fitView } = useReactFlow();
+  const { screenToFlowPosition, fitView, getViewport } = useReactFlow();
+  const updateNodeInternals = useUpdateNodeInternals();
   const refitted = useRef(false);
   const [dragging, setDragging] = useState<Record<string, XY>>({});
   const draggingNow = useRef<Record<string, XY>>({});
@@ -138,36 +141,93 @@ export function Canvas() {
 
   const [openingNodes] = useState(() => new Set(store.getState().graph.nodes.map((n) => n.id)));
 
+  // Nodes are handed to React Flow with their size and handles (lib/nodeGeometry), so it draws
+  // them and their edges without measuring first. `geometryOk` turns that off for good if the
+  // model and the drawn nodes ever disagree; `given` is the geometry each node was last handed.
+  const [geometryOk, setGeometryOk] = useState(true);
+  const given = useRef(new Map<string, NodeGeometry>());
+
   const nodes: WorkflowFlowNode[] = useMemo(() => {
     const selected = new Set(selectedNodes);
+    given.current.clear();
     return reuseUnchanged(nodeCache.current, graph.nodes.map((n): WorkflowFlowNode => {
       const nodeType = nodeTypesCatalog[n.type];
+      const data = sameData(dataCache.current, {
+        nodeId: n.id,
+        type: n.type,
+        name: n.name,
+        typeTitle: nodeType?.title ?? n.type,
+        known: Boolean(nodeType),
+        ports: outputPorts(n, nodeType),
+        success: hasSuccessOutput(nodeType),
+        issues: issuesByNode.get(n.id) ?? NO_ISSUES,
+        status: run?.nodes[n.id]?.status,
+        summary: summarize(n.type, n.config),
+      });
+      const geometry = sharedNodeGeometry({ summary: Boolean(data.summary), ports: data.ports, success: data.success });
+      // A node showing an error has a row the model does not size (its message wraps): React
+      // Flow measures it, starting from its last known size so it is not hidden meanwhile.
+      if (geometryOk && !data.issues.some((i) => i.severity !== "warning")) {
+        given.current.set(n.id, geometry);
+        return {
+          id: n.id,
+          type: "workflow" as const,
+          position: dragging[n.id] ?? positions[n.id] ?? { x: 0, y: 0 },
+          selected: selected.has(n.id),
+          measured: geometry.measured,
+          handles: geometry.handles,
+          data,
+        };
+      }
+      const measured = dims.current.get(n.id) ?? (geometryOk ? geometry.measured : undefined);
       return {
         id: n.id,
         type: "workflow" as const,
         position: dragging[n.id] ?? positions[n.id] ?? { x: 0, y: 0 },
         selected: selected.has(n.id),
-        measured: dims.current.get(n.id),
-        // The opening drawing's nodes get a size to draw with before React Flow has measured
-        // them: without one it keeps every node hidden until its first measuring pass, which on
-        // a big drawing is late. Nodes added later stay hidden for that one pass, as before, so
-        // none can be grabbed before its handles are known.
-        ...(openingNodes.has(n.id) && !dims.current.has(n.id) ? { initialWidth: NODE_WIDTH, initialHeight: NODE_HEIGHT } : {}),
-        data: sameData(dataCache.current, {
-          nodeId: n.id,
-          type: n.type,
-          name: n.name,
-          typeTitle: nodeType?.title ?? n.type,
-          known: Boolean(nodeType),
-          ports: outputPorts(n, nodeType),
-          success: hasSuccessOutput(nodeType),
-          issues: issuesByNode.get(n.id) ?? NO_ISSUES,
-          status: run?.nodes[n.id]?.status,
-          summary: summarize(n.type, n.config),
-        }),
+        measured,
+        // Without the model, the opening drawing's nodes get a size to draw with before React
+        // Flow has measured them: without one it keeps every node hidden until its first
+        // measuring pass, which on a big drawing is late.
+        ...(openingNodes.has(n.id) && !measured ? { initialWidth: NODE_WIDTH, initialHeight: NODE_HEIGHT } : {}),
+        data,
       };
     }));
-  }, [graph, positions, dragging, selectedNodes, nodeTypesCatalog, issuesByNode, run, openingNodes]);
+  }, [graph, positions, dragging, selectedNodes, nodeTypesCatalog, issuesByNode, run, openingNodes, geometryOk]);
+
+  // The model is checked against the drawn nodes once per node shape, when the page is idle.
+  const checkedShapes = useRef(new Set<NodeGeometry>());
+  const dropped = useRef(false);
+  const dropGeometry = useCallback((why: string) => {
+    if (dropped.current) return;
+    dropped.current = true;
+    console.warn(`${why}: measuring every node instead of using lib/nodeGeometry.`);
+    setGeometryOk(false);
+    // React Flow keeps the handles it was given until told to measure the nodes again.
+    window.setTimeout(() => updateNodeInternals(store.getState().graph.nodes.map((n) => n.id)), 0);
+  }, [store, updateNodeInternals]);
+  useEffect(() => {
+    if (!geometryOk) return;
+    const pending = new Map<NodeGeometry, string>();
+    for (const [id, geometry] of given.current) {
+      if (!checkedShapes.current.has(geometry) && !pending.has(geometry)) pending.set(geometry, id);
+    }
+    if (pending.size === 0) return;
+    const check = () => {
+      const zoom = getViewport().zoom;
+      for (const [geometry, id] of pending) {
+        const element = document.querySelector<HTMLElement>(`.react-flow__node[data-id="${CSS.escape(id)}"]`);
+        if (!element) continue;
+        checkedShapes.current.add(geometry);
+        if (!geometryMatchesDom(element, geometry, zoom)) {
+          dropGeometry(`Node ${id} is drawn with another size or other handle places than lib/nodeGeometry gives`);
+          return;
+        }
+      }
+    };
+    const idle = typeof window.requestIdleCallback === "function" ? window.requestIdleCallback(check, { timeout: 3000 }) : window.setTimeout(check, 200);
+    return () => (typeof window.cancelIdleCallback === "function" ? window.cancelIdleCallback(idle) : window.clearTimeout(idle));
+  }, [nodes, geometryOk, getViewport, dropGeometry]);
   useEffect(() => {
     // Forget the data of nodes that are gone.
     if (dataCache.current.size > nodes.length) {
@@ -222,7 +282,14 @@ export function Canvas() {
           dimUpdates[change.id] = change.dimensions;
         }
       }
-      for (const [id, size] of Object.entries(dimUpdates)) dims.current.set(id, size);
+      for (const [id, size] of Object.entries(dimUpdates)) {
+        dims.current.set(id, size);
+        // React Flow measured a node it was given a size for, and found another one.
+        const geometry = given.current.get(id);
+        if (geometry && (geometry.width !== size.width || geometry.height !== size.height)) {
+          dropGeometry(`Node ${id} measures ${size.width}×${size.height}, not ${geometry.width}×${geometry.height}`);
+        }
+      }
       if (selection) store.getState().select([...selection], store.getState().selectedEdges);
       if (Object.keys(moved).length || finished) {
         const next = { ...draggingNow.current, ...moved };
@@ -232,7 +299,7 @@ export function Canvas() {
         setDragging(draggingNow.current);
       }
     },
-    [store],
+    [store, dropGeometry],
   );
 
   const onEdgesChange = useCallback(
@@ -386,6 +453,7 @@ function reuseUnchanged<T extends { id: string }>(cache: { items: Map<string, T>
 }
 
 const MEASURE_KEYS = new Set(["measured", "initialWidth", "initialHeight"]);
+// (`handles` is compared: it is one shared array per node shape, see lib/nodeGeometry.)
 
 function sameItem(a: object, b: object): boolean {
   const keys = Object.keys(b).filter((k) => !MEASURE_KEYS.has(k));

@@ -118,6 +118,18 @@ describe("LiveWorkflow", () => {
     expect(after.edges).toBe(before.edges);
   });
 
+  it("seeds its item caches from the first parse, whether or not the text has a `&` that is no anchor", () => {
+    for (const text of [commented, commented.replace("type: transform", "type: transform\n      description: 'this & that'")]) {
+      const live = new LiveWorkflow();
+      const first = live.parse(text).graph!;
+      expect(first).toEqual(parseWorkflow(text).graph);
+      // The next parse reads only the item that changed: the other node keeps its object.
+      const next = live.parse(text.replace("type: transform", "type: transform\n      name: Shape")).graph!;
+      expect(next.nodes[0]).toBe(first.nodes[0]);
+      expect(next.nodes[1].name).toBe("Shape");
+    }
+  });
+
   it("keeps the whole graph object when only a comment changed", () => {
     const live = new LiveWorkflow();
     const before = live.parse(commented).graph;

@@ -12,11 +12,14 @@ import { chunkFrame, parseChunk, parseSkeleton, splitWorkflow, type SeqChunks, t
 import { applyEditPreservingFormat } from "./preserve";
 import {
   asRecord,
+  documentData,
   graphEdges,
+  graphFromData,
   graphHeader,
   graphNode,
   parseWorkflow,
   printDocument,
+  readDocument,
   removeElements,
   type GraphEdge,
   type GraphNode,
@@ -73,13 +76,16 @@ export class LiveWorkflow {
     // The first text is read whole (one parse is quicker than a thousand small ones), and its
     // items seed the chunk caches; later ones chunk by chunk.
     if (this.chunks === null && this.nodeValues.size === 0) {
-      const full = parseWorkflow(text);
-      if (!full.doc) return { graph: null, problems: full.problems };
+      const { doc, problems } = readDocument(text);
+      if (!doc) return { graph: null, problems };
       this.docText = text;
-      this.doc = full.doc;
+      this.doc = doc;
       this.printed = undefined;
-      const graph = this.seed(text, full.doc) ? this.parseChunks(text) : null;
-      return { graph: this.keep(graph?.nodes ?? full.graph.nodes, graph ?? full.graph), problems: [] };
+      // One plain copy of the data serves both the chunk caches and, failing those, the graph.
+      const data = documentData(doc);
+      const split = this.seed(text, doc, data);
+      const graph = (split && this.parseChunks(text, split)) || graphFromData(data);
+      return { graph: this.keep(graph.nodes, graph), problems: [] };
     }
     const chunked = this.parseChunks(text);
     if (chunked) return { graph: chunked, problems: [] };
@@ -93,8 +99,8 @@ export class LiveWorkflow {
     return { graph: this.keep(full.graph.nodes, full.graph), problems: [] };
   }
 
-  private parseChunks(text: string): WorkflowGraph | null {
-    const split = splitWorkflow(text);
+  private parseChunks(text: string, knownSplit?: SplitWorkflow): WorkflowGraph | null {
+    const split = knownSplit ?? splitWorkflow(text);
     if (!split) return null;
     let skeleton: unknown;
     if (this.skeletonCache?.text === split.skeleton) skeleton = this.skeletonCache.value;
@@ -141,21 +147,25 @@ export class LiveWorkflow {
   }
 
   /**
-   * Fills the chunk caches with the items of `doc`, the whole parse of `text`: what each chunk
-   * would parse to alone, when no item can lean on another (the document has no alias).
+   * Fills the chunk caches with the items of `doc`, the whole parse of `text` (whose plain data
+   * is `data`): what each chunk would parse to alone, when no item can lean on another (the
+   * document has no alias). Returns the split of `text`, or null when the caches stay empty.
    */
-  private seed(text: string, doc: Document): boolean {
+  private seed(text: string, doc: Document, data: unknown): SplitWorkflow | null {
     const split = splitWorkflow(text);
-    if (!split) return false;
+    if (!split) return null;
+    // An alias needs an anchor (`&name`) to refer to: without a `&` anywhere, there is none.
     let aliased = false;
-    visit(doc, {
-      Alias() {
-        aliased = true;
-        return visit.BREAK;
-      },
-    });
-    if (aliased) return false;
-    const spec = asRecord(asRecord(doc.toJS()).spec);
+    if (text.includes("&")) {
+      visit(doc, {
+        Alias() {
+          aliased = true;
+          return visit.BREAK;
+        },
+      });
+    }
+    if (aliased) return null;
+    const spec = asRecord(asRecord(data).spec);
     const fill = (seq: SeqChunks | null, data: unknown, cache: Map<string, Parsed>) => {
       if (!seq) return true;
       if (!Array.isArray(data) || data.length !== seq.items.length) return false;
@@ -165,9 +175,9 @@ export class LiveWorkflow {
     if (!fill(split.nodes, spec.nodes, this.nodeValues) || !fill(split.edges, spec.edges, this.edgeValues)) {
       this.nodeValues.clear();
       this.edgeValues.clear();
-      return false;
+      return null;
     }
-    return true;
+    return split;
   }
 
   /** The new graph, reusing the last one's arrays when their items are the same. */

@@ -165,24 +165,32 @@ export function graphFromData(data: unknown): WorkflowGraph {
 }
 
 export function parseWorkflow(text: string): ParsedWorkflow {
+  const { doc, problems } = readDocument(text);
+  return doc ? parsedWorkflow(doc) : { doc: null, graph: EMPTY_GRAPH, problems };
+}
+
+/** The Document of `text`, or null and its syntax errors. */
+export function readDocument(text: string): { doc: Document | null; problems: ParseProblem[] } {
   const doc = parseDocument(text, { keepSourceTokens: false, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    return {
-      doc: null,
-      graph: EMPTY_GRAPH,
-      problems: doc.errors.map((error) => ({
-        message: error.message.split("\n")[0],
-        line: error.linePos?.[0].line ?? 1,
-        column: error.linePos?.[0].col ?? 1,
-      })),
-    };
-  }
-  return parsedWorkflow(doc);
+  if (doc.errors.length === 0) return { doc, problems: [] };
+  return {
+    doc: null,
+    problems: doc.errors.map((error) => ({
+      message: error.message.split("\n")[0],
+      line: error.linePos?.[0].line ?? 1,
+      column: error.linePos?.[0].col ?? 1,
+    })),
+  };
+}
+
+/** The plain data of a Document without errors, as the graph is read from. */
+export function documentData(doc: Document): unknown {
+  return doc.toJS({ maxAliasCount: 100 });
 }
 
 /** The ParsedWorkflow of a Document without errors (one just parsed or edited). */
 export function parsedWorkflow(doc: Document): ParsedWorkflow {
-  return { doc, graph: graphFromData(doc.toJS({ maxAliasCount: 100 })), problems: [] };
+  return { doc, graph: graphFromData(documentData(doc)), problems: [] };
 }
 
 export function printDocument(doc: Document): string {

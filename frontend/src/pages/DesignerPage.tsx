@@ -19,7 +19,7 @@ import {
   Wand2,
 } from "lucide-react";
 import { api, ApiError } from "../api/client";
-import type { Issue, NodeType, WorkflowDetail } from "../api/types";
+import type { Issue, NodeType, Page, WorkflowDetail } from "../api/types";
 import { Modal } from "../components/Modal";
 import { toast } from "../components/toast";
 import { Canvas } from "../designer/Canvas";
@@ -41,6 +41,31 @@ const CATALOG_WAIT_MS = 400;
 const delay = (ms: number) => new Promise<void>((resolve) => window.setTimeout(resolve, ms));
 const DIALECT_NAMES: Record<string, string> = { mbflow: "MBFlow (Go)", magic_flow: "Magic Flow v2" };
 let clipboard: Clip | null = null;
+
+/**
+ * Requests made before React has rendered anything (see main.tsx): on a direct load of a
+ * designer URL the workflow and the node catalog are on their way while the app boots, instead
+ * of from the page's first effect on. Each is taken once; later visits fetch as usual.
+ */
+const early: { workflowId?: string; workflow?: Promise<WorkflowDetail>; catalog?: Promise<Page<NodeType>> } = {};
+
+export function prefetchDesigner(pathname: string): void {
+  const match = /^\/designer\/([^/]+)\/?$/.exec(pathname);
+  if (!match) return;
+  early.workflowId = decodeURIComponent(match[1]);
+  early.workflow = api.getWorkflow(early.workflowId);
+  early.catalog = api.nodeTypes();
+  // Handled where they are taken; these only keep an unused failure from being reported as unhandled.
+  early.workflow.catch(() => undefined);
+  early.catalog.catch(() => undefined);
+}
+
+function takeEarly<K extends "workflow" | "catalog">(key: K, workflowId?: string): (typeof early)[K] {
+  const found = early[key];
+  if (key === "workflow" && workflowId !== early.workflowId) return undefined;
+  early[key] = undefined;
+  return found;
+}
 
 function isTyping(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -434,8 +459,7 @@ export function DesignerPage() {
     // The node-types catalog is fetched alongside the workflow, not after it: when both are in
     // before the store is made, the first render already has it and needs no second full pass.
     let catalog: NodeType[] | null = null;
-    const catalogLoaded = api
-      .nodeTypes()
+    const catalogLoaded = (takeEarly("catalog") ?? api.nodeTypes())
       .then((page) => (page.results.length ? page.results : FALLBACK_NODE_TYPES))
       .catch((error) => {
         if (!cancelled) toast.fromError(error, "Node catalog unavailable, showing the built-in types");
@@ -457,8 +481,7 @@ export function DesignerPage() {
       });
     };
     if (id) {
-      api
-        .getWorkflow(id)
+      (takeEarly("workflow", id) ?? api.getWorkflow(id))
         .then((wf) => start(wf.yaml, { id: wf.id, version: wf.version?.number, name: wf.name }))
         .catch((error) => {
           setFailed(error instanceof Error ? error.message : String(error));

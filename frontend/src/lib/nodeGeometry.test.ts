@@ -1,0 +1,74 @@
+import { geometryMatchesDom, nodeGeometry, sharedNodeGeometry, type NodeGeometry } from "./nodeGeometry";
+
+const at = (geometry: NodeGeometry, id: string) => {
+  const handle = geometry.handles.find((h) => h.id === id);
+  return handle && { x: handle.x, y: handle.y, position: handle.position, type: handle.type };
+};
+
+describe("nodeGeometry", () => {
+  // The expected numbers are what Chromium measured for these nodes with styles.css (2026-12).
+  it("sizes a node by its rows: title and type, a summary line, one row per output port", () => {
+    expect(nodeGeometry({ summary: false, ports: [], success: true })).toMatchObject({ width: 220, height: 57 });
+    expect(nodeGeometry({ summary: true, ports: [], success: true })).toMatchObject({ width: 220, height: 74 });
+    expect(nodeGeometry({ summary: true, ports: ["true", "false"], success: false }).height).toBe(121);
+    expect(nodeGeometry({ summary: true, ports: ["alpha", "beta", "default"], success: false }).height).toBe(140);
+  });
+
+  it("centres the input, success and failure handles on the node's edges", () => {
+    const plain = nodeGeometry({ summary: true, ports: [], success: true });
+    expect(at(plain, "in")).toEqual({ x: -4, y: 32, position: "left", type: "target" });
+    expect(at(plain, "success")).toEqual({ x: 214, y: 32, position: "right", type: "source" });
+    expect(at(plain, "failure")).toEqual({ x: 105.5, y: 68.5, position: "bottom", type: "source" });
+  });
+
+  it("puts one handle on each port row instead of the success handle", () => {
+    const routing = nodeGeometry({ summary: true, ports: ["alpha", "beta", "default"], success: false });
+    expect(routing.handles.map((h) => h.id)).toEqual(["in", "port:alpha", "port:beta", "port:default", "failure"]);
+    expect(routing.handles.filter((h) => h.id?.startsWith("port:")).map((h) => h.y)).toEqual([82.5, 101.5, 120.5]);
+    expect(at(routing, "in")?.y).toBe(65);
+  });
+
+  it("has no success handle for a type without a success output", () => {
+    expect(nodeGeometry({ summary: false, ports: [], success: false }).handles.map((h) => h.id)).toEqual(["in", "failure"]);
+  });
+
+  it("hands out one object per shape", () => {
+    const a = sharedNodeGeometry({ summary: true, ports: ["a"], success: false });
+    expect(sharedNodeGeometry({ summary: true, ports: ["a"], success: false })).toBe(a);
+    expect(sharedNodeGeometry({ summary: true, ports: ["b"], success: false })).not.toBe(a);
+    expect(sharedNodeGeometry({ summary: false, ports: ["a"], success: false })).not.toBe(a);
+  });
+});
+
+describe("geometryMatchesDom", () => {
+  const geometry = nodeGeometry({ summary: false, ports: [], success: true });
+  /** A drawn node as the DOM reports it, at `zoom`, its handles moved by `shift` flow pixels. */
+  function drawn(zoom: number, shift = 0, height = geometry.height): HTMLElement {
+    const box = { left: 100, top: 50, width: geometry.width * zoom, height: height * zoom };
+    const handles = geometry.handles.map((h) => ({
+      dataset: { handleid: h.id },
+      getBoundingClientRect: () => ({
+        left: box.left + (h.x + shift) * zoom,
+        top: box.top + h.y * zoom,
+        width: (h.width ?? 0) * zoom,
+        height: (h.height ?? 0) * zoom,
+      }),
+    }));
+    return {
+      offsetWidth: geometry.width,
+      offsetHeight: height,
+      getBoundingClientRect: () => box,
+      querySelectorAll: () => handles,
+    } as unknown as HTMLElement;
+  }
+
+  it("accepts a node drawn as the model says, at any zoom", () => {
+    expect(geometryMatchesDom(drawn(1), geometry, 1)).toBe(true);
+    expect(geometryMatchesDom(drawn(0.2), geometry, 0.2)).toBe(true);
+  });
+
+  it("rejects a node whose size or handles differ", () => {
+    expect(geometryMatchesDom(drawn(1, 0, geometry.height + 1), geometry, 1)).toBe(false);
+    expect(geometryMatchesDom(drawn(0.5, 1), geometry, 0.5)).toBe(false);
+  });
+});
