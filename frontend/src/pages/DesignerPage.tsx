@@ -53,11 +53,16 @@ export function prefetchDesigner(pathname: string): void {
   const match = /^\/designer\/([^/]+)\/?$/.exec(pathname);
   if (!match) return;
   early.workflowId = decodeURIComponent(match[1]);
-  early.workflow = api.getWorkflow(early.workflowId);
-  early.catalog = api.nodeTypes();
-  // Handled where they are taken; these only keep an unused failure from being reported as unhandled.
-  early.workflow.catch(() => undefined);
-  early.catalog.catch(() => undefined);
+  const workflow = (early.workflow = api.getWorkflow(early.workflowId));
+  const catalog = (early.catalog = api.nodeTypes());
+  // A failure is reported where the request is taken. One not yet taken is dropped, so that a
+  // later visit (after signing in again, say) asks anew instead of showing an old failure.
+  workflow.catch(() => {
+    if (early.workflow === workflow) early.workflow = undefined;
+  });
+  catalog.catch(() => {
+    if (early.catalog === catalog) early.catalog = undefined;
+  });
 }
 
 function takeEarly<K extends "workflow" | "catalog">(key: K, workflowId?: string): (typeof early)[K] {
