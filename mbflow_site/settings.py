@@ -85,6 +85,8 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'mbflow.sqlite3'}")
 DB_MAX_CONNECTIONS = env_int("DB_MAX_CONNECTIONS", 20, minimum=1)
+# Threads that run the synchronous part of HTTP requests (mbflow_site/http_handler.py), per process.
+HTTP_THREADS = env_int("HTTP_THREADS", 64, minimum=1)
 try:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 except Exception as exc:  # dj_database_url raises several types for a malformed URL
@@ -96,8 +98,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    # ASGI runs each request in its own thread: persistent per-thread connections would pile up,
-    # so connections come from one pool per process, capped by DB_MAX_CONNECTIONS.
+    # Requests, SSE streams and engine steps run in many threads: persistent per-thread connections
+    # would pile up, so connections come from one pool per process, capped by DB_MAX_CONNECTIONS.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
@@ -149,7 +151,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/login"
 API_KEYS = env_list("API_KEYS", [])
+# How long a process trusts an API key it has read (0: read the key on every request).
+API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5, minimum=0)
 SESSION_COOKIE_SAMESITE = "Lax"
+# Admin messages live in the session: the default cookie storage builds a signer on every request.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # --- Limits ----------------------------------------------------------------------------------
 MBFLOW_MAX_BODY_BYTES = env_int("MBFLOW_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)

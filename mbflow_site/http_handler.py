@@ -1,0 +1,83 @@
+"""Django's ASGI handler run the way a threaded WSGI server runs it: one thread hop per request.
+
+Every view and middleware of the site is synchronous. Django's own ASGI handler crosses from the
+event loop into a thread three times per request (the ``request_started`` signal, the middleware
+chain, ``response.close``) and starts a new thread for each request (``ThreadSensitiveContext``).
+This handler reads the body on the event loop, then runs the whole synchronous part - signals,
+middleware, view, rendering, ``request_finished`` - in one call on a pool of reused threads, and
+sends the finished response from the event loop. The request's database connection goes back to
+the pool before the response is sent, as the last thing its thread does.
+
+Streaming responses (server-sent events) keep Django's own path: each chunk is produced in the
+response's own thread, and the stream stops when the client goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import functools
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from django.conf import settings
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.db import close_old_connections
+from django.http import HttpResponseBase
+from django.urls import set_script_prefix
+
+
+class ThreadedASGIHandler(ASGIHandler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads = ThreadPoolExecutor(max_workers=settings.HTTP_THREADS, thread_name_prefix="mbflow-http")
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        super().load_middleware(is_async=False)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"Django serves HTTP here, not {scope['type']}.")
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        try:
+            respond = functools.partial(contextvars.copy_context().run, self.respond, scope, body_file)
+            response = await asyncio.get_running_loop().run_in_executor(self.threads, respond)
+            if response.streaming:
+                await self.stream(response, receive, send)
+            else:
+                await self.send_response(response, send)
+        finally:
+            body_file.close()
+
+    def respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
+        """The synchronous part of one request, in one thread: what a WSGI server would call."""
+        set_script_prefix(get_script_prefix(scope))
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, response = self.create_request(scope, body_file)
+        if request is not None:
+            response = self.get_response(request)
+        if response.streaming:
+            # The stream's chunks are made in another thread: give this one's connection back now.
+            close_old_connections()
+        else:
+            response.close()  # request_finished: the connection goes back to the pool
+        return response
+
+    async def stream(self, response: HttpResponseBase, receive: Any, send: Any) -> None:
+        async with ThreadSensitiveContext():
+            sending = asyncio.create_task(self.send_response(response, send))
+            listening = asyncio.create_task(self.listen_for_disconnect(receive))
+            await asyncio.wait([sending, listening], return_when=asyncio.FIRST_COMPLETED)
+            for task in (listening, sending):
+                if not task.done():
+                    task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, RequestAborted):
+                    await task
+            await sync_to_async(response.close)()
