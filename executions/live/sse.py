@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
-from django.db import close_old_connections
+from channels.db import database_sync_to_async
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -22,28 +23,35 @@ KEEPALIVE_SECONDS = 15.0
 MAX_STREAM_SECONDS = 3600.0
 
 
-def event_stream(execution_id: str, after_seq: int) -> Iterator[str]:
+def _read(execution_id: str, after_seq: int) -> tuple[list[ExecutionEvent], str | None]:
+    """The next events after ``after_seq``, and the execution's status when there are none."""
+    events = list(ExecutionEvent.objects.filter(execution_id=execution_id, seq__gt=after_seq).order_by("seq")[:500])
+    if events:
+        return events, None
+    return [], Execution.objects.filter(pk=execution_id).values_list("status", flat=True).first()
+
+
+async def event_stream(execution_id: str, after_seq: int) -> AsyncIterator[str]:
+    """An async iterator: under ASGI, Django sends each part as it comes (it collects a sync
+    iterator whole before sending any of it). Each read borrows a pooled connection and gives it
+    back, so an open stream holds none while it waits; a client that goes away cancels the wait."""
+    read = database_sync_to_async(_read)
     yield "retry: 2000\n\n"
     started = last_write = time.monotonic()
-    try:
-        while time.monotonic() - started < MAX_STREAM_SECONDS:
-            events = list(ExecutionEvent.objects.filter(execution_id=execution_id, seq__gt=after_seq)
-                          .order_by("seq")[:500])
-            for event in events:
-                after_seq = event.seq
-                yield f"id: {event.seq}\nevent: {event.type}\ndata: {json.dumps(event_data(event))}\n\n"
+    while time.monotonic() - started < MAX_STREAM_SECONDS:
+        events, status = await read(execution_id, after_seq)
+        for event in events:
+            after_seq = event.seq
+            yield f"id: {event.seq}\nevent: {event.type}\ndata: {json.dumps(event_data(event))}\n\n"
+            last_write = time.monotonic()
+        if not events:
+            if status in (None, "succeeded", "failed", "cancelled"):
+                yield "event: end\ndata: {}\n\n"
+                return
+            if time.monotonic() - last_write > KEEPALIVE_SECONDS:
+                yield ": keep-alive\n\n"
                 last_write = time.monotonic()
-            if not events:
-                status = Execution.objects.filter(pk=execution_id).values_list("status", flat=True).first()
-                if status in (None, "succeeded", "failed", "cancelled"):
-                    yield "event: end\ndata: {}\n\n"
-                    return
-                if time.monotonic() - last_write > KEEPALIVE_SECONDS:
-                    yield ": keep-alive\n\n"
-                    last_write = time.monotonic()
-                time.sleep(POLL_SECONDS)
-    finally:
-        close_old_connections()
+            await asyncio.sleep(POLL_SECONDS)
 
 
 class ExecutionStreamView(TenantView):
