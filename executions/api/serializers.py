@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from rest_framework import serializers
 
 from executions.models import Execution, ExecutionEvent, NodeRun
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+from mbflow_site.formats import iso_time
 
 
 def execution_summary(execution: Execution) -> dict[str, Any]:
@@ -25,9 +21,9 @@ def execution_summary(execution: Execution) -> dict[str, Any]:
         "parent_id": str(execution.parent_id) if execution.parent_id else None,
         "depth": execution.depth,
         "trigger": execution.trigger,
-        "created_at": _iso(execution.created_at),
-        "started_at": _iso(execution.started_at),
-        "finished_at": _iso(execution.finished_at),
+        "created_at": iso_time(execution.created_at),
+        "started_at": iso_time(execution.started_at),
+        "finished_at": iso_time(execution.finished_at),
         "total_steps": execution.total_steps,
     }
 
@@ -40,9 +36,9 @@ def step_data(run: NodeRun) -> dict[str, Any]:
         "input": run.input,
         "output": run.output,
         "error": run.error,
-        "started_at": _iso(run.started_at),
-        "finished_at": _iso(run.finished_at),
-        "scheduled_at": _iso(run.scheduled_at),
+        "started_at": iso_time(run.started_at),
+        "finished_at": iso_time(run.finished_at),
+        "scheduled_at": iso_time(run.scheduled_at),
     }
 
 
@@ -75,7 +71,7 @@ def execution_results(execution: Execution) -> dict[str, Any]:
 
 def event_data(event: ExecutionEvent) -> dict[str, Any]:
     return {"seq": event.seq, "type": event.type, "node_id": event.node_id, "payload": event.payload,
-            "time": _iso(event.time)}
+            "time": iso_time(event.time)}
 
 
 class StartSerializer(serializers.Serializer):
