@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
+from workflows.auth import forget_cached_keys
 from workflows.models import ApiKey, Membership, Template, Tenant, Workflow, WorkflowVersion
 from workflows.models.keys import generate_raw_key
 
@@ -55,6 +56,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         from django.utils import timezone
 
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        forget_cached_keys()
         messages.info(request, f"Revoked {count} key(s).")
 
 

@@ -8,6 +8,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from mbflow_site.errors import ApiError, Conflict, NotFound
+from workflows.auth import forget_cached_keys
 from workflows.models import ApiKey, Membership, Role, Tenant
 from workflows.models.keys import generate_raw_key, hash_key
 
@@ -24,6 +25,7 @@ def do_create_key(tenant: Tenant, *, name: str, role: str, created_by_id: int | 
 def do_revoke_key(key: ApiKey) -> ApiKey:
     if key.revoked_at is None:
         ApiKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())
+        forget_cached_keys()
         key.refresh_from_db()
     return key
 

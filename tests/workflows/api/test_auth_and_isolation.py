@@ -136,3 +136,62 @@ def test_an_editor_cannot_manage_keys_or_members(editor: APIClient) -> None:
     assert editor.get("/api/v1/keys").status_code == 403
     assert editor.post("/api/v1/keys", {"name": "x"}, format="json").status_code == 403
     assert editor.get("/api/v1/members").status_code == 403
+
+
+def test_a_key_revoked_through_the_api_or_the_admin_action_stops_working_at_once(
+    admin_client: APIClient, tenant
+) -> None:
+    key, raw = make_key(tenant, Role.VIEWER)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert client.get("/api/v1/workflows").status_code == 200  # now cached for API_KEY_CACHE_SECONDS
+    assert admin_client.delete(f"/api/v1/keys/{key.pk}").status_code == 200
+    assert client.get("/api/v1/workflows").status_code == 401
+
+    from django.contrib.admin.sites import site
+
+    other, other_raw = make_key(tenant, Role.VIEWER, name="second")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {other_raw}")
+    assert client.get("/api/v1/workflows").status_code == 200
+    site._registry[ApiKey].revoke(_admin_request(), ApiKey.objects.filter(pk=other.pk))
+    assert client.get("/api/v1/workflows").status_code == 401
+
+
+def _admin_request():
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.test import RequestFactory
+
+    request = RequestFactory().post("/admin/")
+    request.session = {}
+    request._messages = FallbackStorage(request)
+    return request
+
+
+def test_a_key_revoked_by_another_process_works_here_until_the_cache_time_passes(
+    tenant, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from workflows import auth
+
+    settings.API_KEY_CACHE_SECONDS = 5
+    key, raw = make_key(tenant, Role.VIEWER)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert client.get("/api/v1/workflows").status_code == 200
+    # Another process revokes it: a plain UPDATE, no signal reaches this one.
+    ApiKey.objects.filter(pk=key.pk).update(revoked_at="2026-01-01T00:00:00Z")
+    assert client.get("/api/v1/workflows").status_code == 200
+    now = time.monotonic()
+    monkeypatch.setattr(auth, "clock", lambda: now + 5.1)
+    assert client.get("/api/v1/workflows").status_code == 401
+
+
+def test_without_a_cache_time_every_request_reads_the_key(tenant, settings) -> None:
+    settings.API_KEY_CACHE_SECONDS = 0
+    key, raw = make_key(tenant, Role.VIEWER)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert client.get("/api/v1/workflows").status_code == 200
+    ApiKey.objects.filter(pk=key.pk).update(revoked_at="2026-01-01T00:00:00Z")
+    assert client.get("/api/v1/workflows").status_code == 401
