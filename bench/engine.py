@@ -1,7 +1,7 @@
 """Engine benchmark: prints figures per dispatcher, and how each was measured.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_engine REDIS_URL=redis://127.0.0.1:6379/4 \\
-        .venv/bin/python bench/engine.py [--dispatchers embedded,celery] [--runs 200]
+        .venv/bin/python bench/engine.py [--dispatchers embedded,celery] [--runs 200] [--scenarios 1,2,3,4,5]
 
 The database is migrated, emptied of executions and (PostgreSQL) vacuumed first. Requests go through the whole Django
 stack in-process (Django's test client: URL routing, API-key auth, DRF, the engine, the
@@ -172,8 +172,9 @@ def ms(seconds: float) -> str:
 
 
 class Bench:
-    def __init__(self, runs: int) -> None:
+    def __init__(self, runs: int, scenarios: set[str]) -> None:
         self.runs = runs
+        self.scenarios = scenarios
         self.tenant, _ = Tenant.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
         Execution.objects.filter(tenant=self.tenant).delete()
         Workflow.objects.filter(tenant=self.tenant).delete()
@@ -210,10 +211,25 @@ class Bench:
 
     def run(self, dispatcher: str) -> None:
         print(f"\n== dispatcher: {dispatcher} ==")
+        if self.scenarios & {"1", "5"}:
+            self.chain_scenarios()
+        if "2" in self.scenarios:
+            self.clients_scenario()
+        if "3" in self.scenarios:
+            self.fan_out_scenario()
+        if "4" in self.scenarios:
+            self.burst_scenario()
+
+    def chain_scenarios(self) -> None:
         chain40 = self.sequential("chain40", self.runs)
         print(f"(1) 40-node transform chain, 1 client, POST /executions wait=30, {self.runs} runs: "
               f"p50 {ms(pct(chain40, 50))}, p95 {ms(pct(chain40, 95))}   [target p50 <= 25 ms]")
+        one = self.sequential("chain1", self.runs)
+        per_node = (statistics.median(chain40) - statistics.median(one)) / 39
+        print(f"(5) engine overhead per light node = (p50 of 40-node chain - p50 of 1-node chain) / 39 = "
+              f"{per_node * 1000:.3f} ms   [target <= 0.5 ms]")
 
+    def clients_scenario(self) -> None:
         clients, processes = 20, 4
         per_client = max(self.runs // clients, 10)
         with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -226,10 +242,12 @@ class Bench:
               f"{len(durations) / wall:.0f} executions/s, "
               f"p50 {ms(pct(durations, 50))}, p95 {ms(pct(durations, 95))}   [target >= 60/s]")
 
+    def fan_out_scenario(self) -> None:
         fan = self.sequential("fan-out", 20)
         print(f"(3) 10 parallel http nodes (server sleeps 200 ms) + merge, wall per request over 20 runs: "
               f"p50 {ms(pct(fan, 50))}, p95 {ms(pct(fan, 95))}   [target <= 250 ms]")
 
+    def burst_scenario(self) -> None:
         total, processes, threads = 1000, 4, 8
         with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
             parts = list(pool.map(_start_process, [(str(self.tenant.pk), threads, total // processes)] * processes))
@@ -242,11 +260,6 @@ class Bench:
               f"p50 {ms(pct(latencies, 50))}, p95 {ms(pct(latencies, 95))}, {ok}/{total} succeeded   "
               f"[target >= 200/s]")
         Execution.objects.filter(tenant=self.tenant, workflow__name="three").delete()
-
-        one = self.sequential("chain1", self.runs)
-        per_node = (statistics.median(chain40) - statistics.median(one)) / 39
-        print(f"(5) engine overhead per light node = (p50 of 40-node chain - p50 of 1-node chain) / 39 = "
-              f"{per_node * 1000:.3f} ms   [target <= 0.5 ms]")
 
 
 def start_worker() -> subprocess.Popen[bytes]:
@@ -271,9 +284,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dispatchers", default="embedded,celery")
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--scenarios", default="1,2,3,4,5", help="which of the scenarios to run (5 runs with 1)")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
-    bench = Bench(args.runs)
+    bench = Bench(args.runs, set(args.scenarios.split(",")))
     db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     print(f"MBFlow engine benchmark - database {db}, channel layer "
           f"{settings.CHANNEL_LAYERS['default']['BACKEND'].rsplit('.', 1)[-1]}, python {sys.version.split()[0]}")
