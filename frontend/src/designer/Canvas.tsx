@@ -7,6 +7,8 @@ import {
   MiniMap,
   ReactFlow,
   useReactFlow,
+  useStore as useFlowStore,
+  useStoreApi,
   useUpdateNodeInternals,
   type Connection,
   type Edge,
@@ -14,13 +16,17 @@ import {
   type Node,
   type NodeChange,
   type NodeTypes,
+  type Viewport,
 } from "@xyflow/react";
 import { autoLayout, displayPositions, NODE_HEIGHT, NODE_WIDTH } from "../lib/layout";
-import { geometryMatchesDom, sharedNodeGeometry, type NodeGeometry } from "../lib/nodeGeometry";
+import { drawnAsGiven, geometryMatchesDom, sharedNodeGeometry, type NodeGeometry } from "../lib/nodeGeometry";
+import { nodeDetailAt } from "../lib/levelOfDetail";
 import { measureSince } from "../lib/perf";
+import { fittedViewport } from "../lib/viewport";
 import { hasSuccessOutput, outputPorts } from "../lib/nodeKinds";
 import { addEdge, addNode, moveNodes, uniqueId, type XY } from "../lib/workflowDoc";
 import { useDesigner, useDesignerStoreApi } from "./store";
+import { NodeDetailContext } from "./nodes/detail";
 import { WorkflowNode, type WorkflowFlowNode, type WorkflowNodeData } from "./nodes/WorkflowNode";
 import type { Issue } from "../api/types";
 
@@ -33,6 +39,8 @@ const nodeTypes: NodeTypes = { workflow: WorkflowNode };
 const DELETE_KEYS = ["Delete", "Backspace"];
 const MULTI_SELECTION_KEYS = ["Shift", "Meta", "Control"];
 const FIT_VIEW_OPTIONS = { padding: 0.25, maxZoom: 1 };
+const MIN_ZOOM = 0.2;
+const MAX_ZOOM = 2;
 const PRO_OPTIONS = { hideAttribution: true };
 const DEFAULT_EDGE_OPTIONS = { type: "smoothstep" };
 const MINIMAP_STYLE = { width: 150, height: 100 };
@@ -79,7 +87,10 @@ export function Canvas() {
   const nodeTypesCatalog = useDesigner((s) => s.nodeTypes);
   const run = useDesigner((s) => s.run);
   const { screenToFlowPosition, fitView, getViewport } = useReactFlow();
+  const flowStore = useStoreApi<WorkflowFlowNode, Edge>();
   const updateNodeInternals = useUpdateNodeInternals();
+  // Re-renders the canvas only when the zoom crosses the level-of-detail threshold.
+  const detail = useFlowStore((s) => nodeDetailAt(s.transform[2]));
   const refitted = useRef(false);
   const [dragging, setDragging] = useState<Record<string, XY>>({});
   const draggingNow = useRef<Record<string, XY>>({});
@@ -90,6 +101,7 @@ export function Canvas() {
   const dims = useRef(new Map<string, { width: number; height: number }>());
   // Fit once when a drawing is opened; an empty canvas must not jump to the first dropped node.
   const [fitOnOpen] = useState(() => store.getState().graph.nodes.length > 0);
+  const host = useRef<HTMLDivElement>(null);
 
   // Nodes without a `position` in the YAML are placed by ELK for display only; nothing is
   // written until someone moves them or asks for an auto-layout.
@@ -228,6 +240,45 @@ export function Canvas() {
     const idle = typeof window.requestIdleCallback === "function" ? window.requestIdleCallback(check, { timeout: 3000 }) : window.setTimeout(check, 200);
     return () => (typeof window.cancelIdleCallback === "function" ? window.cancelIdleCallback(idle) : window.clearTimeout(idle));
   }, [nodes, geometryOk, getViewport, dropGeometry]);
+  // React Flow measures each node it mounts (a ResizeObserver's first report), even one handed to
+  // it with its size and handles, and gives it new internals, which re-renders every node and
+  // edge: on a 500-node drawing, ~250 ms between the first frame and its paint. A report for a node
+  // drawn at exactly the size it was given is dropped; any other (a size the model got wrong, a
+  // node it does not cover, every node once the model is dropped) goes on to React Flow as before.
+  // Installed before React Flow is first rendered (see `opening`): its ResizeObserver keeps the
+  // function it finds then.
+  useLayoutEffect(() => {
+    const measure = flowStore.getState().updateNodeInternals;
+    flowStore.setState({
+      updateNodeInternals: (updates, params) => {
+        // (A fit of the view waiting for the nodes' sizes is let through too: it happens there.)
+        if (!dropped.current && !flowStore.getState().fitViewQueued) {
+          const { nodeLookup } = flowStore.getState();
+          for (const [id, update] of updates) {
+            const known = nodeLookup.get(id);
+            const state = known && { measured: known.measured, hasHandles: known.internals.handleBounds !== undefined };
+            if (drawnAsGiven(given.current.get(id), state, update.nodeElement)) updates.delete(id);
+          }
+        }
+        if (updates.size > 0) measure(updates, params);
+      },
+    });
+    return () => flowStore.setState({ updateNodeInternals: measure });
+  }, [flowStore]);
+
+  // React Flow is first rendered once this has run, before the first paint.
+  const [opening, setOpening] = useState<{ viewport: Viewport | null } | null>(null);
+  useLayoutEffect(() => {
+    if (opening) return;
+    // The view a drawing opens with is fitted here (lib/viewport): React Flow's own `fitView`
+    // waits for the nodes' first paint. With no size to fit to yet, React Flow's does it.
+    const box = host.current;
+    const fallback = { width: NODE_WIDTH, height: NODE_HEIGHT };
+    const viewport =
+      fitOnOpen && box ? fittedViewport(nodes, box.clientWidth, box.clientHeight, { ...FIT_VIEW_OPTIONS, minZoom: MIN_ZOOM, fallback }) : null;
+    setOpening({ viewport });
+  }, [opening, nodes, fitOnOpen, flowStore]);
+
   useEffect(() => {
     // Forget the data of nodes that are gone.
     if (dataCache.current.size > nodes.length) {
@@ -369,6 +420,7 @@ export function Canvas() {
 
   return (
     <div
+      ref={host}
       className="canvas"
       data-testid="canvas"
       onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = "move"; }}
@@ -380,28 +432,37 @@ export function Canvas() {
         if (!e.currentTarget.contains(e.relatedTarget as globalThis.Node | null)) setKeysFor("focus", false);
       }}
     >
-      <ReactFlow<WorkflowFlowNode, Edge>
-        nodes={nodes}
-        edges={edges}
-        nodeTypes={nodeTypes}
-        onNodesChange={onNodesChange}
-        onEdgesChange={onEdgesChange}
-        onConnect={onConnect}
-        onDelete={onDelete}
-        deleteKeyCode={DELETE_KEYS}
-        multiSelectionKeyCode={keysActive ? MULTI_SELECTION_KEYS : null}
-        selectionKeyCode={keysActive ? "Shift" : null}
-        fitView={fitOnOpen}
-        fitViewOptions={FIT_VIEW_OPTIONS}
-        minZoom={0.2}
-        maxZoom={2}
-        proOptions={PRO_OPTIONS}
-        defaultEdgeOptions={DEFAULT_EDGE_OPTIONS}
-      >
-        <Background variant={BackgroundVariant.Dots} gap={18} size={1.2} color="#cfd4dc" />
-        <MiniMap pannable zoomable nodeStrokeWidth={3} style={MINIMAP_STYLE} nodeColor={minimapColor} />
-        <Controls showInteractive={false} />
-      </ReactFlow>
+      <NodeDetailContext.Provider value={detail}>
+        {opening && (
+          <ReactFlow<WorkflowFlowNode, Edge>
+            nodes={nodes}
+            edges={edges}
+            nodeTypes={nodeTypes}
+            onNodesChange={onNodesChange}
+            onEdgesChange={onEdgesChange}
+            onConnect={onConnect}
+            onDelete={onDelete}
+            deleteKeyCode={DELETE_KEYS}
+            multiSelectionKeyCode={keysActive ? MULTI_SELECTION_KEYS : null}
+            selectionKeyCode={keysActive ? "Shift" : null}
+            fitView={fitOnOpen && !opening.viewport}
+            fitViewOptions={FIT_VIEW_OPTIONS}
+            defaultViewport={opening.viewport ?? undefined}
+            minZoom={MIN_ZOOM}
+            maxZoom={MAX_ZOOM}
+            // Nodes and edges outside the view are not drawn: a fit view of a 500-node drawing
+            // shows fewer than half of them, and zoomed in a few dozen. Every change to the canvas
+            // then renders, lays out and paints what can be seen, not the whole drawing.
+            onlyRenderVisibleElements
+            proOptions={PRO_OPTIONS}
+            defaultEdgeOptions={DEFAULT_EDGE_OPTIONS}
+          >
+            <Background variant={BackgroundVariant.Dots} gap={18} size={1.2} color="#cfd4dc" />
+            <MiniMap pannable zoomable nodeStrokeWidth={3} style={MINIMAP_STYLE} nodeColor={minimapColor} />
+            <Controls showInteractive={false} />
+          </ReactFlow>
+        )}
+      </NodeDetailContext.Provider>
       {graph.nodes.length === 0 && graph.native && (
         <div className="canvas-empty">
           <strong>Drag a node type from the palette</strong>

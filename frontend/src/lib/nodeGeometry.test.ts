@@ -1,4 +1,4 @@
-import { geometryMatchesDom, nodeGeometry, sharedNodeGeometry, type NodeGeometry } from "./nodeGeometry";
+import { drawnAsGiven, geometryMatchesDom, nodeGeometry, sharedNodeGeometry, type NodeGeometry } from "./nodeGeometry";
 
 const at = (geometry: NodeGeometry, id: string) => {
   const handle = geometry.handles.find((h) => h.id === id);
@@ -70,5 +70,26 @@ describe("geometryMatchesDom", () => {
   it("rejects a node whose size or handles differ", () => {
     expect(geometryMatchesDom(drawn(1, 0, geometry.height + 1), geometry, 1)).toBe(false);
     expect(geometryMatchesDom(drawn(0.5, 1), geometry, 0.5)).toBe(false);
+  });
+});
+
+describe("drawnAsGiven", () => {
+  const geometry = nodeGeometry({ summary: true, ports: [], success: true });
+  const known = { measured: { width: 220, height: 74 }, hasHandles: true };
+  const drawn = { offsetWidth: 220, offsetHeight: 74 };
+
+  it("lets React Flow skip a node drawn at the size it was given, with its handles", () => {
+    expect(drawnAsGiven(geometry, known, drawn)).toBe(true);
+  });
+
+  it("has React Flow measure a node drawn at another size, or one without a model", () => {
+    expect(drawnAsGiven(geometry, known, { offsetWidth: 220, offsetHeight: 90 })).toBe(false);
+    expect(drawnAsGiven(undefined, known, drawn)).toBe(false);
+    expect(drawnAsGiven(geometry, undefined, drawn)).toBe(false);
+  });
+
+  it("has React Flow measure a node whose size or handles it no longer holds", () => {
+    expect(drawnAsGiven(geometry, { ...known, hasHandles: false }, drawn)).toBe(false);
+    expect(drawnAsGiven(geometry, { ...known, measured: { width: 220, height: 57 } }, drawn)).toBe(false);
   });
 });

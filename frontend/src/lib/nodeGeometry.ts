@@ -50,14 +50,15 @@ export interface NodeGeometry {
   handles: NodeHandle[];
 }
 
-function bodyHeight(shape: NodeShape): number {
+/** Height of `.wf-node-body` (the icon and text rows), which a compact node keeps too. */
+export function nodeBodyHeight(shape: Pick<NodeShape, "summary">): number {
   const text = TITLE_ROW + SUB_ROW + (shape.summary ? SUMMARY_ROW : 0);
   return 2 * BODY_PADDING_Y + Math.max(ICON, text);
 }
 
 /** Size and handles of a node of this shape, relative to its top-left corner. */
 export function nodeGeometry(shape: NodeShape): NodeGeometry {
-  const body = bodyHeight(shape);
+  const body = nodeBodyHeight(shape);
   const portsHeight = shape.ports.length ? PORTS_TOP + shape.ports.length * PORT_ROW + PORTS_BOTTOM : 0;
   const height = 2 * BORDER + body + portsHeight;
   const width = NODE_BOX_WIDTH;
@@ -130,4 +131,24 @@ export function geometryMatchesDom(element: HTMLElement, geometry: NodeGeometry,
       close(rect.height / zoom, wanted.height ?? 0)
     );
   });
+}
+
+/**
+ * Whether React Flow can skip measuring a node it reports (a ResizeObserver's report): it was
+ * handed `geometry`, still has it (its size and handle bounds), and is drawn at exactly that size.
+ */
+export function drawnAsGiven(
+  geometry: NodeGeometry | undefined,
+  known: { measured: { width?: number; height?: number }; hasHandles: boolean } | undefined,
+  drawn: { offsetWidth: number; offsetHeight: number },
+): boolean {
+  return (
+    geometry !== undefined &&
+    known !== undefined &&
+    known.hasHandles &&
+    known.measured.width === geometry.width &&
+    known.measured.height === geometry.height &&
+    drawn.offsetWidth === geometry.width &&
+    drawn.offsetHeight === geometry.height
+  );
 }

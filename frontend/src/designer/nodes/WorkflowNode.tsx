@@ -1,8 +1,10 @@
-import { memo } from "react";
+import { memo, useContext } from "react";
 import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
 import { AlertTriangle, CheckCircle2, Loader2, RotateCw, SkipForward, XCircle } from "lucide-react";
 import type { Issue } from "../../api/types";
+import { nodeBodyHeight } from "../../lib/nodeGeometry";
 import { iconFor } from "../../lib/nodeKinds";
+import { NodeDetailContext } from "./detail";
 
 export type WorkflowNodeData = {
   nodeId: string;
@@ -30,12 +32,14 @@ const STATUS_ICON: Record<string, typeof CheckCircle2> = {
 };
 
 function WorkflowNodeView({ data, selected }: NodeProps<WorkflowFlowNode>) {
+  const compact = useContext(NodeDetailContext) === "compact";
   const Icon = iconFor(data.type);
   const StatusIcon = data.status ? STATUS_ICON[data.status] : undefined;
   const errors = data.issues.filter((i) => i.severity !== "warning");
   const classes = [
     "wf-node",
     `kind-${data.type}`,
+    compact ? "is-compact" : "",
     selected ? "is-selected" : "",
     errors.length ? "has-error" : "",
     data.status ? `status-${data.status}` : "",
@@ -49,24 +53,31 @@ function WorkflowNodeView({ data, selected }: NodeProps<WorkflowFlowNode>) {
       title={errors.map((e) => e.message).join("\n") || undefined}
     >
       <Handle type="target" position={Position.Left} id="in" className="handle-in" />
-      <div className="wf-node-body">
-        <span className="wf-node-icon">
-          <Icon size={16} />
-        </span>
-        <div className="wf-node-text">
+      {compact ? (
+        // Zoomed out (lib/levelOfDetail): the title alone, in a body of the full one's height.
+        <div className="wf-node-compact" style={{ height: nodeBodyHeight({ summary: Boolean(data.summary) }) }}>
           <div className="wf-node-title">{data.name || data.nodeId}</div>
-          <div className="wf-node-sub">
-            <span className="mono">{data.type || "?"}</span>
-            {data.name && <span className="mono muted"> · {data.nodeId}</span>}
-          </div>
-          {data.summary && <div className="wf-node-summary mono">{data.summary}</div>}
         </div>
-        {StatusIcon && (
-          <span className={`wf-node-status status-${data.status}`} title={data.status}>
-            <StatusIcon size={15} className={data.status === "running" ? "spin" : ""} />
+      ) : (
+        <div className="wf-node-body">
+          <span className="wf-node-icon">
+            <Icon size={16} />
           </span>
-        )}
-      </div>
+          <div className="wf-node-text">
+            <div className="wf-node-title">{data.name || data.nodeId}</div>
+            <div className="wf-node-sub">
+              <span className="mono">{data.type || "?"}</span>
+              {data.name && <span className="mono muted"> · {data.nodeId}</span>}
+            </div>
+            {data.summary && <div className="wf-node-summary mono">{data.summary}</div>}
+          </div>
+          {StatusIcon && (
+            <span className={`wf-node-status status-${data.status}`} title={data.status}>
+              <StatusIcon size={15} className={data.status === "running" ? "spin" : ""} />
+            </span>
+          )}
+        </div>
+      )}
       {errors.length > 0 && (
         <div className="wf-node-error" data-testid={`node-error-${data.nodeId}`}>
           <AlertTriangle size={12} />
@@ -92,7 +103,7 @@ function WorkflowNodeView({ data, selected }: NodeProps<WorkflowFlowNode>) {
 }
 
 /**
- * The view reads only `data` and `selected`. React Flow also passes the node's measured size and
+ * The view reads only `data`, `selected` and the level of detail (a context). React Flow also passes the node's measured size and
  * absolute position, which change when it measures every node after the first render and when a
  * node moves; neither changes what is drawn, so they do not re-render it.
  */
