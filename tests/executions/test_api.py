@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from rest_framework.test import APIClient
 
 from tests.executions.conftest import Run, Store, doc
@@ -60,6 +61,23 @@ def test_the_idempotency_key_returns_the_first_execution(embedded: object, store
     assert first.status_code == 201
     assert second.status_code == 200
     assert second.json()["id"] == first.json()["id"]
+
+
+def test_a_start_that_loses_the_idempotency_race_returns_the_winner(
+    embedded: object, store: Store, editor: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from executions.services import executions as service
+
+    store(CHAIN)
+    first = editor.post("/api/v1/executions", {"workflow": "chain", "input": {"n": 1}, "idempotency_key": "k2"},
+                        format="json").json()
+    # Both starts passed the look-up before either was stored: the second's insert hits the unique key.
+    monkeypatch.setattr(service, "_existing", lambda tenant, key: None)
+    second = editor.post("/api/v1/executions", {"workflow": "chain", "input": {"n": 9}, "idempotency_key": "k2"},
+                         format="json")
+    assert second.status_code == 200, second.json()
+    assert second.json()["id"] == first["id"]
+    assert editor.get("/api/v1/executions").json()["count"] == 1
 
 
 def test_list_filters_and_pages(embedded: object, store: Store, run: Run, editor: APIClient) -> None:
