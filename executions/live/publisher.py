@@ -19,12 +19,12 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from executions.engine.projection import EXECUTION_TERMINAL, Event
 from executions.live.messages import EventsMessage, LiveEvent, execution_group, tenant_group
-from executions.live.watching import watched
+from executions.live.watching import watched_groups
 from executions.services import waiting
 
 logger = logging.getLogger(__name__)
 _bound_loop: asyncio.AbstractEventLoop | None = None
-_queue: queue.SimpleQueue[tuple[str, EventsMessage]] = queue.SimpleQueue()
+_queue: queue.SimpleQueue[tuple[tuple[str, ...], EventsMessage]] = queue.SimpleQueue()
 _thread: threading.Thread | None = None
 _thread_lock = threading.Lock()
 
@@ -48,30 +48,30 @@ def publish_events(tenant_id: Any, execution_id: Any, events: Sequence[Event]) -
         "events": [live_event(execution_id, event) for event in events],
     }
     layer = get_channel_layer()
-    if layer is not None:
-        for group in (execution_group(execution_id), tenant_group(tenant_id)):
-            _send(layer, group, message)
+    groups = (execution_group(execution_id), tenant_group(tenant_id))
+    if isinstance(layer, InMemoryChannelLayer):
+        for group in groups:
+            _send_in_memory(layer, group, message)
+    elif layer is not None:
+        _ensure_thread()
+        _queue.put((groups, message))
     if any(event.type.startswith("execution.") and event.type.split(".", 1)[1] in EXECUTION_TERMINAL
            for event in events):
         waiting.notify_finished(str(execution_id))
 
 
-def _send(layer: Any, group: str, message: EventsMessage) -> None:
-    if isinstance(layer, InMemoryChannelLayer):
-        loop = _bound_loop
-        if loop is None or loop.is_closed():
-            return  # nobody in this process listens
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            loop.create_task(layer.group_send(group, message))
-        else:
-            asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
-        return
-    _ensure_thread()
-    _queue.put((group, message))
+def _send_in_memory(layer: InMemoryChannelLayer, group: str, message: EventsMessage) -> None:
+    loop = _bound_loop
+    if loop is None or loop.is_closed():
+        return  # nobody in this process listens
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        loop.create_task(layer.group_send(group, message))
+    else:
+        asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
 
 
 def _ensure_thread() -> None:
@@ -90,9 +90,9 @@ def _run_sender() -> None:
     loop = asyncio.new_event_loop()
     layer = get_channel_layer()
     while True:
-        group, message = _queue.get()
-        try:
-            if watched(group):
+        groups, message = _queue.get()
+        for group in watched_groups(groups):  # one Redis read for both groups of a step
+            try:
                 loop.run_until_complete(layer.group_send(group, message))
-        except Exception:
-            logger.exception("Could not publish a live message to %s", group)
+            except Exception:
+                logger.exception("Could not publish a live message to %s", group)

@@ -15,6 +15,7 @@ Only the Redis channel layer needs this; the in-memory layer of ``make run`` is 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from django.conf import settings
 
@@ -43,11 +44,16 @@ def unwatch(group: str) -> None:
     redis_client().decr(watch_key(group))  # left at zero; the TTL removes it
 
 
+def watched_groups(groups: Sequence[str]) -> list[str]:
+    """Those of ``groups`` a consumer listens to (all of them when Redis cannot tell: then send)."""
+    try:
+        values = redis_client().mget([watch_key(group) for group in groups])
+    except Exception:
+        logger.warning("Could not read the watch counts of %s; sending anyway", ", ".join(groups))
+        return list(groups)
+    return [group for group, value in zip(groups, values, strict=True) if value is not None and int(value) > 0]
+
+
 def watched(group: str) -> bool:
     """True while a consumer listens to ``group`` (and when Redis cannot tell: then send)."""
-    try:
-        value = redis_client().get(watch_key(group))
-    except Exception:
-        logger.warning("Could not read the watch count of %s; sending anyway", group)
-        return True
-    return value is not None and int(value) > 0
+    return bool(watched_groups([group]))

@@ -159,3 +159,28 @@ async def test_a_group_counts_as_watched_only_while_a_consumer_listens(settings:
     assert await sync_to_async(watching.watched)(group)  # the second still listens
     await second.disconnect()
     assert not await sync_to_async(watching.watched)(group)
+
+
+def test_watched_groups_reads_every_group_at_once_and_sends_to_all_when_redis_cannot_tell(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not settings.REDIS_URL:
+        pytest.skip("REDIS_URL is not set")
+    from executions.live import watching
+    from executions.services.waiting import redis_client
+
+    groups = ["test.watched.a", "test.watched.b", "test.watched.c"]
+    redis_client().delete(*(watching.watch_key(g) for g in groups))
+    watching.watch(groups[1])
+    try:
+        assert watching.watched_groups(groups) == [groups[1]]
+
+        class Down:
+            def mget(self, keys: list[str]) -> None:
+                raise ConnectionError("redis is down")
+
+        monkeypatch.setattr(watching, "redis_client", lambda: Down())
+        assert watching.watched_groups(groups) == groups
+    finally:
+        monkeypatch.undo()
+        watching.unwatch(groups[1])
