@@ -3,6 +3,9 @@
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_engine REDIS_URL=redis://127.0.0.1:6379/4 \\
         .venv/bin/python bench/engine.py [--dispatchers embedded,celery] [--runs 200] [--scenarios 1,2,3,4,5]
 
+The Celery worker uses REDIS_URL as its broker, or CELERY_BROKER_URL when that is set (RabbitMQ:
+``amqp://guest:guest@127.0.0.1:5672//``).
+
 The database is migrated, emptied of executions and (PostgreSQL) vacuumed first. Requests go through the whole Django
 stack in-process (Django's test client: URL routing, API-key auth, DRF, the engine, the
 database), without a socket. Light nodes run inline in the request's orchestration step, so
@@ -268,7 +271,8 @@ def start_worker() -> subprocess.Popen[bytes]:
 
     configure_broker()
     app.control.purge()
-    env = {**os.environ, "CELERY_BROKER_URL": settings.REDIS_URL, "MBFLOW_DISPATCHER": "celery"}
+    broker = settings.CELERY_BROKER_URL or settings.REDIS_URL
+    env = {**os.environ, "CELERY_BROKER_URL": broker, "MBFLOW_DISPATCHER": "celery"}
     log = open(Path(tempfile.gettempdir()) / "mbflow-bench-worker.log", "wb")  # noqa: SIM115
     worker = subprocess.Popen([str(Path(sys.executable).parent / "celery"), "-A", "mbflow_site", "worker", "-c", "16",
                                "--pool", "threads", "--loglevel", "warning", "--without-gossip", "--without-mingle"],
@@ -308,7 +312,8 @@ def main() -> None:
             worker = start_worker()
             try:
                 use_dispatcher(CeleryDispatcher())
-                bench.run("celery (Redis broker, 1 worker process, 16 threads)")
+                broker = (settings.CELERY_BROKER_URL or settings.REDIS_URL).split(":", 1)[0]
+                bench.run(f"celery ({broker} broker, 1 worker process, 16 threads)")
             finally:
                 worker.terminate()
                 worker.wait(timeout=20)
