@@ -8,8 +8,9 @@ middleware, view, rendering, ``request_finished`` - in one call on a pool of reu
 sends the finished response from the event loop. The request's database connection goes back to
 the pool before the response is sent, as the last thing its thread does.
 
-Streaming responses (server-sent events) keep Django's own path: each chunk is produced in the
-response's own thread, and the stream stops when the client goes away.
+Streaming responses keep Django's own path, in a thread of their own: an async iterator (the
+server-sent events) is sent part by part as it comes, and the stream stops when the client goes
+away. (Django collects a sync iterator whole before sending it.)
 """
 
 from __future__ import annotations
