@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type DragEvent } from "react";
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type DragEvent } from "react";
 import {
   Background,
   BackgroundVariant,
@@ -13,6 +13,7 @@ import {
   type Connection,
   type Edge,
   type EdgeChange,
+  type MiniMapNodeProps,
   type Node,
   type NodeChange,
   type NodeTypes,
@@ -23,6 +24,7 @@ import { drawnAsGiven, geometryMatchesDom, sharedNodeGeometry, type NodeGeometry
 import { nodeDetailAt } from "../lib/levelOfDetail";
 import { measureSince } from "../lib/perf";
 import { fittedViewport } from "../lib/viewport";
+import { reuseUnchanged, sameValue } from "../lib/reuse";
 import { hasSuccessOutput, outputPorts } from "../lib/nodeKinds";
 import { addEdge, addNode, moveNodes, uniqueId, type XY } from "../lib/workflowDoc";
 import { useDesigner, useDesignerStoreApi } from "./store";
@@ -445,6 +447,11 @@ export function Canvas() {
             deleteKeyCode={DELETE_KEYS}
             multiSelectionKeyCode={keysActive ? MULTI_SELECTION_KEYS : null}
             selectionKeyCode={keysActive ? "Shift" : null}
+            // (Space is typed in the editor: following it anywhere re-rendered React Flow's panes.)
+            panActivationKeyCode={keysActive ? "Space" : null}
+            // Without panOnScroll, a wheel zooms with or without this key held (React Flow's
+            // default, Control): following it only re-rendered the panes on every Ctrl+Z.
+            zoomActivationKeyCode={null}
             fitView={fitOnOpen && !opening.viewport}
             fitViewOptions={FIT_VIEW_OPTIONS}
             defaultViewport={opening.viewport ?? undefined}
@@ -458,7 +465,7 @@ export function Canvas() {
             defaultEdgeOptions={DEFAULT_EDGE_OPTIONS}
           >
             <Background variant={BackgroundVariant.Dots} gap={18} size={1.2} color="#cfd4dc" />
-            <MiniMap pannable zoomable nodeStrokeWidth={3} style={MINIMAP_STYLE} nodeColor={minimapColor} />
+            <MiniMap pannable zoomable style={MINIMAP_STYLE} nodeColor={minimapColor} nodeComponent={MiniMapRect} />
             <Controls showInteractive={false} />
           </ReactFlow>
         )}
@@ -483,44 +490,15 @@ function sameData(cache: Map<string, WorkflowNodeData>, data: WorkflowNodeData):
   return data;
 }
 
-/** Equal by value down to `depth` levels of plain objects and arrays (=== below that). */
-function sameValue(a: unknown, b: unknown, depth: number): boolean {
-  if (a === b) return true;
-  if (depth === 0 || !a || !b || typeof a !== "object" || typeof b !== "object") return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const keysA = Object.keys(a);
-  if (keysA.length !== Object.keys(b).length) return false;
-  return keysA.every((key) => sameValue((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], depth - 1));
-}
-
 /**
- * `fresh` with each item replaced by the cached one of its id when equal (`measured`, which only
- * React Flow's own measuring changes, aside); the last array itself when no item changed, so
- * React Flow is not handed "new" nodes or edges at all. Refreshes the cache.
+ * A node on the minimap: a plain rectangle. React Flow's own draws rounded corners (under a pixel
+ * at the minimap's scale) and a stroke (transparent here), with a style object for each, paid for
+ * by every node of the drawing each time the minimap is drawn again.
  */
-function reuseUnchanged<T extends { id: string }>(cache: { items: Map<string, T>; last: T[] }, fresh: T[]): T[] {
-  let changed = fresh.length !== cache.last.length;
-  const result = fresh.map((item, index) => {
-    const cached = cache.items.get(item.id);
-    const kept = cached && sameItem(cached, item) ? cached : item;
-    if (kept !== cache.last[index]) changed = true;
-    return kept;
-  });
-  if (!changed) return cache.last;
-  cache.items.clear();
-  for (const item of result) cache.items.set(item.id, item);
-  cache.last = result;
-  return result;
-}
-
-const MEASURE_KEYS = new Set(["measured", "initialWidth", "initialHeight"]);
-// (`handles` is compared: it is one shared array per node shape, see lib/nodeGeometry.)
-
-function sameItem(a: object, b: object): boolean {
-  const keys = Object.keys(b).filter((k) => !MEASURE_KEYS.has(k));
-  if (keys.length !== Object.keys(a).filter((k) => !MEASURE_KEYS.has(k)).length) return false;
-  return keys.every((k) => sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], 3));
-}
+const MiniMapRect = memo(function MiniMapRect({ x, y, width, height, color }: MiniMapNodeProps) {
+  // (No `react-flow__minimap-node` class: its stylesheet fill would win over this one.)
+  return <rect x={x} y={y} width={width} height={height} fill={color} shapeRendering="crispEdges" />;
+});
 
 function minimapColor(flowNode: Node): string {
   const node = flowNode as WorkflowFlowNode;
