@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import shared_task
 
+from executions.dispatch.celery import run_delivered_nodes
 from executions.engine import runner
 
 TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
@@ -14,6 +15,12 @@ TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result
 @shared_task(name="mbflow.run_node", **TASK_OPTIONS)
 def run_node(execution_id: str, node_id: str, attempt: int, portable: dict[str, Any] | None = None) -> None:
     runner.run_node(execution_id, node_id, attempt, portable=portable)
+
+
+@shared_task(name="mbflow.run_nodes", **TASK_OPTIONS)
+def run_nodes(execution_id: str, nodes: list[list[Any]]) -> None:
+    """Several nodes of one execution started together: ``[node_id, attempt, portable]`` each."""
+    run_delivered_nodes(execution_id, nodes)
 
 
 @shared_task(name="mbflow.advance_execution", **TASK_OPTIONS)

@@ -141,6 +141,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Nodes a step starts together travel in one message, up to this many (a worker runs them side
+# by side on its node threads, at most MBFLOW_WORKER_THREADS at once per worker process).
+MBFLOW_NODES_PER_MESSAGE = env_int("MBFLOW_NODES_PER_MESSAGE", 10, minimum=1)
+MBFLOW_WORKER_THREADS = env_int("MBFLOW_WORKER_THREADS", 64, minimum=1)
 MBFLOW_DISPATCHER = env_choice(
     "MBFLOW_DISPATCHER", "celery" if CELERY_BROKER_URL else "embedded", {"celery", "embedded"}
 )

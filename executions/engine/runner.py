@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from executions.engine.plan import Plan
 from executions.engine.step import Dispatch, Outcome, Step, as_node_error, lease_until, worker_name
-from executions.engine.store import Journal, new_journal, open_journal, release_connection
+from executions.engine.store import Journal, claim_node_runs, new_journal, open_journal, release_connection
 from executions.executors import Executor, NodeContext, Suspend, get_executor
 from executions.models import Execution, NodeRun
 
@@ -54,11 +55,12 @@ class Claim:
 
 
 def claim(execution_id: str, node_id: str, attempt: int, prepared: Any = None,
-          portable: dict[str, Any] | None = None) -> Claim | None:
+          portable: dict[str, Any] | None = None, won: bool | None = None) -> Claim | None:
     """Takes one attempt of a node for this worker, or None when it is not ours to run.
 
     ``portable`` is the attempt as the orchestrator rendered it (``Step.portable``), sent in
-    the task message: with it the winner of the claim needs no read of the execution.
+    the task message: with it the winner of the claim needs no read of the execution. ``won``
+    is the outcome of a claim already made for this attempt with others (``claim_together``).
     """
     if prepared is not None:
         # Handed over in memory by the step that marked the attempt started (the embedded
@@ -69,14 +71,21 @@ def claim(execution_id: str, node_id: str, attempt: int, prepared: Any = None,
     # The orchestrator already marked the attempt started (due-now nodes). Whoever sets
     # ``worker`` first wins: the conditional UPDATE returns 1 for exactly one caller, so a
     # redelivered duplicate of the task backs off and the node never runs twice at once.
-    won = NodeRun.objects.filter(
-        execution_id=execution_id, node_id=node_id, attempt=attempt, status="running", worker=""
-    ).update(worker=worker_name())
+    if won is None:
+        won = bool(NodeRun.objects.filter(
+            execution_id=execution_id, node_id=node_id, attempt=attempt, status="running", worker=""
+        ).update(worker=worker_name()))
     if won:
         if portable is not None:
             return _unpack(execution_id, node_id, attempt, portable)
         return _prepare(execution_id, node_id, attempt)
     return _start_scheduled(execution_id, node_id, attempt)
+
+
+def claim_together(execution_id: str, attempts: Sequence[tuple[str, int]]) -> set[str]:
+    """Claims several started attempts of one execution in one statement (nodes delivered in
+    one message); returns the node ids won, to pass to ``run_node`` as ``won``."""
+    return claim_node_runs(execution_id, attempts, worker_name())
 
 
 def _unpack(execution_id: str, node_id: str, attempt: int, portable: dict[str, Any]) -> Claim:
@@ -149,9 +158,9 @@ def _cancel_checker(execution_id: str) -> Any:
 
 
 def run_node(execution_id: str, node_id: str, attempt: int, prepared: Any = None,
-             portable: dict[str, Any] | None = None) -> None:
+             portable: dict[str, Any] | None = None, won: bool | None = None) -> None:
     """Claims, runs and completes one attempt of an I/O node (the body of a worker task)."""
-    claimed = claim(execution_id, node_id, attempt, prepared, portable)
+    claimed = claim(execution_id, node_id, attempt, prepared, portable, won)
     if claimed is None:
         return
     release_connection()

@@ -3,7 +3,7 @@ with the pure reducer, and saves events and projection together in one transacti
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -176,6 +176,24 @@ def update_rows(rows: list[Any], fields: list[str], key: tuple[str, ...]) -> Non
     params = [[f.get_db_prep_save(getattr(row, f.attname), connection) for f in (*columns, *keys)] for row in rows]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+def claim_node_runs(execution_id: Any, attempts: Sequence[tuple[str, int]], worker: str) -> set[str]:
+    """Sets ``worker`` on the running, unclaimed attempts among ``attempts`` of one execution,
+    in one statement; returns the node ids it set (the attempts this worker won)."""
+    meta = NodeRun._meta
+    quote = connection.ops.quote_name
+    execution = meta.get_field("execution").target_field  # type: ignore[union-attr]
+    pairs = ", ".join(["(%s, %s)"] * len(attempts))
+    sql = (f"UPDATE {quote(meta.db_table)} SET {quote('worker')} = %s "
+           f"WHERE {quote('execution_id')} = %s AND {quote('status')} = 'running' AND {quote('worker')} = '' "
+           f"AND ({quote('node_id')}, {quote('attempt')}) IN ({pairs}) RETURNING {quote('node_id')}")
+    params: list[Any] = [worker, execution.get_db_prep_value(execution.to_python(execution_id), connection)]
+    for node_id, attempt in attempts:
+        params += [node_id, attempt]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0] for row in cursor.fetchall()}
 
 
 def release_connection() -> None:

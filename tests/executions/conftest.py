@@ -137,15 +137,21 @@ def dispatcher(request: pytest.FixtureRequest, transactional_db: None) -> Iterat
 
 @pytest.fixture
 def messages(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """The node tasks this process sends to the broker (sent on, as recorded)."""
+    """The node tasks this process sends to the broker, ``[args, kwargs]`` each (sent on, as
+    recorded): ``run_node`` for a node alone, ``run_nodes`` for nodes started together."""
     sent: list[Any] = []
-    send = tasks.run_node.apply_async
 
-    def record(args: Any = None, kwargs: Any = None, **options: Any) -> Any:
-        sent.append([args, kwargs])
-        return send(args, kwargs, **options)
+    def recorder(task: Any) -> Any:
+        send = task.apply_async
 
-    monkeypatch.setattr(tasks.run_node, "apply_async", record)
+        def record(args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+            sent.append([args, kwargs])
+            return send(args, kwargs, **options)
+
+        return record
+
+    monkeypatch.setattr(tasks.run_node, "apply_async", recorder(tasks.run_node))
+    monkeypatch.setattr(tasks.run_nodes, "apply_async", recorder(tasks.run_nodes))
     return sent
 
 

@@ -27,8 +27,8 @@ def fan_out(url: str, count: int = 10) -> str:
 """)
 
 
-def test_ten_slow_http_nodes_run_in_parallel(dispatcher: str, store: Store, run: Run, http_server: LocalServer
-                                             ) -> None:
+def test_ten_slow_http_nodes_run_in_parallel(dispatcher: str, messages: list[Any], store: Store, run: Run,
+                                             http_server: LocalServer) -> None:
     store(fan_out(http_server.url))
     run("fan-out")  # warm the worker's connections and the plan cache
     started = time.monotonic()
@@ -38,6 +38,9 @@ def test_ten_slow_http_nodes_run_in_parallel(dispatcher: str, store: Store, run:
     assert execution["output"] == 10
     assert elapsed < 2.0, f"10 parallel 200 ms calls took {elapsed:.2f}s"
     assert steps(execution)["call3"]["output"]["body"] == {"slept_ms": 200, "n": "3"}
+    if dispatcher == "celery":  # each run's ten calls travelled in one message
+        assert [[item[0] for item in args[1]] for args, _kwargs in messages] == [
+            [f"call{i}" for i in range(10)]] * 2
 
 
 def test_io_nodes_do_not_hold_a_pooled_connection_while_they_wait(dispatcher: str, store: Store, run: Run,
