@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from http.cookiejar import CookieJar
 from typing import Any
 
 import httpx
@@ -18,9 +19,23 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 DEFAULT_TIMEOUT = 30.0
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 _TRANSPORT = httpx.HTTPTransport(retries=0, limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+
+
+class _NoCookieJar(CookieJar):
+    """Keeps no cookie. The client below serves every node of every tenant: a cookie one
+    response set must never ride along on another node's request (a node that needs a cookie
+    sends it in its headers)."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        pass
+
+    def set_cookie(self, cookie: Any) -> None:
+        pass
+
+
 # One pooled client for every outbound call of this process (http and llm nodes): it keeps
 # connections alive and builds its TLS context once, not per call.
-CLIENT = httpx.Client(transport=_TRANSPORT)
+CLIENT = httpx.Client(transport=_TRANSPORT, cookies=_NoCookieJar())
 
 
 def _guard(request: httpx.Request) -> None:

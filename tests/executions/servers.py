@@ -93,7 +93,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200 if together else 504, {"together": together})
         elif path == "/echo":
             self._send(200, {"method": method, "query": query, "body": body,
-                             "authorization": self.headers.get("Authorization")})
+                             "authorization": self.headers.get("Authorization"), "cookie": self.headers.get("Cookie")})
+        elif path == "/set-cookie":
+            self._send(200, {}, headers={"Set-Cookie": f"session={query.get('value', 's3cr3t')}; Path=/"})
         elif path == "/text":
             self._send(200, "hello text", "text/plain")
         elif path == "/binary":

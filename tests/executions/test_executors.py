@@ -32,6 +32,14 @@ def test_http_parses_json_text_and_binary(http_server: LocalServer, settings: An
     assert binary["size"] == 256
 
 
+def test_a_cookie_one_response_sets_never_rides_along_on_later_requests(http_server: LocalServer) -> None:
+    """Every node of every tenant shares the process's HTTP client: it must keep no cookie jar."""
+    assert http({"url": f"{http_server.url}/set-cookie?value=tenant-a"})["status"] == 200
+    assert http({"url": f"{http_server.url}/echo"})["body"]["cookie"] is None
+    sent = http({"url": f"{http_server.url}/echo", "headers": {"Cookie": "mine=1"}})
+    assert sent["body"]["cookie"] == "mine=1"  # a cookie the node's own config sends still goes
+
+
 def test_http_statuses_map_to_retryable_or_permanent(http_server: LocalServer) -> None:
     with pytest.raises(RetryableError):
         http({"url": f"{http_server.url}/status/503"})
