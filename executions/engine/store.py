@@ -3,9 +3,13 @@ with the pure reducer, and saves events and projection together in one transacti
 
 from __future__ import annotations
 
+import copy
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -58,10 +62,11 @@ class Journal:
     the events in one insert and only the rows and fields that changed.
     """
 
-    def __init__(self, execution: Execution, runs: list[NodeRun], *, new: bool = False) -> None:
+    def __init__(self, execution: Execution, runs: list[NodeRun], *, new: bool = False,
+                 state: ExecutionState | None = None) -> None:
         self.execution = execution
         self.runs = {run.node_id: run for run in runs}
-        self.state = state_of(execution, runs)
+        self.state = state if state is not None else state_of(execution, runs)
         self.new = new
         self.events: list[Event] = []
         self._dirty_nodes: set[str] = set()
@@ -204,19 +209,72 @@ def release_connection() -> None:
         connection.close()
 
 
+class RecentJournals:
+    """The journals of the executions this process stepped last, as their steps committed them.
+
+    A step that finds the execution's ``last_seq`` unchanged under its lock takes its rows from
+    here instead of reading them: every writer of an execution appends an event, so nobody
+    wrote since. A journal is taken out while a step uses it and put back (as a copy the
+    committing caller does not hold) only when that step committed: a rolled-back step leaves
+    nothing behind. Finished executions are not kept.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._journals: OrderedDict[str, Journal] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, execution_id: Any) -> Journal | None:
+        with self._lock:
+            return self._journals.pop(str(execution_id), None)
+
+    def keep(self, journal: Journal) -> None:
+        if journal.state.terminal or journal.events:
+            return
+        kept = Journal(copy.copy(journal.execution), [copy.copy(run) for run in journal.runs.values()],
+                       state=journal.state)
+        with self._lock:
+            self._journals[str(kept.execution.pk)] = kept
+            while len(self._journals) > self.size:
+                self._journals.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._journals.clear()
+
+
+recent_journals = RecentJournals()
+
+
+def _lock_execution(execution_id: Any) -> int | None:
+    """Locks the execution's row; its ``last_seq``, or None when there is no such row."""
+    meta = Execution._meta
+    quote = connection.ops.quote_name
+    sql = f"SELECT {quote('last_seq')} FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [meta.pk.get_db_prep_value(meta.pk.to_python(execution_id), connection)])
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
 @contextmanager
 def open_journal(execution_id: Any) -> Iterator[Journal]:
     """The execution locked for one step.
 
-    ``select_for_update`` serialises every writer of one execution (the orchestrator and the
-    workers completing its nodes): events get gap-free ``seq`` numbers and two completions can
-    never both decide that the same next node is ready. On SQLite the IMMEDIATE transaction
-    mode takes the database write lock at BEGIN, which serialises the same way.
+    The row lock serialises every writer of one execution (the orchestrator and the workers
+    completing its nodes): events get gap-free ``seq`` numbers and two completions can never
+    both decide that the same next node is ready. On SQLite the IMMEDIATE transaction mode
+    takes the database write lock at BEGIN, which serialises the same way.
     """
     with transaction.atomic():
-        execution = Execution.objects.select_for_update().get(pk=execution_id)
-        runs = list(NodeRun.objects.filter(execution_id=execution_id))
-        journal = Journal(execution, runs)
+        journal = recent_journals.take(execution_id)
+        if journal is None or _lock_execution(execution_id) != journal.state.last_seq:
+            execution = Execution.objects.select_for_update().get(pk=execution_id)
+            journal = Journal(execution, list(NodeRun.objects.filter(execution_id=execution_id)))
+        # Registered first, so it runs before the work this step dispatches on commit.
+        transaction.on_commit(partial(recent_journals.keep, journal))
         yield journal
         journal.flush()
 
@@ -226,5 +284,6 @@ def new_journal(execution: Execution) -> Iterator[Journal]:
     """A journal for an execution row created in this same transaction."""
     with transaction.atomic():
         journal = Journal(execution, [], new=True)
+        transaction.on_commit(partial(recent_journals.keep, journal))
         yield journal
         journal.flush()
