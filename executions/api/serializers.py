@@ -9,6 +9,12 @@ from rest_framework import serializers
 from executions.models import Execution, ExecutionEvent, NodeRun
 from mbflow_site.formats import iso_time
 
+# What ``execution_summary`` and ``execution_detail`` read: a list loads only these (the
+# version's document, which ``select_related`` would bring along, is the largest part of a row).
+SUMMARY_FIELDS = ("workflow__name", "version__number", "status", "idempotency_key", "parent_id", "depth",
+                  "trigger", "created_at", "started_at", "finished_at", "total_steps")
+DETAIL_FIELDS = (*SUMMARY_FIELDS, "input", "output", "error")
+
 
 def execution_summary(execution: Execution) -> dict[str, Any]:
     workflow = execution.workflow

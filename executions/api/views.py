@@ -9,6 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from executions.api.serializers import (
+    DETAIL_FIELDS,
+    SUMMARY_FIELDS,
     EventsQuerySerializer,
     ListQuerySerializer,
     StartSerializer,
@@ -64,7 +66,8 @@ class ExecutionListView(TenantView):
         query.is_valid(raise_exception=True)
         tenant = self.caller().tenant
         queryset = filter_executions(executions_of(tenant), tenant, **query.validated_data)
-        return self.paginate(request, queryset.order_by("-created_at", "-pk"), execution_summary)
+        return self.paginate(request, queryset.only(*SUMMARY_FIELDS).order_by("-created_at", "-pk"),
+                             execution_summary)
 
     @extend_schema(request=StartSerializer, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
@@ -109,7 +112,7 @@ class AdhocView(TenantView):
 class ExecutionDetailView(TenantView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, execution_id: str) -> Response:
-        return Response(execution_detail(get_execution(self.caller().tenant, execution_id)))
+        return Response(execution_detail(get_execution(self.caller().tenant, execution_id, DETAIL_FIELDS)))
 
 
 class ResultsView(TenantView):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -167,12 +168,14 @@ def executions_of(tenant: Tenant) -> QuerySet[Execution]:
     return Execution.objects.filter(tenant=tenant).select_related("workflow", "version")
 
 
-def get_execution(tenant: Tenant, ref: Any) -> Execution:
+def get_execution(tenant: Tenant, ref: Any, fields: Sequence[str] = ()) -> Execution:
+    """The tenant's execution ``ref``; with ``fields``, only those are loaded (``only``)."""
     try:
         execution_id = uuid.UUID(str(ref))
     except ValueError:
         raise NotFound(f"No execution {ref!r}.") from None
-    execution = executions_of(tenant).filter(pk=execution_id).first()
+    queryset = executions_of(tenant).filter(pk=execution_id)
+    execution = (queryset.only(*fields) if fields else queryset).first()
     if execution is None:
         raise NotFound(f"No execution {ref!r}.")
     return execution

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from tests.executions.conftest import Run, Store, doc
@@ -36,6 +39,33 @@ def test_start_without_wait_answers_201_and_with_wait_200(embedded: object, stor
     assert body["version"] == 1
     assert set(body["steps"][0]) >= {"node_id", "status", "attempt", "input", "output", "error", "started_at",
                                      "finished_at"}
+
+
+def test_the_list_loads_what_it_shows_in_the_same_queries_for_any_length(embedded: object, store: Store,
+                                                                         editor: APIClient) -> None:
+    """The list and the detail load only the fields they show: one left out would cost a query
+    per execution (a deferred field loads on first use)."""
+    store(CHAIN)
+
+    def listed() -> tuple[int, dict[str, Any]]:
+        with CaptureQueriesContext(connection) as queries:
+            response = editor.get("/api/v1/executions")
+        return len(queries.captured_queries), response.json()
+
+    editor.post("/api/v1/executions", {"workflow": "chain", "input": {"n": 1}, "wait": 5}, format="json")
+    queries_for_one, _ = listed()
+    for n in range(3):
+        editor.post("/api/v1/executions", {"workflow": "chain", "input": {"n": n}, "wait": 5}, format="json")
+    queries_for_four, page = listed()
+    assert queries_for_four == queries_for_one
+    assert page["count"] == 4
+    summary = page["results"][0]
+    assert summary["workflow"]["name"] == "chain" and summary["version"] == 1
+    with CaptureQueriesContext(connection) as queries:
+        detail = editor.get(f"/api/v1/executions/{summary['id']}").json()
+    assert len(queries.captured_queries) <= 3  # the execution, its steps (and the key on a cold cache)
+    assert {name: detail[name] for name in summary} == summary
+    assert detail["input"] == {"n": 2} and detail["output"] is not None
 
 
 def test_invalid_input_is_refused_before_anything_runs(embedded: object, store: Store, editor: APIClient) -> None:
