@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, QuerySet
 
 from mbflow_site.errors import Conflict, NotFound
+from mbflow_site.queries import PreparedQuery
 from workflows.models import Tenant, Workflow, WorkflowVersion
 from workflows.services.documents import CheckedDocument, content_checksum
 
@@ -20,23 +21,32 @@ def workflows_of(tenant: Tenant) -> QuerySet[Workflow]:
 DOCUMENT_FIELDS = ("active_version__yaml_text", "active_version__spec")
 
 
+def _lookup(key: str, documents: bool) -> PreparedQuery[Workflow]:
+    def build(tenant_id: uuid.UUID, ref: Any) -> QuerySet[Workflow]:
+        queryset = Workflow.objects.filter(tenant_id=tenant_id, **{key: ref}).select_related("active_version")
+        return queryset if documents else queryset.defer(*DOCUMENT_FIELDS)
+
+    return PreparedQuery(build, tenant_id=uuid.UUID(int=1), ref=uuid.UUID(int=2) if key == "pk" else "\0ref")
+
+
+# Nearly every request looks a workflow up: by id or name, with or without its documents.
+_LOOKUPS = {(key, documents): _lookup(key, documents) for key in ("pk", "name") for documents in (True, False)}
+
+
 def get_workflow(tenant: Tenant, ref: str, *, documents: bool = True) -> Workflow:
     """A workflow of this tenant by id or by name; NotFound for anything else.
 
     ``documents=False`` leaves the active version's YAML and spec unread (starting a run needs
     only the version's id: its plan is cached).
     """
-    queryset = workflows_of(tenant) if documents else workflows_of(tenant).defer(*DOCUMENT_FIELDS)
     try:
-        workflow_id = uuid.UUID(str(ref))
+        key, value = "pk", uuid.UUID(str(ref))
     except ValueError:
-        queryset = queryset.filter(name=ref)
-    else:
-        queryset = queryset.filter(pk=workflow_id)
-    try:
-        return queryset.get()  # name and id are unique in a tenant: no ordering needed
-    except Workflow.DoesNotExist:
-        raise NotFound(f"No workflow {ref!r}.", details={"workflow": ref}) from None
+        key, value = "name", ref
+    found = _LOOKUPS[key, documents](tenant_id=tenant.pk, ref=value)  # name and id are unique in a tenant
+    if not found:
+        raise NotFound(f"No workflow {ref!r}.", details={"workflow": ref})
+    return found[0]
 
 
 def get_version(workflow: Workflow, number: int | None = None) -> WorkflowVersion:
