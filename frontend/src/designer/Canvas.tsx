@@ -278,6 +278,9 @@ export function Canvas() {
     const fallback = { width: NODE_WIDTH, height: NODE_HEIGHT };
     const viewport =
       fitOnOpen && box ? fittedViewport(nodes, box.clientWidth, box.clientHeight, { ...FIT_VIEW_OPTIONS, minZoom: MIN_ZOOM, fallback }) : null;
+    // React Flow takes `defaultViewport` in an effect after its first render: until then it
+    // would draw the nodes and edges in view at zoom 1, in full detail, and then all again.
+    if (viewport) flowStore.setState({ transform: [viewport.x, viewport.y, viewport.zoom] });
     setOpening({ viewport });
   }, [opening, nodes, fitOnOpen, flowStore]);
 
@@ -306,11 +309,16 @@ export function Canvas() {
         className: classes,
         animated: run ? run.nodes[e.from]?.status === "succeeded" && !run.nodes[e.to] : false,
         markerEnd: ARROW,
+        // Zoomed out (lib/levelOfDetail), an edge is drawn without its invisible 20 px wide
+        // twin that widens where it can be clicked: on a fitted 500-node drawing that was ~750
+        // of its ~5,300 elements, paid for on the first render and by every frame. Zoomed in,
+        // where an edge is picked by clicking it, it has it again.
+        interactionWidth: detail === "compact" ? 0 : undefined,
         // No `index` here: it shifts when an earlier edge goes, and would make every later edge new.
         data: { title: e.condition ?? problems.map((p) => p.message).join("; ") },
       };
     }));
-  }, [graph, selectedEdges, issuesByEdge, run]);
+  }, [graph, selectedEdges, issuesByEdge, run, detail]);
 
   // For the bench: from the text change to this component's commit (React Flow's own pass follows).
   useLayoutEffect(() => measureSince("text-changed→canvas-commit", "text-changed"), [graph]);

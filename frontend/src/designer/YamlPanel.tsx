@@ -4,7 +4,8 @@ import { EditorView, keymap } from "@codemirror/view";
 import { EditorState, Annotation } from "@codemirror/state";
 import { indentWithTab } from "@codemirror/commands";
 import { yaml } from "@codemirror/lang-yaml";
-import { lintGutter, setDiagnostics, type Diagnostic } from "@codemirror/lint";
+import { diagnosticCount, lintGutter, setDiagnostics, type Diagnostic } from "@codemirror/lint";
+import { diff } from "@codemirror/merge";
 import { measureSince, timed } from "../lib/perf";
 import { useDesigner, useDesignerStoreApi } from "./store";
 
@@ -26,17 +27,18 @@ const theme = EditorView.theme({
   "&.cm-focused": { outline: "none" },
 });
 
-/** The smallest replacement turning `from` into `to`, so the cursor and scroll stay put. */
-export function minimalChange(from: string, to: string): { from: number; to: number; insert: string } {
-  let start = 0;
-  while (start < from.length && start < to.length && from[start] === to[start]) start++;
-  let endFrom = from.length;
-  let endTo = to.length;
-  while (endFrom > start && endTo > start && from[endFrom - 1] === to[endTo - 1]) {
-    endFrom--;
-    endTo--;
-  }
-  return { from: start, to: endFrom, insert: to.slice(start, endTo) };
+/** Past this many changed characters in a stretch, the diff settles for a coarser answer. */
+const DIFF_SCAN_LIMIT = 2000;
+
+/**
+ * The replacements turning `from` into `to`, one for each changed stretch: the cursor and the
+ * scroll stay put, and the editor re-reads (parses, measures, draws) only what changed. A canvas
+ * edit often changes two far-apart places (a node's lines and, 5,000 lines further, its edges):
+ * one replacement spanning both made the editor re-read everything in between.
+ */
+export function textChanges(from: string, to: string): { from: number; to: number; insert: string }[] {
+  if (from === to) return [];
+  return diff(from, to, { scanLimit: DIFF_SCAN_LIMIT }).map((c) => ({ from: c.fromA, to: c.toA, insert: to.slice(c.fromB, c.toB) }));
 }
 
 export function YamlPanel() {
@@ -92,7 +94,7 @@ export function YamlPanel() {
     const takeStoreText = (wanted: string) => {
       const current = editor.state.doc.toString();
       if (current === wanted) return;
-      timed("editor-apply", () => editor.dispatch({ changes: minimalChange(current, wanted), annotations: fromStore.of(true) }));
+      timed("editor-apply", () => editor.dispatch({ changes: textChanges(current, wanted), annotations: fromStore.of(true) }));
       measureSince("text-changed→editor-updated", "text-changed");
     };
     const unsubscribe = store.subscribe((state, previous) => {
@@ -137,6 +139,8 @@ export function YamlPanel() {
         .filter((i) => i.line)
         .map((i) => ({ ...at(i.line, i.column), severity: "warning" as const, message: `${i.message} (${i.code})`, source: "MBFlow" })),
     ];
+    // (None to show and none shown, as on opening: no transaction, and nothing to redraw.)
+    if (diagnostics.length === 0 && diagnosticCount(editor.state) === 0) return;
     editor.dispatch(setDiagnostics(editor.state, diagnostics));
   }, [issues, warnings, parseProblems, externalRevision, ready]);
 

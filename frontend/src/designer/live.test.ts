@@ -1,12 +1,36 @@
-import { minimalChange } from "./YamlPanel";
+import { ChangeSet, Text } from "@codemirror/state";
+import { textChanges } from "./YamlPanel";
 import { applyEvent, nodeRunsOf } from "./RunPanel";
 
+/** `text` with the changes applied, as the editor applies them (positions in the old text). */
+function applied(text: string, changes: ReturnType<typeof textChanges>): string {
+  return ChangeSet.of(changes, text.length).apply(Text.of(text.split("\n"))).toString();
+}
+
 describe("bringing canvas edits into the editor", () => {
-  it("replaces only the changed middle, so the cursor elsewhere stays put", () => {
+  it("replaces only what changed, so the cursor elsewhere stays put", () => {
     const before = "a: 1\nb: {x: 10, y: 20}\nc: 3\n";
     const after = "a: 1\nb: {x: 15, y: 20}\nc: 3\n";
-    expect(minimalChange(before, after)).toEqual({ from: 13, to: 14, insert: "5" });
-    expect(minimalChange("same", "same")).toEqual({ from: 4, to: 4, insert: "" });
+    expect(textChanges(before, after)).toEqual([{ from: 13, to: 14, insert: "5" }]);
+    expect(textChanges("same", "same")).toEqual([]);
+  });
+
+  it("replaces far-apart changes apart, leaving the lines between them alone", () => {
+    const middle = Array.from({ length: 2000 }, (_, i) => `    - from: n${i}\n      to: n${i + 1}\n`).join("");
+    const before = `nodes:\n  - id: gone\n  - id: kept\nedges:\n    - from: gone\n      to: kept\n${middle}end: 1\n`;
+    const after = `nodes:\n  - id: kept\nedges:\n${middle}end: 2\n`;
+    const changes = textChanges(before, after);
+    expect(changes.length).toBeGreaterThanOrEqual(3);
+    expect(changes.every((c) => c.to - c.from < 40 && c.insert.length < 40)).toBe(true);
+    expect(applied(before, changes)).toBe(after);
+  });
+
+  it("turns any text into any other", () => {
+    const a = "apiVersion: mbflow/v1\nspec:\n  nodes: []\n";
+    const b = "kind: Workflow\nspec:\n  nodes:\n    - id: x\n";
+    expect(applied(a, textChanges(a, b))).toBe(b);
+    expect(applied("", textChanges("", b))).toBe(b);
+    expect(applied(b, textChanges(b, ""))).toBe("");
   });
 });
 

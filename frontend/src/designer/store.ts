@@ -87,9 +87,21 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
       if (parseProblems.length) return;
       const parsed = live.hasDocument(text);
       timed("prime-edit", () => live.prime(text, !parsed));
+      if (reread()) return;
       if (!parsed) idle(step);
     };
     primeTimer = setTimeout(() => idle(step), origin === "editor" ? PRIME_DELAY_TYPING_MS : PRIME_DELAY_MS);
+  };
+  /**
+   * The first text was drawn from a quick reading (lib/quickRead) that the Document parsed since
+   * disagrees with: the graph is read again. Returns whether it was.
+   */
+  const reread = (): boolean => {
+    if (!live.takeStale()) return false;
+    const { text, graph } = store.getState();
+    const parsed = live.parse(text);
+    store.setState({ graph: parsed.graph ?? graph, parseProblems: parsed.problems });
+    return true;
   };
   const store = createStore<DesignerState>()((set, get) => ({
     text: initialText,
@@ -155,13 +167,17 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
     },
 
     getDoc() {
-      return get().parseProblems.length ? null : live.document(get().text);
+      if (get().parseProblems.length) return null;
+      const doc = live.document(get().text);
+      reread();
+      return doc;
     },
 
     edit(change, coalesceKey, nodeIds) {
       const { text, parseProblems } = get();
       if (parseProblems.length) return; // the YAML has a syntax error: the editor must fix it first
       const next = timed("edit-text", () => live.edit(text, change, nodeIds));
+      if (reread() && get().parseProblems.length) return;
       get().setText(next, "canvas", coalesceKey);
     },
 
@@ -169,6 +185,7 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
       const { text, parseProblems } = get();
       if (parseProblems.length) return;
       const next = timed("edit-text", () => live.remove(text, nodeIds, edgeIndices));
+      if (reread() && get().parseProblems.length) return;
       get().setText(next, "canvas");
     },
 

@@ -6,10 +6,16 @@
  * touched, and every node whose item did not change keeps its GraphNode object, so memoised views
  * of it skip their work. The full `yaml` Document, which canvas edits need, is parsed only when
  * one is asked for (or ahead of time, when the page is idle) and then kept while edits go on.
+ *
+ * The first text is read by js-yaml (./quickRead), much faster than the `yaml` library on a big
+ * workflow. The first Document parsed afterwards checks that reading: should the two libraries
+ * ever read the text differently, every cached value is dropped and `takeStale()` tells the
+ * caller to parse the text again.
  */
 import { parseDocument, visit, type Document } from "yaml";
 import { chunkFrame, parseChunk, parseSkeleton, splitWorkflow, type SeqChunks, type SplitWorkflow } from "./chunks";
 import { applyEditPreservingFormat } from "./preserve";
+import { quickData } from "./quickRead";
 import {
   asRecord,
   documentData,
@@ -70,12 +76,23 @@ export class LiveWorkflow {
   private docText: string | null = null;
   private doc: Document | null = null;
   private printed: string | undefined;
+  /** Whether the first text has been read (by js-yaml, when it could). */
+  private firstRead = false;
+  /** The chunk caches hold values read by js-yaml that no `yaml` Document has confirmed yet. */
+  private unchecked = false;
+  /** The check found them wrong: the last graph must be read again. */
+  private stale = false;
 
   /** Reads `text`; the graph keeps every node object whose YAML did not change. */
   parse(text: string): LiveParse {
+    // A canvas edit has read its own text already (to check it): the store reads it again.
+    if (this.chunks?.text === text && this.graph) return { graph: this.graph, problems: [] };
     // The first text is read whole (one parse is quicker than a thousand small ones), and its
     // items seed the chunk caches; later ones chunk by chunk.
     if (this.chunks === null && this.nodeValues.size === 0) {
+      const quick = this.firstRead ? null : this.quickParse(text);
+      this.firstRead = true;
+      if (quick) return { graph: quick, problems: [] };
       const { doc, problems } = readDocument(text);
       if (!doc) return { graph: null, problems };
       this.docText = text;
@@ -92,11 +109,67 @@ export class LiveWorkflow {
     // Not chunkable, or a chunk does not parse alone: the whole text, which also names the errors.
     const full = parseWorkflow(text);
     this.chunks = null;
+    if (this.unchecked) this.forgetValues(); // values from js-yaml are checked against a Document of their own text only
     if (!full.doc) return { graph: null, problems: full.problems };
     this.docText = text;
     this.doc = full.doc;
     this.printed = undefined;
     return { graph: this.keep(full.graph.nodes, full.graph), problems: [] };
+  }
+
+  /**
+   * The graph of the first text from js-yaml's reading, its items seeding the chunk caches; null
+   * when js-yaml refuses the text or it cannot be read chunk by chunk.
+   */
+  private quickParse(text: string): WorkflowGraph | null {
+    const split = splitWorkflow(text);
+    const data = split && quickData(text);
+    if (!split || !data) return null;
+    // (js-yaml was told to refuse aliases: no item leans on another.)
+    if (!this.fill(split, data.value)) return null;
+    // The skeleton too: the `yaml` library's first parse, even of a few lines, costs ~10 ms.
+    const skeleton = quickData(split.skeleton);
+    if (skeleton) this.skeletonCache = { text: split.skeleton, value: skeleton.value };
+    const graph = this.parseChunks(text, split);
+    if (!graph) {
+      this.forgetValues();
+      return null;
+    }
+    this.unchecked = true;
+    return graph;
+  }
+
+  /** Whether the last graph was drawn from a reading the `yaml` library disagreed with (once). */
+  takeStale(): boolean {
+    const stale = this.stale;
+    this.stale = false;
+    return stale;
+  }
+
+  /** Drops every value and node object read so far: the next parse reads the whole text. */
+  private forgetValues(): void {
+    this.nodeValues.clear();
+    this.edgeValues.clear();
+    this.nodeObjects.clear();
+    this.skeletonCache = null;
+    this.chunks = null;
+    this.unchecked = false;
+  }
+
+  /**
+   * Checks the values read by js-yaml against `doc`, the `yaml` library's parse of `text` (null
+   * when it found errors): the data the chunk caches give for `text` must be the Document's.
+   */
+  private check(text: string, doc: Document | null): void {
+    if (this.chunks?.text !== text) this.parseChunks(text);
+    const mine = this.dataOf(text);
+    const same = doc !== null && mine !== null && sameData(mine, documentData(doc));
+    this.unchecked = false;
+    if (!same) {
+      this.forgetValues();
+      this.graph = null;
+      this.stale = true;
+    }
   }
 
   private parseChunks(text: string, knownSplit?: SplitWorkflow): WorkflowGraph | null {
@@ -165,6 +238,11 @@ export class LiveWorkflow {
       });
     }
     if (aliased) return null;
+    return this.fill(split, data) ? split : null;
+  }
+
+  /** Fills the chunk caches with the items of `data`, the plain data of the text `split` cut. */
+  private fill(split: SplitWorkflow, data: unknown): boolean {
     const spec = asRecord(asRecord(data).spec);
     const fill = (seq: SeqChunks | null, data: unknown, cache: Map<string, Parsed>) => {
       if (!seq) return true;
@@ -175,9 +253,9 @@ export class LiveWorkflow {
     if (!fill(split.nodes, spec.nodes, this.nodeValues) || !fill(split.edges, spec.edges, this.edgeValues)) {
       this.nodeValues.clear();
       this.edgeValues.clear();
-      return null;
+      return false;
     }
-    return split;
+    return true;
   }
 
   /** The new graph, reusing the last one's arrays when their items are the same. */
@@ -212,6 +290,7 @@ export class LiveWorkflow {
     this.docText = text;
     this.doc = doc.errors.length > 0 ? null : doc;
     this.printed = undefined;
+    if (this.unchecked) this.check(text, this.doc);
     return this.doc;
   }
 

@@ -52,16 +52,17 @@ const early: { workflowId?: string; workflow?: Promise<WorkflowDetail>; catalog?
 export function prefetchDesigner(pathname: string): void {
   const match = /^\/designer\/([^/]+)\/?$/.exec(pathname);
   if (!match) return;
-  early.workflowId = decodeURIComponent(match[1]);
-  const workflow = (early.workflow = api.getWorkflow(early.workflowId));
-  const catalog = (early.catalog = api.nodeTypes());
   // A failure is reported where the request is taken. One not yet taken is dropped, so that a
   // later visit (after signing in again, say) asks anew instead of showing an old failure.
-  workflow.catch(() => {
-    if (early.workflow === workflow) early.workflow = undefined;
-  });
+  const catalog = (early.catalog = api.nodeTypes());
   catalog.catch(() => {
     if (early.catalog === catalog) early.catalog = undefined;
+  });
+  if (match[1] === "new") return; // a new drawing: no workflow to fetch
+  early.workflowId = decodeURIComponent(match[1]);
+  const workflow = (early.workflow = api.getWorkflow(early.workflowId));
+  workflow.catch(() => {
+    if (early.workflow === workflow) early.workflow = undefined;
   });
 }
 
