@@ -164,34 +164,67 @@ def run_node(execution_id: str, node_id: str, attempt: int, prepared: Any = None
     if claimed is None:
         return
     release_connection()
+    with _inbox_lock:
+        _running_here[execution_id] = _running_here.get(execution_id, 0) + 1
     try:
         result = claimed.executor.run(claimed.config, claimed.ctx)
     except Exception as exc:
-        complete(execution_id, node_id, attempt, Outcome(error=as_node_error(exc)))
-        return
-    if isinstance(result, Suspend):
-        return  # the node stays running until its outcome is reported (a child execution ends)
-    complete(execution_id, node_id, attempt, Outcome(output=result))
+        outcome = Outcome(error=as_node_error(exc))
+    except BaseException:  # the worker is going away: the lease sweep re-runs the node
+        with _inbox_lock:
+            _ran_here(execution_id)
+        raise
+    else:
+        if isinstance(result, Suspend):
+            with _inbox_lock:
+                _ran_here(execution_id)
+            return  # the node stays running until its outcome is reported (a child execution ends)
+        outcome = Outcome(output=result)
+    complete(execution_id, node_id, attempt, outcome, ran_here=True)
 
 
+# Outcomes waiting to be recorded, by execution; the executions a thread is recording; how many
+# nodes of each execution are running in this process.
 _inbox: dict[str, list[tuple[str, int, Outcome]]] = {}
 _draining: set[str] = set()
+_running_here: dict[str, int] = {}
 _inbox_lock = threading.Lock()
+_arrived = threading.Condition(_inbox_lock)
+# How long the first outcome of a wave waits for its siblings running here before it is recorded.
+LINGER = 0.02
 
 
-def complete(execution_id: str, node_id: str, attempt: int, outcome: Outcome) -> None:
+def _ran_here(execution_id: str) -> None:
+    """Counts one node of the execution less as running here (call with ``_inbox_lock`` held)."""
+    left = _running_here.get(execution_id, 0) - 1
+    if left > 0:
+        _running_here[execution_id] = left
+    else:
+        _running_here.pop(execution_id, None)
+
+
+def complete(execution_id: str, node_id: str, attempt: int, outcome: Outcome, *, ran_here: bool = False) -> None:
     """Records the outcome of a running attempt and advances the execution.
 
-    Outcomes of one execution that arrive in this process while another thread is recording
-    one are queued and recorded together in that thread's next transaction (a group commit):
-    ten parallel nodes finishing together cost a few transactions, not ten queued on the
-    execution's lock.
+    Outcomes of one execution are recorded together (a group commit): one arriving while
+    another thread is recording is queued for that thread's next transaction, and the first
+    outcome waits up to ``LINGER`` for the other nodes of the execution still running in this
+    process. Ten parallel calls finishing within a few milliseconds of each other cost one
+    transaction, not ten queued on the execution's lock; the last outcome of a wave, which
+    decides what runs next, has nothing to wait for. ``ran_here``: the node was counted as
+    running in this process (``run_node``).
     """
-    with _inbox_lock:
+    with _arrived:
         _inbox.setdefault(execution_id, []).append((node_id, attempt, outcome))
+        if ran_here:
+            _ran_here(execution_id)
+        _arrived.notify_all()
         if execution_id in _draining:
             return
         _draining.add(execution_id)
+        deadline = time.monotonic() + LINGER
+        while _running_here.get(execution_id) and _arrived.wait(max(deadline - time.monotonic(), 0)):
+            pass
     try:
         while True:
             with _inbox_lock:

@@ -307,3 +307,27 @@ def test_a_wait_that_runs_out_answers_201_with_the_running_execution(dispatcher:
     assert response.status_code == 201
     assert response.json()["status"] == "running"
     assert steps(response.json())["slow"]["status"] == "running"
+
+
+def test_outcomes_of_a_wave_are_recorded_together_once_the_last_arrives(
+        embedded: object, store: Store, run: Run, http_server: LocalServer, monkeypatch: Any) -> None:
+    """GIVEN five parallel calls, WHEN they finish within moments of each other, THEN their
+    outcomes are recorded in one step, and the first does not wait longer than the last call."""
+    from executions.engine import runner
+
+    monkeypatch.setattr(runner, "LINGER", 2.0)  # long: the wait must end when the last sibling arrives
+    batches: list[list[str]] = []
+    record = runner._complete_batch
+
+    def recording(execution_id: str, batch: list[Any]) -> None:
+        batches.append([node_id for node_id, _attempt, _outcome in batch])
+        record(execution_id, batch)
+
+    monkeypatch.setattr(runner, "_complete_batch", recording)
+    store(fan_out(http_server.url, count=5).replace("ms=200", "ms=100"))
+    started = time.monotonic()
+    execution = run("fan-out")
+    elapsed = time.monotonic() - started
+    assert execution["status"] == "succeeded", execution["error"]
+    assert [sorted(batch) for batch in batches] == [[f"call{i}" for i in range(5)]]
+    assert elapsed < 1.5, f"the first outcome waited out its linger: {elapsed:.2f}s"
