@@ -70,15 +70,27 @@ def wait_until_still(page: Page, *node_ids: str) -> None:
 
 
 def connect(page: Page, source: str, target: str, handle: str = "handle-success") -> None:
-    wait_until_still(page, source, target)
-    start = page.locator(f"[data-testid=node-{source}] .react-flow__handle.{handle}").bounding_box()
-    end = page.locator(f"[data-testid=node-{target}] .react-flow__handle.handle-in").bounding_box()
-    assert start and end
-    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
-    page.mouse.down()
-    page.mouse.move(end["x"] + 4, end["y"] + 4, steps=12)
-    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=4)
-    page.mouse.up()
+    """Drags from the source's handle to the target's input, as a person does. A drag that
+    started while the page was still laying something out (a slow machine) is made again once:
+    the new edge must then appear on the canvas."""
+    edges = page.locator(".react-flow__edge").count()
+    for attempt in (1, 2):
+        wait_until_still(page, source, target)
+        start = page.locator(f"[data-testid=node-{source}] .react-flow__handle.{handle}").bounding_box()
+        end = page.locator(f"[data-testid=node-{target}] .react-flow__handle.handle-in").bounding_box()
+        assert start and end
+        page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(end["x"] + 4, end["y"] + 4, steps=12)
+        page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=4)
+        page.mouse.up()
+        try:
+            page.wait_for_function(f"() => document.querySelectorAll('.react-flow__edge').length > {edges}",
+                                   timeout=3_000 if attempt == 1 else 10_000)
+            return
+        except Exception:
+            if attempt == 2:
+                raise
 
 
 def csrf_headers(page: Page) -> dict[str, str]:
