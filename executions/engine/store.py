@@ -248,10 +248,11 @@ class RecentJournals:
     here instead of reading them: every writer of an execution appends an event, so nobody
     wrote since. A journal is taken out while a step uses it and put back (as a copy the
     committing caller does not hold) only when that step committed: a rolled-back step leaves
-    nothing behind. Finished executions are not kept.
+    nothing behind. Finished executions are not kept, and only the last ``size`` stepped: a
+    journal holds its nodes' outputs, which may be large.
     """
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, size: int = 64) -> None:
         self.size = size
         self._journals: OrderedDict[str, Journal] = OrderedDict()
         self._lock = threading.Lock()
