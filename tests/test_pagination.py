@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mbflow_site.pagination import FirstPageCountingPaginator
+from mbflow_site.pagination import FirstPageCountingPaginator, Listing
 from workflows.models import Tenant, Workflow
+from workflows.services.workflows import workflow_listing
 
 
 @pytest.fixture
@@ -51,3 +52,47 @@ def test_the_api_pages_through_a_list(editor, workflows) -> None:
     assert second["count"] == 3 and [w["name"] for w in second["results"]] == ["wf-02"] and second["next"] is None
     whole = editor.get("/api/v1/workflows").json()
     assert whole["count"] == 3 and whole["next"] is None and len(whole["results"]) == 3
+
+
+def test_a_listing_reads_its_first_page_with_its_own_reader_and_builds_the_queryset_only_for_other_pages(
+    workflows, django_assert_num_queries
+) -> None:
+    queryset = workflows(7)
+    built: list[int] = []
+
+    def build():
+        built.append(1)
+        return queryset
+
+    asked: list[int] = []
+
+    def first(n: int):
+        asked.append(n)
+        return list(queryset[:n])
+
+    with django_assert_num_queries(1):
+        page = FirstPageCountingPaginator(Listing(build, first), 10).page(1)
+    assert [w.name for w in page] == [f"wf-{i:02d}" for i in range(7)] and asked == [11] and not built
+    with django_assert_num_queries(2):  # a count, then the page
+        second = FirstPageCountingPaginator(Listing(build, first), 5).page(2)
+        assert [w.name for w in second] == ["wf-05", "wf-06"]
+    assert built == [1] and asked == [11]
+
+
+@pytest.mark.parametrize("archived", [False, True])
+def test_the_first_page_of_a_tenants_workflows_matches_the_orm_and_holds_only_that_tenant(
+    archived: bool, tenant: Tenant, other_tenant: Tenant, django_assert_num_queries
+) -> None:
+    for owner in (tenant, other_tenant):
+        Workflow.objects.bulk_create(
+            Workflow(tenant=owner, name=f"wf-{i:02d}", archived=i % 3 == 0, title=owner.slug) for i in range(9)
+        )
+    expected = list(Workflow.objects.filter(tenant=tenant, archived=archived).order_by("name"))
+    for limit in (2, 50):
+        with django_assert_num_queries(1):
+            rows = workflow_listing(tenant, archived=archived).first(limit)
+        assert [(w.pk, w.name, w.title, w.archived) for w in rows] == [
+            (w.pk, w.name, w.title, w.archived) for w in expected[:limit]
+        ]
+    searched = workflow_listing(tenant, archived=archived, search="wf-0")
+    assert [w.pk for w in searched.first(50)] == [w.pk for w in expected]

@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from django.db.models import Q
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -27,7 +25,6 @@ from workflows.models import Role
 from workflows.services.diff import diff_versions
 from workflows.services.documents import body_from_request_data, check_document, native_yaml, read_document
 from workflows.services.workflows import (
-    DOCUMENT_FIELDS,
     do_create_workflow,
     do_delete_workflow,
     do_duplicate_workflow,
@@ -36,7 +33,7 @@ from workflows.services.workflows import (
     do_set_archived,
     get_version,
     get_workflow,
-    workflows_of,
+    workflow_listing,
 )
 from workflows.spec import validate_document
 
@@ -69,17 +66,10 @@ class WorkflowListView(TenantView):
         responses=WorkflowSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        queryset = workflows_of(self.caller().tenant)
-        archived = _as_bool(request.query_params.get("archived"))
-        queryset = queryset.filter(archived=bool(archived))
-        if search := request.query_params.get("search"):
-            queryset = queryset.filter(
-                Q(name__icontains=search) | Q(title__icontains=search) | Q(description__icontains=search)
-            )
-        if tag := request.query_params.get("tag"):
-            queryset = queryset.filter(tags__icontains=json.dumps(tag))
-        summaries = queryset.defer(*DOCUMENT_FIELDS)  # a list shows no documents
-        return self.paginate(request, summaries.order_by("name"), WorkflowSerializer)
+        query = request.query_params
+        listing = workflow_listing(self.caller().tenant, archived=bool(_as_bool(query.get("archived"))),
+                                   search=query.get("search", ""), tag=query.get("tag", ""))
+        return self.paginate(request, listing, WorkflowSerializer)
 
     @extend_schema(request=DOCUMENT_BODY, responses={201: WorkflowDetailSerializer})
     def post(self, request: Request) -> Response:
