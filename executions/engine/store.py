@@ -8,11 +8,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
@@ -97,8 +98,8 @@ class Journal:
         for name in execution_fields:
             setattr(execution, name, getattr(self.state, name))
         events = [
-            ExecutionEvent(execution_id=execution.pk, seq=e.seq, type=e.type, node_id=e.node_id,
-                           payload=e.payload, time=e.time)
+            {"execution_id": execution.pk, "seq": e.seq, "type": e.type, "node_id": e.node_id,
+             "payload": e.payload, "time": e.time}
             for e in self.events
         ]
         changed_fields: set[str] = set()
@@ -125,7 +126,7 @@ class Journal:
                 insert_rows([execution])
             elif execution_fields:
                 update_rows([execution], execution_fields, key=("id",))
-            insert_rows(events)
+            insert_values(ExecutionEvent, events)
             if to_create:
                 insert_rows(to_create)
             if to_update and changed_fields:
@@ -152,7 +153,17 @@ SMALL_INSERT = 8
 
 
 def insert_rows(rows: list[Any]) -> None:
-    """Inserts new rows of one model in one statement, without reading generated ids back.
+    """Inserts new rows (instances of one model) in one statement; see ``insert_values``."""
+    model = type(rows[0])
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(rows)
+        return
+    _insert(model, ([getattr(row, name) for name in _columns_of(model).attnames] for row in rows), len(rows))
+
+
+def insert_values(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
+    """Inserts new rows of ``model`` given as values by attribute name (every concrete field but
+    an auto id), without building instances, in one statement, reading no generated id back.
 
     On PostgreSQL with SQL written here: ``bulk_create`` builds an array per column in Python,
     and ``save`` compiles an INSERT for each row. Up to ``SMALL_INSERT`` rows in one INSERT,
@@ -160,27 +171,55 @@ def insert_rows(rows: list[Any]) -> None:
     through COPY, which streams them as they are. Elsewhere ``bulk_create``.
     """
     if connection.vendor != "postgresql":
-        type(rows[0]).objects.bulk_create(rows)
+        model._default_manager.bulk_create([model(**row) for row in rows])
         return
-    meta = rows[0]._meta
+    attnames = _columns_of(model).attnames
+    _insert(model, ([row[name] for name in attnames] for row in rows), len(rows))
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """A model's insertable columns, as SQL and as attribute names (worked out once per model)."""
+
+    sql: str  # table (column, ...)
+    attnames: list[str]
+    json: list[models.JSONField[Any] | None]  # by position: the JSON field, else None
+    placeholders: str  # (%s, ...)
+
+
+@cache
+def _columns_of(model: type[models.Model]) -> _Columns:
+    meta = model._meta
     fields = [f for f in meta.concrete_fields if not isinstance(f, AutoFieldMixin)]
-    # psycopg adapts strings, numbers, UUIDs and datetimes as they are; JSON needs its field.
-    prepare = [(f.attname, f if isinstance(f, models.JSONField) else None) for f in fields]
     quote = connection.ops.quote_name
-    columns = f"{quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
-    values = ([getattr(row, name) if field is None else field.get_db_prep_save(getattr(row, name), connection)
-               for name, field in prepare] for row in rows)
-    if len(rows) <= SMALL_INSERT:
-        placeholders = f"({', '.join(['%s'] * len(fields))})"
-        with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {columns} VALUES {', '.join([placeholders] * len(rows))}",
-                           [value for row in values for value in row])
+    return _Columns(
+        sql=f"{quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})",
+        attnames=[f.attname for f in fields],
+        json=[f if isinstance(f, models.JSONField) else None for f in fields],
+        placeholders=f"({', '.join(['%s'] * len(fields))})",
+    )
+
+
+def _insert(model: type[models.Model], rows: Iterator[list[Any]], count: int) -> None:
+    columns = _columns_of(model)
+    db = connections[DEFAULT_DB_ALIAS]
+    # psycopg adapts strings, numbers, UUIDs and datetimes as they are; JSON needs its field.
+    json = [(index, field) for index, field in enumerate(columns.json) if field is not None]
+
+    def prepared(row: list[Any]) -> list[Any]:
+        for index, field in json:
+            row[index] = field.get_db_prep_save(row[index], db)
+        return row
+
+    if count <= SMALL_INSERT:
+        with db.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {columns.sql} VALUES {', '.join([columns.placeholders] * count)}",
+                           [value for row in rows for value in prepared(row)])
         return
     # (wrap_database_errors: a unique violation is Django's IntegrityError, as from the ORM.)
-    with connection.wrap_database_errors, connection.cursor() as cursor, \
-            cursor.cursor.copy(f"COPY {columns} FROM STDIN") as copy:
-        for row in values:
-            copy.write_row(row)
+    with db.wrap_database_errors, db.cursor() as cursor, cursor.cursor.copy(f"COPY {columns.sql} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(prepared(row))
 
 
 @contextmanager
