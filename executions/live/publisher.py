@@ -24,7 +24,8 @@ from executions.services import waiting
 
 logger = logging.getLogger(__name__)
 _bound_loop: asyncio.AbstractEventLoop | None = None
-_queue: queue.SimpleQueue[tuple[tuple[str, ...], EventsMessage]] = queue.SimpleQueue()
+# (groups, message, the id of the execution the message finishes or "")
+_queue: queue.SimpleQueue[tuple[tuple[str, ...], EventsMessage, str]] = queue.SimpleQueue()
 _thread: threading.Thread | None = None
 _thread_lock = threading.Lock()
 
@@ -49,15 +50,19 @@ def publish_events(tenant_id: Any, execution_id: Any, events: Sequence[Event]) -
     }
     layer = get_channel_layer()
     groups = (execution_group(execution_id), tenant_group(tenant_id))
+    finished = any(event.type.startswith("execution.") and event.type.split(".", 1)[1] in EXECUTION_TERMINAL
+                   for event in events)
+    queued = False
     if isinstance(layer, InMemoryChannelLayer):
         for group in groups:
             _send_in_memory(layer, group, message)
     elif layer is not None:
         _ensure_thread()
-        _queue.put((groups, message))
-    if any(event.type.startswith("execution.") and event.type.split(".", 1)[1] in EXECUTION_TERMINAL
-           for event in events):
-        waiting.notify_finished(str(execution_id))
+        _queue.put((groups, message, str(execution_id) if finished else ""))
+        queued = True
+    if finished:
+        # The sender thread sends the notice for other processes with its read of the watch counts.
+        waiting.notify_finished(str(execution_id), remote=not queued)
 
 
 def _send_in_memory(layer: InMemoryChannelLayer, group: str, message: EventsMessage) -> None:
@@ -90,8 +95,10 @@ def _run_sender() -> None:
     loop = asyncio.new_event_loop()
     layer = get_channel_layer()
     while True:
-        groups, message = _queue.get()
-        for group in watched_groups(groups):  # one Redis read for both groups of a step
+        groups, message, finished = _queue.get()
+        # One Redis round trip: the watch counts of both groups, and the finish notice.
+        notices = [waiting.finished_notice(finished)] if finished else []
+        for group in watched_groups(groups, publish=notices):
             try:
                 loop.run_until_complete(layer.group_send(group, message))
             except Exception:

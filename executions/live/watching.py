@@ -44,10 +44,19 @@ def unwatch(group: str) -> None:
     redis_client().decr(watch_key(group))  # left at zero; the TTL removes it
 
 
-def watched_groups(groups: Sequence[str]) -> list[str]:
-    """Those of ``groups`` a consumer listens to (all of them when Redis cannot tell: then send)."""
+def watched_groups(groups: Sequence[str], publish: Sequence[tuple[str, bytes]] = ()) -> list[str]:
+    """Those of ``groups`` a consumer listens to (all of them when Redis cannot tell: then send).
+    ``publish``: (channel, message) pairs sent to Redis in the same round trip."""
+    keys = [watch_key(group) for group in groups]
     try:
-        values = redis_client().mget([watch_key(group) for group in groups])
+        if publish:
+            pipe = redis_client().pipeline(transaction=False)
+            pipe.mget(keys)
+            for channel, message in publish:
+                pipe.publish(channel, message)
+            values = pipe.execute()[0]
+        else:
+            values = redis_client().mget(keys)
     except Exception:
         logger.warning("Could not read the watch counts of %s; sending anyway", ", ".join(groups))
         return list(groups)

@@ -38,18 +38,25 @@ def _publisher() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="mbflow-finished")
 
 
+def finished_notice(execution_id: str) -> tuple[str, bytes]:
+    """The Redis channel and message that wake the waiters of other processes."""
+    return _channel(execution_id), b"1"
+
+
 def _publish(execution_id: str) -> None:
     with contextlib.suppress(Exception):  # a lost notification only costs the waiter a poll
-        redis_client().publish(_channel(execution_id), b"1")
+        redis_client().publish(*finished_notice(execution_id))
 
 
-def notify_finished(execution_id: str) -> None:
+def notify_finished(execution_id: str, *, remote: bool = True) -> None:
     """Wakes the waiters of this process at once, and those of other processes through Redis
-    (sent from a background thread: the step that finished the execution does not wait for it)."""
+    (sent from a background thread: the step that finished the execution does not wait for it).
+    ``remote=False``: the caller sends ``finished_notice`` itself (the live publisher does, in
+    the round trip that reads the watch counts)."""
     with _lock:
         for event in _waiters.get(execution_id, []):
             event.set()
-    if settings.REDIS_URL:
+    if remote and settings.REDIS_URL:
         _publisher().submit(_publish, execution_id)
 
 

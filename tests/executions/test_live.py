@@ -184,3 +184,27 @@ def test_watched_groups_reads_every_group_at_once_and_sends_to_all_when_redis_ca
     finally:
         monkeypatch.undo()
         watching.unwatch(groups[1])
+
+
+def test_the_finish_notice_for_other_processes_travels_with_the_watch_count_read(settings: Any) -> None:
+    if not settings.REDIS_URL:
+        pytest.skip("REDIS_URL is not set")
+    import uuid
+
+    from django.utils import timezone
+
+    from executions.engine.projection import Event
+    from executions.live import publisher
+    from executions.services import waiting
+
+    execution_id = str(uuid.uuid4())
+    pubsub = waiting.redis_client().pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(waiting.finished_notice(execution_id)[0])
+    try:
+        publisher.publish_events(uuid.uuid4(), execution_id, [Event(1, "node.succeeded", "a", {}, timezone.now())])
+        assert pubsub.get_message(timeout=0.5) is None  # not finished: no notice
+        publisher.publish_events(uuid.uuid4(), execution_id, [Event(2, "execution.succeeded", "", {}, timezone.now())])
+        notice = pubsub.get_message(timeout=5)
+        assert notice is not None and notice["data"] == b"1"
+    finally:
+        pubsub.close()
