@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 from rest_framework import serializers
 
 from executions.models import Execution, ExecutionEvent, NodeRun
@@ -80,12 +82,32 @@ def event_data(event: ExecutionEvent) -> dict[str, Any]:
             "time": iso_time(event.time)}
 
 
-class StartSerializer(serializers.Serializer):
-    workflow = serializers.CharField(required=False)
-    version = serializers.IntegerField(required=False, min_value=1, allow_null=True)
-    input = serializers.JSONField(required=False, allow_null=True)
-    idempotency_key = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=200)
-    wait = serializers.FloatField(required=False, allow_null=True, min_value=0)
+def _not_a_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "A version number, not a boolean.")
+    return value
+
+
+def _nullable(**schema: Any) -> WithJsonSchema:
+    """The field as OpenAPI 3.0 says "or null" (pydantic writes JSON Schema's ``type: null``)."""
+    return WithJsonSchema({**schema, "nullable": True})
+
+
+class Start(BaseModel):
+    """The body that starts an execution."""
+
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+    workflow: Annotated[str | None, _nullable(type="string", description="A workflow id or name.")] = None
+    version: Annotated[int | None, BeforeValidator(_not_a_boolean), Field(ge=1),
+                       _nullable(type="integer", minimum=1, description="A version number; the active one by default.")
+                       ] = None
+    input: Annotated[Any, _nullable(description="The input, checked against the workflow's input_schema.")] = None
+    idempotency_key: Annotated[str | None, Field(max_length=200),
+                               _nullable(type="string", maxLength=200,
+                                         description="A second start with the same key returns the first.")] = None
+    wait: Annotated[float | None, Field(ge=0),
+                    _nullable(type="number", minimum=0, description="Seconds to wait for the result.")] = None
 
 
 class ListQuerySerializer(serializers.Serializer):

@@ -13,7 +13,7 @@ from executions.api.serializers import (
     SUMMARY_FIELDS,
     EventsQuerySerializer,
     ListQuerySerializer,
-    StartSerializer,
+    Start,
     event_data,
     execution_detail,
     execution_results,
@@ -31,6 +31,7 @@ from executions.services.executions import (
     get_execution,
     wait_and_reload,
 )
+from mbflow_site.bodies import read_body
 from mbflow_site.errors import ApiError
 from workflows.api.base import TenantView
 from workflows.public import body_from_request_data, read_adhoc_document
@@ -45,13 +46,11 @@ def _started(execution: Execution, created: bool, wait: float | None) -> Respons
     return Response(execution_detail(execution, getattr(execution, "known_runs", None)), status=code)
 
 
-def _start_body(request: Request) -> dict[str, Any]:
-    serializer = StartSerializer(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    data = dict(serializer.validated_data)
-    if "wait" not in data and "wait" in request.query_params:
-        data["wait"] = request.query_params["wait"]
-    return data
+def _start_body(request: Request) -> Start:
+    body = read_body(Start, request.data)
+    if "wait" not in body.model_fields_set and "wait" in request.query_params:
+        body.wait = check_wait(request.query_params["wait"])
+    return body
 
 
 class ExecutionListView(TenantView):
@@ -69,29 +68,25 @@ class ExecutionListView(TenantView):
         return self.paginate(request, queryset.only(*SUMMARY_FIELDS).order_by("-created_at", "-pk"),
                              execution_summary)
 
-    @extend_schema(request=StartSerializer, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
+    @extend_schema(request=Start, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
-        data = _start_body(request)
-        if not data.get("workflow"):
+        body = _start_body(request)
+        if not body.workflow:
             raise ApiError("`workflow` (an id or a name) is required.", code="validation_error",
                            details={"fields": {"workflow": ["This field is required."]}})
-        wait = check_wait(data.get("wait"))
-        execution, created = do_start_execution(
-            self.caller().tenant, data["workflow"], version=data.get("version"), data=data.get("input"),
-            idempotency_key=data.get("idempotency_key"),
-        )
+        wait = check_wait(body.wait)
+        execution, created = do_start_execution(self.caller().tenant, body.workflow, version=body.version,
+                                                data=body.input, idempotency_key=body.idempotency_key)
         return _started(execution, created, wait)
 
 
 class WorkflowExecuteView(TenantView):
-    @extend_schema(request=StartSerializer, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
+    @extend_schema(request=Start, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
     def post(self, request: Request, ref: str) -> Response:
-        data = _start_body(request)
-        wait = check_wait(data.get("wait"))
-        execution, created = do_start_execution(
-            self.caller().tenant, ref, version=data.get("version"), data=data.get("input"),
-            idempotency_key=data.get("idempotency_key"),
-        )
+        body = _start_body(request)
+        wait = check_wait(body.wait)
+        execution, created = do_start_execution(self.caller().tenant, ref, version=body.version, data=body.input,
+                                                idempotency_key=body.idempotency_key)
         return _started(execution, created, wait)
 
 
@@ -139,9 +134,9 @@ class CancelView(TenantView):
 
 
 class RerunView(TenantView):
-    @extend_schema(request=StartSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=Start, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request, execution_id: str) -> Response:
-        data = _start_body(request)
+        body = _start_body(request)
         original = get_execution(self.caller().tenant, execution_id)
-        execution = do_rerun(original, idempotency_key=data.get("idempotency_key"))
-        return _started(execution, True, check_wait(data.get("wait")))
+        execution = do_rerun(original, idempotency_key=body.idempotency_key)
+        return _started(execution, True, check_wait(body.wait))

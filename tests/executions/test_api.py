@@ -82,6 +82,41 @@ def test_invalid_input_is_refused_before_anything_runs(embedded: object, store: 
     assert list_response.json()["count"] == 0
 
 
+@pytest.mark.parametrize(("body", "field"), [
+    ({"workflow": "chain", "version": "abc"}, "version"),
+    ({"workflow": "chain", "version": 0}, "version"),
+    ({"workflow": "chain", "version": True}, "version"),
+    ({"workflow": "chain", "version": 1.5}, "version"),
+    ({"workflow": "chain", "wait": -1}, "wait"),
+    ({"workflow": "chain", "wait": "soon"}, "wait"),
+    ({"workflow": "chain", "idempotency_key": "k" * 201}, "idempotency_key"),
+    ({"workflow": ["chain"]}, "workflow"),
+    ({"input": {"n": 1}}, "workflow"),
+    ([{"workflow": "chain"}], "non_field_errors"),
+    ("chain", "non_field_errors"),
+])
+def test_a_malformed_start_names_the_field_and_starts_nothing(body: Any, field: str, embedded: object, store: Store,
+                                                               editor: APIClient) -> None:
+    store(CHAIN)
+    response = editor.post("/api/v1/executions", body, format="json")
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "validation_error" and list(error["details"]["fields"]) == [field]
+    assert all(isinstance(message, str) and message for message in error["details"]["fields"][field])
+    assert editor.get("/api/v1/executions").json()["count"] == 0
+
+
+def test_a_start_takes_numbers_as_text_and_the_wait_from_the_query(embedded: object, store: Store,
+                                                                 editor: APIClient) -> None:
+    store(CHAIN)
+    response = editor.post("/api/v1/workflows/chain/execute?wait=5",
+                           {"input": {"n": 1}, "version": "1", "idempotency_key": 7}, format="json")
+    assert response.status_code == 200 and response.json()["status"] == "succeeded"
+    assert response.json()["idempotency_key"] == "7" and response.json()["version"] == 1
+    bad_wait = editor.post("/api/v1/workflows/chain/execute?wait=soon", {"input": {"n": 1}}, format="json")
+    assert bad_wait.status_code == 400 and "wait" in bad_wait.json()["error"]["details"]["fields"]
+
+
 def test_the_idempotency_key_returns_the_first_execution(embedded: object, store: Store, editor: APIClient) -> None:
     store(CHAIN)
     first = editor.post("/api/v1/executions", {"workflow": "chain", "input": {"n": 1}, "idempotency_key": "k1"},

@@ -625,13 +625,41 @@ export interface components {
             name: string;
             value: string;
         };
+        /**
+         * Start
+         * @description The body that starts an execution.
+         */
         StartRequest: {
-            workflow?: string;
-            version?: number | null;
-            input?: unknown;
-            idempotency_key?: string | null;
-            /** Format: double */
-            wait?: number | null;
+            /**
+             * Workflow
+             * @description A workflow id or name.
+             * @default null
+             */
+            workflow: string | null;
+            /**
+             * Version
+             * @description A version number; the active one by default.
+             * @default null
+             */
+            version: number | null;
+            /**
+             * Input
+             * @description The input, checked against the workflow's input_schema.
+             * @default null
+             */
+            input: unknown;
+            /**
+             * Idempotency Key
+             * @description A second start with the same key returns the first.
+             * @default null
+             */
+            idempotency_key: string | null;
+            /**
+             * Wait
+             * @description Seconds to wait for the result.
+             * @default null
+             */
+            wait: number | null;
         };
         TenantChoiceRequest: {
             tenant: string;
