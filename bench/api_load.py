@@ -13,14 +13,19 @@ server - a small light workflow (`load-light`: 3 transform nodes) and 20 filler 
 list. Executions of earlier runs are not deleted, the list of workflows stays the same.
 
 Per server: the server is started as a subprocess on a free port (embedded dispatcher: no
-CELERY_BROKER_URL), waited for on /ready, warmed up with 50 sequential requests, then driven
-open-loop: a scheduler fires one request every 1/rate s for `duration` s regardless of responses
-(each request is its own asyncio task on one aiohttp ClientSession with unlimited connections), in a
-fixed round-robin mix of GET /api/v1/workflows, GET /api/v1/workflows/load-light and
-POST /api/v1/executions {"workflow": "load-light", "wait": 10}. Latency is measured from the
-*scheduled* send time to the end of the response body, so a late scheduler or a queue in the
-client counts against the server (no coordinated omission). A request is an error when it fails,
-times out (30 s) or answers other than 200 (or an execution other than "succeeded").
+CELERY_BROKER_URL) and waited for on /ready. Warm-up: 300 requests of the mix over 8 connections
+at once, so that every worker process serves each kind before the load (a connection reaches one
+process: after a sequential warm-up alone, a second uvicorn process met its first requests under
+the load, and its first second - imports, first connections, queries compiled once - stalled
+requests for up to 1.3 s), then 60 sequential requests, whose latency is printed as "unloaded".
+Then it is driven open-loop: a scheduler fires one request every 1/rate s for `duration` s
+regardless of responses (each request is its own asyncio task on one aiohttp ClientSession with
+unlimited connections), in a fixed round-robin mix of GET /api/v1/workflows,
+GET /api/v1/workflows/load-light and POST /api/v1/executions {"workflow": "load-light",
+"wait": 10}. Latency is measured from the *scheduled* send time to the end of the response body,
+so a late scheduler or a queue in the client counts against the server (no coordinated
+omission). A request is an error when it fails, times out (30 s) or answers other than 200 (or
+an execution other than "succeeded").
 """
 
 from __future__ import annotations
@@ -194,6 +199,14 @@ async def drive(url: str, key: str, rate: float, duration: float, server_pid: in
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(url, headers={"Authorization": f"Bearer {key}"}, connector=connector,
                                      timeout=aiohttp.ClientTimeout(total=30)) as session:
+        async def warm(offset: int) -> None:
+            for i in range(offset, 300, 8):
+                method, path, body = request_for(KINDS[i % 3])
+                async with session.request(method, path, json=body) as response:
+                    await response.read()
+                    response.raise_for_status()
+
+        await asyncio.gather(*(warm(offset) for offset in range(8)))
         unloaded: dict[str, list[float]] = {k: [] for k in KINDS}
         for i in range(60):  # warm-up, sequential (one request at a time): the unloaded latency
             method, path, body = request_for(KINDS[i % 3])
@@ -235,7 +248,7 @@ def report(name: str, data: dict[str, Any], rate: float) -> tuple[float, int, fl
           f"{data['total'] / data['send_wall']:.1f}/s, target {rate:.0f}/s, max scheduler lag "
           f"{data['lag_max'] * 1000:.1f} ms); completed OK {completed}, errors {failed}; "
           f"throughput {completed / data['wall']:.1f}/s (all answered after {data['wall']:.2f} s)")
-    print("  unloaded (60 sequential warm-up requests, 20 per kind, before the load): "
+    print("  unloaded (60 sequential requests, 20 per kind, after the warm-up, before the load): "
           + ", ".join(f"{k} p50 {pct(v, 50) * 1000:.1f} ms" for k, v in data["unloaded"].items()))
     print("  CPU per request during the load (/proc; PostgreSQL counts every backend on the machine): "
           + ", ".join(f"{part} {seconds / data['total'] * 1000:.2f} ms" for part, seconds in data["cpu"].items()))

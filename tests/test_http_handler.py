@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import threading
 from typing import Any
@@ -84,6 +85,24 @@ async def test_requests_are_answered_from_pooled_threads(key: str) -> None:
     assert {json.loads(body)["name"] for _, _, body in answers} == {"handler-flow"}
     after = {t.name for t in threading.enumerate() if t.name.startswith("mbflow-http")}
     assert before and before <= after and len(after) <= 20
+
+
+async def test_what_the_first_requests_built_is_frozen_out_of_full_collections_once(
+    key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from mbflow_site import http_handler
+
+    handler = application.application_mapping["http"]
+    handler.served = itertools.count(1)
+    monkeypatch.setattr(http_handler, "FREEZE_AFTER", 3)
+    frozen: list[int] = []
+    monkeypatch.setattr(http_handler.gc, "freeze", lambda: frozen.append(gc.get_freeze_count()))
+    for _ in range(6):
+        status, _, _ = await call("GET", "/api/v1/workflows", key)
+        assert status == 200
+    assert len(frozen) == 1  # at the third request, and only then
 
 
 async def test_an_oversized_body_gets_the_error_envelope(key: str, settings: Any) -> None:
