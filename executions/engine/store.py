@@ -183,7 +183,8 @@ class _Columns:
 
     sql: str  # table (column, ...)
     attnames: list[str]
-    json: list[models.JSONField[Any] | None]  # by position: the JSON field, else None
+    # psycopg adapts strings, numbers, UUIDs and datetimes as they are; JSON needs its field.
+    json: list[tuple[int, models.JSONField[Any]]]  # (position, field)
     placeholders: str  # (%s, ...)
 
 
@@ -195,7 +196,7 @@ def _columns_of(model: type[models.Model]) -> _Columns:
     return _Columns(
         sql=f"{quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})",
         attnames=[f.attname for f in fields],
-        json=[f if isinstance(f, models.JSONField) else None for f in fields],
+        json=[(index, f) for index, f in enumerate(fields) if isinstance(f, models.JSONField)],
         placeholders=f"({', '.join(['%s'] * len(fields))})",
     )
 
@@ -203,11 +204,9 @@ def _columns_of(model: type[models.Model]) -> _Columns:
 def _insert(model: type[models.Model], rows: Iterator[list[Any]], count: int) -> None:
     columns = _columns_of(model)
     db = connections[DEFAULT_DB_ALIAS]
-    # psycopg adapts strings, numbers, UUIDs and datetimes as they are; JSON needs its field.
-    json = [(index, field) for index, field in enumerate(columns.json) if field is not None]
 
     def prepared(row: list[Any]) -> list[Any]:
-        for index, field in json:
+        for index, field in columns.json:
             row[index] = field.get_db_prep_save(row[index], db)
         return row
 

@@ -3,10 +3,10 @@ import { basicSetup } from "codemirror";
 import { EditorView, keymap } from "@codemirror/view";
 import { EditorState, Annotation } from "@codemirror/state";
 import { indentWithTab } from "@codemirror/commands";
-import { yaml } from "@codemirror/lang-yaml";
 import { diagnosticCount, lintGutter, setDiagnostics, type Diagnostic } from "@codemirror/lint";
 import { diff } from "@codemirror/merge";
 import { measureSince, timed } from "../lib/perf";
+import { yamlSyntax } from "../lib/yamlSyntax";
 import { useDesigner, useDesignerStoreApi } from "./store";
 
 /** Marks a transaction that brings the store's text into the editor (not typed by the user). */
@@ -77,7 +77,7 @@ export function YamlPanel() {
         extensions: [
           basicSetup,
           keymap.of([indentWithTab]),
-          yaml(),
+          yamlSyntax(),
           lintGutter(),
           EditorView.lineWrapping,
           theme,
