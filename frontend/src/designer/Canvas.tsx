@@ -38,7 +38,6 @@ export const NODE_DRAG_MIME = "application/x-mbflow-node-type";
 const nodeTypes: NodeTypes = { workflow: WorkflowNode };
 // Props of <ReactFlow> that are objects live here too: a new object on every render makes React
 // Flow update its store again, and each store update runs every node's and edge's selector.
-const DELETE_KEYS = ["Delete", "Backspace"];
 const MULTI_SELECTION_KEYS = ["Shift", "Meta", "Control"];
 const FIT_VIEW_OPTIONS = { padding: 0.25, maxZoom: 1 };
 const MIN_ZOOM = 0.2;
@@ -161,11 +160,27 @@ export function Canvas() {
   const [geometryOk, setGeometryOk] = useState(true);
   const given = useRef(new Map<string, NodeGeometry>());
 
+  // The inputs each node's flow node was last made from. A node whose inputs are the very same
+  // values keeps its flow node as it is, unbuilt and uncompared: on an edit of a big drawing, that
+  // is nearly every node (LiveWorkflow keeps the GraphNode of every item the edit did not touch).
+  const madeFrom = useRef(new Map<string, { inputs: unknown[]; node: WorkflowFlowNode; geometry: NodeGeometry | null }>());
+
   const nodes: WorkflowFlowNode[] = useMemo(() => {
     const selected = new Set(selectedNodes);
     given.current.clear();
-    return reuseUnchanged(nodeCache.current, graph.nodes.map((n): WorkflowFlowNode => {
+    const made: [string, unknown[], NodeGeometry | null][] = [];
+    const result = reuseUnchanged(nodeCache.current, graph.nodes.map((n): WorkflowFlowNode => {
       const nodeType = nodeTypesCatalog[n.type];
+      const issues = issuesByNode.get(n.id) ?? NO_ISSUES;
+      const status = run?.nodes[n.id]?.status;
+      const position = dragging[n.id] ?? positions[n.id];
+      // (`raw`, the node's item as data, is what its fields are read from; `index` does not show.)
+      const inputs = [n.raw, nodeType, issues, status, position, selected.has(n.id), geometryOk, dims.current.get(n.id)];
+      const last = madeFrom.current.get(n.id);
+      if (last && sameInputs(last.inputs, inputs)) {
+        if (last.geometry) given.current.set(n.id, last.geometry);
+        return last.node;
+      }
       const data = sameData(dataCache.current, {
         nodeId: n.id,
         type: n.type,
@@ -174,8 +189,8 @@ export function Canvas() {
         known: Boolean(nodeType),
         ports: outputPorts(n, nodeType),
         success: hasSuccessOutput(nodeType),
-        issues: issuesByNode.get(n.id) ?? NO_ISSUES,
-        status: run?.nodes[n.id]?.status,
+        issues,
+        status,
         summary: summarize(n.type, n.config),
       });
       const geometry = sharedNodeGeometry({ summary: Boolean(data.summary), ports: data.ports, success: data.success });
@@ -183,10 +198,11 @@ export function Canvas() {
       // Flow measures it, starting from its last known size so it is not hidden meanwhile.
       if (geometryOk && !data.issues.some((i) => i.severity !== "warning")) {
         given.current.set(n.id, geometry);
+        made.push([n.id, inputs, geometry]);
         return {
           id: n.id,
           type: "workflow" as const,
-          position: dragging[n.id] ?? positions[n.id] ?? { x: 0, y: 0 },
+          position: position ?? { x: 0, y: 0 },
           selected: selected.has(n.id),
           measured: geometry.measured,
           handles: geometry.handles,
@@ -194,10 +210,11 @@ export function Canvas() {
         };
       }
       const measured = dims.current.get(n.id) ?? (geometryOk ? geometry.measured : undefined);
+      made.push([n.id, inputs, null]);
       return {
         id: n.id,
         type: "workflow" as const,
-        position: dragging[n.id] ?? positions[n.id] ?? { x: 0, y: 0 },
+        position: position ?? { x: 0, y: 0 },
         selected: selected.has(n.id),
         measured,
         // Without the model, the opening drawing's nodes get a size to draw with before React
@@ -207,6 +224,9 @@ export function Canvas() {
         data,
       };
     }));
+    // (The node kept is the one React Flow has: an equal one made anew gave way to it.)
+    for (const [id, inputs, geometry] of made) madeFrom.current.set(id, { inputs, node: nodeCache.current.items.get(id)!, geometry });
+    return result;
   }, [graph, positions, dragging, selectedNodes, nodeTypesCatalog, issuesByNode, run, openingNodes, geometryOk]);
 
   // The model is checked against the drawn nodes once per node shape, when the page is idle.
@@ -286,9 +306,10 @@ export function Canvas() {
 
   useEffect(() => {
     // Forget the data of nodes that are gone.
-    if (dataCache.current.size > nodes.length) {
+    if (dataCache.current.size > nodes.length || madeFrom.current.size > nodes.length) {
       const ids = new Set(nodes.map((n) => n.id));
       for (const id of dataCache.current.keys()) if (!ids.has(id)) dataCache.current.delete(id);
+      for (const id of madeFrom.current.keys()) if (!ids.has(id)) madeFrom.current.delete(id);
     }
   }, [nodes]);
 
@@ -318,7 +339,7 @@ export function Canvas() {
         data: { title: e.condition ?? problems.map((p) => p.message).join("; ") },
       };
     }));
-  }, [graph, selectedEdges, issuesByEdge, run, detail]);
+  }, [graph.edges, selectedEdges, issuesByEdge, run, detail]);
 
   // For the bench: from the text change to this component's commit (React Flow's own pass follows).
   useLayoutEffect(() => measureSince("text-changed→canvas-commit", "text-changed"), [graph]);
@@ -393,19 +414,6 @@ export function Canvas() {
     [store],
   );
 
-  const onDelete = useCallback(
-    ({ nodes: goneNodes, edges: goneEdges }: { nodes: WorkflowFlowNode[]; edges: Edge[] }) => {
-      const indexByKey = new Map(store.getState().graph.edges.map((e) => [e.key, e.index]));
-      const edgeIndices = goneEdges.flatMap((e) => {
-        const index = indexByKey.get(e.id);
-        return index === undefined ? [] : [index];
-      });
-      store.getState().remove(goneNodes.map((n) => n.id), edgeIndices);
-      store.getState().select([], []);
-    },
-    [store],
-  );
-
   // React Flow follows Shift / Ctrl / Meta anywhere on the page and updates its store on every
   // press, which runs every node's and edge's selector: on a big drawing, a capital letter or a
   // Ctrl+Z typed in the YAML editor paid for that. The keys are followed only while the pointer
@@ -451,8 +459,10 @@ export function Canvas() {
             onNodesChange={onNodesChange}
             onEdgesChange={onEdgesChange}
             onConnect={onConnect}
-            onDelete={onDelete}
-            deleteKeyCode={DELETE_KEYS}
+            // Delete / Backspace are the designer's shortcuts (pages/DesignerPage, store.removeSelection):
+            // React Flow's own handling went through a key state render and an update of its store
+            // (every node's and edge's selector again) before removing anything, ~5 ms on a big drawing.
+            deleteKeyCode={null}
             multiSelectionKeyCode={keysActive ? MULTI_SELECTION_KEYS : null}
             selectionKeyCode={keysActive ? "Shift" : null}
             // (Space is typed in the editor: following it anywhere re-rendered React Flow's panes.)
@@ -473,7 +483,15 @@ export function Canvas() {
             defaultEdgeOptions={DEFAULT_EDGE_OPTIONS}
           >
             <Background variant={BackgroundVariant.Dots} gap={18} size={1.2} color="#cfd4dc" />
-            <MiniMap pannable zoomable style={MINIMAP_STYLE} nodeColor={minimapColor} nodeComponent={MiniMapRect} />
+            <MiniMap
+              pannable
+              zoomable
+              style={MINIMAP_STYLE}
+              nodeColor={minimapColor}
+              nodeStrokeColor={minimapStroke}
+              nodeClassName={minimapClassName}
+              nodeComponent={MiniMapRect}
+            />
             <Controls showInteractive={false} />
           </ReactFlow>
         )}
@@ -489,6 +507,10 @@ export function Canvas() {
 }
 
 const NO_ISSUES: Issue[] = [];
+
+function sameInputs(a: unknown[], b: unknown[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
+}
 
 /** `data`, or the cached data of the same node when every field is equal (arrays item by item). */
 function sameData(cache: Map<string, WorkflowNodeData>, data: WorkflowNodeData): WorkflowNodeData {
@@ -507,6 +529,17 @@ const MiniMapRect = memo(function MiniMapRect({ x, y, width, height, color }: Mi
   // (No `react-flow__minimap-node` class: its stylesheet fill would win over this one.)
   return <rect x={x} y={y} width={width} height={height} fill={color} shapeRendering="crispEdges" />;
 });
+
+// The minimap wraps a colour or class name given as a value in a function made anew on each of its
+// renders, which re-rendered all of its nodes (memoised on those functions) whenever a node was
+// added or removed: these are given as functions, once.
+function minimapStroke(): string {
+  return "none";
+}
+
+function minimapClassName(): string {
+  return "";
+}
 
 function minimapColor(flowNode: Node): string {
   const node = flowNode as WorkflowFlowNode;

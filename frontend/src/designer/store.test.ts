@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createDesignerStore } from "./store";
+import { LiveWorkflow } from "../lib/liveDoc";
 import { addEdge, addNode, moveNodes, parseWorkflow } from "../lib/workflowDoc";
 
 const commented = readFileSync(join(__dirname, "../__fixtures__/commented.yaml"), "utf8");
@@ -47,6 +48,46 @@ describe("the designer store", () => {
     s().setText(commented + "\n  bad: [unclosed\n", "editor", "editor");
     expect(s().parseProblems.length).toBeGreaterThan(0);
     expect(s().graph.nodes.map((n) => n.id)).toEqual(["start", "shaped"]);
+  });
+
+  it("removes the selection (nodes with their edges, and selected edges) as one step and clears it", () => {
+    const store = createDesignerStore(commented);
+    const s = () => store.getState();
+    s().select(["shape"]);
+    s().removeSelection();
+    expect(s().graph.nodes.map((n) => n.id)).toEqual(["start"]);
+    expect(s().graph.edges).toEqual([]);
+    expect(s().selectedNodes).toEqual([]);
+    expect(s().text).toContain("# The entry point."); // comments stay
+    s().undo();
+    expect(s().text).toBe(commented);
+
+    const edge = s().graph.edges[0].key;
+    s().select([], [edge]);
+    s().removeSelection();
+    expect(s().graph.nodes.map((n) => n.id)).toEqual(["start", "shape"]);
+    expect(s().graph.edges).toEqual([]);
+    expect(s().selectedEdges).toEqual([]);
+
+    const before = s().text;
+    s().removeSelection(); // nothing selected: nothing happens
+    expect(s().text).toBe(before);
+  });
+
+  it("prepares the first edit of an opened text once the page has been quiet a while", () => {
+    vi.useFakeTimers();
+    const prime = vi.spyOn(LiveWorkflow.prototype, "prime");
+    try {
+      const store = createDesignerStore(commented);
+      vi.advanceTimersByTime(1000);
+      expect(prime).not.toHaveBeenCalled(); // the page is still being drawn
+      vi.advanceTimersByTime(1500);
+      expect(prime).toHaveBeenCalledWith(commented, true);
+      expect(store.getState().getDoc()?.toJS()).toEqual(parseWorkflow(commented).doc?.toJS());
+    } finally {
+      prime.mockRestore();
+      vi.useRealTimers();
+    }
   });
 
   it("refuses canvas edits while the YAML does not parse", () => {

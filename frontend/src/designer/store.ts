@@ -55,6 +55,8 @@ export interface DesignerState {
   edit(change: (doc: Document) => void, coalesceKey?: string, nodeIds?: string[]): void;
   /** Removes nodes (with every edge touching them) and edges by index, as one undo step. */
   remove(nodeIds: string[], edgeIndices?: number[]): void;
+  /** Removes the selected nodes and edges as `remove` does (the Delete key), and clears the selection. */
+  removeSelection(): void;
   undo(): void;
   redo(): void;
   select(nodes: string[], edges?: string[]): void;
@@ -64,7 +66,10 @@ export interface DesignerState {
   setRun(run: RunState | null | ((run: RunState | null) => RunState | null)): void;
 }
 
-/** Quiet time after a change before the next canvas edit is prepared (longer while typing). */
+/**
+ * Quiet time after a change before the next canvas edit is prepared (longer while typing, and
+ * after opening, once the page has surely been drawn).
+ */
 const PRIME_DELAY_MS = 400;
 const PRIME_DELAY_TYPING_MS = 2000;
 
@@ -76,7 +81,7 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
    * Do the parse and print the next canvas edit starts with while the page is idle. While
    * someone types in the editor, only once they pause: the next change is usually more typing.
    */
-  const schedulePrime = (origin: Origin) => {
+  const schedulePrime = (origin: Origin | "open") => {
     clearTimeout(primeTimer);
     if (typeof window === "undefined") return;
     // Two idle steps (the parse, then the print), each small enough to leave the page responsive.
@@ -90,7 +95,7 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
       if (reread()) return;
       if (!parsed) idle(step);
     };
-    primeTimer = setTimeout(() => idle(step), origin === "editor" ? PRIME_DELAY_TYPING_MS : PRIME_DELAY_MS);
+    primeTimer = setTimeout(() => idle(step), origin === "editor" || origin === "open" ? PRIME_DELAY_TYPING_MS : PRIME_DELAY_MS);
   };
   /**
    * The first text was drawn from a quick reading (lib/quickRead) that the Document parsed since
@@ -189,6 +194,14 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
       get().setText(next, "canvas");
     },
 
+    removeSelection() {
+      const { selectedNodes, selectedEdges, graph } = get();
+      if (selectedNodes.length === 0 && selectedEdges.length === 0) return;
+      const chosen = new Set(selectedEdges);
+      get().remove(selectedNodes, graph.edges.flatMap((e) => (chosen.has(e.key) ? [e.index] : [])));
+      get().select([], []);
+    },
+
     undo() {
       const text = get().history.undo();
       if (text !== null) get().setText(text, "history");
@@ -223,6 +236,10 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
       set({ run: typeof run === "function" ? run(get().run) : run });
     },
   }));
+  // The opened text too: drawn from js-yaml's reading, its first edit would otherwise parse the
+  // whole Document (a canvas edit) or run the `yaml` library for the first time (typing), ~10 ms
+  // of it still cold, while someone waits.
+  schedulePrime("open");
   return store;
 }
 

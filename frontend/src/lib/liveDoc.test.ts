@@ -87,9 +87,16 @@ describe("LiveWorkflow.remove", () => {
     expect(removed).toBe(editText(text, (doc) => removeElements(doc, [id])));
     const after = live.parse(removed).graph!;
     expect(after).toEqual(parseWorkflow(removed).graph);
-    // Nodes before the cut keep their objects.
+    // Nodes before the cut keep their objects; those after it, now one place earlier, the objects they hold.
     const at = before.nodes.findIndex((n) => n.id === id);
     after.nodes.slice(0, at).forEach((n, i) => expect(n).toBe(before.nodes[i]));
+    after.nodes.slice(at).forEach((n, i) => {
+      const was = before.nodes[at + 1 + i];
+      expect(n.index).toBe(was.index - 1);
+      expect(n.raw).toBe(was.raw);
+      expect(n.position).toBe(was.position);
+      expect(n.config).toBe(was.config);
+    });
   });
 
   it("removes edges by index, and leaves `[]` to the Document edit when a sequence empties", () => {

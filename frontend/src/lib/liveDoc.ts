@@ -3,8 +3,8 @@
  * canvas edits, undo / redo.
  *
  * `parse` reads the graph chunk by chunk (see ./chunks): a change re-parses only the items it
- * touched, and every node whose item did not change keeps its GraphNode object, so memoised views
- * of it skip their work. The full `yaml` Document, which canvas edits need, is parsed only when
+ * touched, and every node whose item did not change keeps its GraphNode object (or, when items
+ * before it came or went, the objects its fields hold), so memoised views of it skip their work. The full `yaml` Document, which canvas edits need, is parsed only when
  * one is asked for (or ahead of time, when the page is idle) and then kept while edits go on.
  *
  * The first text is read by js-yaml (./quickRead), much faster than the `yaml` library on a big
@@ -210,7 +210,9 @@ export class LiveWorkflow {
     nodeValues.forEach((value, index) => {
       const chunkText = split.nodes?.items[index].text;
       const previous = chunkText !== undefined ? this.nodeObjects.get(chunkText) : undefined;
-      const node = previous && previous.index === index ? previous : graphNode(value, index);
+      // An item that moved (one before it was added or removed) keeps the values it was read to:
+      // views of it see the same `raw`, `position` and `config` objects.
+      const node = !previous || previous.raw !== value ? graphNode(value, index) : previous.index === index ? previous : { ...previous, index };
       if (!node) return;
       nodes.push(node);
       if (chunkText !== undefined) objects.set(chunkText, node);

@@ -45,7 +45,7 @@ export function reuseUnchanged<T extends { id: string }>(cache: { items: Map<str
   let changed = fresh.length !== cache.last.length;
   const result = fresh.map((item, index) => {
     const cached = cache.items.get(item.id);
-    const kept = cached && sameItem(cached, item) ? cached : item;
+    const kept = cached === item || (cached && sameItem(cached, item)) ? (cached as T) : item;
     if (kept !== cache.last[index]) changed = true;
     return kept;
   });

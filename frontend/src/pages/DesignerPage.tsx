@@ -233,6 +233,10 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
       } else if (mod && key === "a") {
         event.preventDefault();
         state.select(state.graph.nodes.map((n) => n.id));
+      } else if (!mod && !event.shiftKey && !event.altKey && (event.key === "Delete" || event.key === "Backspace")) {
+        if (!state.selectedNodes.length && !state.selectedEdges.length) return;
+        event.preventDefault();
+        state.removeSelection();
       } else if (!mod && key === "l") {
         void layout();
       } else if (!mod && key === "f") {
