@@ -136,6 +136,13 @@ def _cpu_of(pid: str) -> tuple[str, int, float] | None:
     return name, int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def host_ticks() -> tuple[int, int]:
+    """(steal, all) clock ticks of the machine so far, from /proc/stat's cpu line."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    return fields[7], sum(fields[:8])
+
+
 def cpu_snapshot(server_pid: int) -> dict[str, float]:
     """CPU seconds so far of the server's processes, of PostgreSQL's and of this client (Linux /proc)."""
     processes = {pid: info for pid in os.listdir("/proc") if pid.isdigit() and (info := _cpu_of(pid))}
@@ -221,7 +228,7 @@ async def drive(url: str, key: str, rate: float, duration: float, server_pid: in
         interval = 1 / rate
         tasks = []
         lag_max = 0.0
-        cpu_before = cpu_snapshot(server_pid)
+        cpu_before, steal_before = cpu_snapshot(server_pid), host_ticks()
         start = time.perf_counter() + 0.05
         for i in range(total):
             scheduled = start + i * interval
@@ -233,10 +240,11 @@ async def drive(url: str, key: str, rate: float, duration: float, server_pid: in
         send_end = time.perf_counter()
         await asyncio.gather(*tasks)
         end = time.perf_counter()
-        cpu_after = cpu_snapshot(server_pid)
+        cpu_after, steal_after = cpu_snapshot(server_pid), host_ticks()
     cpu = {part: cpu_after[part] - cpu_before[part] for part in cpu_before}
-    return {"cpu": cpu, "total": total, "results": results, "errors": errors, "send_wall": send_end - start,
-            "unloaded": unloaded, "wall": end - start, "lag_max": lag_max}
+    steal = (steal_after[0] - steal_before[0]) / max(1, steal_after[1] - steal_before[1])
+    return {"cpu": cpu, "steal": steal, "total": total, "results": results, "errors": errors,
+            "send_wall": send_end - start, "unloaded": unloaded, "wall": end - start, "lag_max": lag_max}
 
 
 def report(name: str, data: dict[str, Any], rate: float) -> tuple[float, int, float]:
@@ -251,7 +259,8 @@ def report(name: str, data: dict[str, Any], rate: float) -> tuple[float, int, fl
     print("  unloaded (60 sequential requests, 20 per kind, after the warm-up, before the load): "
           + ", ".join(f"{k} p50 {pct(v, 50) * 1000:.1f} ms" for k, v in data["unloaded"].items()))
     print("  CPU per request during the load (/proc; PostgreSQL counts every backend on the machine): "
-          + ", ".join(f"{part} {seconds / data['total'] * 1000:.2f} ms" for part, seconds in data["cpu"].items()))
+          + ", ".join(f"{part} {seconds / data['total'] * 1000:.2f} ms" for part, seconds in data["cpu"].items())
+          + f"; the host took {data['steal'] * 100:.0f}% of this machine's CPU time (steal, /proc/stat)")
     everything: list[float] = []
     for kind in KINDS:
         values = results[kind]

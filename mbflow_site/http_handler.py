@@ -33,6 +33,8 @@ from django.db import close_old_connections
 from django.http import HttpResponseBase
 from django.urls import set_script_prefix
 
+from mbflow_site.turns import turn
+
 # After this many requests, what the process built to serve its first ones (lazy imports, URL
 # and plan caches, queries compiled once: some 45,000 objects) is frozen out of the cyclic
 # collector's full passes, as asgi.py does with what loading the site made (figures there).
@@ -69,6 +71,10 @@ class ThreadedASGIHandler(ASGIHandler):
 
     def respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
         """The synchronous part of one request, in one thread: what a WSGI server would call."""
+        with turn():
+            return self._respond(scope, body_file)
+
+    def _respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
         set_script_prefix(get_script_prefix(scope))
         signals.request_started.send(sender=self.__class__, scope=scope)
         request, response = self.create_request(scope, body_file)

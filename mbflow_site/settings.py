@@ -87,6 +87,8 @@ DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'mbflow.sqlite3'}
 DB_MAX_CONNECTIONS = env_int("DB_MAX_CONNECTIONS", 20, minimum=1)
 # Threads that run the synchronous part of HTTP requests (mbflow_site/http_handler.py), per process.
 HTTP_THREADS = env_int("HTTP_THREADS", 64, minimum=1)
+# Of those, how many run at once; the others wait their turn (mbflow_site/turns.py).
+HTTP_ACTIVE_REQUESTS = env_int("HTTP_ACTIVE_REQUESTS", 4, minimum=1)
 try:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 except Exception as exc:  # dj_database_url raises several types for a malformed URL

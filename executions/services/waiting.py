@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 
 from executions.engine.store import release_connection
+from mbflow_site.turns import stepped_aside
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 # How often a waiter subscribed to finish notices re-reads the status anyway.
@@ -67,8 +68,13 @@ def _status(execution_id: str) -> str | None:
 
 
 def wait_for_finish(execution_id: str, timeout: float) -> bool:
-    """True when the execution finished within ``timeout`` seconds."""
-    execution_id = str(execution_id)
+    """True when the execution finished within ``timeout`` seconds. A request lets others run
+    meanwhile (``stepped_aside``)."""
+    with stepped_aside():
+        return _wait_for_finish(str(execution_id), timeout)
+
+
+def _wait_for_finish(execution_id: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     event = threading.Event()
     with _lock:
