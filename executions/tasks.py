@@ -33,6 +33,11 @@ def expire_execution(execution_id: str) -> None:
     runner.expire(execution_id)
 
 
+@shared_task(name="mbflow.time_out_node", **TASK_OPTIONS)
+def time_out_node(execution_id: str, node_id: str, attempt: int) -> None:
+    runner.time_out(execution_id, node_id, attempt)
+
+
 @shared_task(name="mbflow.sweep_leases", **TASK_OPTIONS)
 def sweep_leases() -> int:
     return runner.sweep_expired_leases()

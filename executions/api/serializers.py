@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -108,6 +108,19 @@ class Start(BaseModel):
                                          description="A second start with the same key returns the first.")] = None
     wait: Annotated[float | None, Field(ge=0),
                     _nullable(type="number", minimum=0, description="Seconds to wait for the result.")] = None
+
+
+class Signal(BaseModel):
+    """A decision for an approval node that is waiting."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    node_id: Annotated[str, Field(min_length=1, description="The approval node's id.")]
+    decision: Annotated[Literal["approved", "rejected"], Field(description="approved or rejected.")]
+    comment: Annotated[str | None, Field(max_length=2000),
+                       _nullable(type="string", maxLength=2000, description="Why, for the record.")] = None
+    data: Annotated[dict[str, Any] | None,
+                    _nullable(type="object", description="Extra values for the nodes after it.")] = None
 
 
 class ListQuerySerializer(serializers.Serializer):

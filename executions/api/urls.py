@@ -14,6 +14,7 @@ urlpatterns = [
     re_path(EXECUTION + "/events" + S, views.EventsView.as_view()),
     re_path(EXECUTION + "/cancel" + S, views.CancelView.as_view()),
     re_path(EXECUTION + "/rerun" + S, views.RerunView.as_view()),
+    re_path(EXECUTION + "/signals" + S, views.SignalView.as_view()),
     re_path(EXECUTION + "/stream" + S, sse.ExecutionStreamView.as_view()),
     re_path(r"^workflows/(?P<ref>[^/]+)/execute" + S, views.WorkflowExecuteView.as_view()),
     re_path(r"^secrets" + S, views_secrets.SecretListView.as_view()),

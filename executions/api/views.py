@@ -13,6 +13,7 @@ from executions.api.serializers import (
     SUMMARY_FIELDS,
     EventsQuerySerializer,
     ListQuerySerializer,
+    Signal,
     Start,
     event_data,
     execution_detail,
@@ -31,6 +32,7 @@ from executions.services.executions import (
     get_execution,
     wait_and_reload,
 )
+from executions.services.signals import do_signal
 from mbflow_site.bodies import read_body
 from mbflow_site.errors import ApiError
 from workflows.api.base import TenantView
@@ -140,3 +142,16 @@ class RerunView(TenantView):
         original = get_execution(self.caller().tenant, execution_id)
         execution = do_rerun(original, idempotency_key=body.idempotency_key)
         return _started(execution, True, check_wait(body.wait))
+
+
+class SignalView(TenantView):
+    """A decision for a waiting approval node: ``{"node_id", "decision": "approved"|"rejected",
+    "comment", "data"}``. Answers the execution as it stands after the decision."""
+
+    @extend_schema(request=Signal, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, execution_id: str) -> Response:
+        body = read_body(Signal, request.data)
+        execution = get_execution(self.caller().tenant, execution_id)
+        execution = do_signal(self.caller(), execution, body.node_id, body.decision, comment=body.comment,
+                              data=body.data)
+        return Response(execution_detail(execution))

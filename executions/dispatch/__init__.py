@@ -56,5 +56,7 @@ def perform(work: Dispatch) -> None:
         runner.expire(work.execution_id)
     elif work.kind == "advance":
         runner.advance(work.execution_id)
+    elif work.kind == "time_out":
+        runner.time_out(work.execution_id, work.node_id, work.attempt)
     else:
         raise ValueError(f"unknown work kind {work.kind!r}")

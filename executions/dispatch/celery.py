@@ -71,6 +71,9 @@ class CeleryDispatcher:
         elif work.kind == "advance":
             tasks.advance_execution.apply_async((work.execution_id,), queue=QUEUES["light"], eta=work.eta,
                                                 producer=producer)
+        elif work.kind == "time_out":
+            tasks.time_out_node.apply_async((work.execution_id, work.node_id, work.attempt), queue=QUEUES["light"],
+                                            eta=work.eta, producer=producer)
         else:
             raise ValueError(f"unknown work kind {work.kind!r}")
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from workflows.spec.models import NodeSpec, RetryPolicy, WorkflowSpec
+from workflows.spec.models import EdgeSpec, NodeSpec, RetryPolicy, WorkflowSpec
 
 DEFAULT_LEASE_SECONDS = 300.0
 NO_RETRY = RetryPolicy(max_attempts=1, jitter=False)
@@ -108,7 +108,7 @@ def _policy(node: NodeSpec, spec: WorkflowSpec) -> NodePolicy:
 
 def _edges(spec: WorkflowSpec) -> list[EdgePlan]:
     edges = [
-        EdgePlan(index, edge.from_, edge.to, edge.on, edge.port, edge.condition)
+        EdgePlan(index, edge.from_, edge.to, _outcome(edge), edge.port, edge.condition)
         for index, edge in enumerate(spec.edges)
     ]
     # A fallback node runs when its node fails: an implicit failure edge.
@@ -116,6 +116,11 @@ def _edges(spec: WorkflowSpec) -> list[EdgePlan]:
         if node.fallback and node.fallback in spec.node_map:
             edges.append(EdgePlan(-1, node.id, node.fallback, "failure", None, None))
     return edges
+
+
+def _outcome(edge: EdgeSpec) -> str:
+    """``port: failure`` (every type's failure port) means ``on: failure`` unless ``on`` says otherwise."""
+    return "failure" if edge.port == "failure" and "on" not in edge.model_fields_set else edge.on
 
 
 def _topological(nodes: list[NodeSpec], edges: list[EdgePlan]) -> list[str]:

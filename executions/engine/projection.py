@@ -140,6 +140,11 @@ def apply_event(state: ExecutionState, event: Event) -> ExecutionState:
         if "input" in payload:
             node.input = payload["input"]
         _finish(node, "failed" if kind == "node.failed" else "timed_out", event)
+    elif kind == "node.waiting":
+        # Waiting for a signal (an approval): no worker holds it. Its lease is the end of its
+        # wait, so the sweep times it out even if the timer was lost with its process.
+        node.status = "waiting"
+        node.lease_until = _when(payload.get("timeout_at"))
     elif kind == "node.retrying":
         node.status = "retrying"
         node.error = payload.get("error")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -14,9 +14,10 @@ from typing import Any
 from django.utils import timezone
 
 from executions.engine.plan import Plan
+from executions.engine.projection import NodeState
 from executions.engine.step import Dispatch, Outcome, Step, as_node_error, lease_until, worker_name
 from executions.engine.store import Journal, claim_node_runs, new_journal, open_journal, release_connection
-from executions.executors import Executor, NodeContext, Suspend, get_executor
+from executions.executors import Executor, NodeContext, NodeTimeout, Suspend, get_executor
 from executions.models import Execution, NodeRun
 
 logger = logging.getLogger(__name__)
@@ -178,7 +179,9 @@ def run_node(execution_id: str, node_id: str, attempt: int, prepared: Any = None
         if isinstance(result, Suspend):
             with _inbox_lock:
                 _ran_here(execution_id)
-            return  # the node stays running until its outcome is reported (a child execution ends)
+            if result.waiting:
+                _wait(execution_id, node_id, attempt, result)
+            return  # the node stays open until its outcome is reported (a child ends, a signal comes)
         outcome = Outcome(output=result)
     complete(execution_id, node_id, attempt, outcome, ran_here=True)
 
@@ -255,6 +258,42 @@ def _complete_batch(execution_id: str, batch: list[tuple[str, int, Outcome]]) ->
             _after_finish(step)
 
 
+def _wait(execution_id: str, node_id: str, attempt: int, suspend: Suspend) -> None:
+    with open_journal(execution_id) as journal:
+        current = journal.state.nodes.get(node_id)
+        if journal.state.status != "running" or current is None or current.status != "running" \
+                or current.attempt != attempt:
+            return
+        step = Step.open(journal)
+        step.wait(step.plan.nodes[node_id], attempt, suspend)
+
+
+def resolve_waiting(execution_id: str, node_id: str, decide: Callable[[NodeState], Outcome],
+                    attempt: int | None = None) -> bool:
+    """Settles a node waiting for a signal with ``decide(node)`` and advances the execution.
+
+    False, with nothing written, when the node is not waiting (any more), or waits with
+    another attempt than ``attempt``: the execution row is locked, so of two signals at once
+    exactly one is taken.
+    """
+    with open_journal(execution_id) as journal:
+        current = journal.state.nodes.get(node_id)
+        if journal.state.status != "running" or current is None or current.status != "waiting" \
+                or (attempt is not None and current.attempt != attempt):
+            return False
+        step = Step.open(journal)
+        step.settle(step.plan.nodes[node_id], current.attempt, decide(current))
+        step.advance()
+        _after_finish(step)
+    return True
+
+
+def time_out(execution_id: str, node_id: str, attempt: int) -> bool:
+    """A waiting node's time is up: it fails with a timeout, unless a signal came first."""
+    return resolve_waiting(execution_id, node_id, lambda node: Outcome(error=NodeTimeout(
+        f"Node {node_id} timed out waiting for a signal.")), attempt=attempt)
+
+
 def advance(execution_id: str) -> None:
     with open_journal(execution_id) as journal:
         step = Step.open(journal)
@@ -284,8 +323,12 @@ def expire(execution_id: str) -> None:
 
 
 def sweep_expired_leases() -> int:
-    """Re-dispatches nodes whose worker vanished (lease ran out). Returns how many."""
+    """Re-dispatches nodes whose worker vanished (lease ran out), and times out nodes whose wait
+    for a signal ended while their timer was lost with its process. Returns how many."""
     now = timezone.now()
+    overdue = list(NodeRun.objects.filter(status="waiting", lease_until__lt=now)
+                   .values_list("execution_id", "node_id", "attempt"))
+    timed_out = sum(time_out(str(execution_id), node_id, attempt) for execution_id, node_id, attempt in overdue)
     expired = list(NodeRun.objects.filter(status="running", lease_until__lt=now)
                    .values_list("execution_id", "node_id", "attempt"))
     requeued = 0
@@ -301,7 +344,7 @@ def sweep_expired_leases() -> int:
             queue = get_executor(step.plan.nodes[node_id].type).queue
             step.dispatch(Dispatch("node", str(execution_id), node_id, attempt + 1, None, queue))
             requeued += 1
-    return requeued
+    return requeued + timed_out
 
 
 def _after_finish(step: Step) -> None:

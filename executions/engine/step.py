@@ -28,6 +28,7 @@ from executions.executors import (
     NodeError,
     NodeTimeout,
     PermanentError,
+    Suspend,
     UnknownExecutor,
     get_executor,
 )
@@ -47,7 +48,7 @@ def worker_name() -> str:
 class Dispatch:
     """Work to hand to the dispatcher once the step's transaction has committed."""
 
-    kind: str  # node | expire
+    kind: str  # node | expire | advance | time_out
     execution_id: str
     node_id: str = ""
     attempt: int = 0
@@ -187,11 +188,8 @@ class Step:
             if edge.port in ("failure", "success"):
                 if (edge.port == "failure") == ok:
                     return False
-            else:
-                output = source.output
-                label = ("true" if output else "false") if isinstance(output, bool) else str(output)
-                if not ok or label != edge.port:
-                    return False
+            elif not ok or get_executor(self.plan.nodes[edge.source].type).port(source.output) != edge.port:
+                return False
         if edge.condition:
             try:
                 return _truthy(evaluate(edge.condition, {**self.base_context(), "output": source.output}))
@@ -290,10 +288,24 @@ class Step:
         config: Any = None
         try:
             config = self.render_config(node, executor, ctx)
-            outcome = Outcome(output=executor.run(config, ctx))
+            result = executor.run(config, ctx)
         except Exception as exc:  # any failure of a light node is the node's failure, not the step's
-            outcome = Outcome(error=as_node_error(exc, light=True))
-        self.settle(node, 1, outcome, inline_input=config)
+            self.settle(node, 1, Outcome(error=as_node_error(exc, light=True)), inline_input=config)
+            return
+        if isinstance(result, Suspend) and result.waiting:
+            self.append("node.started", node.id, {"attempt": 1, "input": self.redactor.clean(config)})
+            self.wait(node, 1, result)
+            return
+        self.settle(node, 1, Outcome(output=result), inline_input=config)
+
+    def wait(self, node: NodePlan, attempt: int, suspend: Suspend) -> None:
+        """Marks a started attempt as waiting for a signal, and schedules its timeout."""
+        payload: dict[str, Any] = {"attempt": attempt, "reason": suspend.reason, **self.redactor.clean(suspend.details)}
+        if suspend.timeout:
+            eta = timezone.now() + timedelta(seconds=suspend.timeout)
+            payload["timeout_at"] = eta.isoformat()
+            self.dispatch(Dispatch("time_out", str(self.journal.execution.pk), node.id, attempt, eta, "light"))
+        self.append("node.waiting", node.id, payload)
 
     def schedule(self, node: NodePlan, executor: Executor, ctx: NodeContext, attempt: int) -> None:
         """Queues an I/O node. Due now, it is marked started in this same step (one transaction

@@ -20,6 +20,9 @@ engine calls ``run(config, ctx)``:
   (``queue``: ``io`` or ``llm``).
 - ``defer(config)`` may return seconds to wait before the run is dispatched (delay nodes);
   the wait is a scheduled dispatch, not a sleeping worker.
+- ``run`` may return ``Suspend`` when the result comes later from outside: a child execution
+  ending, or (with ``waiting``) a signal through the API, such as an approval.
+- ``port(output)`` names the labelled output an edge with ``port`` must match.
 """
 
 from __future__ import annotations
@@ -64,11 +67,18 @@ class NodeTimeout(RetryableError):
 
 @dataclass(frozen=True, slots=True)
 class Suspend:
-    """Returned by an executor whose result arrives later (a sub-workflow being waited for):
-    the node stays running until the engine is told its outcome."""
+    """Returned by an executor whose result arrives later: the node stays open until the
+    engine is told its outcome.
+
+    A sub-workflow being waited for stays ``running`` (the child reports back). With
+    ``waiting`` the node shows as ``waiting`` for a signal (an approval): it holds no lease and
+    no worker, and ``timeout`` seconds later, if no signal came, it times out.
+    """
 
     reason: str
     details: dict[str, Any] = field(default_factory=dict)
+    waiting: bool = False
+    timeout: float | None = None
 
 
 @dataclass(slots=True)
@@ -115,6 +125,11 @@ class Executor:
 
     def defer(self, config: dict[str, Any], ctx: NodeContext) -> float:
         return 0.0
+
+    @staticmethod
+    def port(output: Any) -> str:
+        """The labelled output port this output takes (a condition's ``true``, a switch case)."""
+        return ("true" if output else "false") if isinstance(output, bool) else str(output)
 
     def run(self, config: dict[str, Any], ctx: NodeContext) -> Any:
         raise NotImplementedError

@@ -27,6 +27,7 @@ class ExecutionStatus(models.TextChoices):
 class NodeStatus(models.TextChoices):
     PENDING = "pending"
     RUNNING = "running"
+    WAITING = "waiting"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     SKIPPED = "skipped"

@@ -220,6 +220,14 @@ def test_the_templates_gallery_starts_a_workflow(page: Page) -> None:
     shot(page, "09-designer-from-template")
 
 
+def create_workflow(page: Page, document: str) -> str:
+    """Stores ``document`` through the API as the signed-in user; returns the workflow's id."""
+    created = page.request.post("/api/v1/workflows", data={"yaml": document, "message": "e2e"},
+                                headers=csrf_headers(page))
+    assert created.status == 201, created.text()
+    return str(created.json()["id"])
+
+
 def test_a_run_colours_the_nodes(page: Page) -> None:
     document = (
         "apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {name: e2e-run}\nspec:\n  nodes:\n"
@@ -227,10 +235,7 @@ def test_a_run_colours_the_nodes(page: Page) -> None:
         "    - {id: shape, type: transform, config: {mapping: {ok: true}}, position: {x: 300, y: 0}}\n"
         "  edges:\n    - {from: start, to: shape}\n"
     )
-    created = page.request.post("/api/v1/workflows", data={"yaml": document, "message": "e2e"},
-                                headers=csrf_headers(page))
-    assert created.status == 201, created.text()
-    workflow_id = created.json()["id"]
+    workflow_id = create_workflow(page, document)
     probe = page.request.post(f"/api/v1/workflows/{workflow_id}/execute", data={"input": {}},
                               headers=csrf_headers(page))
     if probe.status in (404, 405):
@@ -246,6 +251,32 @@ def test_a_run_colours_the_nodes(page: Page) -> None:
     page.get_by_test_id("tab-run").click()
     page.get_by_test_id("run-details").wait_for()
     shot(page, "10-run")
+
+
+def test_an_approval_waits_in_the_run_and_is_approved_from_the_panel(page: Page) -> None:
+    document = (
+        "apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {name: e2e-approval}\nspec:\n  nodes:\n"
+        "    - {id: ask, type: approval, config: {message: Ship the order?, timeout: 1h}, position: {x: 0, y: 0}}\n"
+        "    - {id: ship, type: noop, position: {x: 320, y: -80}}\n"
+        "    - {id: hold, type: noop, position: {x: 320, y: 80}}\n"
+        "  edges:\n    - {from: ask, to: ship, port: approved}\n    - {from: ask, to: hold, port: rejected}\n"
+    )
+    page.goto(f"/designer/{create_workflow(page, document)}")
+    page.get_by_test_id("run-button").click()
+    page.get_by_test_id("run-start").click()
+    page.wait_for_selector("[data-testid=node-ask][data-status=waiting]", timeout=30_000)
+    page.get_by_test_id("node-ask").click()
+    page.get_by_test_id("tab-run").click()
+    decision = page.get_by_test_id("approval-decision")
+    decision.get_by_text("Ship the order?").wait_for()
+    page.get_by_test_id("approval-comment").fill("stock checked")
+    shot(page, "11-approval-waiting")
+    page.get_by_test_id("approve-button").click()
+    page.wait_for_selector("[data-testid=node-ship][data-status=succeeded]", timeout=30_000)
+    page.wait_for_selector("[data-testid=node-ask][data-status=succeeded]", timeout=30_000)
+    assert page.get_by_test_id("node-hold").get_attribute("data-status") == "skipped"
+    page.get_by_test_id("run-details").get_by_text('"stock checked"').wait_for()
+    shot(page, "12-approval-approved")
 
 
 def test_a_seed_dialect_file_is_imported_and_opened_in_the_designer(page: Page) -> None:

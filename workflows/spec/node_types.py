@@ -119,13 +119,13 @@ class WaitUntilConfig(NodeConfig):
 
 
 @node_type("approval", title="Approval", category="Human", output_ports=("approved", "rejected", "failure"),
-           icon="user-check")
+           light=True, icon="user-check")
 class ApprovalConfig(NodeConfig):
-    """Pauses until someone approves or rejects through the API or the designer."""
+    """Waits until someone approves or rejects through the API or the designer."""
 
     message: Expr = ""
-    approvers: list[str] = []
-    timeout: Duration | None = None
+    approvers: list[str] = Field([], description="User names allowed to decide; empty: any editor of the tenant.")
+    timeout: Duration | None = Field(None, description="How long to wait before the node fails with a timeout.")
 
 
 @node_type("sub_workflow", title="Sub-workflow", category="Flow", icon="workflow")

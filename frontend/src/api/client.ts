@@ -149,6 +149,15 @@ export const api = {
       http.POST("/api/v1/workflows/{ref}/execute/", { params: path("ref", id), body: { input } as never }),
       "Starting the run",
     ),
+  /** Decides a waiting approval node. */
+  signal: (executionId: string, body: { node_id: string; decision: "approved" | "rejected"; comment?: string }) =>
+    unwrap<Execution>(
+      http.POST("/api/v1/executions/{execution_id}/signals/", {
+        params: path("execution_id", executionId),
+        body: { ...body, comment: body.comment ?? null, data: null },
+      }),
+      "Sending the decision",
+    ),
   getExecution: (id: string) =>
     unwrap<Execution>(
       http.GET("/api/v1/executions/{execution_id}/", { params: path("execution_id", id) }),

@@ -3,7 +3,7 @@
  * live node states from the execution's WebSocket (with polling as a fallback).
  */
 import { useEffect, useMemo, useState } from "react";
-import { Play } from "lucide-react";
+import { Check, Play, X } from "lucide-react";
 import { api, ApiError, executionSocketUrl } from "../api/client";
 import type { Execution, ExecutionEvent, JsonSchema, NodeRun } from "../api/types";
 import { Modal } from "../components/Modal";
@@ -15,6 +15,7 @@ const TERMINAL = new Set(["succeeded", "failed", "cancelled", "timed_out"]);
 
 const EVENT_STATUS: Record<string, string> = {
   "node.started": "running",
+  "node.waiting": "waiting",
   "node.succeeded": "succeeded",
   "node.failed": "failed",
   "node.skipped": "skipped",
@@ -180,6 +181,49 @@ function Json({ value }: { value: unknown }) {
   return <pre className="json">{typeof value === "string" ? value : JSON.stringify(value, null, 2)}</pre>;
 }
 
+function messageOf(input: unknown): string {
+  const message = (input as { message?: unknown } | null | undefined)?.message;
+  return typeof message === "string" ? message : "";
+}
+
+/** Approve or reject a node waiting for a decision (an approval node). */
+function Decision({ executionId, nodeId, message }: { executionId: string; nodeId: string; message: string }) {
+  const [comment, setComment] = useState("");
+  const [busy, setBusy] = useState(false);
+  const decide = async (decision: "approved" | "rejected") => {
+    setBusy(true);
+    try {
+      await api.signal(executionId, { node_id: nodeId, decision, comment: comment || undefined });
+      toast.success(decision === "approved" ? "Approved" : "Rejected");
+    } catch (error) {
+      toast.fromError(error, "Could not send the decision");
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="decision" data-testid="approval-decision">
+      <h5>Waiting for a decision</h5>
+      {message && <p className="decision-message">{message}</p>}
+      <textarea
+        rows={2}
+        placeholder="Comment (optional)"
+        value={comment}
+        onChange={(event) => setComment(event.target.value)}
+        data-testid="approval-comment"
+      />
+      <div className="decision-actions">
+        <button className="button primary" disabled={busy} onClick={() => void decide("approved")} data-testid="approve-button">
+          <Check size={14} /> Approve
+        </button>
+        <button className="button danger" disabled={busy} onClick={() => void decide("rejected")} data-testid="reject-button">
+          <X size={14} /> Reject
+        </button>
+      </div>
+    </div>
+  );
+}
+
 /** Input, output, error and attempts of one node in the current run. */
 export function RunDetails({ nodeId }: { nodeId: string }) {
   const run = useDesigner((s) => s.run);
@@ -205,6 +249,7 @@ export function RunDetails({ nodeId }: { nodeId: string }) {
         <span className={`status-pill status-${status ?? "pending"}`}>{status ?? "pending"}</span>
         <span className="muted">attempts: {Array.isArray(attempts) ? attempts.length : attempts ?? run.nodes[nodeId]?.attempt ?? "—"}</span>
       </div>
+      {status === "waiting" && <Decision executionId={run.executionId} nodeId={nodeId} message={messageOf(detail?.input)} />}
       <h5>Input</h5>
       <Json value={detail?.input} />
       <h5>Output</h5>

@@ -47,6 +47,15 @@ describe("live run state", () => {
     expect(run.nodes).toEqual({ a: { status: "succeeded", attempt: 2 }, b: { status: "skipped", attempt: undefined } });
   });
 
+  it("shows a node waiting for a decision as waiting until it is decided", () => {
+    let run = { executionId: "e", status: "running", nodes: {} as Record<string, { status: string; attempt?: number }> };
+    run = applyEvent(run, { seq: 1, type: "node.started", node_id: "approve", payload: { attempt: 1 } });
+    run = applyEvent(run, { seq: 2, type: "node.waiting", node_id: "approve", payload: { attempt: 1, reason: "approval" } });
+    expect(run.nodes.approve).toEqual({ status: "waiting", attempt: 1 });
+    run = applyEvent(run, { seq: 3, type: "node.succeeded", node_id: "approve", payload: {} });
+    expect(run.nodes.approve.status).toBe("succeeded");
+  });
+
   it("reads node runs from the execution detail's steps", () => {
     expect(nodeRunsOf({ id: "e", status: "running", steps: [{ node_id: "a", status: "running" }] })).toEqual([
       { node_id: "a", status: "running" },

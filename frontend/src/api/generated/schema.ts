@@ -109,6 +109,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/executions/{execution_id}/signals/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description A decision for a waiting approval node: ``{"node_id", "decision": "approved"|"rejected",
+         *     "comment", "data"}``. Answers the execution as it stands after the decision.
+         */
+        post: operations["v1_executions_signals_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executions/{execution_id}/stream/": {
         parameters: {
             query?: never;
@@ -587,6 +607,8 @@ export interface components {
             /** @default editor */
             role: components["schemas"]["RoleEnum"];
         };
+        /** @enum {string} */
+        DecisionEnum: "approved" | "rejected";
         DuplicateRequest: {
             name: string;
         };
@@ -624,6 +646,34 @@ export interface components {
         SecretRequest: {
             name: string;
             value: string;
+        };
+        /**
+         * Signal
+         * @description A decision for an approval node that is waiting.
+         */
+        SignalRequest: {
+            /**
+             * Node Id
+             * @description The approval node's id.
+             */
+            node_id: string;
+            /**
+             * Decision
+             * @description approved or rejected.
+             */
+            decision: components["schemas"]["DecisionEnum"];
+            /**
+             * Comment
+             * @description Why, for the record.
+             * @default null
+             */
+            comment: string | null;
+            /**
+             * Data
+             * @description Extra values for the nodes after it.
+             * @default null
+             */
+            data: Record<string, never> | null;
         };
         /**
          * Start
@@ -906,6 +956,38 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    v1_executions_signals_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignalRequest"];
+                "application/yaml": components["schemas"]["SignalRequest"];
+                "application/x-yaml": components["schemas"]["SignalRequest"];
+                "text/yaml": components["schemas"]["SignalRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["SignalRequest"];
+                "multipart/form-data": components["schemas"]["SignalRequest"];
+            };
+        };
         responses: {
             200: {
                 headers: {

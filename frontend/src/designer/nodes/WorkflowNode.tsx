@@ -1,6 +1,6 @@
 import { memo, useContext } from "react";
 import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
-import { AlertTriangle, CheckCircle2, Loader2, RotateCw, SkipForward, XCircle } from "lucide-react";
+import { AlertTriangle, CheckCircle2, Hourglass, Loader2, RotateCw, SkipForward, XCircle } from "lucide-react";
 import type { Issue } from "../../api/types";
 import { nodeBodyHeight } from "../../lib/nodeGeometry";
 import { iconFor } from "../../lib/nodeKinds";
@@ -24,6 +24,7 @@ export type WorkflowFlowNode = Node<WorkflowNodeData, "workflow">;
 
 const STATUS_ICON: Record<string, typeof CheckCircle2> = {
   running: Loader2,
+  waiting: Hourglass,
   succeeded: CheckCircle2,
   failed: XCircle,
   timed_out: XCircle,
