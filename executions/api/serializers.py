@@ -123,6 +123,36 @@ class Signal(BaseModel):
                     _nullable(type="object", description="Extra values for the nodes after it.")] = None
 
 
+class Poll(BaseModel):
+    """What a worker asks for: a task of its executor, waiting up to ``wait`` seconds for one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    executor: Annotated[str, Field(min_length=1, max_length=200, description="The worker's name (a node's executor).")]
+    functions: Annotated[list[str] | None,
+                         _nullable(type="array", items={"type": "string"},
+                                   description="Only tasks of these functions.")] = None
+    wait: Annotated[float, Field(ge=0, le=20, description="Seconds to wait for a task (long poll).")] = 0
+
+
+class TaskError(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message: Annotated[str, Field(min_length=1, max_length=2000)]
+    code: Annotated[str | None, Field(max_length=100), _nullable(type="string", maxLength=100)] = None
+    retryable: bool = True
+    details: Annotated[Any, _nullable(description="Anything that explains the failure.")] = None
+
+
+class Completion(BaseModel):
+    """A task's result: ``output``, or ``error`` when it failed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    output: Annotated[Any, _nullable(description="The function's response (the node maps it with `output`).")] = None
+    error: Annotated[TaskError | None, _nullable(description="Set when the function failed.")] = None
+
+
 class ListQuerySerializer(serializers.Serializer):
     workflow = serializers.CharField(required=False)
     status = serializers.CharField(required=False)

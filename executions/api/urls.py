@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from executions.api import views, views_secrets
+from executions.api import views, views_functions, views_secrets
 from executions.live import sse
 
 S = "/?$"
@@ -17,6 +17,8 @@ urlpatterns = [
     re_path(EXECUTION + "/signals" + S, views.SignalView.as_view()),
     re_path(EXECUTION + "/stream" + S, sse.ExecutionStreamView.as_view()),
     re_path(r"^workflows/(?P<ref>[^/]+)/execute" + S, views.WorkflowExecuteView.as_view()),
+    re_path(r"^function-tasks/poll" + S, views_functions.FunctionPollView.as_view()),
+    re_path(r"^function-tasks/(?P<task_id>[^/]+)/complete" + S, views_functions.FunctionCompleteView.as_view()),
     re_path(r"^secrets" + S, views_secrets.SecretListView.as_view()),
     re_path(r"^secrets/(?P<name>[A-Za-z0-9_]+)" + S, views_secrets.SecretDetailView.as_view()),
 ]

@@ -266,6 +266,8 @@ def _wait(execution_id: str, node_id: str, attempt: int, suspend: Suspend) -> No
             return
         step = Step.open(journal)
         step.wait(step.plan.nodes[node_id], attempt, suspend)
+        # Whoever takes up the wait (a function task's poller) claims it anew.
+        NodeRun.objects.filter(execution_id=execution_id, node_id=node_id).update(worker="")
 
 
 def resolve_waiting(execution_id: str, node_id: str, decide: Callable[[NodeState], Outcome],

@@ -253,6 +253,16 @@ def test_a_run_colours_the_nodes(page: Page) -> None:
     shot(page, "10-run")
 
 
+def run_until_waiting(page: Page, workflow_id: str, node_id: str) -> None:
+    """Runs the workflow from the designer until ``node_id`` waits, and opens its Run tab."""
+    page.goto(f"/designer/{workflow_id}")
+    page.get_by_test_id("run-button").click()
+    page.get_by_test_id("run-start").click()
+    page.wait_for_selector(f"[data-testid=node-{node_id}][data-status=waiting]", timeout=30_000)
+    page.get_by_test_id(f"node-{node_id}").click()
+    page.get_by_test_id("tab-run").click()
+
+
 def test_an_approval_waits_in_the_run_and_is_approved_from_the_panel(page: Page) -> None:
     document = (
         "apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {name: e2e-approval}\nspec:\n  nodes:\n"
@@ -261,12 +271,7 @@ def test_an_approval_waits_in_the_run_and_is_approved_from_the_panel(page: Page)
         "    - {id: hold, type: noop, position: {x: 320, y: 80}}\n"
         "  edges:\n    - {from: ask, to: ship, port: approved}\n    - {from: ask, to: hold, port: rejected}\n"
     )
-    page.goto(f"/designer/{create_workflow(page, document)}")
-    page.get_by_test_id("run-button").click()
-    page.get_by_test_id("run-start").click()
-    page.wait_for_selector("[data-testid=node-ask][data-status=waiting]", timeout=30_000)
-    page.get_by_test_id("node-ask").click()
-    page.get_by_test_id("tab-run").click()
+    run_until_waiting(page, create_workflow(page, document), "ask")
     decision = page.get_by_test_id("approval-decision")
     decision.get_by_text("Ship the order?").wait_for()
     page.get_by_test_id("approval-comment").fill("stock checked")
@@ -277,6 +282,29 @@ def test_an_approval_waits_in_the_run_and_is_approved_from_the_panel(page: Page)
     assert page.get_by_test_id("node-hold").get_attribute("data-status") == "skipped"
     page.get_by_test_id("run-details").get_by_text('"stock checked"').wait_for()
     shot(page, "12-approval-approved")
+
+
+def test_a_function_task_waits_for_a_worker_that_polls_the_api(page: Page) -> None:
+    document = (
+        "apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {name: e2e-function}\nspec:\n  nodes:\n"
+        "    - {id: charge, type: function, config: {executor: billing, function: charge, input: {amount: 3},"
+        " output: {receipt: '{{ response.id }}'}}, position: {x: 0, y: 0}}\n"
+        "    - {id: done, type: noop, position: {x: 320, y: 0}}\n"
+        "  edges:\n    - {from: charge, to: done}\n"
+    )
+    run_until_waiting(page, create_workflow(page, document), "charge")
+    page.get_by_test_id("function-waiting").get_by_text("billing").wait_for()
+    shot(page, "13-function-waiting")
+    # The user's worker, over real HTTP: take the task, answer it.
+    taken = page.request.post("/api/v1/function-tasks/poll", data={"executor": "billing", "wait": 5},
+                              headers=csrf_headers(page))
+    assert taken.status == 200, taken.text()
+    assert taken.json()["input"] == {"amount": 3}
+    done = page.request.post(f"/api/v1/function-tasks/{taken.json()['id']}/complete",
+                             data={"output": {"id": "r-9"}}, headers=csrf_headers(page))
+    assert done.status == 200, done.text()
+    page.wait_for_selector("[data-testid=node-done][data-status=succeeded]", timeout=30_000)
+    page.get_by_test_id("run-details").get_by_text('"r-9"').wait_for()
 
 
 def test_a_seed_dialect_file_is_imported_and_opened_in_the_designer(page: Page) -> None:

@@ -3,9 +3,10 @@
 As written, the seed names three steps it never defines (create-guest-account,
 notify-validation-error, skip-verification): import rejects it and points at each reference.
 With those steps supplied by the user it imports. Its steps are `type: function` (run by the
-user's own workers), which convert to `function` nodes - a node type the engine has no executor
-for. So the run uses the converted native document (as `POST /workflows/validate` returns it)
-with each `function` node replaced by an `http` node that POSTs the step's `data_mapping.input` to
+user's own workers), which convert to `function` nodes; test_functions.py runs them as they are,
+answered by a worker polling the function-task API. Here the run uses the converted native
+document (as `POST /workflows/validate` returns it) with each `function` node replaced by an
+`http` node that POSTs the step's `data_mapping.input` to
 a local server answering like the seed's services (`<executor>/<function>`), and the step's
 `data_mapping.output` (`validation_result: $.response.valid`) read from the response body. Every
 other part of the conversion (edges from on_success/on_failure, `condition` -> `when`, retries,

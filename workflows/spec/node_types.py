@@ -159,9 +159,9 @@ class LlmConfig(NodeConfig):
     response_schema: dict[str, Any] | None = None
 
 
-@node_type("function", title="Function", category="Integrations", icon="cpu")
+@node_type("function", title="Function", category="Integrations", light=True, icon="cpu")
 class FunctionConfig(NodeConfig):
-    """A step run by your own worker process (a Magic Flow step)."""
+    """A step run by your own worker process, which polls for it over the API (a Magic Flow step)."""
 
     executor: str
     function: str | None = None

@@ -224,7 +224,7 @@ export function PropertyPanel() {
             nodeIds={nodeIds}
           />
         )}
-        {tab === "run" && run && <RunDetails nodeId={node.id} />}
+        {tab === "run" && run && <RunDetails nodeId={node.id} nodeType={node.type} />}
       </div>
     </div>
   );

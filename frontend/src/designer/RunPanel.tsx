@@ -225,7 +225,7 @@ function Decision({ executionId, nodeId, message }: { executionId: string; nodeI
 }
 
 /** Input, output, error and attempts of one node in the current run. */
-export function RunDetails({ nodeId }: { nodeId: string }) {
+export function RunDetails({ nodeId, nodeType }: { nodeId: string; nodeType?: string }) {
   const run = useDesigner((s) => s.run);
   const status = run?.nodes[nodeId]?.status;
   const [detail, setDetail] = useState<NodeRun | null>(null);
@@ -249,7 +249,15 @@ export function RunDetails({ nodeId }: { nodeId: string }) {
         <span className={`status-pill status-${status ?? "pending"}`}>{status ?? "pending"}</span>
         <span className="muted">attempts: {Array.isArray(attempts) ? attempts.length : attempts ?? run.nodes[nodeId]?.attempt ?? "—"}</span>
       </div>
-      {status === "waiting" && <Decision executionId={run.executionId} nodeId={nodeId} message={messageOf(detail?.input)} />}
+      {status === "waiting" && nodeType === "approval" && (
+        <Decision executionId={run.executionId} nodeId={nodeId} message={messageOf(detail?.input)} />
+      )}
+      {status === "waiting" && nodeType === "function" && (
+        <p className="decision" data-testid="function-waiting">
+          Waiting for a worker of <span className="mono">{String((detail?.input as { executor?: unknown } | null)?.executor ?? "")}</span> to
+          take this task (<span className="mono">POST /api/v1/function-tasks/poll</span>).
+        </p>
+      )}
       <h5>Input</h5>
       <Json value={detail?.input} />
       <h5>Output</h5>

@@ -163,6 +163,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/function-tasks/{task_id}/complete/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Every view of the API works inside the caller's tenant. */
+        post: operations["v1_function_tasks_complete_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/function-tasks/poll/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Takes the oldest waiting task of an executor: 200 with ``{"id", "execution_id", "node_id",
+         *     "attempt", "executor", "function", "input"}``, or 204 when none came within ``wait``.
+         */
+        post: operations["v1_function_tasks_poll_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/keys/": {
         parameters: {
             query?: never;
@@ -607,6 +644,23 @@ export interface components {
             /** @default editor */
             role: components["schemas"]["RoleEnum"];
         };
+        /**
+         * Completion
+         * @description A task's result: ``output``, or ``error`` when it failed.
+         */
+        CompletionRequest: {
+            /**
+             * Output
+             * @description The function's response (the node maps it with `output`).
+             * @default null
+             */
+            output: unknown;
+            /**
+             * @description Set when the function failed.
+             * @default null
+             */
+            error: unknown;
+        };
         /** @enum {string} */
         DecisionEnum: "approved" | "rejected";
         DuplicateRequest: {
@@ -629,6 +683,29 @@ export interface components {
         };
         PatchedWorkflowPatchRequest: {
             archived?: boolean;
+        };
+        /**
+         * Poll
+         * @description What a worker asks for: a task of its executor, waiting up to ``wait`` seconds for one.
+         */
+        PollRequest: {
+            /**
+             * Executor
+             * @description The worker's name (a node's executor).
+             */
+            executor: string;
+            /**
+             * Functions
+             * @description Only tasks of these functions.
+             * @default null
+             */
+            functions: string[] | null;
+            /**
+             * Wait
+             * @description Seconds to wait for a task (long poll).
+             * @default 0
+             */
+            wait: number;
         };
         /**
          * @description * `owner` - Owner
@@ -1073,6 +1150,75 @@ export interface operations {
                         [key: string]: unknown;
                     };
                 };
+            };
+        };
+    };
+    v1_function_tasks_complete_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CompletionRequest"];
+                "application/yaml": components["schemas"]["CompletionRequest"];
+                "application/x-yaml": components["schemas"]["CompletionRequest"];
+                "text/yaml": components["schemas"]["CompletionRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["CompletionRequest"];
+                "multipart/form-data": components["schemas"]["CompletionRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    v1_function_tasks_poll_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PollRequest"];
+                "application/yaml": components["schemas"]["PollRequest"];
+                "application/x-yaml": components["schemas"]["PollRequest"];
+                "text/yaml": components["schemas"]["PollRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PollRequest"];
+                "multipart/form-data": components["schemas"]["PollRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
