@@ -77,9 +77,9 @@ def _take(caller: Caller, executor: str, functions: list[str] | None) -> Functio
     if functions:
         waiting = waiting.filter(input__function__in=functions)
     candidates = waiting.order_by("started_at", "pk").values_list("pk", "execution_id", "node_id", "attempt")
+    claimant = f"poll:{caller.username}"[:200]
     for pk, execution_id, node_id, attempt in candidates[:_CANDIDATES]:
-        if not NodeRun.objects.filter(pk=pk, status="waiting", worker="", attempt=attempt).update(
-                worker=f"poll:{caller.username}"):
+        if not NodeRun.objects.filter(pk=pk, status="waiting", worker="", attempt=attempt).update(worker=claimant):
             continue  # another poller took it first
         waited = (ExecutionEvent.objects.filter(execution_id=execution_id, node_id=node_id, type="node.waiting")
                   .order_by("-seq").values_list("payload", flat=True).first()) or {}
