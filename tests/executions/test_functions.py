@@ -211,3 +211,16 @@ def test_a_task_nobody_answers_times_out(dispatcher: str, store: Store, editor: 
     assert steps(execution)["charge"]["status"] == "timed_out"
     late = editor.post(f"/api/v1/function-tasks/{execution['id']}:1:charge/complete", {"output": {}}, format="json")
     assert late.status_code == 409
+
+
+def test_a_secret_in_a_task_input_never_reaches_the_worker(embedded: object, store: Store, editor: APIClient,
+                                                          admin_client: APIClient) -> None:
+    assert admin_client.post("/api/v1/secrets", {"name": "CARD_KEY", "value": "k-12345"},
+                             format="json").status_code == 201
+    store(one_step().replace('input: {amount: "{{ input.amount }}"}',
+                             'input: {amount: "{{ input.amount }}", key: "{{ secrets.CARD_KEY }}"}'))
+    editor.post("/api/v1/executions", {"workflow": "one-step", "input": {"amount": 2}}, format="json")
+    taken = editor.post("/api/v1/function-tasks/poll", {"executor": "billing"}, format="json")
+    assert taken.status_code == 200
+    assert taken.json()["input"] == {"amount": 2, "key": "[REDACTED]"}
+    assert "k-12345" not in taken.content.decode()
