@@ -275,13 +275,13 @@ def test_an_approval_waits_in_the_run_and_is_approved_from_the_panel(page: Page)
     decision = page.get_by_test_id("approval-decision")
     decision.get_by_text("Ship the order?").wait_for()
     page.get_by_test_id("approval-comment").fill("stock checked")
-    shot(page, "11-approval-waiting")
+    shot(page, "12-approval-waiting")
     page.get_by_test_id("approve-button").click()
     page.wait_for_selector("[data-testid=node-ship][data-status=succeeded]", timeout=30_000)
     page.wait_for_selector("[data-testid=node-ask][data-status=succeeded]", timeout=30_000)
     assert page.get_by_test_id("node-hold").get_attribute("data-status") == "skipped"
     page.get_by_test_id("run-details").get_by_text('"stock checked"').wait_for()
-    shot(page, "12-approval-approved")
+    shot(page, "13-approval-approved")
 
 
 def test_a_function_task_waits_for_a_worker_that_polls_the_api(page: Page) -> None:
@@ -294,7 +294,7 @@ def test_a_function_task_waits_for_a_worker_that_polls_the_api(page: Page) -> No
     )
     run_until_waiting(page, create_workflow(page, document), "charge")
     page.get_by_test_id("function-waiting").get_by_text("billing").wait_for()
-    shot(page, "13-function-waiting")
+    shot(page, "14-function-waiting")
     # The user's worker, over real HTTP: take the task, answer it.
     taken = page.request.post("/api/v1/function-tasks/poll", data={"executor": "billing", "wait": 5},
                               headers=csrf_headers(page))
