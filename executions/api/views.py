@@ -100,9 +100,10 @@ class AdhocView(TenantView):
         body = body_from_request_data(request.data)
         options: dict[str, Any] = body if isinstance(body, dict) else {}
         spec = read_adhoc_document(body)
-        wait = check_wait(options.get("wait", request.query_params.get("wait")))
-        execution, created = do_start_adhoc(self.caller().tenant, spec, data=options.get("input"),
-                                            idempotency_key=options.get("idempotency_key"))
+        start = read_body(Start, {key: options[key] for key in ("input", "idempotency_key", "wait") if key in options})
+        wait = check_wait(start.wait if "wait" in start.model_fields_set else request.query_params.get("wait"))
+        execution, created = do_start_adhoc(self.caller().tenant, spec, data=start.input,
+                                            idempotency_key=start.idempotency_key)
         return _started(execution, created, wait)
 
 

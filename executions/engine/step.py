@@ -237,6 +237,7 @@ class Step:
             expressions={**self.base_context(), "upstream": upstream},
             inputs=inputs,
             depth=execution.depth,
+            redact=self.redactor.clean,
         )
 
     @staticmethod
@@ -401,8 +402,9 @@ class Step:
                        "node_id": node.id, "error": error_data})
 
     def fail(self, error: dict[str, Any]) -> None:
+        """Ends the execution as failed; ``error`` is redacted (its message may quote a rendered value)."""
         self._cancel_open_nodes("the execution failed")
-        self.append("execution.failed", "", {"error": error})
+        self.append("execution.failed", "", {"error": self.redactor.clean(error)})
 
     def cancel(self, error: dict[str, Any]) -> None:
         self._cancel_open_nodes("the execution was cancelled")

@@ -93,6 +93,9 @@ class NodeContext:
     depth: int = 0
     started: float = field(default_factory=time.monotonic)
     cancelled: Callable[[], bool] = lambda: False
+    # Masks the tenant's secret values in a value: for anything an executor writes outside the
+    # stored events (a log line), which the engine redacts by itself.
+    redact: Callable[[Any], Any] = lambda value: value
 
     @property
     def upstream(self) -> Any:

@@ -101,7 +101,7 @@ class LogExecutor(LightExecutor):
         message = config.get("message", "")
         message = message if isinstance(message, str) else str(message)
         logger.log(self.LEVELS.get(config.get("level", "info"), logging.INFO), "[%s/%s] %s",
-                   ctx.execution_id, ctx.node_id, message)
+                   ctx.execution_id, ctx.node_id, ctx.redact(message))
         return {"message": message}
 
 

@@ -2,14 +2,16 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Iterable
 from http.cookiejar import CookieJar
 from typing import Any
 
+import httpcore
 import httpx
 
 from executions.executors.base import Executor, NodeContext, NodeTimeout, PermanentError, RetryableError
 from executions.executors.registry import executor
-from executions.executors.ssrf import check_host
+from executions.executors.ssrf import allowed_addresses, check_host
 from workflows.spec.durations import parse_duration
 
 # Each node's request is recorded in the execution's events; httpx's own line per request
@@ -33,9 +35,34 @@ class _NoCookieJar(CookieJar):
         pass
 
 
+class _CheckedBackend(httpcore.SyncBackend):
+    """Opens a connection only to an address the SSRF guard checked, resolved once: the name is
+    not resolved again by the socket (TLS still verifies the certificate for the name)."""
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        addresses = allowed_addresses(host, port)
+        if addresses is None:  # allowed by name
+            return super().connect_tcp(host, port, timeout, local_address, socket_options)
+        failure: Exception | None = None
+        for address in addresses:
+            try:
+                return super().connect_tcp(str(address), port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        raise failure or httpcore.ConnectError(f"No address to connect to for {host}.")
+
+
+# httpx takes no network backend of its own choosing; its pool does.
+_TRANSPORT._pool._network_backend = _CheckedBackend()
+
 # One pooled client for every outbound call of this process (http and llm nodes): it keeps
 # connections alive and builds its TLS context once, not per call.
 CLIENT = httpx.Client(transport=_TRANSPORT, cookies=_NoCookieJar())
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80)
 
 
 def _guard(request: httpx.Request) -> None:
@@ -133,9 +160,13 @@ class HttpExecutor(Executor):
 
     def _send(self, request: httpx.Request, basic: httpx.BasicAuth | None, follow: bool,
               expected: list[int] | None, limit: int, mode: str) -> dict[str, Any]:
+        origin = _origin(request.url)
         for _hop in range(10):
             _guard(request)  # checked again on every redirect hop
-            response = CLIENT.send(request, auth=basic, stream=True)
+            # Credentials go to the origin they were given for only (httpx drops the
+            # Authorization header of a redirect to another origin; basic auth is re-applied
+            # by ``send`` itself, so it is left out there).
+            response = CLIENT.send(request, auth=basic if _origin(request.url) == origin else None, stream=True)
             try:
                 if follow and response.is_redirect and response.next_request is not None:
                     request = response.next_request

@@ -1,9 +1,12 @@
 """Refuses requests to addresses a workflow author should not reach from the server.
 
-Loopback, private, link-local (which includes cloud metadata at 169.254.169.254), multicast,
-reserved and unspecified addresses are refused unless the host name or one of its addresses
+Every address that is not globally routable is refused - loopback, private, link-local
+(which includes cloud metadata at 169.254.169.254), shared (100.64.0.0/10, where Alibaba
+Cloud's metadata lives), multicast, reserved, unspecified - unless the host name or the address
 is allowed by ``MBFLOW_HTTP_ALLOW_HOSTS`` (host names, IPs or CIDRs). Every address a name
-resolves to is checked, and every redirect hop is checked again before it is followed.
+resolves to is checked, every redirect hop is checked again before it is followed, and the
+HTTP client connects only to the addresses it checked (``allowed_addresses``), so a name that
+resolves differently the second time (DNS rebinding) cannot slip through.
 """
 
 from __future__ import annotations
@@ -41,8 +44,8 @@ def _forbidden(address: IPAddress) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return _forbidden(address.ipv4_mapped)
     return (
-        address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
-        or address.is_reserved or address.is_unspecified
+        not address.is_global or address.is_private or address.is_loopback or address.is_link_local
+        or address.is_multicast or address.is_reserved or address.is_unspecified
     )
 
 
@@ -58,14 +61,17 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
 
 
-def check_host(host: str, port: int) -> None:
+def allowed_addresses(host: str, port: int) -> list[IPAddress] | None:
+    """The addresses of ``host`` a request may connect to, or None when the host is allowed by
+    name (connect by name). Raises ``BlockedAddress`` when any address it resolves to is refused."""
     host = host.lower().rstrip(".").strip("[]")
     allowed_hosts, allowed_networks = _allow_list(tuple(settings.MBFLOW_HTTP_ALLOW_HOSTS))
     if host in allowed_hosts:
-        return
+        return None
     if host in METADATA_HOSTS:
         raise BlockedAddress(f"Requests to {host!r} are not allowed.")
-    for address in resolve(host, port):
+    addresses = resolve(host, port)
+    for address in addresses:
         if any(address in network for network in allowed_networks):
             continue
         if _forbidden(address):
@@ -73,3 +79,8 @@ def check_host(host: str, port: int) -> None:
                 f"Requests to {host} ({address}) are refused: it is a private, loopback, link-local or "
                 "reserved address. Allow it with MBFLOW_HTTP_ALLOW_HOSTS."
             )
+    return addresses
+
+
+def check_host(host: str, port: int) -> None:
+    allowed_addresses(host, port)

@@ -200,6 +200,14 @@ def test_adhoc_documents_run_without_being_stored(embedded: object, editor: APIC
     invalid = editor.post("/api/v1/executions/adhoc", {"yaml": "apiVersion: mbflow/v1\nkind: Workflow\n"},
                           format="json")
     assert invalid.status_code == 400
+    for field, value in (("idempotency_key", "k" * 300), ("idempotency_key", ["a"]), ("wait", "soon"),
+                         ("wait", -1)):
+        refused = editor.post("/api/v1/executions/adhoc", {**body, field: value}, format="json")
+        assert refused.status_code == 400, (field, value, refused.json())
+        assert field in refused.json()["error"]["details"]["fields"], refused.json()
+    keyed = {**body, "idempotency_key": "adhoc-1"}
+    first = editor.post("/api/v1/executions/adhoc", keyed, format="json").json()
+    assert editor.post("/api/v1/executions/adhoc", keyed, format="json").json()["id"] == first["id"]
 
 
 def test_viewers_read_and_editors_execute(embedded: object, store: Store, run: Run, viewer: APIClient) -> None:

@@ -54,7 +54,8 @@ def test_http_refuses_bodies_over_the_limit(http_server: LocalServer) -> None:
         http({"url": f"{http_server.url}/big?size=5000", "max_response_bytes": 1000})
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "10.1.2.3", "192.168.0.10", "169.254.169.254", "::1",
+@pytest.mark.parametrize("host", ["127.0.0.1", "10.1.2.3", "192.168.0.10", "169.254.169.254", "100.100.100.200",
+                                  "::1",
                                   "metadata.google.internal", "localhost", "0.0.0.0"])
 def test_the_ssrf_guard_refuses_internal_addresses(host: str) -> None:
     with override_settings(MBFLOW_HTTP_ALLOW_HOSTS=[]), pytest.raises(BlockedAddress):
@@ -74,6 +75,42 @@ def test_redirects_to_internal_addresses_are_refused(http_server: LocalServer) -
     assert followed["body"] == "hello text"
     with override_settings(MBFLOW_HTTP_ALLOW_HOSTS=["127.0.0.1"]), pytest.raises(BlockedAddress):
         http({"url": f"{http_server.url}/redirect?to=http://169.254.169.254/latest", "follow_redirects": True})
+
+
+def test_basic_credentials_follow_a_redirect_only_within_their_origin(http_server: LocalServer) -> None:
+    other = LocalServer()  # another port: another origin
+    try:
+        auth = {"type": "basic", "username": "u", "password": "pw-secret"}
+        same = http({"url": f"{http_server.url}/redirect?to=/echo", "follow_redirects": True, "auth": auth})
+        assert same["body"]["authorization"].startswith("Basic ")
+        away = http({"url": f"{http_server.url}/redirect?to={other.url}/echo", "follow_redirects": True,
+                     "auth": auth})
+        assert away["body"]["authorization"] is None
+        assert other.requests[-1]["headers"].get("authorization") is None
+    finally:
+        other.close()
+
+
+def test_a_name_that_resolves_elsewhere_when_connecting_is_refused(http_server: LocalServer,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """DNS rebinding: the name is public when checked and loopback the next time it resolves.
+    The client connects only to the address it checked, so the local server is never reached."""
+    import socket
+
+    real = socket.getaddrinfo
+    answers = iter(["93.184.216.34"])
+
+    def rebinding(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "rebind.example":
+            return real(host, port, *args, **kwargs)
+        address = next(answers, "127.0.0.1")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    before = len(http_server.requests)
+    with override_settings(MBFLOW_HTTP_ALLOW_HOSTS=[]), pytest.raises(BlockedAddress):
+        http({"url": f"http://rebind.example:{http_server.port}/echo"})
+    assert len(http_server.requests) == before
 
 
 def test_llm_speaks_the_openai_wire_format(http_server: LocalServer) -> None:

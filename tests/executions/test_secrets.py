@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
+import pytest
 from rest_framework.test import APIClient
 
 from executions.models import ExecutionEvent, NodeRun, Secret
@@ -58,3 +60,25 @@ def test_secrets_reach_nodes_but_never_the_log(dispatcher: str, messages: list[A
     assert len(messages) == (1 if dispatcher == "celery" else 0)
     assert "tok-9f8e7d6c" not in json.dumps(messages)
     assert all(kwargs is None for _args, kwargs in messages)
+
+
+def test_a_secret_quoted_by_an_error_or_a_log_line_is_masked(embedded: object, admin_client: APIClient,
+                                                             store: Store, run: Run, http_server: LocalServer,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    """An error message may quote a rendered value (an URL with a key in it), and a log node's
+    line is written outside the events: both are masked as the events are."""
+    admin_client.post("/api/v1/secrets", {"name": "KEY", "value": "k-5e4d3c2b"}, format="json")
+    store(doc("quoting", f"""
+  nodes:
+    - {{id: note, type: log, config: {{message: "calling with {{{{ secrets.KEY }}}}"}}}}
+    - {{id: call, type: http, config: {{url: "{http_server.url}/status/404?key={{{{ secrets.KEY }}}}"}}}}
+  edges:
+    - {{from: note, to: call}}
+"""))
+    with caplog.at_level(logging.INFO, logger="executions"):
+        execution = run("quoting")
+    assert execution["status"] == "failed"
+    assert "[REDACTED]" in execution["error"]["message"]
+    assert "calling with [REDACTED]" in caplog.text
+    stored = json.dumps([execution, list(ExecutionEvent.objects.values("payload"))], default=str)
+    assert "k-5e4d3c2b" not in stored + caplog.text
