@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -112,6 +113,50 @@ async def test_a_client_catches_up_from_its_last_seq(in_memory_layer: None) -> N
     connected, code = await anonymous.connect()
     assert not connected
     assert code == 4401
+
+
+async def test_the_tenant_feed_catches_up_per_execution_and_since_a_time(in_memory_layer: None) -> None:
+    """Each execution counts its own seq, so the tenant feed resumes by execution, and by time for
+    the executions the client has not seen yet."""
+    tenant, key, _ = await _setup()
+    seen = await _start(tenant)
+    between = datetime.now(UTC).isoformat()
+    unseen = await _start(tenant)
+    communicator = WebsocketCommunicator(application, "/ws/executions/", headers=[(b"x-api-key", key.encode())])
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.send_json_to({"after_seq": 2})
+    refused = await communicator.receive_json_from(timeout=5)
+    assert refused["type"] == "error" and "after" in refused["message"]
+    await communicator.send_json_to({"after": {seen: 2}, "since": between})
+    first = await _events_until_finished(communicator)
+    second = await _events_until_finished(communicator)
+    assert {e["execution_id"] for e in first} == {seen}
+    assert [e["seq"] for e in first] == list(range(3, len(first) + 3))
+    assert {e["execution_id"] for e in second} == {unseen}
+    assert [e["seq"] for e in second] == list(range(1, len(second) + 1))
+    assert await communicator.receive_nothing(timeout=0.2)
+    for bad in ({"after": {"not-an-id": 1}}, {"since": "yesterday"}, {"after": {seen: -1}}):
+        await communicator.send_json_to(bad)
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "error", bad
+    await communicator.disconnect()
+
+
+async def test_a_browser_socket_from_another_site_is_refused(in_memory_layer: None) -> None:
+    _, key, _ = await _setup()
+    evil = [(b"origin", b"https://evil.example")]
+    by_cookie = WebsocketCommunicator(application, "/ws/executions/", headers=evil)
+    connected, code = await by_cookie.connect()
+    assert not connected
+    assert code == 4403
+    by_key = WebsocketCommunicator(application, "/ws/executions/", headers=[*evil, (b"x-api-key", key.encode())])
+    connected, _ = await by_key.connect()
+    assert connected  # a program holding a key may connect from anywhere
+    await by_key.disconnect()
+    same_site = WebsocketCommunicator(application, "/ws/executions/", headers=[(b"origin", b"http://localhost:8181")])
+    connected, code = await same_site.connect()
+    assert not connected
+    assert code == 4401  # let through by origin, refused for want of a session
 
 
 async def test_the_redis_layer_carries_events_between_threads(settings: Any) -> None:
