@@ -1,5 +1,5 @@
 import { useEffect } from "react";
-import { createBrowserRouter, Link, NavLink, Outlet, RouterProvider, useRouteError } from "react-router-dom";
+import { createBrowserRouter, Link, NavLink, Outlet, RouterProvider, useLocation, useNavigate, useRouteError } from "react-router-dom";
 import { Building2, LayoutTemplate, LogOut, Workflow as WorkflowIcon, Zap } from "lucide-react";
 import { csrfToken } from "./api/client";
 import { Toaster } from "./components/toast";
@@ -8,9 +8,12 @@ import { WorkflowListPage } from "./pages/WorkflowListPage";
 import { TemplatesPage } from "./pages/TemplatesPage";
 import { DesignerPage } from "./pages/DesignerPage";
 
+/** The query parameter that asks the workflow list to switch tenant once it is shown. */
+const SWITCH_TENANT = "switch_tenant";
+
 function TenantSwitcher() {
   const me = useSession((s) => s.me);
-  const switchTenant = useSession((s) => s.switchTenant);
+  const navigate = useNavigate();
   if (!me) return null;
   if (me.tenants.length <= 1) {
     return (
@@ -26,9 +29,10 @@ function TenantSwitcher() {
         aria-label="Tenant"
         data-testid="tenant-switcher"
         value={me.tenant.slug}
-        onChange={async (e) => {
-          await switchTenant(e.target.value);
-          window.location.assign("/workflows");
+        onChange={(e) => {
+          // Leave the page first, through the designer's unsaved-changes guard: the tenant
+          // changes only once the user has left (useTenantSwitch), never under an open editor.
+          navigate(`/workflows?${SWITCH_TENANT}=${encodeURIComponent(e.target.value)}`);
         }}
       >
         {me.tenants.map((t) => (
@@ -41,12 +45,24 @@ function TenantSwitcher() {
   );
 }
 
+/** Switches the tenant asked for by the switcher once the page has left any open workflow. */
+function useTenantSwitch() {
+  const location = useLocation();
+  const switchTenant = useSession((s) => s.switchTenant);
+  useEffect(() => {
+    const slug = new URLSearchParams(location.search).get(SWITCH_TENANT);
+    if (!slug) return;
+    void switchTenant(slug).then(() => window.location.assign("/workflows"));
+  }, [location.search, switchTenant]);
+}
+
 function Shell() {
   const me = useSession((s) => s.me);
   const load = useSession((s) => s.load);
   useEffect(() => {
     void load();
   }, [load]);
+  useTenantSwitch();
   return (
     <div className="app">
       <header className="topbar">

@@ -72,6 +72,16 @@ def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60) -> 
     raise RuntimeError("The server did not answer /health in time")
 
 
+# The admin also belongs to a second tenant (sorted after the demo one, which stays the default).
+SECOND_TENANT = """
+from django.contrib.auth import get_user_model
+from workflows.models import Membership, Role, Tenant
+tenant, _ = Tenant.objects.get_or_create(slug="zz-second", defaults={"name": "Second Co"})
+Membership.objects.get_or_create(user=get_user_model().objects.get(username="admin"), tenant=tenant,
+                                 defaults={"role": Role.OWNER})
+"""
+
+
 @pytest.fixture(scope="session")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not (ROOT / "frontend" / "dist" / "index.html").exists():
@@ -88,6 +98,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True)
     subprocess.run([*manage, "mbflow_demo", "--password", PASSWORD], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)
+    subprocess.run([*manage, "shell", "-c", SECOND_TENANT], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     port = _free_port()
     log = (tmp_path_factory.mktemp("e2e-log") / "server.log").open("w")
     process = subprocess.Popen(

@@ -307,6 +307,20 @@ def test_a_function_task_waits_for_a_worker_that_polls_the_api(page: Page) -> No
     page.get_by_test_id("run-details").get_by_text('"r-9"').wait_for()
 
 
+def test_switching_tenant_asks_first_when_the_open_workflow_has_unsaved_changes(page: Page) -> None:
+    page.goto("/designer/new")
+    page.get_by_test_id("workflow-title").fill("Half done")
+    page.get_by_test_id("tenant-switcher").select_option("zz-second")
+    page.get_by_test_id("unsaved-dialog").get_by_role("button", name="Stay").click()
+    assert page.get_by_test_id("workflow-title").input_value() == "Half done"
+    assert page.request.get("/api/v1/me").json()["tenant"]["slug"] != "zz-second"
+    page.get_by_test_id("tenant-switcher").select_option("zz-second")
+    page.get_by_test_id("unsaved-dialog").get_by_role("button", name="Discard changes").click()
+    page.wait_for_function("() => document.querySelector('[data-testid=tenant-switcher]')?.value === 'zz-second'")
+    assert page.url.endswith("/workflows")
+    assert page.request.get("/api/v1/me").json()["tenant"]["slug"] == "zz-second"
+
+
 def test_a_seed_dialect_file_is_imported_and_opened_in_the_designer(page: Page) -> None:
     seed = ROOT / "tests" / "workflows" / "spec" / "fixtures" / "magic_flow_order_processing.yaml"
     page.goto("/workflows")

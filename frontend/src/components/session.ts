@@ -6,7 +6,8 @@ import { toast } from "./toast";
 interface SessionState {
   me: Me | null;
   load(): Promise<void>;
-  switchTenant(slug: string): Promise<void>;
+  /** True when the server switched the session's tenant. */
+  switchTenant(slug: string): Promise<boolean>;
 }
 
 /** Who is signed in and in which tenant; shared by the header and the pages. */
@@ -23,8 +24,10 @@ export const useSession = create<SessionState>()((set) => ({
     try {
       set({ me: await api.switchTenant(slug) });
       toast.success(`Switched to ${slug}`);
+      return true;
     } catch (error) {
       toast.fromError(error);
+      return false;
     }
   },
 }));

@@ -20,7 +20,7 @@ import {
   type Viewport,
 } from "@xyflow/react";
 import { autoLayout, displayPositions, NODE_HEIGHT, NODE_WIDTH } from "../lib/layout";
-import { drawnAsGiven, geometryMatchesDom, sharedNodeGeometry, type NodeGeometry } from "../lib/nodeGeometry";
+import { drawnAsGiven, edgeSourceHandle, geometryMatchesDom, sharedNodeGeometry, type NodeGeometry, type NodeShape } from "../lib/nodeGeometry";
 import { nodeDetailAt } from "../lib/levelOfDetail";
 import { measureSince } from "../lib/perf";
 import { fittedViewport } from "../lib/viewport";
@@ -31,6 +31,7 @@ import { useDesigner, useDesignerStoreApi } from "./store";
 import { NodeDetailContext } from "./nodes/detail";
 import { WorkflowNode, type WorkflowFlowNode, type WorkflowNodeData } from "./nodes/WorkflowNode";
 import type { Issue } from "../api/types";
+import { toast } from "../components/toast";
 
 export const NODE_DRAG_MIME = "application/x-mbflow-node-type";
 
@@ -46,6 +47,10 @@ const PRO_OPTIONS = { hideAttribution: true };
 const DEFAULT_EDGE_OPTIONS = { type: "smoothstep" };
 const MINIMAP_STYLE = { width: 150, height: 100 };
 const ARROW = { type: MarkerType.ArrowClosed, width: 18, height: 18 };
+// While the YAML does not parse, the last drawing that did is shown dimmed and read-only.
+const READ_ONLY_FLOW_STYLE = { opacity: 0.55 };
+const READ_ONLY_NOTICE_STYLE = { position: "absolute", top: 0, left: 0, right: 0, zIndex: 5 } as const;
+const READ_ONLY_MESSAGE = "The YAML has a syntax error: the canvas shows the last version that parsed, read-only until the YAML is fixed.";
 
 function summarize(type: string, config: Record<string, unknown>): string | undefined {
   const pick = (v: unknown) => (typeof v === "string" ? v : undefined);
@@ -72,10 +77,14 @@ function summarize(type: string, config: Record<string, unknown>): string | unde
 /** Adds a node of `type` at a canvas position; the id comes from the type. */
 export function addNodeOfType(store: ReturnType<typeof useDesignerStoreApi>, type: string, position: XY): void {
   let newId = "";
-  store.getState().edit((doc) => {
+  const done = store.getState().edit((doc) => {
     newId = uniqueId(doc, type);
     addNode(doc, { id: newId, type, position });
   });
+  if (!done) {
+    if (store.getState().canvasReadOnly) toast.info(READ_ONLY_MESSAGE);
+    return;
+  }
   if (newId) store.getState().select([newId]);
 }
 
@@ -87,6 +96,7 @@ export function Canvas() {
   const selectedEdges = useDesigner((s) => s.selectedEdges);
   const nodeTypesCatalog = useDesigner((s) => s.nodeTypes);
   const run = useDesigner((s) => s.run);
+  const readOnly = useDesigner((s) => s.canvasReadOnly);
   const { screenToFlowPosition, fitView, getViewport } = useReactFlow();
   const flowStore = useStoreApi<WorkflowFlowNode, Edge>();
   const updateNodeInternals = useUpdateNodeInternals();
@@ -165,6 +175,13 @@ export function Canvas() {
   // is nearly every node (LiveWorkflow keeps the GraphNode of every item the edit did not touch).
   const madeFrom = useRef(new Map<string, { inputs: unknown[]; node: WorkflowFlowNode; geometry: NodeGeometry | null }>());
 
+  // Each node's outputs (the source handles it is drawn with), which the edges leaving it are
+  // drawn from (lib/nodeGeometry `edgeSourceHandle`). Noted as nodes are made; `version` moves
+  // only when the outputs of a node some edge leaves change, so the edges are not made again
+  // for every edit of a node.
+  const edgeSources = useMemo(() => new Set(graph.edges.map((e) => e.from)), [graph.edges]);
+  const outputs = useRef({ byNode: new Map<string, Pick<NodeShape, "ports" | "success">>(), version: 0 });
+
   const nodes: WorkflowFlowNode[] = useMemo(() => {
     const selected = new Set(selectedNodes);
     given.current.clear();
@@ -193,6 +210,11 @@ export function Canvas() {
         status,
         summary: summarize(n.type, n.config),
       });
+      const known = outputs.current.byNode.get(n.id);
+      if (!known || known.success !== data.success || !sameList(known.ports, data.ports)) {
+        outputs.current.byNode.set(n.id, { ports: data.ports, success: data.success });
+        if (edgeSources.has(n.id)) outputs.current.version++;
+      }
       const geometry = sharedNodeGeometry({ summary: Boolean(data.summary), ports: data.ports, success: data.success });
       // A node showing an error has a row the model does not size (its message wraps): React
       // Flow measures it, starting from its last known size so it is not hidden meanwhile.
@@ -227,7 +249,8 @@ export function Canvas() {
     // (The node kept is the one React Flow has: an equal one made anew gave way to it.)
     for (const [id, inputs, geometry] of made) madeFrom.current.set(id, { inputs, node: nodeCache.current.items.get(id)!, geometry });
     return result;
-  }, [graph, positions, dragging, selectedNodes, nodeTypesCatalog, issuesByNode, run, openingNodes, geometryOk]);
+  }, [graph, positions, dragging, selectedNodes, nodeTypesCatalog, issuesByNode, run, openingNodes, geometryOk, edgeSources]);
+  const outputsVersion = outputs.current.version;
 
   // The model is checked against the drawn nodes once per node shape, when the page is idle.
   const checkedShapes = useRef(new Set<NodeGeometry>());
@@ -310,6 +333,7 @@ export function Canvas() {
       const ids = new Set(nodes.map((n) => n.id));
       for (const id of dataCache.current.keys()) if (!ids.has(id)) dataCache.current.delete(id);
       for (const id of madeFrom.current.keys()) if (!ids.has(id)) madeFrom.current.delete(id);
+      for (const id of outputs.current.byNode.keys()) if (!ids.has(id)) outputs.current.byNode.delete(id);
     }
   }, [nodes]);
 
@@ -317,16 +341,22 @@ export function Canvas() {
     const selected = new Set(selectedEdges);
     return reuseUnchanged(edgeCache.current, graph.edges.map((e): Edge => {
       const problems = issuesByEdge.get(e.index) ?? [];
+      // A port the node has no output of: drawn from its default handle, as an error, so it can
+      // still be seen, selected and deleted (React Flow drops an edge whose handle is missing).
+      const { handle, missing } = edgeSourceHandle(e, outputs.current.byNode.get(e.from));
+      const error = problems.length > 0 || missing !== undefined;
       const label = e.port ?? (e.on !== "success" ? e.on : undefined) ?? (e.condition ? "if" : undefined);
-      const classes = [`edge-${e.on}`, problems.length ? "edge-error" : "", e.port ? "edge-port" : ""].join(" ");
+      const classes = [`edge-${e.on}`, error ? "edge-error" : "", e.port ? "edge-port" : ""].join(" ");
+      const messages = problems.map((p) => p.message);
+      if (missing !== undefined && messages.length === 0) messages.push(`Node ${e.from} has no output "${missing}"`);
       return {
         id: e.key,
         source: e.from,
         target: e.to,
-        sourceHandle: e.port ? `port:${e.port}` : e.on === "failure" ? "failure" : "success",
+        sourceHandle: handle,
         targetHandle: "in",
         selected: selected.has(e.key),
-        label: problems.length ? `⚠ ${label ?? ""}`.trim() : label,
+        label: error ? `⚠ ${label ?? ""}`.trim() : label,
         className: classes,
         animated: run ? run.nodes[e.from]?.status === "succeeded" && !run.nodes[e.to] : false,
         markerEnd: ARROW,
@@ -336,10 +366,11 @@ export function Canvas() {
         // where an edge is picked by clicking it, it has it again.
         interactionWidth: detail === "compact" ? 0 : undefined,
         // No `index` here: it shifts when an earlier edge goes, and would make every later edge new.
-        data: { title: e.condition ?? problems.map((p) => p.message).join("; ") },
+        data: { title: e.condition ?? messages.join("; ") },
       };
     }));
-  }, [graph.edges, selectedEdges, issuesByEdge, run, detail]);
+    // (`outputsVersion`: the nodes' outputs, read from `outputs`, changed.)
+  }, [graph.edges, selectedEdges, issuesByEdge, run, detail, outputsVersion]);
 
   // For the bench: from the text change to this component's commit (React Flow's own pass follows).
   useLayoutEffect(() => measureSince("text-changed→canvas-commit", "text-changed"), [graph]);
@@ -459,6 +490,11 @@ export function Canvas() {
             onNodesChange={onNodesChange}
             onEdgesChange={onEdgesChange}
             onConnect={onConnect}
+            // Read-only while the YAML does not parse: an edit could not be written without
+            // replacing what is being typed (the store refuses it).
+            nodesDraggable={!readOnly}
+            nodesConnectable={!readOnly}
+            style={readOnly ? READ_ONLY_FLOW_STYLE : undefined}
             // Delete / Backspace are the designer's shortcuts (pages/DesignerPage, store.removeSelection):
             // React Flow's own handling went through a key state render and an update of its store
             // (every node's and edge's selector again) before removing anything, ~5 ms on a big drawing.
@@ -496,6 +532,11 @@ export function Canvas() {
           </ReactFlow>
         )}
       </NodeDetailContext.Provider>
+      {readOnly && (
+        <div className="banner" style={READ_ONLY_NOTICE_STYLE} role="status" data-testid="canvas-read-only">
+          <span>{READ_ONLY_MESSAGE}</span>
+        </div>
+      )}
       {graph.nodes.length === 0 && graph.native && (
         <div className="canvas-empty">
           <strong>Drag a node type from the palette</strong>
@@ -507,6 +548,10 @@ export function Canvas() {
 }
 
 const NO_ISSUES: Issue[] = [];
+
+function sameList(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
+}
 
 function sameInputs(a: unknown[], b: unknown[]): boolean {
   return a.length === b.length && a.every((value, i) => value === b[i]);

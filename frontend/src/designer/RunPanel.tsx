@@ -7,6 +7,7 @@ import { Check, Play, X } from "lucide-react";
 import { api, ApiError, executionSocketUrl } from "../api/client";
 import type { Execution, ExecutionEvent, JsonSchema, NodeRun } from "../api/types";
 import { Modal } from "../components/Modal";
+import { useSession } from "../components/session";
 import { toast } from "../components/toast";
 import { SchemaForm, type FieldPath } from "./SchemaForm";
 import { useDesigner, useDesignerStoreApi, type RunState } from "./store";
@@ -181,15 +182,22 @@ function Json({ value }: { value: unknown }) {
   return <pre className="json">{typeof value === "string" ? value : JSON.stringify(value, null, 2)}</pre>;
 }
 
+function approversOf(input: unknown): string[] {
+  const approvers = (input as { approvers?: unknown } | null | undefined)?.approvers;
+  return Array.isArray(approvers) ? approvers.filter((name): name is string => typeof name === "string") : [];
+}
+
 function messageOf(input: unknown): string {
   const message = (input as { message?: unknown } | null | undefined)?.message;
   return typeof message === "string" ? message : "";
 }
 
 /** Approve or reject a node waiting for a decision (an approval node). */
-function Decision({ executionId, nodeId, message }: { executionId: string; nodeId: string; message: string }) {
+function Decision({ executionId, nodeId, message, approvers }: { executionId: string; nodeId: string; message: string; approvers: string[] }) {
   const [comment, setComment] = useState("");
   const [busy, setBusy] = useState(false);
+  const username = useSession((s) => s.me?.username);
+  const allowed = approvers.length === 0 || (username !== undefined && approvers.includes(username));
   const decide = async (decision: "approved" | "rejected") => {
     setBusy(true);
     try {
@@ -205,6 +213,11 @@ function Decision({ executionId, nodeId, message }: { executionId: string; nodeI
     <div className="decision" data-testid="approval-decision">
       <h5>Waiting for a decision</h5>
       {message && <p className="decision-message">{message}</p>}
+      {!allowed && (
+        <p className="muted" data-testid="approval-not-yours">
+          Only {approvers.join(", ")} may decide.
+        </p>
+      )}
       <textarea
         rows={2}
         placeholder="Comment (optional)"
@@ -213,10 +226,10 @@ function Decision({ executionId, nodeId, message }: { executionId: string; nodeI
         data-testid="approval-comment"
       />
       <div className="decision-actions">
-        <button className="button primary" disabled={busy} onClick={() => void decide("approved")} data-testid="approve-button">
+        <button className="button primary" disabled={busy || !allowed} onClick={() => void decide("approved")} data-testid="approve-button">
           <Check size={14} /> Approve
         </button>
-        <button className="button danger" disabled={busy} onClick={() => void decide("rejected")} data-testid="reject-button">
+        <button className="button danger" disabled={busy || !allowed} onClick={() => void decide("rejected")} data-testid="reject-button">
           <X size={14} /> Reject
         </button>
       </div>
@@ -250,7 +263,7 @@ export function RunDetails({ nodeId, nodeType }: { nodeId: string; nodeType?: st
         <span className="muted">attempts: {Array.isArray(attempts) ? attempts.length : attempts ?? run.nodes[nodeId]?.attempt ?? "—"}</span>
       </div>
       {status === "waiting" && nodeType === "approval" && (
-        <Decision executionId={run.executionId} nodeId={nodeId} message={messageOf(detail?.input)} />
+        <Decision executionId={run.executionId} nodeId={nodeId} message={messageOf(detail?.input)} approvers={approversOf(detail?.input)} />
       )}
       {status === "waiting" && nodeType === "function" && (
         <p className="decision" data-testid="function-waiting">

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fireEvent, render, screen, within } from "@testing-library/react";
 import type { JsonSchema, NodeType } from "../api/types";
 import { COMMON_SCHEMA, outputPorts } from "../lib/nodeKinds";
-import { coerce, expressionParts, narrowSchema, SchemaForm } from "./SchemaForm";
+import { coerce, expressionParts, narrowSchema, SchemaForm, taggedUnion } from "./SchemaForm";
 
 const catalog: NodeType[] = JSON.parse(
   readFileSync(join(__dirname, "../__fixtures__/node-types.json"), "utf8"),
@@ -91,6 +91,112 @@ describe("schema unions", () => {
     expect(coerce("30", kinds)).toBe(30);
     expect(coerce("30s", kinds)).toBe("30s");
     expect(coerce("", kinds)).toBeUndefined();
+  });
+});
+
+describe("tagged unions", () => {
+  const http = () => typeOf("http").config_schema;
+  const options = (select: HTMLElement) => within(select).getAllByRole("option").map((o) => o.textContent);
+
+  it("offers the http auth variants by their tag, and none for null", () => {
+    const onChange = vi.fn();
+    render(<SchemaForm schema={http()} value={{ url: "https://x.test" }} path={["config"]} onChange={onChange} />);
+    const picker = screen.getByTestId("field-config.auth") as HTMLSelectElement;
+    expect(picker.tagName).toBe("SELECT");
+    expect(options(picker)).toEqual(["none", "bearer", "basic", "header"]);
+    expect(screen.queryByTestId("field-config.auth.token")).not.toBeInTheDocument();
+    fireEvent.change(picker, { target: { value: JSON.stringify("bearer") } });
+    expect(onChange).toHaveBeenLastCalledWith(["config", "auth"], { type: "bearer" });
+  });
+
+  it("selects the variant of an existing value and edits its fields, without a field for the tag", () => {
+    const onChange = vi.fn();
+    const value = { url: "https://x.test", auth: { type: "basic", username: "ann" } };
+    render(<SchemaForm schema={http()} value={value} path={["config"]} onChange={onChange} />);
+    const picker = screen.getByTestId("field-config.auth") as HTMLSelectElement;
+    expect(picker.value).toBe(JSON.stringify("basic"));
+    expect((screen.getByTestId("field-config.auth.username") as HTMLInputElement).value).toBe("ann");
+    expect(screen.getByTestId("field-config.auth.password")).toBeInTheDocument();
+    expect(screen.queryByTestId("field-config.auth.type")).not.toBeInTheDocument();
+    expect(screen.queryByTestId("field-config.auth.token")).not.toBeInTheDocument();
+
+    fireEvent.change(screen.getByTestId("field-config.auth.password"), { target: { value: "{{ secrets.pw }}" } });
+    expect(onChange).toHaveBeenLastCalledWith(["config", "auth", "password"], "{{ secrets.pw }}");
+    fireEvent.change(picker, { target: { value: JSON.stringify("header") } });
+    expect(onChange).toHaveBeenLastCalledWith(["config", "auth"], { type: "header" });
+    fireEvent.change(picker, { target: { value: "" } });
+    expect(onChange).toHaveBeenLastCalledWith(["config", "auth"], undefined);
+  });
+
+  it("keeps a value that is no variant editable as JSON", () => {
+    render(<SchemaForm schema={http()} value={{ auth: { type: "oauth" } }} path={["config"]} onChange={() => {}} />);
+    expect((screen.getByTestId("field-config.auth") as HTMLSelectElement).value).toBe("");
+    expect((screen.getByTestId("field-config.auth-json") as HTMLTextAreaElement).value).toContain("oauth");
+  });
+
+  it("is found only for objects sharing a const or enum property", () => {
+    const a: JsonSchema = { type: "object", properties: { kind: { enum: ["a", "aa"] }, x: { type: "string" } } };
+    const b: JsonSchema = { type: "object", properties: { kind: { const: "b" }, y: { type: "number" } } };
+    const union = taggedUnion({ oneOf: [a, b] }, {});
+    expect(union?.key).toBe("kind");
+    expect(union?.variants.map((v) => v.tag)).toEqual(["a", "aa", "b"]);
+    expect(union?.nullable).toBe(false);
+    const untagged: JsonSchema = { type: "object", properties: { z: { type: "string" } } };
+    expect(taggedUnion({ anyOf: [a, untagged] }, {})).toBeUndefined();
+    expect(taggedUnion({ anyOf: [{ type: "string" }, { type: "number" }] }, {})).toBeUndefined();
+    expect(narrowSchema({ anyOf: [{ type: "integer" }, { type: "null" }] }, {}, undefined).type).toBe("integer");
+  });
+
+  it("renders a non-nullable union with an empty choice and the default rendering of other unions", () => {
+    const a: JsonSchema = { type: "object", properties: { kind: { const: "a" } } };
+    const b: JsonSchema = { type: "object", properties: { kind: { const: "b" } } };
+    render(<SchemaForm schema={{ type: "object", properties: { pick: { oneOf: [a, b] }, n: { anyOf: [{ type: "integer" }, { type: "null" }] } } }} value={{}} onChange={() => {}} />);
+    expect(options(screen.getByTestId("field-pick"))).toEqual(["—", "a", "b"]);
+    expect((screen.getByTestId("field-n") as HTMLInputElement).type).toBe("number");
+  });
+});
+
+describe("duration fields", () => {
+  it("take 30s and 30 in the http timeout, storing a number for plain numbers", () => {
+    const onChange = vi.fn();
+    render(<SchemaForm schema={typeOf("http").config_schema} value={{}} path={["config"]} onChange={onChange} />);
+    const timeout = screen.getByTestId("field-config.timeout") as HTMLInputElement;
+    expect(timeout.type).toBe("text");
+    expect(timeout.placeholder).toContain("30s");
+    fireEvent.change(timeout, { target: { value: "30s" } });
+    expect(onChange).toHaveBeenLastCalledWith(["config", "timeout"], "30s");
+    fireEvent.change(timeout, { target: { value: "1h30m" } });
+    expect(onChange).toHaveBeenLastCalledWith(["config", "timeout"], "1h30m");
+    fireEvent.change(timeout, { target: { value: "45" } });
+    expect(onChange).toHaveBeenLastCalledWith(["config", "timeout"], 45);
+  });
+
+  it("show a stored number or string as text", () => {
+    const { unmount } = render(<SchemaForm schema={typeOf("http").config_schema} value={{ timeout: 30 }} path={["config"]} onChange={() => {}} />);
+    expect((screen.getByTestId("field-config.timeout") as HTMLInputElement).value).toBe("30");
+    unmount();
+    render(<SchemaForm schema={typeOf("http").config_schema} value={{ timeout: "2m" }} path={["config"]} onChange={() => {}} />);
+    expect((screen.getByTestId("field-config.timeout") as HTMLInputElement).value).toBe("2m");
+  });
+
+  it("take 30s in the Behaviour timeout, whether it is the local schema or the server's Duration", () => {
+    const onChange = vi.fn();
+    const { unmount } = render(<SchemaForm schema={COMMON_SCHEMA} value={{}} onChange={onChange} />);
+    fireEvent.change(screen.getByTestId("field-timeout"), { target: { value: "30s" } });
+    expect(onChange).toHaveBeenLastCalledWith(["timeout"], "30s");
+    unmount();
+    const duration: JsonSchema = {
+      anyOf: [{ type: "number", minimum: 0 }, { type: "string", pattern: "^\\s*\\d+(ms|s|m|h|d)$" }],
+      examples: ["30s", "1m"],
+    };
+    render(<SchemaForm schema={{ type: "object", properties: { timeout: { ...duration, title: "Timeout" }, retry: { type: "object", properties: { initial_delay: duration } } } }} value={{ retry: { initial_delay: 1 } }} onChange={onChange} />);
+    const timeout = screen.getByTestId("field-timeout") as HTMLInputElement;
+    expect(timeout.type).toBe("text");
+    expect(timeout.placeholder).toBe("e.g. 30s, 1m");
+    fireEvent.change(timeout, { target: { value: "30s" } });
+    expect(onChange).toHaveBeenLastCalledWith(["timeout"], "30s");
+    fireEvent.change(screen.getByTestId("field-retry.initial_delay"), { target: { value: "2.5" } });
+    expect(onChange).toHaveBeenLastCalledWith(["retry", "initial_delay"], 2.5);
   });
 });
 

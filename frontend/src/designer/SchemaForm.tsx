@@ -44,10 +44,72 @@ export function resolveSchema(schema: JsonSchema, root: JsonSchema, depth = 0): 
   return schema;
 }
 
-/** The non-null alternatives of an `anyOf` / `oneOf`. */
-export function alternatives(schema: JsonSchema, root: JsonSchema): JsonSchema[] {
+/** The non-null alternatives of an `anyOf` / `oneOf`, nested unions flattened. */
+export function alternatives(schema: JsonSchema, root: JsonSchema, depth = 0): JsonSchema[] {
   const list = schema.anyOf ?? schema.oneOf;
-  return list ? list.map((s) => resolveSchema(s, root)).filter((s) => s.type !== "null") : [];
+  if (!list || depth > 10) return [];
+  return list.flatMap((item) => {
+    const alt = resolveSchema(item, root);
+    if (alt.anyOf || alt.oneOf) {
+      // pydantic nests unions (`Duration | None`, a discriminated union `| None`); the inner
+      // union's annotations (examples, description) belong to each of its members.
+      const { anyOf: _a, oneOf: _o, discriminator: _d, ...notes } = alt;
+      void _a;
+      void _o;
+      void _d;
+      return alternatives(alt, root, depth + 1).map((child) => ({ ...notes, ...child }));
+    }
+    return alt.type === "null" ? [] : [alt];
+  });
+}
+
+/** Whether an `anyOf` / `oneOf` (or one nested in it) lets the value be null. */
+export function allowsNull(schema: JsonSchema, root: JsonSchema, depth = 0): boolean {
+  const list = schema.anyOf ?? schema.oneOf;
+  if (!list || depth > 10) return false;
+  return list.some((item) => {
+    const alt = resolveSchema(item, root);
+    return alt.type === "null" || allowsNull(alt, root, depth + 1);
+  });
+}
+
+export interface Variant {
+  tag: unknown;
+  schema: JsonSchema;
+}
+
+/** A union of objects told apart by one property, such as http `auth` (`type: bearer | basic | header`). */
+export interface TaggedUnion {
+  key: string;
+  variants: Variant[];
+  nullable: boolean;
+  /** The union's own title and description, for the field label. */
+  schema: JsonSchema;
+}
+
+/** The values a const- or enum-valued property allows; none for any other property. */
+function tagsOf(alt: JsonSchema, key: string, root: JsonSchema): unknown[] {
+  const prop = alt.properties?.[key];
+  if (!prop) return [];
+  const resolved = resolveSchema(prop, root);
+  return resolved.const !== undefined ? [resolved.const] : resolved.enum ?? [];
+}
+
+/** The union as a tagged union, when all its alternatives are objects with a common const/enum property. */
+export function taggedUnion(schema: JsonSchema, root: JsonSchema): TaggedUnion | undefined {
+  const resolved = resolveSchema(schema, root);
+  const options = alternatives(resolved, root);
+  if (options.length < 2 || !options.every((alt) => typeOf(alt) === "object" && alt.properties)) return undefined;
+  const key = Object.keys(options[0].properties!).find((k) => options.every((alt) => tagsOf(alt, k, root).length > 0));
+  if (!key) return undefined;
+  const variants = options.flatMap((alt) => tagsOf(alt, key, root).map((tag) => ({ tag, schema: alt })));
+  // A tag shared by two alternatives could not say which one a value is.
+  if (new Set(variants.map((v) => JSON.stringify(v.tag))).size !== variants.length) return undefined;
+  const { anyOf: _a, oneOf: _o, discriminator: _d, ...outer } = resolved;
+  void _a;
+  void _o;
+  void _d;
+  return { key, variants, nullable: allowsNull(resolved, root), schema: outer };
 }
 
 /** A schema without its union: the one alternative, or the one that fits the current value. */
@@ -82,6 +144,12 @@ export function coerce(text: string, kinds: string[]): unknown {
   if ((kinds.includes("number") || kinds.includes("integer")) && /^-?\d+(\.\d+)?$/.test(text.trim())) return Number(text);
   if (kinds.includes("boolean") && (text === "true" || text === "false")) return text === "true";
   return text;
+}
+
+/** The hint shown in an empty text field: the default, else the schema's examples. */
+function placeholderOf(schema: JsonSchema): string {
+  if (schema.default != null) return String(schema.default);
+  return schema.examples?.length ? `e.g. ${schema.examples.map(String).join(", ")}` : "";
 }
 
 function typeOf(schema: JsonSchema): string {
@@ -303,8 +371,48 @@ interface ValueProps {
   nodeIds?: string[];
 }
 
+/** A picker for the variant of a tagged union, then the chosen variant's fields. */
+function UnionField({ union, name, value, path, onChange, required, nodeIds }: Omit<ValueProps, "schema"> & { union: TaggedUnion }) {
+  const id = `f-${path.join("-")}`;
+  const testId = `field-${path.join(".")}`;
+  const object = value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  const tag = object ? JSON.stringify(object[union.key]) : undefined;
+  const current = union.variants.find((v) => JSON.stringify(v.tag) === tag);
+  return (
+    <div className="union-field">
+      <Field name={name} schema={union.schema} required={required} htmlFor={id}>
+        <select
+          id={id}
+          data-testid={testId}
+          value={current ? JSON.stringify(current.tag) : ""}
+          // Another variant's fields do not fit the new one, so a switch starts from just the tag.
+          onChange={(e) => onChange(path, e.target.value ? { [union.key]: JSON.parse(e.target.value) } : undefined)}
+        >
+          <option value="">{union.nullable ? "none" : "—"}</option>
+          {union.variants.map((v) => (
+            <option key={JSON.stringify(v.tag)} value={JSON.stringify(v.tag)}>
+              {String(v.tag)}
+            </option>
+          ))}
+        </select>
+      </Field>
+      {current ? (
+        <div className="union-body">
+          <Properties schema={current.schema} value={object} path={path} onChange={onChange} nodeIds={nodeIds} omit={union.key} />
+        </div>
+      ) : (
+        // A value that is no variant (an expression, an unknown tag) stays visible and editable.
+        value !== undefined &&
+        value !== null && <JsonField value={value} onChange={(v) => onChange(path, v)} id={`${id}-json`} testId={`${testId}-json`} />
+      )}
+    </div>
+  );
+}
+
 function SchemaValue({ name, schema: given, value, path, onChange, required, nodeIds }: ValueProps) {
   const root = useContext(RootSchema);
+  const union = taggedUnion(given, root);
+  if (union) return <UnionField union={union} name={name} value={value} path={path} onChange={onChange} required={required} nodeIds={nodeIds} />;
   const schema = narrowSchema(given, root, value);
   const coerceKinds = schema["x-coerce"] as string[] | undefined;
   const id = `f-${path.join("-")}`;
@@ -411,7 +519,7 @@ function SchemaValue({ name, schema: given, value, path, onChange, required, nod
               id={id}
               data-testid={testId}
               value={text}
-              placeholder={schema.default != null ? String(schema.default) : (schema.examples?.[0] as string | undefined) ?? ""}
+              placeholder={placeholderOf(schema)}
               onChange={(e) => set(e.target.value === "" ? undefined : e.target.value)}
             />
           )}
@@ -515,13 +623,14 @@ function SchemaValue({ name, schema: given, value, path, onChange, required, nod
   }
 }
 
-function Properties({ schema: given, value, path = [], onChange, nodeIds }: FormProps) {
+/** `omit` is a key shown elsewhere, such as a union's tag, which has its own picker. */
+function Properties({ schema: given, value, path = [], onChange, nodeIds, omit }: FormProps & { omit?: string }) {
   const schema = resolveSchema(given, useContext(RootSchema));
   const object = (value && typeof value === "object" ? value : {}) as Record<string, unknown>;
   const required = new Set(schema.required ?? []);
-  const properties = Object.entries(schema.properties ?? {});
+  const properties = Object.entries(schema.properties ?? {}).filter(([key]) => key !== omit);
   // Keys present in the document but unknown to the schema stay visible and editable.
-  const unknown = Object.keys(object).filter((k) => !(schema.properties && k in schema.properties));
+  const unknown = Object.keys(object).filter((k) => k !== omit && !(schema.properties && k in schema.properties));
   return (
     <>
       {properties.map(([key, sub]) => (

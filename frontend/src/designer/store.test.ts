@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { createDesignerStore } from "./store";
 import { LiveWorkflow } from "../lib/liveDoc";
 import { addEdge, addNode, moveNodes, parseWorkflow } from "../lib/workflowDoc";
+import { edgeSourceHandle } from "../lib/nodeGeometry";
+import { FALLBACK_NODE_TYPES, hasSuccessOutput, outputPorts } from "../lib/nodeKinds";
 
 const commented = readFileSync(join(__dirname, "../__fixtures__/commented.yaml"), "utf8");
 
@@ -94,6 +96,91 @@ describe("the designer store", () => {
     const store = createDesignerStore("spec: [unclosed\n");
     store.getState().edit((doc) => moveNodes(doc, { a: { x: 1, y: 1 } }));
     expect(store.getState().text).toBe("spec: [unclosed\n");
+  });
+
+  it("shows the last graph that parsed, title and all, read-only while typed YAML does not parse", () => {
+    const store = createDesignerStore(commented);
+    const s = () => store.getState();
+    const graph = s().graph;
+    expect(s().canvasReadOnly).toBe(false);
+    s().select(["shape"]);
+    // `edges: [` typed over the edge list, a character at a time.
+    const head = commented.slice(0, commented.indexOf("  edges:"));
+    for (const typed of ["  edges: ", "  edges: ["]) s().setText(`${head}${typed}\n`, "editor", "editor");
+    const broken = s().text;
+    expect(s().parseProblems.length).toBeGreaterThan(0); // still reported (problems list, editor)
+    expect(s().canvasReadOnly).toBe(true);
+    expect(s().graph.nodes.map((n) => n.id)).toEqual(["start", "shape"]);
+    expect(s().graph.title).toBe("Greet a user");
+    expect(s().graph.nodes).toBe(graph.nodes);
+    expect(s().selectedNodes).toEqual(["shape"]);
+
+    // Canvas and form edits are refused: the typed text stays as it is, and no undo step is made.
+    const undoSteps = s().history.canUndo();
+    expect(s().edit((doc) => moveNodes(doc, { start: { x: 1, y: 1 } }), undefined, ["start"])).toBe(false);
+    expect(s().edit((doc) => addNode(doc, { id: "x", type: "log", position: { x: 0, y: 0 } }))).toBe(false);
+    expect(s().remove(["shape"])).toBe(false);
+    s().removeSelection();
+    expect(s().text).toBe(broken);
+    expect(s().selectedNodes).toEqual(["shape"]);
+    expect(s().history.canUndo()).toBe(undoSteps);
+    expect(s().getDoc()).toBeNull();
+
+    // Fixed: the text's own graph again, editable.
+    s().setText(`${head}  edges: []\n`, "editor"); // (an undo step of its own)
+    expect(s().parseProblems).toEqual([]);
+    expect(s().canvasReadOnly).toBe(false);
+    expect(s().graph.edges).toEqual([]);
+    expect(s().graph.nodes).toEqual(graph.nodes);
+    expect(s().edit((doc) => addEdge(doc, { from: "start", to: "shape" }))).toBe(true);
+    expect(s().graph.edges.map((e) => e.key)).toEqual(["start->shape"]);
+
+    // Undo back into the broken text: read-only again, with the graph before it.
+    s().undo();
+    expect(s().text).toBe(`${head}  edges: []\n`);
+    s().undo();
+    expect(s().text).toBe(broken);
+    expect(s().canvasReadOnly).toBe(true);
+    expect(s().graph.nodes.map((n) => n.id)).toEqual(["start", "shape"]);
+  });
+
+  it("is read-only from the start when the opened text does not parse, and editable once it does", () => {
+    const store = createDesignerStore("spec: [unclosed\n");
+    expect(store.getState().canvasReadOnly).toBe(true);
+    store.getState().setText(commented, "editor");
+    expect(store.getState().canvasReadOnly).toBe(false);
+    store.getState().load("spec: [unclosed\n");
+    expect(store.getState().canvasReadOnly).toBe(true);
+  });
+
+  it("keeps an edge whose port the node has no output of, drawable from a handle the node has, and deletable", () => {
+    const text = [
+      "apiVersion: mbflow/v1",
+      "kind: Workflow",
+      "metadata: {name: ports}",
+      "spec:",
+      "  nodes:",
+      "    - {id: fetch, type: http, config: {url: 'https://example.com'}}",
+      "    - {id: done, type: log}",
+      "  edges:",
+      "    - {from: fetch, to: done, port: nosuch}",
+      "",
+    ].join("\n");
+    const store = createDesignerStore(text);
+    const s = () => store.getState();
+    s().setNodeTypes(FALLBACK_NODE_TYPES);
+    const [edge] = s().graph.edges;
+    expect(edge).toMatchObject({ key: "fetch->done", port: "nosuch" });
+    const http = s().nodeTypes.http;
+    const fetch = s().graph.nodes[0];
+    expect(edgeSourceHandle(edge, { ports: outputPorts(fetch, http), success: hasSuccessOutput(http) })).toEqual({
+      handle: "success",
+      missing: "nosuch",
+    });
+    s().select([], [edge.key]);
+    s().removeSelection();
+    expect(s().graph.edges).toEqual([]);
+    expect(s().text).not.toContain("nosuch");
   });
 
   it("knows when the text differs from the saved version", () => {

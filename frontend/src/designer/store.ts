@@ -30,6 +30,12 @@ export interface DesignerState {
   savedText: string;
   graph: WorkflowGraph;
   parseProblems: ParseProblem[];
+  /**
+   * The text does not parse (see `parseProblems`): `graph` is the last one that did, shown
+   * read-only. Canvas and form edits (`edit`, `remove`) are refused until the text is fixed, so
+   * they never overwrite what is being typed.
+   */
+  canvasReadOnly: boolean;
   issues: Issue[];
   warnings: Issue[];
   validating: boolean;
@@ -50,12 +56,16 @@ export interface DesignerState {
   /**
    * Edits the Document (canvas / form) and prints it; one undo step, or merged by coalesceKey.
    * `nodeIds`: the change touches only these nodes' own mappings (a move, a field), which lets
-   * it be made on those nodes' YAML alone.
+   * it be made on those nodes' YAML alone. Returns false, changing nothing, while the text has a
+   * syntax error (`canvasReadOnly`).
    */
-  edit(change: (doc: Document) => void, coalesceKey?: string, nodeIds?: string[]): void;
-  /** Removes nodes (with every edge touching them) and edges by index, as one undo step. */
-  remove(nodeIds: string[], edgeIndices?: number[]): void;
-  /** Removes the selected nodes and edges as `remove` does (the Delete key), and clears the selection. */
+  edit(change: (doc: Document) => void, coalesceKey?: string, nodeIds?: string[]): boolean;
+  /** Removes nodes (with every edge touching them) and edges by index, as one undo step; false as `edit`. */
+  remove(nodeIds: string[], edgeIndices?: number[]): boolean;
+  /**
+   * Removes the selected nodes and edges as `remove` does (the Delete key), and clears the
+   * selection; while the text has a syntax error, nothing (the selection stays).
+   */
   removeSelection(): void;
   undo(): void;
   redo(): void;
@@ -88,8 +98,8 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
     const idle = (run: () => void) =>
       typeof window.requestIdleCallback === "function" ? window.requestIdleCallback(run, { timeout: 2000 }) : run();
     const step = () => {
-      const { text, parseProblems } = store.getState();
-      if (parseProblems.length) return;
+      const { text, canvasReadOnly } = store.getState();
+      if (canvasReadOnly) return;
       const parsed = live.hasDocument(text);
       timed("prime-edit", () => live.prime(text, !parsed));
       if (reread()) return;
@@ -105,7 +115,7 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
     if (!live.takeStale()) return false;
     const { text, graph } = store.getState();
     const parsed = live.parse(text);
-    store.setState({ graph: parsed.graph ?? graph, parseProblems: parsed.problems });
+    store.setState({ graph: parsed.graph ?? graph, parseProblems: parsed.problems, canvasReadOnly: parsed.graph === null });
     return true;
   };
   const store = createStore<DesignerState>()((set, get) => ({
@@ -114,6 +124,7 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
     savedText: initialText,
     graph: first.graph ?? EMPTY_GRAPH,
     parseProblems: first.problems,
+    canvasReadOnly: first.graph === null,
     issues: [],
     warnings: [],
     validating: false,
@@ -138,9 +149,10 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
       const selectedNodes = ids ? state.selectedNodes.filter((id) => ids.has(id)) : state.selectedNodes;
       set({
         text,
-        // A YAML syntax error leaves the last good drawing on the canvas.
+        // A YAML syntax error leaves the last good drawing (and title) on the canvas, read-only.
         graph: graph ?? state.graph,
         parseProblems: parsed.problems,
+        canvasReadOnly: graph === null,
         externalRevision: origin === "editor" ? state.externalRevision : state.externalRevision + 1,
         selectedNodes: selectedNodes.length === state.selectedNodes.length ? state.selectedNodes : selectedNodes,
         canUndo: state.history.canUndo(),
@@ -157,6 +169,7 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
         text,
         graph: parsed.graph ?? EMPTY_GRAPH,
         parseProblems: parsed.problems,
+        canvasReadOnly: parsed.graph === null,
         savedText: saved ?? text,
         selectedNodes: [],
         selectedEdges: [],
@@ -172,33 +185,37 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
     },
 
     getDoc() {
-      if (get().parseProblems.length) return null;
+      if (get().canvasReadOnly) return null;
       const doc = live.document(get().text);
       reread();
       return doc;
     },
 
     edit(change, coalesceKey, nodeIds) {
-      const { text, parseProblems } = get();
-      if (parseProblems.length) return; // the YAML has a syntax error: the editor must fix it first
+      const { text, canvasReadOnly } = get();
+      // The YAML has a syntax error: the graph on show is not the text's, and an edit printed
+      // from it would replace what is being typed. The editor must fix it first.
+      if (canvasReadOnly) return false;
       const next = timed("edit-text", () => live.edit(text, change, nodeIds));
-      if (reread() && get().parseProblems.length) return;
+      if (reread() && get().canvasReadOnly) return false;
       get().setText(next, "canvas", coalesceKey);
+      return true;
     },
 
     remove(nodeIds, edgeIndices = []) {
-      const { text, parseProblems } = get();
-      if (parseProblems.length) return;
+      const { text, canvasReadOnly } = get();
+      if (canvasReadOnly) return false;
       const next = timed("edit-text", () => live.remove(text, nodeIds, edgeIndices));
-      if (reread() && get().parseProblems.length) return;
+      if (reread() && get().canvasReadOnly) return false;
       get().setText(next, "canvas");
+      return true;
     },
 
     removeSelection() {
       const { selectedNodes, selectedEdges, graph } = get();
       if (selectedNodes.length === 0 && selectedEdges.length === 0) return;
       const chosen = new Set(selectedEdges);
-      get().remove(selectedNodes, graph.edges.flatMap((e) => (chosen.has(e.key) ? [e.index] : [])));
+      if (!get().remove(selectedNodes, graph.edges.flatMap((e) => (chosen.has(e.key) ? [e.index] : [])))) return;
       get().select([], []);
     },
 

@@ -196,6 +196,23 @@ describe("LiveWorkflow", () => {
     expect(next).toBe(editText(text, (doc) => moveNodes(doc, { b: { x: 1, y: 1 } })));
   });
 
+  it("gives no graph while the text does not parse, and the unchanged nodes' objects once it does again", () => {
+    const live = warmed();
+    const good = live.parse(commented).graph!;
+    const head = commented.slice(0, commented.indexOf("  edges:"));
+    for (const typed of ["  edges: [", "  edges: [\n    - {from: start"]) {
+      const text = `${head}${typed}\n`;
+      const result = live.parse(text);
+      expect(result.graph).toBeNull();
+      expect(result.problems.length).toBeGreaterThan(0);
+      expect(result.problems).toEqual(parseWorkflow(text).problems);
+    }
+    const fixed = live.parse(`${head}  edges: []\n`).graph!;
+    expect(fixed.nodes).toEqual(good.nodes);
+    expect(fixed.title).toBe("Greet a user");
+    expect(fixed.edges).toEqual([]);
+  });
+
   it("reports syntax errors with their lines, as the whole parse does", () => {
     const broken = commented.replace("type: noop", "type: [noop");
     const live = warmed();

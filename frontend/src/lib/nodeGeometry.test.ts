@@ -1,4 +1,4 @@
-import { drawnAsGiven, geometryMatchesDom, nodeGeometry, sharedNodeGeometry, type NodeGeometry } from "./nodeGeometry";
+import { drawnAsGiven, edgeSourceHandle, geometryMatchesDom, nodeGeometry, sharedNodeGeometry, type NodeGeometry } from "./nodeGeometry";
 
 const at = (geometry: NodeGeometry, id: string) => {
   const handle = geometry.handles.find((h) => h.id === id);
@@ -91,5 +91,44 @@ describe("drawnAsGiven", () => {
   it("has React Flow measure a node whose size or handles it no longer holds", () => {
     expect(drawnAsGiven(geometry, { ...known, hasHandles: false }, drawn)).toBe(false);
     expect(drawnAsGiven(geometry, { ...known, measured: { width: 220, height: 57 } }, drawn)).toBe(false);
+  });
+});
+
+describe("edgeSourceHandle", () => {
+  const plain = { ports: [], success: true };
+  const routing = { ports: ["true", "false"], success: false };
+  const failOnly = { ports: [], success: false };
+
+  it("leaves from the handle the edge names when the node has it", () => {
+    expect(edgeSourceHandle({ on: "success" }, plain)).toEqual({ handle: "success" });
+    expect(edgeSourceHandle({ on: "always" }, plain)).toEqual({ handle: "success" });
+    expect(edgeSourceHandle({ on: "failure" }, plain)).toEqual({ handle: "failure" });
+    expect(edgeSourceHandle({ on: "success", port: "false" }, routing)).toEqual({ handle: "port:false" });
+    expect(edgeSourceHandle({ on: "failure" }, routing)).toEqual({ handle: "failure" });
+  });
+
+  it("draws an edge with a port the node has no output of from its default handle, naming the port", () => {
+    expect(edgeSourceHandle({ on: "success", port: "nosuch" }, plain)).toEqual({ handle: "success", missing: "nosuch" });
+    expect(edgeSourceHandle({ on: "success", port: "maybe" }, routing)).toEqual({ handle: "port:true", missing: "maybe" });
+    expect(edgeSourceHandle({ on: "success", port: "x" }, failOnly)).toEqual({ handle: "failure", missing: "x" });
+  });
+
+  it("draws a plain edge from a routing node (taken whatever the port) from its first port, as no error", () => {
+    expect(edgeSourceHandle({ on: "success" }, routing)).toEqual({ handle: "port:true" });
+    expect(edgeSourceHandle({ on: "always" }, failOnly)).toEqual({ handle: "failure" });
+  });
+
+  it("keeps the handle as written for a node it does not know", () => {
+    expect(edgeSourceHandle({ on: "success", port: "p" }, undefined)).toEqual({ handle: "port:p" });
+    expect(edgeSourceHandle({ on: "success" }, undefined)).toEqual({ handle: "success" });
+  });
+
+  it("always names a handle the node is drawn with, so React Flow draws every edge", () => {
+    const shapes = [plain, routing, failOnly, { ports: ["a"], success: true }];
+    const edges = [{ on: "success" }, { on: "failure" }, { on: "always" }, { on: "success", port: "a" }, { on: "success", port: "nosuch" }, { on: "failure", port: "true" }];
+    for (const shape of shapes) {
+      const ids = nodeGeometry({ summary: false, ...shape }).handles.filter((h) => h.type === "source").map((h) => h.id);
+      for (const edge of edges) expect(ids).toContain(edgeSourceHandle(edge, shape).handle);
+    }
   });
 });

@@ -96,6 +96,35 @@ export function nodeGeometry(shape: NodeShape): NodeGeometry {
   return { width, height, measured: { width, height }, handles };
 }
 
+/**
+ * The handle an edge leaves its source node from, among the handles a node of that shape has
+ * (those `nodeGeometry` places and the node view draws): `port:<port>` for an edge with a port,
+ * `failure` for `on: failure`, `success` otherwise.
+ *
+ * React Flow does not draw an edge whose source handle the node lacks, so such an edge would
+ * vanish from the canvas and could be neither selected nor deleted there. It is drawn from the
+ * node's default outgoing handle instead (`success`, else its first port, else `failure`, which
+ * every node has). A `port` the node has no output of is an error, named by `missing`; a plain
+ * edge from a routing node (taken whatever port was chosen) is not. `shape` undefined (a node
+ * not on the canvas): as written.
+ */
+export function edgeSourceHandle(
+  edge: { on: string; port?: string },
+  shape: Pick<NodeShape, "ports" | "success"> | undefined,
+): { handle: string; missing?: string } {
+  if (edge.port !== undefined) {
+    if (!shape || shape.ports.includes(edge.port)) return { handle: `port:${edge.port}` };
+    return { handle: defaultSourceHandle(shape), missing: edge.port };
+  }
+  if (edge.on === "failure") return { handle: "failure" };
+  return { handle: shape ? defaultSourceHandle(shape) : "success" };
+}
+
+function defaultSourceHandle(shape: Pick<NodeShape, "ports" | "success">): string {
+  if (shape.ports.length) return `port:${shape.ports[0]}`;
+  return shape.success ? "success" : "failure";
+}
+
 const cache = new Map<string, NodeGeometry>();
 
 /** `nodeGeometry`, one shared object per shape (so unchanged nodes compare equal cheaply). */

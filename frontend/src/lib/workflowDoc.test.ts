@@ -139,6 +139,15 @@ describe("canvas edits keep what a person wrote", () => {
     expect(next).toContain("    - {from: shape, to: start, on: failure}");
   });
 
+  it("keeps an edge whose port the node has no output of in the graph, to be drawn and removed", () => {
+    const text = editText(commented, (doc) => addEdge(doc, { from: "start", to: "shape", port: "nosuch" }));
+    const graph = parseWorkflow(text).graph;
+    const edge = graph.edges.find((e) => e.port === "nosuch");
+    expect(edge).toMatchObject({ from: "start", to: "shape", on: "success", port: "nosuch" });
+    const removed = parseWorkflow(editText(text, (doc) => removeElements(doc, [], [edge!.index]))).graph;
+    expect(removed.edges.map((e) => e.port)).toEqual([undefined]);
+  });
+
   it("grows a new document's empty flow lists into block lists", () => {
     const next = editText(newWorkflowYaml(), (doc) => addNode(doc, { id: "http", type: "http", position: { x: 1, y: 2 } }));
     expect(next).toContain("spec:\n  nodes:\n    - id: http\n      type: http\n      position: {x: 1, y: 2}\n  edges: []\n");

@@ -82,7 +82,10 @@ export interface ParsedWorkflow {
 
 export const EMPTY_GRAPH: WorkflowGraph = { native: true, name: "", title: "", nodes: [], edges: [] };
 
-export function newWorkflowYaml(name = "untitled-workflow", title = "Untitled workflow"): string {
+/** The name a new workflow has until it is given one. */
+export const NEW_WORKFLOW_NAME = "untitled-workflow";
+
+export function newWorkflowYaml(name = NEW_WORKFLOW_NAME, title = "Untitled workflow"): string {
   return [
     "apiVersion: mbflow/v1",
     "kind: Workflow",

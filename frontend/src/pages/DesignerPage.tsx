@@ -33,7 +33,16 @@ import { createDesignerStore, DesignerContext, useDesigner, useDesignerStoreApi,
 import { YamlPanel } from "../designer/YamlPanel";
 import { autoLayout } from "../lib/layout";
 import { FALLBACK_NODE_TYPES } from "../lib/nodeKinds";
-import { copyElements, moveNodes, newWorkflowYaml, pasteElements, setMetadata, type Clip } from "../lib/workflowDoc";
+import { copyElements, moveNodes, NEW_WORKFLOW_NAME, newWorkflowYaml, pasteElements, setMetadata, type Clip } from "../lib/workflowDoc";
+
+// What the server accepts as a workflow name (WORKFLOW_NAME_PATTERN in workflows/spec/models.py).
+const WORKFLOW_NAME = /^[a-z0-9][a-z0-9_.-]{0,99}$/;
+
+/** A workflow name made from a title: "Onboard a Customer!" → "onboard-a-customer". */
+function slugify(title: string): string {
+  const slug = title.normalize("NFKD").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+  return slug.slice(0, 100) || NEW_WORKFLOW_NAME;
+}
 
 const VALIDATE_DEBOUNCE_MS = 450;
 /** How long a loaded workflow waits for a node-types catalog still on its way before it is drawn. */
@@ -150,6 +159,17 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
   useRunStream();
 
   const title = graph.title || graph.name || "Untitled workflow";
+  // A new workflow's API name: its own, or one made from the title while it is the placeholder.
+  const [apiName, setApiName] = useState("");
+  const openSave = useCallback(() => {
+    const { text: current, savedText } = store.getState();
+    if (meta.id && current === savedText) {
+      toast.info("No changes to save: this is the saved version.");
+      return;
+    }
+    setApiName(graph.name && graph.name !== NEW_WORKFLOW_NAME ? graph.name : slugify(title));
+    setDialog("save");
+  }, [graph.name, title, meta.id, store]);
 
   const layout = useCallback(async () => {
     const { graph: g } = store.getState();
@@ -160,6 +180,13 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
   }, [store, fitView]);
 
   const save = useCallback(async () => {
+    if (!meta.id && apiName !== graph.name) {
+      if (!WORKFLOW_NAME.test(apiName)) {
+        toast.error("The name must start with a lowercase letter or digit and hold only a-z, 0-9, '.', '_' and '-'.");
+        return;
+      }
+      store.getState().edit((doc) => setMetadata(doc, "name", apiName), "metadata.name");
+    }
     setSaving(true);
     const { text: current } = store.getState();
     try {
@@ -180,7 +207,7 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
     } finally {
       setSaving(false);
     }
-  }, [store, meta.id, message, onSaved, dialect]);
+  }, [store, meta.id, message, onSaved, dialect, apiName, graph.name]);
 
   const convertToNative = async () => {
     try {
@@ -198,7 +225,7 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
       const key = event.key.toLowerCase();
       if (mod && key === "s") {
         event.preventDefault();
-        setDialog("save");
+        openSave();
         return;
       }
       if (isTyping(event.target) || dialog) return;
@@ -249,7 +276,7 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [store, dialog, layout, fitView]);
+  }, [store, dialog, layout, fitView, openSave]);
 
   useEffect(() => {
     const onUnload = (event: BeforeUnloadEvent) => {
@@ -343,7 +370,13 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
               <Play size={15} /> Run
             </button>
           )}
-          <button className="button primary" onClick={() => setDialog("save")} data-testid="save-button" disabled={saving || parseProblems.length > 0}>
+          <button
+            className="button primary"
+            onClick={openSave}
+            data-testid="save-button"
+            disabled={saving || parseProblems.length > 0 || (Boolean(meta.id) && !dirty)}
+            title={meta.id && !dirty ? "No changes to save" : "Save a new version (Ctrl+S)"}
+          >
             <Save size={15} /> Save
           </button>
         </div>
@@ -400,6 +433,19 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
             </>
           }
         >
+          {!meta.id && (
+            <div className="field">
+              <label htmlFor="save-name">Name (how the API and other workflows refer to it)</label>
+              <input
+                id="save-name"
+                data-testid="save-name"
+                className="mono"
+                value={apiName}
+                onChange={(e) => setApiName(e.target.value.trim())}
+                onKeyDown={(e) => e.key === "Enter" && void save()}
+              />
+            </div>
+          )}
           <div className="field">
             <label htmlFor="save-message">What changed?</label>
             <input

@@ -1,6 +1,6 @@
 import { memo, useContext } from "react";
 import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
-import { AlertTriangle, CheckCircle2, Hourglass, Loader2, RotateCw, SkipForward, XCircle } from "lucide-react";
+import { AlertTriangle, Ban, CheckCircle2, Hourglass, Loader2, RotateCw, SkipForward, XCircle } from "lucide-react";
 import type { Issue } from "../../api/types";
 import { nodeBodyHeight } from "../../lib/nodeGeometry";
 import { iconFor } from "../../lib/nodeKinds";
@@ -30,6 +30,7 @@ const STATUS_ICON: Record<string, typeof CheckCircle2> = {
   timed_out: XCircle,
   skipped: SkipForward,
   retrying: RotateCw,
+  cancelled: Ban,
 };
 
 function WorkflowNodeView({ data, selected }: NodeProps<WorkflowFlowNode>) {
