@@ -118,6 +118,13 @@ describe("edgeSourceHandle", () => {
     expect(edgeSourceHandle({ on: "always" }, failOnly)).toEqual({ handle: "failure" });
   });
 
+  it("takes port failure and port success as the node's own failure and success outputs", () => {
+    expect(edgeSourceHandle({ on: "success", port: "failure" }, routing)).toEqual({ handle: "failure" });
+    expect(edgeSourceHandle({ on: "success", port: "failure" }, plain)).toEqual({ handle: "failure" });
+    expect(edgeSourceHandle({ on: "success", port: "success" }, plain)).toEqual({ handle: "success" });
+    expect(edgeSourceHandle({ on: "success", port: "success" }, routing)).toEqual({ handle: "port:true", missing: "success" });
+  });
+
   it("keeps the handle as written for a node it does not know", () => {
     expect(edgeSourceHandle({ on: "success", port: "p" }, undefined)).toEqual({ handle: "port:p" });
     expect(edgeSourceHandle({ on: "success" }, undefined)).toEqual({ handle: "success" });

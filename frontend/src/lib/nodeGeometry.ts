@@ -112,6 +112,10 @@ export function edgeSourceHandle(
   edge: { on: string; port?: string },
   shape: Pick<NodeShape, "ports" | "success"> | undefined,
 ): { handle: string; missing?: string } {
+  // `port: failure` / `port: success` name the node's own failure and success outputs (the
+  // engine reads `port: failure` as `on: failure`).
+  if (edge.port === "failure") return { handle: "failure" };
+  if (edge.port === "success" && (!shape || shape.success)) return { handle: "success" };
   if (edge.port !== undefined) {
     if (!shape || shape.ports.includes(edge.port)) return { handle: `port:${edge.port}` };
     return { handle: defaultSourceHandle(shape), missing: edge.port };
