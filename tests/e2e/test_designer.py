@@ -205,6 +205,10 @@ def test_a_workflow_is_drawn_synced_validated_saved_and_rolled_back(page: Page) 
     page.goto("/workflows")
     page.get_by_test_id("workflow-table").wait_for()
     shot(page, "07-workflow-list")
+    page.get_by_role("button", name="Duplicate").first.click()
+    page.get_by_test_id("duplicate-dialog").locator("#copy-name").fill("e2e-drawn-copy")
+    page.get_by_test_id("duplicate-confirm").click()
+    page.get_by_test_id("workflow-table").get_by_text("e2e-drawn-copy").wait_for()
 
 
 def test_the_templates_gallery_starts_a_workflow(page: Page) -> None:

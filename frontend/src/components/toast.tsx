@@ -36,10 +36,25 @@ export const toast = {
   info: (message: string) => useToasts.getState().push("info", message),
   /** Shows the API's `error.message` (or the thrown error's text). */
   fromError: (error: unknown, prefix?: string) => {
-    const message = error instanceof ApiError || error instanceof Error ? error.message : String(error);
+    const message = error instanceof ApiError ? withWhere(error) : error instanceof Error ? error.message : String(error);
     useToasts.getState().push("error", prefix ? `${prefix}: ${message}` : message);
   },
 };
+
+/** The API's message with where it points: a YAML line, or the fields a body got wrong. */
+export function withWhere(error: ApiError): string {
+  const { line, column, fields } = error.details as { line?: unknown; column?: unknown; fields?: unknown };
+  if (typeof line === "number" && !error.message.includes(`line ${line}`)) {
+    return `${error.message} (line ${line}${typeof column === "number" ? `, column ${column}` : ""})`;
+  }
+  if (fields && typeof fields === "object") {
+    const named = Object.entries(fields as Record<string, unknown>)
+      .slice(0, 3)
+      .map(([field, problems]) => `${field}: ${Array.isArray(problems) ? problems.join(" ") : String(problems)}`);
+    if (named.length) return `${error.message} ${named.join("; ")}`;
+  }
+  return error.message;
+}
 
 const ICONS = { error: AlertCircle, success: CheckCircle2, info: Info };
 

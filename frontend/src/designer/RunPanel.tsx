@@ -79,6 +79,11 @@ export function RunDialog({ workflowId, onClose }: { workflowId: string; onClose
   const hasFields = Object.keys(schema.properties ?? {}).length > 0;
 
   const start = async () => {
+    const missing = (schema.required ?? []).filter((field) => input[field] === undefined || input[field] === "");
+    if (missing.length) {
+      toast.error(`Fill in ${missing.join(", ")}: the workflow's input_schema requires ${missing.length > 1 ? "them" : "it"}.`);
+      return;
+    }
     setBusy(true);
     try {
       const execution = await api.execute(workflowId, input);

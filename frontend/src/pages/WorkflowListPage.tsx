@@ -3,6 +3,7 @@ import { Link, useNavigate } from "react-router-dom";
 import { Archive, ArchiveRestore, Copy, Download, FileUp, Plus, Search, Tag, Workflow as WorkflowIcon, X } from "lucide-react";
 import { api } from "../api/client";
 import type { Workflow } from "../api/types";
+import { Modal } from "../components/Modal";
 import { toast } from "../components/toast";
 import { useSession } from "../components/session";
 
@@ -41,15 +42,16 @@ export function WorkflowListPage() {
     return () => window.clearTimeout(timer);
   }, [refresh, search, tenant]);
 
-  const duplicate = async (wf: Workflow) => {
-    const name = window.prompt("Name of the copy", `${wf.name}-copy`);
-    if (!name) return;
+  const [copying, setCopying] = useState<{ workflow: Workflow; name: string } | null>(null);
+  const duplicate = async () => {
+    if (!copying?.name) return;
     try {
-      const copy = await api.duplicateWorkflow(wf.id, name);
+      const copy = await api.duplicateWorkflow(copying.workflow.id, copying.name);
       toast.success(`Created ${copy.name}`);
+      setCopying(null);
       void refresh();
     } catch (e) {
-      toast.fromError(e);
+      toast.fromError(e, "Not duplicated");
     }
   };
 
@@ -176,7 +178,7 @@ export function WorkflowListPage() {
                   </td>
                   <td className="muted">{timeAgo(wf.updated_at)}</td>
                   <td className="actions">
-                    <button className="icon-button" title="Duplicate" aria-label="Duplicate" onClick={() => void duplicate(wf)}>
+                    <button className="icon-button" title="Duplicate" aria-label="Duplicate" onClick={() => setCopying({ workflow: wf, name: `${wf.name}-copy` })}>
                       <Copy size={15} />
                     </button>
                     <a className="icon-button" title="Export YAML" aria-label="Export YAML" href={api.exportUrl(wf.id)}>
@@ -196,6 +198,35 @@ export function WorkflowListPage() {
             </tbody>
           </table>
         </div>
+      )}
+      {copying && (
+        <Modal
+          title={`Duplicate “${copying.workflow.title || copying.workflow.name}”`}
+          onClose={() => setCopying(null)}
+          testId="duplicate-dialog"
+          footer={
+            <>
+              <button className="button" onClick={() => setCopying(null)}>
+                Cancel
+              </button>
+              <button className="button primary" onClick={() => void duplicate()} disabled={!copying.name} data-testid="duplicate-confirm">
+                <Copy size={14} /> Duplicate
+              </button>
+            </>
+          }
+        >
+          <div className="field">
+            <label htmlFor="copy-name">Name of the copy</label>
+            <input
+              id="copy-name"
+              className="mono"
+              autoFocus
+              value={copying.name}
+              onChange={(e) => setCopying({ ...copying, name: e.target.value.trim() })}
+              onKeyDown={(e) => e.key === "Enter" && void duplicate()}
+            />
+          </div>
+        </Modal>
       )}
     </div>
   );
