@@ -200,7 +200,8 @@ export function PropertyPanel() {
           </button>
         )}
       </div>
-      <div className="props-body" key={node.id}>
+      {/* A new node or tab starts at the top (the key gives each its own scroll position). */}
+      <div className="props-body" key={`${node.id}:${tab}`}>
         {tab === "settings" && (
           <>
             <NodeIdField id={node.id} />

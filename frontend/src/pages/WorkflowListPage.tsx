@@ -113,7 +113,7 @@ export function WorkflowListPage() {
           </button>
         )}
         <label className="toggle">
-          <input type="checkbox" checked={archived} onChange={(e) => setArchived(e.target.checked)} /> Show archived
+          <input type="checkbox" checked={archived} onChange={(e) => setArchived(e.target.checked)} /> Archived only
         </label>
       </div>
 
