@@ -53,10 +53,7 @@ export function alternatives(schema: JsonSchema, root: JsonSchema, depth = 0): J
     if (alt.anyOf || alt.oneOf) {
       // pydantic nests unions (`Duration | None`, a discriminated union `| None`); the inner
       // union's annotations (examples, description) belong to each of its members.
-      const { anyOf: _a, oneOf: _o, discriminator: _d, ...notes } = alt;
-      void _a;
-      void _o;
-      void _d;
+      const notes = withoutUnion(alt);
       return alternatives(alt, root, depth + 1).map((child) => ({ ...notes, ...child }));
     }
     return alt.type === "null" ? [] : [alt];
@@ -105,11 +102,16 @@ export function taggedUnion(schema: JsonSchema, root: JsonSchema): TaggedUnion |
   const variants = options.flatMap((alt) => tagsOf(alt, key, root).map((tag) => ({ tag, schema: alt })));
   // A tag shared by two alternatives could not say which one a value is.
   if (new Set(variants.map((v) => JSON.stringify(v.tag))).size !== variants.length) return undefined;
-  const { anyOf: _a, oneOf: _o, discriminator: _d, ...outer } = resolved;
-  void _a;
-  void _o;
-  void _d;
-  return { key, variants, nullable: allowsNull(resolved, root), schema: outer };
+  return { key, variants, nullable: allowsNull(resolved, root), schema: withoutUnion(resolved) };
+}
+
+/** A union's own annotations (title, description, examples), without its alternatives. */
+function withoutUnion(schema: JsonSchema): JsonSchema {
+  const rest: JsonSchema = { ...schema };
+  delete rest.anyOf;
+  delete rest.oneOf;
+  delete (rest as { discriminator?: unknown }).discriminator;
+  return rest;
 }
 
 /** A schema without its union: the one alternative, or the one that fits the current value. */
