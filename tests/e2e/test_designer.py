@@ -255,6 +255,14 @@ def test_a_run_colours_the_nodes(page: Page) -> None:
     page.get_by_test_id("tab-run").click()
     page.get_by_test_id("run-details").wait_for()
     shot(page, "10-run")
+    # Opened again later, the workflow shows its last run on demand.
+    page.goto(f"/designer/{workflow_id}")
+    page.get_by_test_id("node-shape").wait_for()
+    assert not page.get_by_test_id("node-shape").get_attribute("data-status")
+    page.get_by_test_id("last-run-button").click()
+    page.wait_for_selector("[data-testid=node-shape][data-status=succeeded]", timeout=10_000)
+    page.get_by_test_id("clear-run-button").click()
+    page.wait_for_function("() => !document.querySelector('[data-testid=node-shape]').dataset.status")
 
 
 def run_until_waiting(page: Page, workflow_id: str, node_id: str) -> None:

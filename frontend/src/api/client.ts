@@ -149,6 +149,14 @@ export const api = {
       http.POST("/api/v1/workflows/{ref}/execute/", { params: path("ref", id), body: { input } as never }),
       "Starting the run",
     ),
+  /** The workflow's most recent execution, or null when it never ran. */
+  lastExecution: async (workflowId: string) => {
+    const page = await unwrap<Page<Execution>>(
+      http.GET("/api/v1/executions/", { params: { query: { workflow: workflowId, page_size: 1 } as never } }),
+      "Loading the last run",
+    );
+    return page.results[0] ?? null;
+  },
   /** Decides a waiting approval node. */
   signal: (executionId: string, body: { node_id: string; decision: "approved" | "rejected"; comment?: string }) =>
     unwrap<Execution>(

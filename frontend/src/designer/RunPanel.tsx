@@ -124,6 +124,23 @@ export function RunDialog({ workflowId, onClose }: { workflowId: string; onClose
   );
 }
 
+/** Shows the workflow's last run on the canvas (followed live if it is still going). */
+export async function showLastRun(store: ReturnType<typeof useDesignerStoreApi>, workflowId: string): Promise<void> {
+  try {
+    const last = await api.lastExecution(workflowId);
+    if (!last) {
+      toast.info("This workflow has not run yet.");
+      return;
+    }
+    const execution = await api.getExecution(last.id);
+    const nodes: RunState["nodes"] = {};
+    for (const r of nodeRunsOf(execution)) nodes[r.node_id] = { status: r.status, attempt: typeof r.attempt === "number" ? r.attempt : undefined };
+    store.getState().setRun({ executionId: execution.id, status: execution.status, nodes, past: TERMINAL.has(execution.status) });
+  } catch (error) {
+    toast.fromError(error, "Could not load the last run");
+  }
+}
+
 /** Keeps the store's run state current: WebSocket events, and a poll of the detail. */
 export function useRunStream(): void {
   const store = useDesignerStoreApi();
@@ -161,6 +178,7 @@ export function useRunStream(): void {
             return { ...run, status: execution.status, nodes };
           });
           if (TERMINAL.has(execution.status)) {
+            if (store.getState().run?.past) break; // a finished run shown again: nothing new to tell
             if (execution.status === "succeeded") toast.success("Run succeeded");
             else toast.error(`Run ${execution.status}${errorText(execution.error) ? `: ${errorText(execution.error)}` : ""}`);
             break;

@@ -21,6 +21,8 @@ export interface RunState {
   executionId: string;
   status: string;
   nodes: Record<string, { status: string; attempt?: number }>;
+  /** A run that had finished when it was opened (the last run shown again), not one started here. */
+  past?: boolean;
 }
 
 export interface DesignerState {

@@ -3,6 +3,7 @@ import { Link, useBlocker, useNavigate, useParams, useSearchParams } from "react
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import type { StoreApi } from "zustand";
 import {
+  Activity,
   ArrowLeft,
   Download,
   History as HistoryIcon,
@@ -17,6 +18,7 @@ import {
   Square,
   Undo2,
   Wand2,
+  X,
 } from "lucide-react";
 import { api, ApiError } from "../api/client";
 import type { Issue, NodeType, Page, WorkflowDetail } from "../api/types";
@@ -27,7 +29,7 @@ import { HistoryDialog } from "../designer/HistoryDialog";
 import { Palette } from "../designer/Palette";
 import { Problems } from "../designer/Problems";
 import { PropertyPanel } from "../designer/PropertyPanel";
-import { RunDialog, useRunStream } from "../designer/RunPanel";
+import { RunDialog, showLastRun, useRunStream } from "../designer/RunPanel";
 import { ShortcutsHelp } from "../designer/ShortcutsHelp";
 import { createDesignerStore, DesignerContext, useDesigner, useDesignerStoreApi, type DesignerState } from "../designer/store";
 import { YamlPanel } from "../designer/YamlPanel";
@@ -355,6 +357,16 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
           <button className="button" onClick={() => setDialog("history")} disabled={!meta.id} data-testid="history-button" title={meta.id ? "Versions, diff, rollback" : "Save first"}>
             <HistoryIcon size={15} /> History
           </button>
+          {meta.id && !run && (
+            <button className="icon-button" onClick={() => void showLastRun(store, meta.id!)} title="Show the last run" aria-label="Show the last run" data-testid="last-run-button">
+              <Activity size={16} />
+            </button>
+          )}
+          {run && ["succeeded", "failed", "cancelled", "timed_out"].includes(run.status) && (
+            <button className="icon-button" onClick={() => store.getState().setRun(null)} title="Clear the run's colours" aria-label="Clear the run" data-testid="clear-run-button">
+              <X size={16} />
+            </button>
+          )}
           {run && !["succeeded", "failed", "cancelled", "timed_out"].includes(run.status) ? (
             <button className="button" onClick={() => store.getState().setRun(null)} title="Stop following this run">
               <Square size={14} /> {run.status}
