@@ -16,7 +16,6 @@ from workflows.spec.loader import parse_yaml
 
 FIXTURES = FsPath(__file__).resolve().parent / "fixtures"
 TEMPLATES = FsPath(__file__).resolve().parents[3] / "workflows" / "templates_library"
-SEEDS = FsPath(__file__).resolve().parents[3] / ".." / "shared" / "seeds"
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -52,10 +51,9 @@ def _edge_index(document: dict[str, Any], source: str, target: str) -> int:
 
 @pytest.fixture(scope="module")
 def seed_onboarding() -> str:
-    """The Magic Flow v2 `user-onboarding` example, cut from the seed document as written."""
-    text = (SEEDS / "003_6a9534ce20341e1c.txt").read_text()
-    start = text.index("# workflow.yaml\napiVersion: workflow.magic-flow.io/v2")
-    return text[start:text.index("```", start)]
+    """The Magic Flow v2 `user-onboarding` example, as written in the seed document (the YAML
+    block under "YAML Workflow Definition", kept byte for byte as a fixture)."""
+    return _fixture("magic_flow_seed_user_onboarding.yaml")
 
 
 def _fixture(name: str) -> str:
