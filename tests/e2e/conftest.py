@@ -26,6 +26,8 @@ CHROMIUM = Path(os.environ.get("MBFLOW_CHROMIUM", "/usr/bin/chromium"))
 PASSWORD = "e2e-Secret-pass-1"
 E2E_DATABASE = "mbflow_e2e"
 BIN = Path(sys.executable).parent
+# How long a page action or an `expect` waits for its state: generous, for a busy machine.
+WAIT_MS = 15_000
 
 
 def _free_port() -> int:
@@ -139,7 +141,7 @@ def browser() -> Iterator[object]:
 def page(browser, server_url: str) -> Iterator[object]:
     """A 1280×800 page signed in as the demo admin."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server_url)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     page.goto("/login")
     page.fill("#id_username", "admin")

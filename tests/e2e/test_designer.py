@@ -7,16 +7,23 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import PASSWORD, ROOT, shot
+from tests.e2e.conftest import PASSWORD, ROOT, WAIT_MS, shot
 
 pytestmark = pytest.mark.e2e
 
-Page = Any  # playwright.sync_api.Page, imported lazily by the fixtures
+# Every check below waits for its state (`expect`, `wait_for…`): the page is still changing when an
+# action returns, and more so on a busy machine.
+expect.set_options(timeout=WAIT_MS)
+
+
+def yaml_editor(page: Page) -> Locator:
+    return page.locator("[data-testid=yaml-editor] .cm-content")
 
 
 def yaml_text(page: Page) -> str:
-    return page.locator("[data-testid=yaml-editor] .cm-content").inner_text()
+    return yaml_editor(page).inner_text()
 
 
 def wait_for_yaml(page: Page, pattern: str, timeout: float = 10_000) -> None:
@@ -102,12 +109,12 @@ def test_a_wrong_password_is_refused_and_the_right_one_opens_the_list(browser: A
     context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server_url)
     page = context.new_page()
     page.goto("/workflows")
-    assert "/login" in page.url
+    expect(page).to_have_url(re.compile(r"/login"))
     shot(page, "01-login")
     page.fill("#id_username", "admin")
     page.fill("#id_password", "wrong")
     page.click("button[type=submit]")
-    assert page.get_by_role("alert").inner_text().startswith("That username and password")
+    expect(page.get_by_role("alert")).to_have_text(re.compile(r"^That username and password"))
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"/workflows$"))
@@ -143,7 +150,7 @@ def test_a_workflow_is_drawn_synced_validated_saved_and_rolled_back(page: Page) 
     ).rstrip("\n") + "\n    - {from: transform, to: audit}\n"
     replace_yaml(page, edited)
     page.get_by_test_id("node-audit").wait_for()
-    assert page.locator(".react-flow__edge").count() == 2
+    expect(page.locator(".react-flow__edge")).to_have_count(2)
 
     # WHEN a cycle is drawn THEN validation puts the error on a node
     page.keyboard.press("Escape")
@@ -157,7 +164,7 @@ def test_a_workflow_is_drawn_synced_validated_saved_and_rolled_back(page: Page) 
     page.locator("[data-testid^=node-error-]").first.wait_for(timeout=10_000)
     shot(page, "04-designer-cycle-error")
     page.get_by_test_id("problem").first.click()
-    assert page.locator(".wf-node.is-selected").count() == 1
+    expect(page.locator(".wf-node.is-selected")).to_have_count(1)
 
     # Undo removes the cycle edge again
     page.get_by_test_id("canvas").click(position={"x": 40, "y": 500})
@@ -175,21 +182,26 @@ def test_a_workflow_is_drawn_synced_validated_saved_and_rolled_back(page: Page) 
     wait_for_yaml(page, r"id: transform_2")
     page.keyboard.press("Delete")
     page.get_by_test_id("node-transform_2").wait_for(state="detached")
-    assert "transform_2" not in yaml_text(page)
+    expect(yaml_editor(page)).not_to_contain_text("transform_2")
 
-    # Save: a new workflow, then a second version
+    # Save: a new workflow, then a second version. (The whole text: "Unsaved changes" contains "saved".)
+    save_state = page.get_by_test_id("save-state")
+    version = page.locator(".toolbar .badge")
     page.get_by_test_id("save-button").click()
     page.get_by_test_id("save-message").fill("First draft")
     page.get_by_test_id("save-confirm").click()
     page.wait_for_url(re.compile(r"/designer/[0-9a-f-]{36}$"))
-    page.get_by_test_id("save-state").filter(has_text="Saved").wait_for()
+    expect(save_state).to_have_text("Saved")
+    expect(version).to_have_text("v1")
     page.get_by_test_id("node-http").click()
     page.get_by_test_id("field-config.url").fill("https://api.example.com/v2/users")
     wait_for_yaml(page, r"v2/users")
+    expect(save_state).to_have_text("Unsaved changes")
     page.get_by_test_id("save-button").click()
     page.get_by_test_id("save-message").fill("Use the v2 API")
     page.get_by_test_id("save-confirm").click()
-    page.get_by_test_id("save-state").filter(has_text="Saved").wait_for()
+    expect(version).to_have_text("v2")
+    expect(save_state).to_have_text("Saved")
     shot(page, "05-designer-saved")
 
     # History: the diff between v1 and v2, then roll back to v1
@@ -200,7 +212,7 @@ def test_a_workflow_is_drawn_synced_validated_saved_and_rolled_back(page: Page) 
     page.get_by_test_id("rollback-1").click()
     page.get_by_test_id("history-dialog").wait_for(state="detached")
     wait_for_yaml(page, r"url: https://api\.example\.com/users")
-    assert page.locator(".toolbar .badge").inner_text() == "v3"
+    expect(version).to_have_text("v3")
 
     page.goto("/workflows")
     page.get_by_test_id("workflow-table").wait_for()
@@ -250,7 +262,7 @@ def test_a_run_colours_the_nodes(page: Page) -> None:
     page.get_by_test_id("run-button").click()
     page.get_by_test_id("run-start").click()
     page.wait_for_selector("[data-testid=node-shape][data-status=succeeded]", timeout=30_000)
-    assert page.get_by_test_id("node-start").get_attribute("data-status") == "succeeded"
+    expect(page.get_by_test_id("node-start")).to_have_attribute("data-status", "succeeded")
     page.get_by_test_id("node-shape").click()
     page.get_by_test_id("tab-run").click()
     page.get_by_test_id("run-details").wait_for()
@@ -258,7 +270,8 @@ def test_a_run_colours_the_nodes(page: Page) -> None:
     # Opened again later, the workflow shows its last run on demand.
     page.goto(f"/designer/{workflow_id}")
     page.get_by_test_id("node-shape").wait_for()
-    assert not page.get_by_test_id("node-shape").get_attribute("data-status")
+    page.get_by_test_id("last-run-button").wait_for()
+    expect(page.get_by_test_id("node-shape")).not_to_have_attribute("data-status", re.compile(r"."))
     page.get_by_test_id("last-run-button").click()
     page.wait_for_selector("[data-testid=node-shape][data-status=succeeded]", timeout=10_000)
     page.get_by_test_id("clear-run-button").click()
@@ -291,7 +304,7 @@ def test_an_approval_waits_in_the_run_and_is_approved_from_the_panel(page: Page)
     page.get_by_test_id("approve-button").click()
     page.wait_for_selector("[data-testid=node-ship][data-status=succeeded]", timeout=30_000)
     page.wait_for_selector("[data-testid=node-ask][data-status=succeeded]", timeout=30_000)
-    assert page.get_by_test_id("node-hold").get_attribute("data-status") == "skipped"
+    expect(page.get_by_test_id("node-hold")).to_have_attribute("data-status", "skipped")
     page.get_by_test_id("run-details").get_by_text('"stock checked"').wait_for()
     shot(page, "13-approval-approved")
 
@@ -321,15 +334,23 @@ def test_a_function_task_waits_for_a_worker_that_polls_the_api(page: Page) -> No
 
 def test_switching_tenant_asks_first_when_the_open_workflow_has_unsaved_changes(page: Page) -> None:
     page.goto("/designer/new")
-    page.get_by_test_id("workflow-title").fill("Half done")
-    page.get_by_test_id("tenant-switcher").select_option("zz-second")
-    page.get_by_test_id("unsaved-dialog").get_by_role("button", name="Stay").click()
-    assert page.get_by_test_id("workflow-title").input_value() == "Half done"
+    title = page.get_by_test_id("workflow-title")
+    switcher = page.get_by_test_id("tenant-switcher")
+    dialog = page.get_by_test_id("unsaved-dialog")
+    title.fill("Half done")
+    switcher.select_option("zz-second")
+    dialog.get_by_role("button", name="Stay").click()
+    expect(dialog).to_be_hidden()
+    expect(page).to_have_url(re.compile(r"/designer/new$"))
+    expect(title).to_have_value("Half done")
     assert page.request.get("/api/v1/me").json()["tenant"]["slug"] != "zz-second"
-    page.get_by_test_id("tenant-switcher").select_option("zz-second")
-    page.get_by_test_id("unsaved-dialog").get_by_role("button", name="Discard changes").click()
-    page.wait_for_function("() => document.querySelector('[data-testid=tenant-switcher]')?.value === 'zz-second'")
-    assert page.url.endswith("/workflows")
+
+    switcher.select_option("zz-second")
+    dialog.get_by_role("button", name="Discard changes").click()
+    # The list at /workflows?switch_tenant=… switches, then loads /workflows afresh in that tenant.
+    expect(page).to_have_url(re.compile(r"/workflows$"))
+    expect(switcher).to_have_value("zz-second")
+    page.get_by_test_id("new-workflow").wait_for()
     assert page.request.get("/api/v1/me").json()["tenant"]["slug"] == "zz-second"
 
 
@@ -340,6 +361,6 @@ def test_a_seed_dialect_file_is_imported_and_opened_in_the_designer(page: Page) 
     page.get_by_test_id("import-input").set_input_files(str(seed))
     page.wait_for_url(re.compile(r"/designer/[0-9a-f-]{36}$"))
     page.locator(".wf-node").first.wait_for()
-    assert "apiVersion: mbflow/v1" in yaml_text(page)
-    assert page.get_by_test_id("toast-success").first.inner_text().startswith("Imported order-processing")
+    expect(yaml_editor(page)).to_contain_text("apiVersion: mbflow/v1")
+    expect(page.get_by_test_id("toast-success").first).to_have_text(re.compile(r"^Imported order-processing"))
     shot(page, "11-designer-imported-seed")
