@@ -43,7 +43,7 @@ class ForeachExecutor(Executor):
             if ctx.cancelled():
                 raise PermanentError("The execution was cancelled.", code="cancelled")
             names = {"item": items[index], "index": index}
-            item_ctx = replace(ctx, expressions={**ctx.expressions, **names})
+            item_ctx = replace(ctx, expressions={**ctx.expressions, **names}, item_index=index)
             rendered = {
                 key: value if key in runner.raw_keys else item_ctx.render(value)
                 for key, value in raw_config.items()

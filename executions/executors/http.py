@@ -133,6 +133,8 @@ class HttpExecutor(Executor):
         headers = {str(k): str(v) for k, v in (config.get("headers") or {}).items()}
         auth_headers, basic = _auth_headers(config.get("auth"))
         headers.update(auth_headers)
+        if not any(name.lower() == "idempotency-key" for name in headers):  # the node's own wins
+            headers["Idempotency-Key"] = ctx.idempotency_key
         kwargs: dict[str, Any] = {}
         if config.get("json") is not None:
             kwargs["json"] = config["json"]
