@@ -6,6 +6,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from mbflow_site.errors import json_error
+from mbflow_site.parsers import form_problem, problem_fields
+from mbflow_site.storable import text_problem
 
 
 class BodySizeLimitMiddleware:
@@ -28,6 +30,26 @@ class BodySizeLimitMiddleware:
                 413,
                 {"limit": limit, "size": length},
             )
+        return self.get_response(request)
+
+
+class RequestTextMiddleware:
+    """Refuses a URL whose path or query holds text the database cannot store (a NUL
+    character, ``%00``) with a 400 naming it, before any view puts it into a query. Bodies are
+    checked by the parsers (mbflow_site/parsers.py)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        problem = text_problem(request.path_info)
+        if problem:
+            return json_error(request, "validation_error", f"The URL path is not valid: {problem}", 400,
+                              {"fields": {"path": [problem]}})
+        bad_query = form_problem(request.GET)
+        if bad_query is not None:
+            return json_error(request, "validation_error", "The request is not valid.", 400,
+                              {"fields": problem_fields(bad_query)})
         return self.get_response(request)
 
 

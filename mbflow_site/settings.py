@@ -50,6 +50,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "mbflow_site.middleware.BodySizeLimitMiddleware",
+    "mbflow_site.middleware.RequestTextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "mbflow_site.middleware.CorsMiddleware",
@@ -181,8 +182,8 @@ REST_FRAMEWORK = {
         "mbflow_site.parsers.YAMLTextParser",
         "mbflow_site.parsers.YAMLAltParser",
         "mbflow_site.parsers.TextYAMLParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "mbflow_site.parsers.SafeFormParser",
+        "mbflow_site.parsers.SafeMultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "mbflow_site.pagination.PageNumberPagination",

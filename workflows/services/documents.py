@@ -9,6 +9,7 @@ from typing import Any
 
 from mbflow_site.errors import ApiError, InvalidDocument
 from mbflow_site.parsers import YamlBody
+from mbflow_site.storable import problem_in
 from workflows.spec import (
     LoadedDocument,
     SpecSyntaxError,
@@ -37,6 +38,23 @@ class CheckedDocument:
 
 def read_document(body: Any) -> LoadedDocument:
     """Accepts raw YAML text, ``{"yaml": "..."}`` or ``{"document": {...}}``."""
+    return _storable(_read_document(body))
+
+
+def _storable(loaded: LoadedDocument) -> LoadedDocument:
+    """YAML can write what no database stores (``"\\0"``, ``.inf``, a 30-digit integer): a 400
+    naming the field and its line, as for a JSON body."""
+    problem = problem_in(loaded.data)
+    if problem is None:
+        return loaded
+    field = problem.dotted() or "document"
+    line, column = loaded.mark(problem.path) or (None, None)
+    where = f" (line {line})" if line else ""
+    raise ApiError(f"{field}: {problem.message}{where}", code="validation_error",
+                   details={"fields": {field: [problem.message]}, "line": line, "column": column})
+
+
+def _read_document(body: Any) -> LoadedDocument:
     try:
         if isinstance(body, str):
             return load_document(body)

@@ -44,7 +44,9 @@ def resolve_plain(text: str) -> Any:
     if text in _BOOL:
         return _BOOL[text]
     if _INT.match(text):
-        return int(text)
+        # Past Python's 4,300-digit limit int() raises; as a float it reads as infinite, which
+        # no stored document may hold (mbflow_site/storable.py refuses it with its line).
+        return int(text) if len(text) <= 4000 else float(text)
     if _OCT.match(text):
         return int(text[2:], 8)
     if _HEX.match(text):

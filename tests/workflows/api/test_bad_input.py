@@ -139,3 +139,74 @@ def test_an_unknown_path_gets_the_envelope(editor: APIClient) -> None:
     response = editor.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert json.loads(response.content)["error"]["code"] == "not_found"
+
+
+# --- Text and numbers no database can store (issue 15, part 3) --------------------------------
+# PostgreSQL refuses NUL in text and jsonb, no driver encodes a lone surrogate, jsonb has no
+# infinity: each is a 400 naming the field, before anything is stored, on SQLite as well.
+
+@pytest.mark.parametrize(("url", "field"), [
+    ("/api/v1/workflows/%00", "path"),
+    ("/api/v1/templates/%00", "path"),
+    ("/api/v1/workflows/hello/versions?page=%00", "page"),
+    ("/api/v1/workflows?search=%00", "search"),
+    ("/api/v1/workflows?tag=a%00b", "tag"),
+    ("/api/v1/executions?workflow=%00", "workflow"),
+])
+def test_a_nul_in_the_url_is_a_400_naming_it(url: str, field: str, editor: APIClient, unchanged) -> None:
+    error = error_of(editor.get(url), 400)
+    assert error["code"] == "validation_error"
+    assert "NUL" in error["details"]["fields"][field][0]
+
+
+STORED_NOTHING = [
+    ('{"input": {"s": "\\u0000\\ud800"}}', "input.s", "NUL"),
+    ('{"input": {"s": "ok \\ud800"}}', "input.s", "surrogate"),
+    ('{"input": {"n": 1e400}}', "input.n", "not finite"),
+    ('{"input": {"n": -1e400}}', "input.n", "not finite"),
+    ('{"input": {"n": 123456789012345678901234567890}}', "input.n", "out of range"),
+    ('{"input": {"n": 1' + "0" * 5000 + "}}", "input.n", "out of range"),
+    ('{"input": {"items": [1, {"a": "x\\u0000"}]}}', "input.items[1].a", "NUL"),
+    ('{"input": {"\\u0000": 1}}', "input", "key"),
+    ('{"input": {}, "idempotency_key": "k\\u0000"}', "idempotency_key", "NUL"),
+    ('{"input": ' + '{"a": ' * 150 + "1" + "}" * 150 + "}", "input", "deeper"),
+]
+
+
+@pytest.mark.parametrize(("body", "field", "says"), STORED_NOTHING)
+def test_an_input_no_database_can_store_is_a_400_naming_the_field(
+        body: str, field: str, says: str, editor: APIClient, stored: dict, unchanged) -> None:
+    from executions.models import Execution
+
+    response = editor.post("/api/v1/workflows/hello/execute", body, content_type="application/json")
+    error = error_of(response, 400)
+    assert error["code"] == "validation_error"
+    assert says in error["details"]["fields"][field][0]
+    assert not Execution.objects.exists()
+
+
+def test_a_lone_surrogate_in_the_yaml_of_a_json_body_is_a_400(editor: APIClient, unchanged) -> None:
+    body = '{"yaml": ' + '"' + hello(name="other").replace("\n", "\\n").replace('"', '\\"') + '# \\udfff"}'
+    error = error_of(editor.post("/api/v1/workflows", body, content_type="application/json"), 400)
+    assert "surrogate" in error["details"]["fields"]["yaml"][0]
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ('"a\\0b"', "NUL"), (".inf", "not finite"), ("-.Inf", "not finite"), (".nan", "not finite"),
+    ("1" + "0" * 30, "out of range"), ("1" + "0" * 5000, "not finite"), ("1e400", "not finite"),
+])
+@pytest.mark.parametrize("path", ["/api/v1/workflows", "/api/v1/workflows/validate", "/api/v1/templates"])
+def test_a_yaml_value_no_database_can_store_is_a_400_naming_field_and_line(
+        value: str, says: str, path: str, editor: APIClient, unchanged) -> None:
+    text = hello(name="other").replace('greeting: "Hello {{ input.name }}"', f"greeting: {value}")
+    error = error_of(editor.post(path, text, content_type="application/yaml"), 400)
+    assert error["code"] == "validation_error"
+    assert says in error["details"]["fields"]["spec.nodes[1].config.mapping.greeting"][0]
+    assert text.splitlines()[error["details"]["line"] - 1].strip().startswith("greeting:")
+
+
+def test_a_nul_in_a_form_body_is_a_400_naming_the_field(editor: APIClient, unchanged) -> None:
+    response = editor.post("/api/v1/workflows/hello/duplicate", "name=copy%00",
+                           content_type="application/x-www-form-urlencoded")
+    error = error_of(response, 400)
+    assert "NUL" in error["details"]["fields"]["name"][0]
