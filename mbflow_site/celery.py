@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import worker_ready
+from django.conf import settings
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mbflow_site.settings")
@@ -15,9 +16,20 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # One queue per kind of node work; a worker started without -Q consumes all three.
-QUEUES = {"light": "mbflow.light", "io": "mbflow.io", "llm": "mbflow.llm"}
+QUEUES = {kind: f"{settings.MBFLOW_QUEUE_PREFIX}.{kind}" for kind in ("light", "io", "llm")}
 app.conf.task_queues = [Queue(name) for name in QUEUES.values()]
 app.conf.task_default_queue = QUEUES["light"]
+
+# Celery beat sends the lease sweep: nodes whose worker died go to another worker (the embedded
+# dispatcher runs the same sweep on its own timer). A sweep no worker took within its period is
+# dropped, not piled up behind the next one.
+app.conf.beat_schedule = {
+    "mbflow-sweep-leases": {
+        "task": "mbflow.sweep_leases",
+        "schedule": float(settings.MBFLOW_LEASE_SWEEP_SECONDS),
+        "options": {"queue": QUEUES["light"], "expires": float(settings.MBFLOW_LEASE_SWEEP_SECONDS)},
+    },
+}
 
 
 @worker_ready.connect

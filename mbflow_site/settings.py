@@ -151,6 +151,22 @@ MBFLOW_WORKER_THREADS = env_int("MBFLOW_WORKER_THREADS", 64, minimum=1)
 MBFLOW_DISPATCHER = env_choice(
     "MBFLOW_DISPATCHER", "celery" if CELERY_BROKER_URL else "embedded", {"celery", "embedded"}
 )
+# Queues are named <prefix>.light, .io and .llm: installs that share one broker take their own.
+MBFLOW_QUEUE_PREFIX = env_str("MBFLOW_QUEUE_PREFIX", "mbflow")
+# A worker holds each node it runs by a lease of this many seconds, renewed by a heartbeat every
+# third of it; the lease sweep (Celery beat, or the embedded dispatcher's timer) runs every
+# MBFLOW_LEASE_SWEEP_SECONDS and sends a node whose lease ran out (its worker died) to another.
+MBFLOW_LEASE_SECONDS = env_int("MBFLOW_LEASE_SECONDS", 30, minimum=3)
+MBFLOW_LEASE_SWEEP_SECONDS = env_int("MBFLOW_LEASE_SWEEP_SECONDS", 5, minimum=1)
+# Redis broker: a message a worker took and never acknowledged (it died) is delivered again this
+# many seconds after it was taken; a delivery of a node that already ran again is refused.
+MBFLOW_BROKER_VISIBILITY_TIMEOUT = env_int("MBFLOW_BROKER_VISIBILITY_TIMEOUT", 3600, minimum=1)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": MBFLOW_BROKER_VISIBILITY_TIMEOUT,
+    # Such messages are looked for every tenth of the timeout (at least every 10 s).
+    "unacked_restore_interval": max(1, min(10, MBFLOW_BROKER_VISIBILITY_TIMEOUT // 10)),
+    "unacked_restore_throttle": 1,
+}
 
 # --- Auth ------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

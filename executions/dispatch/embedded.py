@@ -1,7 +1,7 @@
 """The in-process dispatcher: a thread pool plus a timer heap for work due later.
 
 Used by ``make run`` and whenever ``MBFLOW_DISPATCHER=embedded``. Work is lost if the process
-dies; the lease sweep (run here every ``SWEEP_INTERVAL`` seconds) re-dispatches running nodes
+dies; the lease sweep (run here every ``MBFLOW_LEASE_SWEEP_SECONDS``) re-dispatches running nodes
 whose lease ran out once the process is back.
 """
 
@@ -24,7 +24,6 @@ from executions.dispatch import perform
 from executions.engine.step import Dispatch
 
 logger = logging.getLogger(__name__)
-SWEEP_INTERVAL = 30.0
 
 
 class EmbeddedDispatcher:
@@ -64,6 +63,7 @@ class EmbeddedDispatcher:
     def _run_timers(self) -> None:
         last_sweep = timezone.now()
         while True:
+            interval = float(settings.MBFLOW_LEASE_SWEEP_SECONDS)
             with self._wake:
                 if self._closed:
                     return
@@ -71,12 +71,12 @@ class EmbeddedDispatcher:
                 due: list[Dispatch] = []
                 while self._timers and self._timers[0][0] <= now:
                     due.append(heapq.heappop(self._timers)[2])
-                wait = (self._timers[0][0] - now).total_seconds() if self._timers else SWEEP_INTERVAL
+                wait = (self._timers[0][0] - now).total_seconds() if self._timers else interval
                 if not due:
-                    self._wake.wait(timeout=min(max(wait, 0.0), SWEEP_INTERVAL))
+                    self._wake.wait(timeout=min(max(wait, 0.0), interval))
             for work in due:
                 self.pool.submit(self._perform, work)
-            if (timezone.now() - last_sweep).total_seconds() >= SWEEP_INTERVAL:
+            if (timezone.now() - last_sweep).total_seconds() >= interval:
                 last_sweep = timezone.now()
                 self.pool.submit(self._sweep)
 

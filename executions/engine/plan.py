@@ -12,7 +12,10 @@ from typing import Any
 
 from workflows.spec.models import EdgeSpec, NodeSpec, RetryPolicy, WorkflowSpec
 
+# How long a node may hold a worker before it counts as lost although its worker is alive:
+# its timeout plus a grace, or this default plus the grace for a node without a timeout.
 DEFAULT_LEASE_SECONDS = 300.0
+LEASE_GRACE_SECONDS = 30.0
 NO_RETRY = RetryPolicy(max_attempts=1, jitter=False)
 _SENTINEL: Any = object()
 
@@ -42,7 +45,13 @@ class NodePolicy:
 
     @property
     def lease_seconds(self) -> float:
-        return (self.timeout or DEFAULT_LEASE_SECONDS) + 30.0
+        """The lease of an attempt started but not yet taken by a worker (it may wait in the
+        broker's queue this long), and the longest a worker's heartbeat keeps it."""
+        return hold_limit_seconds(self.timeout)
+
+
+def hold_limit_seconds(timeout: float | None) -> float:
+    return (timeout or DEFAULT_LEASE_SECONDS) + LEASE_GRACE_SECONDS
 
 
 @dataclass(frozen=True, slots=True)

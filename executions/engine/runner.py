@@ -8,15 +8,23 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
 
-from executions.engine.plan import Plan
+from executions.engine.leases import heartbeat, held_lease
+from executions.engine.plan import NodePlan, Plan, hold_limit_seconds
 from executions.engine.projection import NodeState
 from executions.engine.step import Dispatch, Outcome, Step, as_node_error, lease_until, worker_name
-from executions.engine.store import Journal, claim_node_runs, new_journal, open_journal, release_connection
+from executions.engine.store import (
+    Journal,
+    claim_node_runs,
+    last_started,
+    new_journal,
+    open_journal,
+    release_connection,
+)
 from executions.executors import Executor, NodeContext, NodeTimeout, Suspend, get_executor
 from executions.models import Execution, NodeRun
 
@@ -53,6 +61,15 @@ class Claim:
     executor: Executor
     config: dict[str, Any]
     ctx: NodeContext
+    # The claim cut the attempt's lease to the worker's (see ``leases``): a run that hands the
+    # node over (``Suspend``) gives it back its long lease, that of ``node`` when known.
+    held: bool = False
+    node: NodePlan | None = None
+
+    def long_lease(self) -> datetime:
+        if self.node is not None:
+            return lease_until(self.node)
+        return timezone.now() + timedelta(seconds=hold_limit_seconds(self.ctx.timeout))
 
 
 def claim(execution_id: str, node_id: str, attempt: int, prepared: Any = None,
@@ -71,11 +88,14 @@ def claim(execution_id: str, node_id: str, attempt: int, prepared: Any = None,
         return Claim(executor, config, ctx)
     # The orchestrator already marked the attempt started (due-now nodes). Whoever sets
     # ``worker`` first wins: the conditional UPDATE returns 1 for exactly one caller, so a
-    # redelivered duplicate of the task backs off and the node never runs twice at once.
+    # redelivered duplicate of the task backs off and the node never runs twice at once. A
+    # stale delivery (the broker gave back the message of a worker that died, after its
+    # visibility timeout or at once) finds the attempt claimed by the dead worker, or requeued
+    # and started again as a later attempt, and backs off as well (``_start_scheduled``).
     if won is None:
         won = bool(NodeRun.objects.filter(
             execution_id=execution_id, node_id=node_id, attempt=attempt, status="running", worker=""
-        ).update(worker=worker_name()))
+        ).update(worker=worker_name(), lease_until=held_lease()))
     if won:
         if portable is not None:
             return _unpack(execution_id, node_id, attempt, portable)
@@ -86,14 +106,14 @@ def claim(execution_id: str, node_id: str, attempt: int, prepared: Any = None,
 def claim_together(execution_id: str, attempts: Sequence[tuple[str, int]]) -> set[str]:
     """Claims several started attempts of one execution in one statement (nodes delivered in
     one message); returns the node ids won, to pass to ``run_node`` as ``won``."""
-    return claim_node_runs(execution_id, attempts, worker_name())
+    return claim_node_runs(execution_id, attempts, worker_name(), held_lease())
 
 
 def _unpack(execution_id: str, node_id: str, attempt: int, portable: dict[str, Any]) -> Claim:
     ctx = NodeContext(execution_id=execution_id, tenant_id=portable["tenant_id"], node_id=node_id, attempt=attempt,
                       timeout=portable["timeout"], expressions={}, inputs={}, depth=portable["depth"])
     ctx.cancelled = _cancel_checker(execution_id)
-    return Claim(get_executor(portable["type"]), portable["config"], ctx)
+    return Claim(get_executor(portable["type"]), portable["config"], ctx, held=True)
 
 
 def _prepare(execution_id: str, node_id: str, attempt: int) -> Claim | None:
@@ -110,20 +130,24 @@ def _prepare(execution_id: str, node_id: str, attempt: int) -> Claim | None:
         complete(execution_id, node_id, attempt, Outcome(error=as_node_error(exc, light=True)))
         return None
     ctx.cancelled = _cancel_checker(execution_id)
-    return Claim(executor, config, ctx)
+    return Claim(executor, config, ctx, held=True, node=node)
 
 
 def _start_scheduled(execution_id: str, node_id: str, attempt: int) -> Claim | None:
     """Starts a node that waited for its time (a delay, a retry, a requeue after a lost worker).
 
     The execution row is locked, so a duplicate delivery finds the node already running or
-    done and backs off.
+    done and backs off, and so does a stale one: an attempt is started from the state just
+    before it only (the attempt before, pending or retrying).
     """
     with open_journal(execution_id) as journal:
         state = journal.state
         current = state.nodes.get(node_id)
         if (state.status != "running" or current is None or current.status not in ("pending", "retrying")
                 or current.attempt != attempt - 1):
+            if current is not None:
+                logger.info("Delivery of %s/%s attempt %s refused: the node is %s at attempt %s",
+                            execution_id, node_id, attempt, current.status, current.attempt)
             return None
         step = Step.open(journal)
         node = step.plan.nodes[node_id]
@@ -137,12 +161,22 @@ def _start_scheduled(execution_id: str, node_id: str, attempt: int) -> Claim | N
             step.advance()
             _after_finish(step)
             return None
-        step.append("node.started", node_id, {
-            "attempt": attempt, "input": step.redactor.clean(config), "lease_until": lease_until(node).isoformat(),
-        })
-    NodeRun.objects.filter(execution_id=execution_id, node_id=node_id, attempt=attempt).update(worker=worker_name())
+        payload: dict[str, Any] = {"attempt": attempt, "input": step.redactor.clean(config),
+                                   "lease_until": held_lease().isoformat()}
+        if current.status == "pending" and current.attempt:
+            # Pending again after it started: the lease sweep requeued it, its worker lost. This
+            # attempt makes that attempt's call again, under its idempotency key.
+            ctx.redelivery_of = payload["redelivery_of"] = _call_attempt(execution_id, node_id, current.attempt)
+        step.append("node.started", node_id, payload)
+        # Claimed in the same transaction: no other delivery can take the attempt in between.
+        NodeRun.objects.filter(execution_id=execution_id, node_id=node_id).update(worker=worker_name())
     ctx.cancelled = _cancel_checker(execution_id)
-    return Claim(executor, config, ctx)
+    return Claim(executor, config, ctx, held=True, node=node)
+
+
+def _call_attempt(execution_id: str, node_id: str, lost: int) -> int:
+    """The attempt whose call the lost attempt made: itself, or the one it made again."""
+    return int(last_started(execution_id, node_id).get("redelivery_of") or lost)
 
 
 def _cancel_checker(execution_id: str) -> Any:
@@ -168,7 +202,8 @@ def run_node(execution_id: str, node_id: str, attempt: int, prepared: Any = None
     with _inbox_lock:
         _running_here[execution_id] = _running_here.get(execution_id, 0) + 1
     try:
-        result = claimed.executor.run(claimed.config, claimed.ctx)
+        with heartbeat.holding(execution_id, node_id, attempt, claimed.ctx.timeout):
+            result = claimed.executor.run(claimed.config, claimed.ctx)
     except Exception as exc:
         outcome = Outcome(error=as_node_error(exc))
     except BaseException:  # the worker is going away: the lease sweep re-runs the node
@@ -181,6 +216,10 @@ def run_node(execution_id: str, node_id: str, attempt: int, prepared: Any = None
                 _ran_here(execution_id)
             if result.waiting:
                 _wait(execution_id, node_id, attempt, result)
+            elif claimed.held:
+                # Held by no worker from now on: the long lease again, not the worker's.
+                NodeRun.objects.filter(execution_id=execution_id, node_id=node_id, attempt=attempt,
+                                       status="running").update(lease_until=claimed.long_lease())
             return  # the node stays open until its outcome is reported (a child ends, a signal comes)
         outcome = Outcome(output=result)
     complete(execution_id, node_id, attempt, outcome, ran_here=True)
@@ -338,11 +377,16 @@ def sweep_expired_leases() -> int:
         with open_journal(execution_id) as journal:
             current = journal.state.nodes.get(node_id)
             if (journal.state.status != "running" or current is None or current.status != "running"
-                    or current.attempt != attempt or current.lease_until is None or current.lease_until >= now):
+                    or current.attempt != attempt):
+                continue
+            # The lease is the row's, not the journal's: heartbeats move it without an event.
+            # Read and released in one conditional UPDATE, which waits for a heartbeat renewing
+            # the row at the same moment and then sees its new lease: a live worker keeps its node.
+            if not NodeRun.objects.filter(execution_id=execution_id, node_id=node_id, attempt=attempt,
+                                          status="running", lease_until__lt=now).update(worker=""):
                 continue
             step = Step.open(journal)
             step.append("node.requeued", node_id, {"scheduled_at": now.isoformat(), "lost_attempt": attempt})
-            NodeRun.objects.filter(execution_id=execution_id, node_id=node_id).update(worker="")
             queue = get_executor(step.plan.nodes[node_id].type).queue
             step.dispatch(Dispatch("node", str(execution_id), node_id, attempt + 1, None, queue))
             requeued += 1

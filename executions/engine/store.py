@@ -253,22 +253,62 @@ def update_rows(rows: list[Any], fields: list[str], key: tuple[str, ...]) -> Non
         cursor.executemany(sql, params)
 
 
-def claim_node_runs(execution_id: Any, attempts: Sequence[tuple[str, int]], worker: str) -> set[str]:
-    """Sets ``worker`` on the running, unclaimed attempts among ``attempts`` of one execution,
-    in one statement; returns the node ids it set (the attempts this worker won)."""
+def claim_node_runs(execution_id: Any, attempts: Sequence[tuple[str, int]], worker: str,
+                    lease_until: datetime) -> set[str]:
+    """Sets ``worker`` and the worker's short ``lease_until`` on the running, unclaimed attempts
+    among ``attempts`` of one execution, in one statement; returns the node ids it set (the
+    attempts this worker won)."""
     meta = NodeRun._meta
     quote = connection.ops.quote_name
     execution = meta.get_field("execution").target_field  # type: ignore[union-attr]
     pairs = ", ".join(["(%s, %s)"] * len(attempts))
-    sql = (f"UPDATE {quote(meta.db_table)} SET {quote('worker')} = %s "
+    sql = (f"UPDATE {quote(meta.db_table)} SET {quote('worker')} = %s, {quote('lease_until')} = %s "
            f"WHERE {quote('execution_id')} = %s AND {quote('status')} = 'running' AND {quote('worker')} = '' "
            f"AND ({quote('node_id')}, {quote('attempt')}) IN ({pairs}) RETURNING {quote('node_id')}")
-    params: list[Any] = [worker, execution.get_db_prep_value(execution.to_python(execution_id), connection)]
+    params: list[Any] = [worker, _lease_value(lease_until),
+                         execution.get_db_prep_value(execution.to_python(execution_id), connection)]
     for node_id, attempt in attempts:
         params += [node_id, attempt]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {row[0] for row in cursor.fetchall()}
+
+
+def renew_leases(held: Sequence[tuple[str, str, int]], lease_until: datetime) -> int:
+    """Moves the lease of each running attempt in ``held`` (execution id, node id, attempt) to
+    ``lease_until``, in one statement; returns how many it moved.
+
+    A lease is only ever moved later: one already beyond (an attempt still waiting in a queue,
+    a sub-workflow's node handed over to its child) is left as it is, so a heartbeat that
+    read ``held`` just before a node left it cannot shorten what the node's next owner set.
+    """
+    if not held:
+        return 0
+    meta = NodeRun._meta
+    quote = connection.ops.quote_name
+    execution = meta.get_field("execution").target_field  # type: ignore[union-attr]
+    triples = ", ".join(["(%s, %s, %s)"] * len(held))
+    sql = (f"UPDATE {quote(meta.db_table)} SET {quote('lease_until')} = %s "
+           f"WHERE {quote('status')} = 'running' AND {quote('lease_until')} < %s "
+           f"AND ({quote('execution_id')}, {quote('node_id')}, {quote('attempt')}) IN ({triples})")
+    lease = _lease_value(lease_until)
+    params: list[Any] = [lease, lease]
+    for execution_id, node_id, attempt in held:
+        params += [execution.get_db_prep_value(execution.to_python(execution_id), connection), node_id, attempt]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+
+def _lease_value(moment: datetime) -> Any:
+    return NodeRun._meta.get_field("lease_until").get_db_prep_value(moment, connection)
+
+
+def last_started(execution_id: Any, node_id: str) -> dict[str, Any]:
+    """The payload of the node's last ``node.started`` event ({} when it never started)."""
+    payload = (ExecutionEvent.objects.filter(execution_id=execution_id, node_id=node_id, type="node.started")
+               .order_by("-seq").values_list("payload", flat=True).first())
+    return payload or {}
 
 
 def release_connection() -> None:

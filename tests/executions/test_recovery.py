@@ -1,93 +1,273 @@
-"""At least once: a node whose worker vanished is re-dispatched by the lease sweep."""
+"""At least once: a node whose worker vanished is re-dispatched by the lease sweep, a worker that
+lives keeps its node, and a stale or duplicate delivery never runs a node again.
+
+Here a worker is this test process: ``runner.claim`` / ``runner.run_node`` are what a Celery
+task runs. tests/executions/test_worker_crash.py kills real worker processes.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from executions.dispatch import use_dispatcher
 from executions.dispatch.embedded import EmbeddedDispatcher
-from executions.engine.runner import sweep_expired_leases
+from executions.engine import runner
+from executions.engine.leases import heartbeat
 from executions.engine.step import Dispatch
-from executions.engine.store import recent_journals
 from executions.models import Execution, NodeRun
 from executions.services.waiting import wait_for_finish
 from tests.executions.conftest import Store, doc
+from tests.executions.holding import HoldingServer
 from tests.executions.servers import LocalServer
 
 
-class LosesFirstNode:
-    """Drops the first node dispatch, as if the worker holding it was killed."""
+class LosesNodes:
+    """Drops the node dispatches of attempts in ``lose`` (node id, attempt), as if the worker
+    holding each was killed, and the first node dispatch when ``lose`` is empty."""
 
     name = "lossy"
 
     def __init__(self, inner: EmbeddedDispatcher) -> None:
         self.inner = inner
+        self.lose: set[tuple[str, int]] = set()
         self.lost: list[Dispatch] = []
 
     def dispatch_all(self, works: list[Dispatch]) -> None:
         for work in works:
-            if work.kind == "node" and not self.lost:
+            if work.kind == "node" and ((work.node_id, work.attempt) in self.lose or not (self.lose or self.lost)):
                 self.lost.append(work)
                 continue
             self.inner.dispatch(work)
 
 
 @pytest.fixture
-def lossy(transactional_db: None) -> Iterator[LosesFirstNode]:
+def lossy(transactional_db: None, settings: Any) -> Iterator[LosesNodes]:
+    # The tests sweep by themselves; the dispatcher's timer must not sweep between their steps.
+    settings.MBFLOW_LEASE_SWEEP_SECONDS = 3600
     inner = EmbeddedDispatcher(workers=4)
-    dispatcher = LosesFirstNode(inner)
+    dispatcher = LosesNodes(inner)
     use_dispatcher(dispatcher)
     yield dispatcher
     use_dispatcher(None)
     inner.close()
 
 
-def test_a_lost_node_is_rerun_after_its_lease_and_the_execution_finishes(
-        lossy: LosesFirstNode, store: Store, editor: object, http_server: LocalServer) -> None:
-    store(doc("recover", f"""
+@pytest.fixture
+def target() -> Iterator[HoldingServer]:
+    server = HoldingServer()
+    yield server
+    server.close()
+
+
+def start(editor: Any, workflow: str) -> str:
+    response = editor.post("/api/v1/executions", {"workflow": workflow}, format="json")
+    assert response.status_code == 201, response.json()
+    return str(response.json()["id"])
+
+
+def keys_sent(server: LocalServer, marker: str) -> list[str]:
+    """The Idempotency-Key of each request that reached ``server`` with ``?x=<marker>``."""
+    with server.lock:
+        return [request["headers"].get("idempotency-key") for request in server.requests
+                if request["query"].get("x") == marker]
+
+
+def expire_lease(execution_id: str, node_id: str) -> None:
+    """Time passes: the lease in the row runs out (behind the engine's back, with no event)."""
+    NodeRun.objects.filter(execution_id=execution_id, node_id=node_id).update(
+        lease_until=timezone.now() - timedelta(seconds=1))
+
+
+def run_as_worker(execution_id: str, node_id: str, attempt: int) -> None:
+    """What the Celery task of one node runs, on a thread of its own."""
+    try:
+        runner.run_node(execution_id, node_id, attempt)
+    finally:
+        connection.close()
+
+
+def one_call(marker: str, url: str) -> str:
+    return f"""
   nodes:
-    - {{id: call, type: http, config: {{url: "{http_server.url}/echo?x=1"}}}}
+    - {{id: call, type: http, config: {{method: POST, url: "{url}/echo?x={marker}"}}}}
   output: "{{{{ nodes.call.output.body.query }}}}"
-"""))
-    response = editor.post("/api/v1/executions", {"workflow": "recover"}, format="json")  # type: ignore[attr-defined]
-    execution_id = response.json()["id"]
+"""
+
+
+def test_a_lost_node_is_rerun_after_its_lease_and_the_execution_finishes(
+        lossy: LosesNodes, store: Store, editor: object, http_server: LocalServer) -> None:
+    store(doc("recover", one_call("recover", http_server.url)))
+    execution_id = start(editor, "recover")
     assert lossy.lost, "the first dispatch was dropped"
     assert not wait_for_finish(execution_id, 0.3)
     run = NodeRun.objects.get(execution_id=execution_id, node_id="call")
     assert run.status == "running"
-    assert sweep_expired_leases() == 0  # the lease has not run out yet
+    assert runner.sweep_expired_leases() == 0  # the lease has not run out yet
 
-    # Time passes: the lease is moved into the past behind the engine's back (no event), so
-    # this process's copy of the execution's journal is stale and must be dropped with it.
-    NodeRun.objects.filter(pk=run.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
-    recent_journals.clear()
-    assert sweep_expired_leases() == 1
+    # This process's copy of the execution's journal still has the lease the node started
+    # with: the sweep goes by the row's.
+    expire_lease(execution_id, "call")
+    assert runner.sweep_expired_leases() == 1
     assert wait_for_finish(execution_id, 5)
     execution = Execution.objects.get(pk=execution_id)
     assert execution.status == "succeeded"
-    assert execution.output == {"x": "1"}
+    assert execution.output == {"x": "recover"}
     assert NodeRun.objects.get(pk=run.pk).attempt == 2
     types = list(execution.events.values_list("type", flat=True))
     assert "node.requeued" in types
+    # Attempt 2 makes attempt 1's call again, under attempt 1's key.
+    assert keys_sent(http_server, "recover") == [f"{execution_id}:call:1"]
+    started = execution.events.filter(type="node.started").order_by("seq")
+    assert [event.payload.get("redelivery_of") for event in started] == [None, 1]
+
+
+def test_a_stale_delivery_of_a_lost_attempt_does_not_run_the_node_again(
+        lossy: LosesNodes, store: Store, editor: object, http_server: LocalServer) -> None:
+    """GIVEN a node lost with its worker, requeued and run again to success
+    WHEN the broker delivers the lost attempt's message again (its visibility timeout passed),
+    and the requeued attempt's message a second time
+    THEN neither runs the node, alone or in a message of several nodes."""
+    store(doc("stale", one_call("stale", http_server.url)))
+    execution_id = start(editor, "stale")
+    expire_lease(execution_id, "call")
+    assert runner.sweep_expired_leases() == 1
+    assert wait_for_finish(execution_id, 5)
+    events = Execution.objects.get(pk=execution_id).events.count()
+
+    runner.run_node(execution_id, "call", 1)
+    runner.run_node(execution_id, "call", 2)
+    won = runner.claim_together(execution_id, [("call", 1), ("call", 2)])
+    assert won == set()
+
+    assert keys_sent(http_server, "stale") == [f"{execution_id}:call:1"]
+    assert Execution.objects.get(pk=execution_id).events.count() == events
+    assert NodeRun.objects.get(execution_id=execution_id, node_id="call").attempt == 2
+
+
+def test_a_node_lost_twice_keeps_the_key_of_the_call_it_makes_again(
+        lossy: LosesNodes, store: Store, editor: object, http_server: LocalServer) -> None:
+    """GIVEN attempt 1 lost, and attempt 2 (its redelivery) started by a worker that died too
+    THEN attempt 3 still sends attempt 1's key."""
+    store(doc("twice", one_call("twice", http_server.url)))
+    lossy.lose = {("call", 1), ("call", 2)}
+    execution_id = start(editor, "twice")
+    expire_lease(execution_id, "call")
+    assert runner.sweep_expired_leases() == 1
+    assert runner.claim(execution_id, "call", 2) is not None  # started, then its worker died
+    expire_lease(execution_id, "call")
+    assert runner.sweep_expired_leases() == 1
+    assert wait_for_finish(execution_id, 5)
+    assert Execution.objects.get(pk=execution_id).status == "succeeded"
+    assert NodeRun.objects.get(execution_id=execution_id, node_id="call").attempt == 3
+    assert keys_sent(http_server, "twice") == [f"{execution_id}:call:1"]
+
+
+def test_a_claimed_node_whose_worker_stopped_is_requeued_within_the_worker_lease(
+        lossy: LosesNodes, store: Store, editor: object, http_server: LocalServer, settings: Any) -> None:
+    """GIVEN a node without a timeout (it waits in the queue up to 330 s) claimed by a worker
+    WHEN that worker renews nothing (it died)
+    THEN the sweep requeues the node once the worker's lease ran out, long before 330 s."""
+    settings.MBFLOW_LEASE_SECONDS = 3
+    store(doc("claimed", one_call("claimed", http_server.url)))
+    execution_id = start(editor, "claimed")
+    queued = NodeRun.objects.get(execution_id=execution_id, node_id="call").lease_until
+    assert queued is not None and queued > timezone.now() + timedelta(seconds=300)
+
+    assert runner.claim_together(execution_id, [("call", 1)]) == {"call"}
+    held = NodeRun.objects.get(execution_id=execution_id, node_id="call").lease_until
+    assert held is not None and held <= timezone.now() + timedelta(seconds=3)
+    deadline = time.monotonic() + 60
+    while runner.sweep_expired_leases() == 0:
+        assert time.monotonic() < deadline, "the worker's lease never ran out"
+        time.sleep(0.2)
+    assert timezone.now() >= held
+    assert wait_for_finish(execution_id, 5)
+    assert Execution.objects.get(pk=execution_id).status == "succeeded"
+    assert keys_sent(http_server, "claimed") == [f"{execution_id}:call:1"]
+
+
+def test_a_live_worker_keeps_its_node_past_the_lease_by_its_heartbeat(
+        lossy: LosesNodes, store: Store, editor: object, target: HoldingServer, settings: Any) -> None:
+    """GIVEN a worker running a node whose remote call takes longer than the worker lease
+    THEN the heartbeat keeps renewing the lease, the sweep leaves the node alone, and the node
+    runs once."""
+    settings.MBFLOW_LEASE_SECONDS = 3
+    store(doc("slow", f"""
+  nodes:
+    - {{id: call, type: http, config: {{method: POST, url: "{target.url}/slow?execution={{{{ execution.id }}}}"}}}}
+"""))
+    execution_id = start(editor, "slow")
+    worker = threading.Thread(target=run_as_worker, args=(execution_id, "call", 1))
+    worker.start()
+    try:
+        assert target.wait_until(lambda calls: len(calls) == 1, 30)
+        first = NodeRun.objects.get(execution_id=execution_id, node_id="call").lease_until
+        assert first is not None and first <= timezone.now() + timedelta(seconds=3)
+        # Wait until the lease the claim set has run out, and the heartbeat moved it on.
+        deadline = time.monotonic() + 60
+        while timezone.now() <= first + timedelta(seconds=1):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert runner.sweep_expired_leases() == 0
+        renewed = NodeRun.objects.get(execution_id=execution_id, node_id="call").lease_until
+        assert renewed is not None and renewed > timezone.now()
+    finally:
+        target.released.set()
+        worker.join(30)
+    assert wait_for_finish(execution_id, 5)
+    run = NodeRun.objects.get(execution_id=execution_id, node_id="call")
+    assert (run.status, run.attempt) == ("succeeded", 1)
+    assert target.keys_by_execution() == {execution_id: [f"{execution_id}:call:1"]}
+
+
+def test_the_heartbeat_only_moves_leases_later_and_only_of_running_nodes_it_holds(
+        lossy: LosesNodes, store: Store, editor: object, http_server: LocalServer, settings: Any) -> None:
+    store(doc("beats", one_call("beats", http_server.url)))
+    lossy.lose = {("call", 1)}
+    claimed, queued = start(editor, "beats"), start(editor, "beats")
+    lossy.lose = set()
+    finished = start(editor, "beats")
+    assert wait_for_finish(finished, 5)
+    settings.MBFLOW_LEASE_SECONDS = 3
+    assert runner.claim_together(claimed, [("call", 1)]) == {"call"}
+    short = lease_of(claimed)
+    waiting_in_queue = lease_of(queued)  # the lease of a node no worker took yet: 330 s
+
+    settings.MBFLOW_LEASE_SECONDS = 30
+    with heartbeat.holding(claimed, "call", 1, None), heartbeat.holding(queued, "call", 1, None), \
+            heartbeat.holding(finished, "call", 1, None):
+        assert heartbeat.beat() == 1
+    assert heartbeat.held() == []
+
+    assert lease_of(claimed) > short + timedelta(seconds=20)
+    assert lease_of(queued) == waiting_in_queue
+    assert NodeRun.objects.get(execution_id=finished, node_id="call").lease_until is None
+
+
+def lease_of(execution_id: str) -> Any:
+    lease = NodeRun.objects.get(execution_id=execution_id, node_id="call").lease_until
+    assert lease is not None
+    return lease
 
 
 def test_a_duplicate_delivery_does_not_run_the_node_twice(embedded: EmbeddedDispatcher, store: Store,
                                                          editor: object, http_server: LocalServer) -> None:
-    from executions.engine.runner import claim
-
     store(doc("once", f"""
   nodes:
     - {{id: call, type: delay, config: {{duration: 5s}}}}
     - {{id: other, type: http, config: {{url: "{http_server.url}/echo"}}}}
 """))
-    response = editor.post("/api/v1/executions", {"workflow": "once"}, format="json")  # type: ignore[attr-defined]
-    execution_id = response.json()["id"]
+    execution_id = start(editor, "once")
     # The delay node waits as scheduled; two deliveries of its task race to start it.
-    first = claim(execution_id, "call", 1)
-    second = claim(execution_id, "call", 1)
+    first = runner.claim(execution_id, "call", 1)
+    second = runner.claim(execution_id, "call", 1)
     assert first is not None
     assert second is None
