@@ -21,6 +21,7 @@ import httpx
 from executions.executors import Executor, NodeContext, PermanentError, RetryableError, executor
 from executions.executors.ssrf import check_host
 from workflows.spec import NodeConfig, node_type
+from workflows.spec.expressions import reveal
 
 
 @node_type("slack_message", title="Slack message", category="Integrations", icon="message-square")
@@ -37,6 +38,7 @@ class SlackMessageExecutor(Executor):
     queue = "io"
 
     def run(self, config: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+        config = reveal(config)  # the webhook URL is usually a secret: real only in the request
         url = httpx.URL(str(config["webhook_url"]))
         check_host(url.host, url.port or 443)
         payload = {"text": str(config["text"])}

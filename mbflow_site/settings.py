@@ -184,6 +184,10 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 MBFLOW_MAX_BODY_BYTES = env_int("MBFLOW_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MBFLOW_MAX_BODY_BYTES
 MBFLOW_HTTP_ALLOW_HOSTS = env_list("MBFLOW_HTTP_ALLOW_HOSTS", [])
+# Expressions: CPU time of one node attempt's expressions (or of one expression elsewhere), and
+# the characters or items one value an expression builds may hold (ten times that altogether).
+MBFLOW_EXPRESSION_CPU_MS = env_int("MBFLOW_EXPRESSION_CPU_MS", 1000, minimum=10)
+MBFLOW_EXPRESSION_MAX_SIZE = env_int("MBFLOW_EXPRESSION_MAX_SIZE", 1_000_000, minimum=1000)
 MBFLOW_REQUIRE_SERVICES = env_bool("MBFLOW_REQUIRE_SERVICES", False)
 
 # --- REST API --------------------------------------------------------------------------------

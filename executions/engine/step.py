@@ -30,9 +30,10 @@ from executions.executors import (
     PermanentError,
     Suspend,
     UnknownExecutor,
+    config_field,
     get_executor,
 )
-from workflows.spec.expressions import ExpressionError, evaluate, render_value
+from workflows.spec.expressions import ExpressionError, ExpressionTimeout, Secret, budget, evaluate, render_value
 
 _HOST = socket.gethostname()
 # The largest rendered config (as JSON) a broker message carries; a larger one is re-read by
@@ -74,8 +75,16 @@ class Outcome:
 def as_node_error(exc: BaseException, *, light: bool = False) -> NodeError:
     if isinstance(exc, NodeError):
         return exc
+    if isinstance(exc, ExpressionTimeout):  # the node's timeout, with its timeout_action
+        return NodeTimeout(f"{exc.message} (in `{exc.field}`)" if exc.path else exc.message)
     if isinstance(exc, ExpressionError):
-        return PermanentError(exc.message, code="expression_error", details={"expression": exc.expression})
+        # Never retried: the same expression over the same data goes over the same limit.
+        details: dict[str, Any] = {"expression": exc.expression[:500]}
+        message = exc.message
+        if exc.path:
+            details["field"] = exc.field
+            message = f"{message} (in `{exc.field}`)"
+        return PermanentError(message, code=exc.code, details=details)
     error_type = PermanentError if light else NodeError
     return error_type(f"{type(exc).__name__}: {exc}", code="executor_error")
 
@@ -136,7 +145,8 @@ class Step:
             execution = self.journal.execution
             base: dict[str, Any] = {
                 "input": self.state.input,
-                "secrets": self.secrets,
+                # Opaque values: they flow whole into a config and read [secret] as text.
+                "secrets": {name: Secret(name, value) for name, value in self.secrets.items()},
                 "execution": {
                     "id": str(execution.pk),
                     "workflow": self.plan.name,
@@ -145,7 +155,11 @@ class Step:
                 },
                 "nodes": {node_id: self._node_view(node) for node_id, node in self.state.nodes.items()},
             }
-            base["vars"] = render_value(self.plan.variables, base) if self.plan.variables else {}
+            if self.plan.variables:
+                with config_field("variables"):
+                    base["vars"] = render_value(self.plan.variables, base)
+            else:
+                base["vars"] = {}
             self._base = base
         return self._base
 
@@ -243,13 +257,23 @@ class Step:
     @staticmethod
     def render_config(node: NodePlan, executor: Executor, ctx: NodeContext) -> dict[str, Any]:
         raw = executor.raw_keys
-        return {
-            key: value if key in raw else render_value(value, ctx.expressions) for key, value in node.config.items()
-        }
+        rendered: dict[str, Any] = {}
+        with budget(node.policy.timeout):
+            for key, value in node.config.items():
+                with config_field("config", key):
+                    rendered[key] = value if key in raw else render_value(value, ctx.expressions)
+        return rendered
 
     # --- the wave ---------------------------------------------------------------------------
     def advance(self) -> None:
         state = self.state
+        if state.status == "running":
+            try:
+                self.base_context()  # the workflow's variables, rendered once
+            except ExpressionError as exc:
+                self.fail({"code": exc.code, "message": f"The workflow's variables failed: "
+                           f"{as_node_error(exc).message}"})
+                return
         for node_id in self.plan.order:
             if state.status != "running":
                 return
@@ -270,7 +294,8 @@ class Step:
         ctx = self.node_context(node, 1)
         try:
             if node.when is not None:
-                when = node.when if isinstance(node.when, bool) else evaluate(node.when, ctx.expressions)
+                with config_field("when"):
+                    when = node.when if isinstance(node.when, bool) else evaluate(node.when, ctx.expressions)
                 if not _truthy(when):
                     self.append("node.skipped", node.id, {"reason": "when is false"})
                     return
@@ -288,8 +313,11 @@ class Step:
     def _run_inline(self, node: NodePlan, executor: Executor, ctx: NodeContext) -> None:
         config: Any = None
         try:
-            config = self.render_config(node, executor, ctx)
-            result = executor.run(config, ctx)
+            # One budget for the node's expressions, ended early by its timeout: a light node
+            # runs in the orchestrator's transaction, in the web process for a start with wait.
+            with budget(node.policy.timeout):
+                config = self.render_config(node, executor, ctx)
+                result = executor.run(config, ctx)
         except Exception as exc:  # any failure of a light node is the node's failure, not the step's
             self.settle(node, 1, Outcome(error=as_node_error(exc, light=True)), inline_input=config)
             return
@@ -392,7 +420,16 @@ class Step:
             self.dispatch(Dispatch("node", str(self.journal.execution.pk), node.id, attempt + 1, eta, executor.queue))
             return
         if policy.has_fallback_output and action in (None, "fallback"):
-            output = clean(render_value(policy.fallback_output, self.base_context()))
+            try:
+                with config_field("fallback_output"):
+                    output = clean(render_value(policy.fallback_output, self.base_context()))
+            except ExpressionError as exc:
+                failed = as_node_error(exc)
+                self.append("node.failed", node.id, {"error": clean(failed.to_dict()), **extra})
+                if not node.handles_failure:
+                    self.fail({"code": "node_failed", "message": f"Node {node.id} failed: {failed.message}",
+                               "node_id": node.id, "error": clean(failed.to_dict())})
+                return
             self.append("node.succeeded", node.id, {"output": output, "fallback": True,
                                                     "replaced_error": error_data, **extra})
             return
@@ -420,9 +457,10 @@ class Step:
         if state.status != "running" or any(not node.terminal for node in state.nodes.values()):
             return
         try:
-            output = self.redactor.clean(render_value(self.plan.output, self.base_context()))
+            with config_field("output"):
+                output = self.redactor.clean(render_value(self.plan.output, self.base_context()))
         except ExpressionError as exc:
-            self.fail({"code": "output_error", "message": f"The workflow output failed: {exc.message}"})
+            self.fail({"code": "output_error", "message": f"The workflow output failed: {as_node_error(exc).message}"})
             return
         schema = self.plan.spec.spec.output_schema
         if schema:

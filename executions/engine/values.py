@@ -1,4 +1,9 @@
-"""Values leaving an executor: made JSON-safe, with secret values masked, before storage."""
+"""Values leaving an executor: made JSON-safe, with secret values masked, before storage.
+
+A secret used whole in a config is an opaque ``Secret`` and reads ``[secret]`` by itself; the
+Redactor also masks a secret's exact value wherever it appears in text (a remote server that
+echoes a header back), as a second line of defence.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-MASK = "[REDACTED]"
+from workflows.spec.expressions import MASK
+
 MIN_SECRET_LENGTH = 3
 
 

@@ -8,6 +8,7 @@ from executions.executors.base import (
     PermanentError,
     RetryableError,
     Suspend,
+    config_field,
 )
 from executions.executors.registry import UnknownExecutor, executor, get_executor, is_light, registered_types
 
@@ -20,6 +21,7 @@ __all__ = [
     "RetryableError",
     "Suspend",
     "UnknownExecutor",
+    "config_field",
     "executor",
     "get_executor",
     "is_light",

@@ -7,6 +7,10 @@ engine calls ``run(config, ctx)``:
 - ``config`` is the node's config with every expression rendered, except the keys listed in
   ``raw_keys``, which the executor renders itself (``ctx.render`` / ``ctx.evaluate``) because
   they need names only it knows (``value`` in a switch case, ``item`` in a foreach).
+- A value the document took from a secret arrives as an opaque ``Secret`` or ``SecretText``
+  (``workflows.spec.expressions``): it reads ``[secret]`` as text. An executor that sends it
+  out (a header, a URL, a body field) calls ``reveal()`` on the request it is about to send, and
+  never puts the revealed text into its output, an error or a log line.
 - It returns the node's output: JSON-serialisable data. Secret values found in it are
   redacted by the engine before the output is stored.
 - It must honour ``ctx.timeout`` / ``ctx.remaining()`` (pass them to network calls) and may
@@ -28,11 +32,12 @@ engine calls ``run(config, ctx)``:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from workflows.spec.expressions import evaluate, render_value
+from workflows.spec.expressions import ExpressionError, budget, evaluate, render_value
 
 
 class NodeError(Exception):
@@ -121,11 +126,29 @@ class NodeContext:
             raise NodeTimeout(f"Node {self.node_id} timed out after {self.timeout:g}s.")
         return left
 
+    def _budget(self) -> AbstractContextManager[Any]:
+        """The expressions' CPU budget, ended early by the node's timeout."""
+        if self.timeout is None:
+            return budget()
+        return budget(max(self.timeout - (time.monotonic() - self.started), 0.0))
+
     def render(self, value: Any, /, **names: Any) -> Any:
-        return render_value(value, {**self.expressions, **names} if names else self.expressions)
+        with self._budget():
+            return render_value(value, {**self.expressions, **names} if names else self.expressions)
 
     def evaluate(self, expression: str, /, **names: Any) -> Any:
-        return evaluate(expression, {**self.expressions, **names} if names else self.expressions)
+        with self._budget():
+            return evaluate(expression, {**self.expressions, **names} if names else self.expressions)
+
+
+@contextmanager
+def config_field(*path: str | int) -> Iterator[None]:
+    """Names where in the node an expression failing inside the block sits (``config.cases``)."""
+    try:
+        yield
+    except ExpressionError as exc:
+        exc.path[:0] = path
+        raise
 
 
 class Executor:

@@ -8,7 +8,7 @@ from typing import Any
 import jmespath
 from jmespath.exceptions import JMESPathError
 
-from executions.executors.base import Executor, NodeContext, PermanentError
+from executions.executors.base import Executor, NodeContext, PermanentError, config_field
 from executions.executors.registry import executor
 
 logger = logging.getLogger("mbflow.workflow")
@@ -29,7 +29,8 @@ class TransformExecutor(LightExecutor):
         if not query:
             raise PermanentError("A transform needs `mapping` or `jmespath`.", code="invalid_config")
         source = config.get("source")
-        data = ctx.evaluate(source) if isinstance(source, str) else ctx.upstream
+        with config_field("config", "source"):
+            data = ctx.evaluate(source) if isinstance(source, str) else ctx.upstream
         try:
             return jmespath.search(query, data)
         except JMESPathError as exc:
@@ -45,7 +46,8 @@ class ConditionExecutor(LightExecutor):
     raw_keys = frozenset({"expression"})
 
     def run(self, config: dict[str, Any], ctx: NodeContext) -> bool:
-        return bool(_value(config.get("expression"), ctx))
+        with config_field("config", "expression"):
+            return bool(_value(config.get("expression"), ctx))
 
 
 @executor("switch")
@@ -54,13 +56,15 @@ class SwitchExecutor(LightExecutor):
 
     def run(self, config: dict[str, Any], ctx: NodeContext) -> str:
         raw = config.get("value")
-        value = ctx.evaluate(raw) if isinstance(raw, str) and raw else ctx.render(raw)
-        for case in config.get("cases") or []:
-            if case.get("when") is not None:
-                if _truthy(_value_with(case["when"], ctx, value)):
+        with config_field("config", "value"):
+            value = ctx.evaluate(raw) if isinstance(raw, str) and raw else ctx.render(raw)
+        for index, case in enumerate(config.get("cases") or []):
+            with config_field("config", "cases", index):
+                if case.get("when") is not None:
+                    if _truthy(_value_with(case["when"], ctx, value)):
+                        return str(case["output"])
+                elif ctx.render(case.get("equals"), value=value) == value:
                     return str(case["output"])
-            elif ctx.render(case.get("equals"), value=value) == value:
-                return str(case["output"])
         return str(config.get("default") or "default")
 
 

@@ -6,8 +6,9 @@ from typing import Any
 
 from django.db import connection
 
-from executions.executors.base import Executor, NodeContext, NodeError, PermanentError, Suspend
+from executions.executors.base import Executor, NodeContext, NodeError, PermanentError, Suspend, config_field
 from executions.executors.registry import executor, get_executor
+from workflows.spec.expressions import ExpressionError
 
 
 @executor("foreach")
@@ -44,13 +45,13 @@ class ForeachExecutor(Executor):
                 raise PermanentError("The execution was cancelled.", code="cancelled")
             names = {"item": items[index], "index": index}
             item_ctx = replace(ctx, expressions={**ctx.expressions, **names}, item_index=index)
-            rendered = {
-                key: value if key in runner.raw_keys else item_ctx.render(value)
-                for key, value in raw_config.items()
-            }
             try:
+                rendered = {}
+                for key, value in raw_config.items():
+                    with config_field("config", "node", "config", key):
+                        rendered[key] = value if key in runner.raw_keys else item_ctx.render(value)
                 result = runner.run(rendered, item_ctx)
-            except NodeError as exc:
+            except (NodeError, ExpressionError) as exc:
                 exc.message = f"item {index}: {exc.message}"
                 raise
             if isinstance(result, Suspend):

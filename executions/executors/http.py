@@ -13,6 +13,7 @@ from executions.executors.base import Executor, NodeContext, NodeTimeout, Perman
 from executions.executors.registry import executor
 from executions.executors.ssrf import allowed_addresses, check_host
 from workflows.spec.durations import parse_duration
+from workflows.spec.expressions import reveal
 
 # Each node's request is recorded in the execution's events; httpx's own line per request
 # would only repeat it in the logs (and cost time on the hot path).
@@ -127,9 +128,13 @@ class HttpExecutor(Executor):
     stateless = True
 
     def run(self, config: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+        # Messages quote the URL as written, a secret in it as [secret]; the request gets the
+        # real values, and nothing the node returns or raises quotes them.
+        shown = str(config.get("url"))
+        config = reveal(config)
         url = config.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise PermanentError(f"`url` must be an http(s) URL, got {url!r}.", code="invalid_config")
+            raise PermanentError(f"`url` must be an http(s) URL, got {shown!r}.", code="invalid_config")
         headers = {str(k): str(v) for k, v in (config.get("headers") or {}).items()}
         auth_headers, basic = _auth_headers(config.get("auth"))
         headers.update(auth_headers)
@@ -152,16 +157,16 @@ class HttpExecutor(Executor):
                 timeout=httpx.Timeout(timeout), **kwargs,
             )
             return self._send(request, basic, bool(config.get("follow_redirects")), expected, limit,
-                              config.get("response", "auto"))
+                              config.get("response", "auto"), shown)
         except httpx.TimeoutException:
-            raise NodeTimeout(f"HTTP request to {url} timed out after {timeout:g}s.") from None
-        except httpx.InvalidURL as exc:
-            raise PermanentError(f"Invalid URL: {exc}", code="invalid_config") from None
+            raise NodeTimeout(f"HTTP request to {shown} timed out after {timeout:g}s.") from None
+        except httpx.InvalidURL:
+            raise PermanentError(f"Invalid URL: {shown}", code="invalid_config") from None
         except httpx.TransportError as exc:
-            raise RetryableError(f"HTTP request to {url} failed: {exc}", code="connection_error") from None
+            raise RetryableError(f"HTTP request to {shown} failed: {exc}", code="connection_error") from None
 
     def _send(self, request: httpx.Request, basic: httpx.BasicAuth | None, follow: bool,
-              expected: list[int] | None, limit: int, mode: str) -> dict[str, Any]:
+              expected: list[int] | None, limit: int, mode: str, shown: str) -> dict[str, Any]:
         origin = _origin(request.url)
         for _hop in range(10):
             _guard(request)  # checked again on every redirect hop
@@ -176,17 +181,18 @@ class HttpExecutor(Executor):
                 content = _read_limited(response, limit)
             finally:
                 response.close()
-            return _result(response, content, expected, mode)
+            return _result(response, content, expected, mode, shown if not _hop else f"{shown} (redirected)")
         raise PermanentError("Too many redirects.", code="too_many_redirects")
 
 
-def _result(response: httpx.Response, content: bytes, expected: list[int] | None, mode: str) -> dict[str, Any]:
+def _result(response: httpx.Response, content: bytes, expected: list[int] | None, mode: str,
+            shown: str) -> dict[str, Any]:
     body = parse_body(content, response.headers.get("content-type", ""), mode)
     status = response.status_code
     ok = status in expected if expected else 200 <= status < 300
     if not ok:
         details = {"status": status, "body": body if len(content) <= 4096 else str(body)[:4096]}
-        message = f"HTTP {status} from {response.request.url}"
+        message = f"HTTP {status} from {shown}"
         if status in RETRYABLE_STATUS or status >= 500:
             raise RetryableError(message, details=details, code="http_status")
         raise PermanentError(message, details=details, code="http_status")

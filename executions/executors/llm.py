@@ -13,6 +13,7 @@ from executions.executors.base import Executor, NodeContext, NodeTimeout, Perman
 from executions.executors.http import CLIENT, RETRYABLE_STATUS
 from executions.executors.registry import executor
 from executions.executors.ssrf import check_host
+from workflows.spec.expressions import reveal
 
 DEFAULTS = {"openai": "https://api.openai.com", "anthropic": "https://api.anthropic.com"}
 ANTHROPIC_VERSION = "2023-06-01"
@@ -117,6 +118,7 @@ class LlmExecutor(Executor):
     stateless = True
 
     def run(self, config: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+        config = reveal(config)  # the request carries the real key; no message below quotes it
         provider = config.get("provider", "openai")
         if not config.get("model"):
             raise PermanentError("An llm node needs `model`.", code="invalid_config")

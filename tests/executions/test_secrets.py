@@ -51,11 +51,11 @@ def test_secrets_reach_nodes_but_never_the_log(dispatcher: str, messages: list[A
     # The server got the real token...
     assert http_server.requests[-1]["headers"]["authorization"] == "Bearer tok-9f8e7d6c"
     # ...but nothing stored or returned contains it.
-    assert execution["output"] == {"seen": "Bearer [REDACTED]", "leak": "token is [REDACTED]"}
+    assert execution["output"] == {"seen": "Bearer [secret]", "leak": "token is [secret]"}
     stored = json.dumps([list(NodeRun.objects.values("input", "output", "error")),
                          list(ExecutionEvent.objects.values("payload"))], default=str)
     assert "tok-9f8e7d6c" not in stored
-    assert "[REDACTED]" in stored
+    assert "[secret]" in stored
     # Nor does the broker: a node of a workflow that reads secrets is sent without its config.
     assert len(messages) == (1 if dispatcher == "celery" else 0)
     assert "tok-9f8e7d6c" not in json.dumps(messages)
@@ -78,7 +78,7 @@ def test_a_secret_quoted_by_an_error_or_a_log_line_is_masked(embedded: object, a
     with caplog.at_level(logging.INFO, logger="executions"):
         execution = run("quoting")
     assert execution["status"] == "failed"
-    assert "[REDACTED]" in execution["error"]["message"]
-    assert "calling with [REDACTED]" in caplog.text
+    assert "[secret]" in execution["error"]["message"]
+    assert "calling with [secret]" in caplog.text
     stored = json.dumps([execution, list(ExecutionEvent.objects.values("payload"))], default=str)
     assert "k-5e4d3c2b" not in stored + caplog.text
