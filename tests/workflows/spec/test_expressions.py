@@ -50,6 +50,10 @@ def test_filters_and_functions() -> None:
     assert evaluate("nodes.fetch.output | jmespath('items[1]')", CONTEXT) == 2
     assert evaluate("'2026-01-01T00:00:00+00:00' | add_days(1)", CONTEXT).startswith("2026-01-02")
     assert isinstance(evaluate("now()", CONTEXT), str)
+    assert evaluate("add_hours('2026-01-01T00:00:00+00:00', 2)", CONTEXT).startswith("2026-01-01T02:00")
+    assert evaluate("'2026-01-01T00:00:00+00:00' | add_hours(-1)", CONTEXT).startswith("2025-12-31T23:00")
+    assert evaluate("add_hours(1) > now()", CONTEXT) is True  # the function form counts from now
+    assert evaluate("add_days(-1) < now()", CONTEXT) is True
 
 
 def test_the_sandbox_refuses_python_internals() -> None:
