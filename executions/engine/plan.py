@@ -12,8 +12,7 @@ from typing import Any
 
 from workflows.spec.models import EdgeSpec, NodeSpec, RetryPolicy, WorkflowSpec
 
-# How long a node may hold a worker before it counts as lost although its worker is alive:
-# its timeout plus a grace, or this default plus the grace for a node without a timeout.
+# A node without a timeout may take this long (plus the worker lease) on a worker.
 DEFAULT_LEASE_SECONDS = 300.0
 LEASE_GRACE_SECONDS = 30.0
 NO_RETRY = RetryPolicy(max_attempts=1, jitter=False)
@@ -45,12 +44,12 @@ class NodePolicy:
 
     @property
     def lease_seconds(self) -> float:
-        """The lease of an attempt started but not yet taken by a worker (it may wait in the
-        broker's queue this long), and the longest a worker's heartbeat keeps it."""
-        return hold_limit_seconds(self.timeout)
+        return open_lease_seconds(self.timeout)
 
 
-def hold_limit_seconds(timeout: float | None) -> float:
+def open_lease_seconds(timeout: float | None) -> float:
+    """The lease of a started attempt that no worker holds: waiting in the broker's queue (it
+    may wait this long), or handed over by its run (``Suspend``)."""
     return (timeout or DEFAULT_LEASE_SECONDS) + LEASE_GRACE_SECONDS
 
 

@@ -9,12 +9,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.utils import timezone
 
 from executions.engine.leases import heartbeat, held_lease
-from executions.engine.plan import NodePlan, Plan, hold_limit_seconds
+from executions.engine.plan import NodePlan, Plan, open_lease_seconds
 from executions.engine.projection import NodeState
 from executions.engine.step import Dispatch, Outcome, Step, as_node_error, lease_until, worker_name
 from executions.engine.store import (
@@ -69,7 +70,7 @@ class Claim:
     def long_lease(self) -> datetime:
         if self.node is not None:
             return lease_until(self.node)
-        return timezone.now() + timedelta(seconds=hold_limit_seconds(self.ctx.timeout))
+        return timezone.now() + timedelta(seconds=open_lease_seconds(self.ctx.timeout))
 
 
 def claim(execution_id: str, node_id: str, attempt: int, prepared: Any = None,
@@ -202,7 +203,8 @@ def run_node(execution_id: str, node_id: str, attempt: int, prepared: Any = None
     with _inbox_lock:
         _running_here[execution_id] = _running_here.get(execution_id, 0) + 1
     try:
-        with heartbeat.holding(execution_id, node_id, attempt, claimed.ctx.timeout):
+        with heartbeat.holding(execution_id, node_id, attempt, claimed.ctx.timeout,
+                               overran=partial(_overran, execution_id, node_id, attempt)):
             result = claimed.executor.run(claimed.config, claimed.ctx)
     except Exception as exc:
         outcome = Outcome(error=as_node_error(exc))
@@ -223,6 +225,14 @@ def run_node(execution_id: str, node_id: str, attempt: int, prepared: Any = None
             return  # the node stays open until its outcome is reported (a child ends, a signal comes)
         outcome = Outcome(output=result)
     complete(execution_id, node_id, attempt, outcome, ran_here=True)
+
+
+def _overran(execution_id: str, node_id: str, attempt: int, limit: float) -> None:
+    """The node is still running on this live worker past its timeout and the lease: it fails
+    with a timeout here (its retry policy and timeout action apply), rather than being sent to
+    another worker as if this one had died. What its run returns later is ignored."""
+    complete(execution_id, node_id, attempt, Outcome(error=NodeTimeout(
+        f"Node {node_id} did not finish within {limit:g}s on its worker (its timeout and the worker lease).")))
 
 
 # Outcomes waiting to be recorded, by execution; the executions a thread is recording; how many

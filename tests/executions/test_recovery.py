@@ -22,11 +22,29 @@ from executions.dispatch.embedded import EmbeddedDispatcher
 from executions.engine import runner
 from executions.engine.leases import heartbeat
 from executions.engine.step import Dispatch
+from executions.executors import Executor, NodeContext, executor
 from executions.models import Execution, NodeRun
 from executions.services.waiting import wait_for_finish
 from tests.executions.conftest import Store, doc
 from tests.executions.holding import HoldingServer
 from tests.executions.servers import LocalServer
+from workflows.spec import NodeConfig, node_type
+
+
+@node_type("test_overstay", title="Overstay (tests)", category="Tests")
+class OverstayConfig(NodeConfig):
+    """Runs until the test lets it go, whatever its timeout."""
+
+
+@executor("test_overstay")
+class OverstayExecutor(Executor):
+    runs = 0
+    let_go = threading.Event()
+
+    def run(self, config: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+        type(self).runs += 1
+        type(self).let_go.wait(120)
+        return {"late": True}
 
 
 class LosesNodes:
@@ -271,3 +289,56 @@ def test_a_duplicate_delivery_does_not_run_the_node_twice(embedded: EmbeddedDisp
     second = runner.claim(execution_id, "call", 1)
     assert first is not None
     assert second is None
+
+
+def test_a_node_that_overstays_its_timeout_on_a_live_worker_times_out_there_and_runs_nowhere_else(
+        lossy: LosesNodes, store: Store, editor: object, settings: Any) -> None:
+    """GIVEN a node whose executor ignores its 1 s timeout, on a worker that lives
+    THEN past its timeout and the worker lease its worker fails it with a timeout, instead of
+    leaving it for the sweep to send to another worker; what it returns later is ignored."""
+    settings.MBFLOW_LEASE_SECONDS = 3
+    OverstayExecutor.runs = 0
+    OverstayExecutor.let_go.clear()
+    store(doc("overstay", """
+  nodes:
+    - {id: stuck, type: test_overstay, timeout: 1s, config: {}}
+"""))
+    execution_id = start(editor, "overstay")
+    worker = threading.Thread(target=run_as_worker, args=(execution_id, "stuck", 1))
+    worker.start()
+    try:
+        assert wait_for_finish(execution_id, 60)
+        run = NodeRun.objects.get(execution_id=execution_id, node_id="stuck")
+        assert (run.status, run.attempt, run.error["code"]) == ("timed_out", 1, "timeout")
+        assert "did not finish within 4s on its worker" in run.error["message"]
+        assert Execution.objects.get(pk=execution_id).status == "failed"
+        assert runner.sweep_expired_leases() == 0
+        events = Execution.objects.get(pk=execution_id).events.count()
+    finally:
+        OverstayExecutor.let_go.set()
+        worker.join(30)
+    assert not worker.is_alive()  # the run returned; its late output was dropped
+    assert OverstayExecutor.runs == 1
+    assert NodeRun.objects.get(execution_id=execution_id, node_id="stuck").status == "timed_out"
+    assert Execution.objects.get(pk=execution_id).events.count() == events
+
+
+def test_a_sub_workflow_node_handed_to_its_child_gets_its_long_lease_back(
+        lossy: LosesNodes, store: Store, editor: object, http_server: LocalServer, settings: Any) -> None:
+    """GIVEN a worker that claimed a sub_workflow node (a short lease, renewed while it runs)
+    WHEN its run starts the child and hands the node over to it
+    THEN the node keeps running with the long lease of a node waiting for its child, which the
+    sweep leaves alone once the worker's lease would have run out."""
+    settings.MBFLOW_LEASE_SECONDS = 3
+    store(doc("child", one_call("child", http_server.url)))
+    store(doc("parent", """
+  nodes:
+    - {id: sub, type: sub_workflow, config: {workflow: child}}
+"""))
+    lossy.lose = {("sub", 1), ("call", 1)}  # the child's node too: the child stays running
+    execution_id = start(editor, "parent")
+    run_as_worker(execution_id, "sub", 1)
+    run = NodeRun.objects.get(execution_id=execution_id, node_id="sub")
+    assert run.status == "running"
+    assert run.lease_until is not None and run.lease_until > timezone.now() + timedelta(days=6)
+    assert runner.sweep_expired_leases() == 0
