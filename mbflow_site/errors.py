@@ -7,9 +7,14 @@ try/except blocks to build error responses.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
+import kombu.exceptions
+import psycopg
+import redis.exceptions
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -66,6 +71,26 @@ def envelope(code: str, message: str, details: dict[str, Any] | None = None) -> 
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
+# A backing service that is down, restarting or out of connections: the database (Django's
+# wrapped errors, and psycopg's own where Django does not wrap them, as the pool's PoolTimeout),
+# Redis (cache, channel layer, finish notices) and the Celery broker. The request did not fail
+# for what it asked, so it is a 503 the client may retry after RETRY_AFTER_SECONDS.
+UNAVAILABLE = (
+    OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError,
+    redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+    kombu.exceptions.OperationalError, kombu.exceptions.ConnectionError, kombu.exceptions.BatchPublishError,
+)
+RETRY_AFTER_SECONDS = 5
+RETRY_AFTER = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+def _unavailable(exc: BaseException) -> dict[str, Any]:
+    """The 503's body for ``exc`` (one of UNAVAILABLE), logged without the request's data."""
+    logger.warning("A backing service is unavailable: %s: %s", type(exc).__name__, exc)
+    return envelope("service_unavailable", "A backing service is unavailable; retry shortly.",
+                    {"retry_after": RETRY_AFTER_SECONDS})
+
+
 _DRF_CODES = {
     exceptions.NotAuthenticated: "not_authenticated",
     exceptions.AuthenticationFailed: "authentication_failed",
@@ -91,6 +116,8 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, UNAVAILABLE):
+        return Response(_unavailable(exc), status=503, headers=RETRY_AFTER)
     if isinstance(exc, Http404):
         exc = NotFound("Not found.")
     elif isinstance(exc, PermissionDenied):
@@ -130,6 +157,11 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Json
 
 
 def handler500(request: HttpRequest) -> JsonResponse:
+    """Django's last resort, for errors outside the API's views (middleware, the designer's
+    pages); it runs while the exception is being handled."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, UNAVAILABLE):
+        return JsonResponse(_unavailable(exc), status=503, headers=RETRY_AFTER)
     return json_error(request, "internal_error", "Internal server error.", 500)
 
 

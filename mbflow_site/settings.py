@@ -86,6 +86,12 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'mbflow.sqlite3'}")
 DB_MAX_CONNECTIONS = env_int("DB_MAX_CONNECTIONS", 20, minimum=1)
+# How long a thread waits for a pooled PostgreSQL connection before its request answers 503
+# (while the database is down, every request waits this long); and how long the pool retries a
+# failed connection, backing off, before it starts afresh (so it is back within seconds of the
+# database).
+DB_POOL_TIMEOUT = env_int("DB_POOL_TIMEOUT", 30, minimum=1)
+DB_RECONNECT_TIMEOUT = env_int("DB_RECONNECT_TIMEOUT", 5, minimum=1)
 # Threads that run the synchronous part of HTTP requests (mbflow_site/http_handler.py), per process.
 HTTP_THREADS = env_int("HTTP_THREADS", 64, minimum=1)
 # Of those, how many run at once; the others wait their turn (mbflow_site/turns.py).
@@ -107,7 +113,8 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
         "max_size": DB_MAX_CONNECTIONS,
-        "timeout": 30,
+        "timeout": DB_POOL_TIMEOUT,
+        "reconnect_timeout": DB_RECONNECT_TIMEOUT,
     }
     # Parameters travel beside the query instead of being quoted into it in Python: a step's
     # events are inserted with hundreds of parameters, which client-side binding quotes one by one.

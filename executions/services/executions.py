@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -16,11 +17,12 @@ from executions.engine.plan import Plan, compile_plan, plan_for_version
 from executions.engine.projection import EXECUTION_FIELDS
 from executions.models import Execution
 from executions.services.waiting import wait_for_finish
-from mbflow_site.errors import ApiError, Conflict, NotFound
+from mbflow_site.errors import UNAVAILABLE, ApiError, Conflict, NotFound
 from workflows.models import Tenant
 from workflows.public import get_version, get_workflow
 from workflows.spec.models import WorkflowSpec
 
+logger = logging.getLogger(__name__)
 MAX_WAIT_SECONDS = 300.0
 
 
@@ -71,6 +73,23 @@ def _start(execution: Execution, plan: Plan) -> tuple[Execution, bool]:
         if existing is None:
             raise
         return existing, False
+    except UNAVAILABLE:
+        if not _stored(execution):
+            raise  # nothing was stored: a 503, and starting again is safe
+        # The start committed; what failed ran after the commit (the broker or Redis went away
+        # while its first nodes were handed on). Those nodes wait with a lease, which the lease
+        # sweep re-dispatches once the broker is back: the execution is started, not half-made,
+        # so the caller is told so rather than invited by a 503 to start a second one.
+        logger.warning("Execution %s started, but handing its work on failed; the lease sweep will send it",
+                       execution.pk, exc_info=True)
+        return execution, True
+
+
+def _stored(execution: Execution) -> bool:
+    try:
+        return Execution.objects.filter(pk=execution.pk).exists()
+    except UNAVAILABLE:
+        return False  # cannot tell: the 503 stands (an idempotency key makes a retry safe)
 
 
 def _existing(tenant: Tenant, idempotency_key: str | None) -> Execution | None:
@@ -157,9 +176,14 @@ def do_cancel(execution: Execution) -> Execution:
 
 def wait_and_reload(execution: Execution, wait: float | None) -> Execution:
     if wait and execution.status not in ("succeeded", "failed", "cancelled"):
-        wait_for_finish(str(execution.pk), wait)
-        # Only what the engine changes: the workflow and version already loaded stay cached.
-        execution.refresh_from_db(fields=EXECUTION_FIELDS)
+        try:
+            wait_for_finish(str(execution.pk), wait)
+            # Only what the engine changes: the workflow and version already loaded stay cached.
+            execution.refresh_from_db(fields=EXECUTION_FIELDS)
+        except UNAVAILABLE:
+            # The execution is stored and runs on; only watching it failed (Redis or the
+            # database went away): it is answered as it started, for the caller to poll.
+            logger.warning("Could not wait for execution %s", execution.pk, exc_info=True)
         execution.__dict__.pop("known_runs", None)
     return execution
 
