@@ -192,7 +192,8 @@ def test_a_claimed_node_whose_worker_stopped_is_requeued_within_the_worker_lease
         lossy: LosesNodes, store: Store, editor: object, http_server: LocalServer, settings: Any) -> None:
     """GIVEN a node without a timeout (it waits in the queue up to 330 s) claimed by a worker
     WHEN that worker renews nothing (it died)
-    THEN the sweep requeues the node once the worker's lease ran out, long before 330 s."""
+    THEN a delivery of its message meanwhile runs nothing, and the sweep requeues the node once
+    the worker's lease ran out, long before 330 s."""
     settings.MBFLOW_LEASE_SECONDS = 3
     store(doc("claimed", one_call("claimed", http_server.url)))
     execution_id = start(editor, "claimed")
@@ -202,6 +203,10 @@ def test_a_claimed_node_whose_worker_stopped_is_requeued_within_the_worker_lease
     assert runner.claim_together(execution_id, [("call", 1)]) == {"call"}
     held = NodeRun.objects.get(execution_id=execution_id, node_id="call").lease_until
     assert held is not None and held <= timezone.now() + timedelta(seconds=3)
+    # The broker gives the dead worker's message back at once (RabbitMQ, or a short visibility
+    # timeout): the attempt is its dead worker's until the sweep takes it back.
+    runner.run_node(execution_id, "call", 1)
+    assert keys_sent(http_server, "claimed") == []
     deadline = time.monotonic() + 60
     while runner.sweep_expired_leases() == 0:
         assert time.monotonic() < deadline, "the worker's lease never ran out"
