@@ -6,8 +6,8 @@ from typing import Any
 
 from celery import shared_task
 
-from executions.dispatch.celery import run_delivered_nodes
 from executions.engine import runner
+from executions.engine.delivery import run_delivered_nodes
 
 TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 

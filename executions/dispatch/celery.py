@@ -10,23 +10,16 @@ tenth call tens of milliseconds after the first.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
 
-from executions.engine.step import Dispatch
-from mbflow_site.celery import QUEUES
-
-# [node id, attempt, portable attempt or None] as a run_nodes message carries each node.
-NodeItem = list[Any]
+from executions import tasks
+from executions.engine.ports import Dispatch
+from mbflow_site.celery import QUEUES, app
 
 
 def configure_broker() -> None:
-    from mbflow_site.celery import app
-
     if not settings.CELERY_BROKER_URL and settings.REDIS_URL:
         app.conf.broker_url = settings.REDIS_URL
 
@@ -40,8 +33,6 @@ class CeleryDispatcher:
     def dispatch_all(self, works: Sequence[Dispatch]) -> None:
         """Publishes a step's work in one batch (one pipeline on the Redis transport), the
         nodes due now of one execution and queue grouped into ``run_nodes`` messages."""
-        from mbflow_site.celery import app
-
         with app.producer_or_acquire() as producer, producer.batch():
             for group in _grouped(works):
                 if len(group) == 1:
@@ -50,16 +41,12 @@ class CeleryDispatcher:
                     self.dispatch_nodes(group, producer)
 
     def dispatch_nodes(self, works: Sequence[Dispatch], producer: Any = None) -> None:
-        from executions import tasks
-
         first = works[0]
-        items: list[NodeItem] = [[work.node_id, work.attempt, work.portable] for work in works]
+        items: list[list[Any]] = [[work.node_id, work.attempt, work.portable] for work in works]
         tasks.run_nodes.apply_async((first.execution_id, items), queue=QUEUES.get(first.queue, QUEUES["io"]),
                                     producer=producer)
 
     def dispatch(self, work: Dispatch, producer: Any = None) -> None:
-        from executions import tasks
-
         queue = QUEUES.get(work.queue, QUEUES["io"])
         if work.kind == "node":
             kwargs = {"portable": work.portable} if work.portable is not None else None
@@ -92,34 +79,3 @@ def _grouped(works: Sequence[Dispatch]) -> Iterator[list[Dispatch]]:
         if len(group) == size:
             yield groups.pop((work.execution_id, work.queue))
     yield from groups.values()
-
-
-@lru_cache(maxsize=1)
-def _side_pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=settings.MBFLOW_WORKER_THREADS, thread_name_prefix="mbflow-node")
-
-
-def run_delivered_nodes(execution_id: str, items: Sequence[NodeItem]) -> None:
-    """Runs the nodes of one ``run_nodes`` message side by side: the first on the task's own
-    thread, the others on this worker's node threads. Returns when all have completed, so the
-    message is acknowledged (``acks_late``) only then."""
-    from executions.engine import runner
-
-    won = runner.claim_together(execution_id, [(node_id, attempt) for node_id, attempt, _portable in items])
-    futures = [_side_pool().submit(_run_on_side_thread, execution_id, item, item[0] in won) for item in items[1:]]
-    first_id, first_attempt, first_portable = items[0]
-    try:
-        runner.run_node(execution_id, first_id, first_attempt, portable=first_portable, won=first_id in won)
-    finally:
-        for future in futures:
-            future.result()
-
-
-def _run_on_side_thread(execution_id: str, item: NodeItem, won: bool) -> None:
-    from executions.engine import runner
-
-    node_id, attempt, portable = item
-    try:
-        runner.run_node(execution_id, node_id, attempt, portable=portable, won=won)
-    finally:
-        close_old_connections()  # gives the thread's pooled connection back, as after a task

@@ -20,10 +20,24 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
-from executions.dispatch import perform
-from executions.engine.step import Dispatch
+from executions.engine import runner
+from executions.engine.ports import Dispatch
 
 logger = logging.getLogger(__name__)
+
+
+def perform(work: Dispatch) -> None:
+    """Runs one piece of work here and now: what a worker does with a delivered task."""
+    if work.kind == "node":
+        runner.run_node(work.execution_id, work.node_id, work.attempt, work.prepared)
+    elif work.kind == "expire":
+        runner.expire(work.execution_id)
+    elif work.kind == "advance":
+        runner.advance(work.execution_id)
+    elif work.kind == "time_out":
+        runner.time_out(work.execution_id, work.node_id, work.attempt)
+    else:
+        raise ValueError(f"unknown work kind {work.kind!r}")
 
 
 class EmbeddedDispatcher:
@@ -82,10 +96,9 @@ class EmbeddedDispatcher:
 
     @staticmethod
     def _sweep() -> None:
-        from executions.engine.runner import sweep_expired_leases
 
         try:
-            sweep_expired_leases()
+            runner.sweep_expired_leases()
         except Exception:
             logger.exception("Lease sweep failed")
         finally:

@@ -10,6 +10,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import jsonschema
+
+from executions.executors import is_light
+from mbflow_site.errors import ApiError
+from workflows.models import WorkflowVersion
+from workflows.public import spec_for
 from workflows.spec.models import EdgeSpec, NodeSpec, RetryPolicy, WorkflowSpec
 
 # A node without a timeout may take this long (plus the worker lease) on a worker.
@@ -153,7 +159,6 @@ def _topological(nodes: list[NodeSpec], edges: list[EdgePlan]) -> list[str]:
 
 
 def compile_plan(spec: WorkflowSpec, version: int | None = None) -> Plan:
-    from executions.executors import is_light
 
     edges = _edges(spec)
     order = _topological(spec.nodes, edges)
@@ -185,8 +190,6 @@ def compile_plan(spec: WorkflowSpec, version: int | None = None) -> Plan:
 @lru_cache(maxsize=512)
 def plan_for_version(version_id: int) -> Plan:
     """Versions never change, so a plan is compiled once per version and process."""
-    from workflows.models import WorkflowVersion
-    from workflows.public import spec_for
 
     version = WorkflowVersion.objects.get(pk=version_id)
     return compile_plan(spec_for(version), version.number)
@@ -203,3 +206,21 @@ def plan_for(version_id: int | None, execution_id: Any, adhoc_spec: dict[str, An
     if adhoc_spec is None:
         raise ValueError("an execution without a version must carry its document")
     return _plan_for_adhoc(str(execution_id), json.dumps(adhoc_spec))
+
+
+class InvalidInput(ApiError):
+    default_code = "invalid_input"
+
+
+def check_input(plan: Plan, data: Any) -> None:
+    """Validates an execution's input against the workflow's ``input_schema`` before anything runs."""
+    schema = plan.spec.spec.input_schema
+    if not schema:
+        return
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        listed = [{"path": "/" + "/".join(str(p) for p in e.absolute_path), "message": e.message} for e in errors]
+        first = listed[0]
+        raise InvalidInput(f"The input is not valid at {first['path']}: {first['message']}",
+                           details={"path": first["path"], "errors": listed})

@@ -12,12 +12,15 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from django.db import IntegrityError
 from django.utils import timezone
 
+from executions.engine.children import existing_child, new_child, outcome_of_child
 from executions.engine.leases import heartbeat, held_lease
 from executions.engine.plan import NodePlan, Plan, open_lease_seconds
+from executions.engine.ports import Dispatch
 from executions.engine.projection import NodeState
-from executions.engine.step import Dispatch, Outcome, Step, as_node_error, lease_until, worker_name
+from executions.engine.step import Outcome, Step, as_node_error, lease_until, worker_name
 from executions.engine.store import (
     Journal,
     claim_node_runs,
@@ -26,7 +29,7 @@ from executions.engine.store import (
     open_journal,
     release_connection,
 )
-from executions.executors import Executor, NodeContext, NodeTimeout, Suspend, get_executor
+from executions.executors import Executor, NodeContext, NodeTimeout, StartChild, Suspend, get_executor
 from executions.models import Execution, NodeRun
 
 logger = logging.getLogger(__name__)
@@ -206,6 +209,8 @@ def run_node(execution_id: str, node_id: str, attempt: int, prepared: Any = None
         with heartbeat.holding(execution_id, node_id, attempt, claimed.ctx.timeout,
                                overran=partial(_overran, execution_id, node_id, attempt)):
             result = claimed.executor.run(claimed.config, claimed.ctx)
+            if isinstance(result, StartChild):
+                result = _start_child(claimed.ctx, result)
     except Exception as exc:
         outcome = Outcome(error=as_node_error(exc))
     except BaseException:  # the worker is going away: the lease sweep re-runs the node
@@ -225,6 +230,29 @@ def run_node(execution_id: str, node_id: str, attempt: int, prepared: Any = None
             return  # the node stays open until its outcome is reported (a child ends, a signal comes)
         outcome = Outcome(output=result)
     complete(execution_id, node_id, attempt, outcome, ran_here=True)
+
+
+def _start_child(ctx: NodeContext, request: StartChild) -> Any:
+    """Starts the child a node asked for (or finds the one an earlier delivery of this attempt
+    started): its id without ``wait``; with it, its outcome when it already ended (all light
+    nodes), else a Suspend until it reports."""
+    child = existing_child(ctx)
+    if child is None:
+        child, plan = new_child(ctx, request)
+        try:
+            child = start(child, plan)
+        except IntegrityError:  # a duplicate delivery of this attempt started it meanwhile
+            child = existing_child(ctx)
+            if child is None:
+                raise
+    if not request.wait:
+        return {"execution_id": str(child.pk), "status": child.status}
+    if child.status in ("succeeded", "failed", "cancelled"):
+        outcome = outcome_of_child(child.status, child.output, child.error)
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.output
+    return Suspend("waiting for the child execution", {"execution_id": str(child.pk)})
 
 
 def _overran(execution_id: str, node_id: str, attempt: int, limit: float) -> None:
@@ -411,8 +439,6 @@ def _after_finish(step: Step) -> None:
     parent_attempt = int((execution.trigger or {}).get("parent_attempt") or 0)
     if not parent_attempt or not (execution.trigger or {}).get("wait", True):
         return
-    from executions.executors.sub_workflow import outcome_of_child
-
     outcome = outcome_of_child(step.state.status, step.state.output, step.state.error)
     parent_id, node_id = str(execution.parent_id), execution.parent_node_id
     step.journal.after_commit.append(lambda: complete(parent_id, node_id, parent_attempt, outcome))

@@ -19,6 +19,7 @@ import jsonschema
 from django.utils import timezone
 
 from executions.engine.plan import NodePlan, Plan, plan_for
+from executions.engine.ports import Dispatch, get_dispatcher
 from executions.engine.projection import ExecutionState, NodeState
 from executions.engine.store import Journal
 from executions.engine.values import NO_SECRETS, Redactor
@@ -33,6 +34,7 @@ from executions.executors import (
     config_field,
     get_executor,
 )
+from executions.vault import secrets_for
 from workflows.spec.expressions import ExpressionError, ExpressionTimeout, Secret, budget, evaluate, render_value
 
 _HOST = socket.gethostname()
@@ -43,23 +45,6 @@ MESSAGE_CONFIG_LIMIT = 64 * 1024
 
 def worker_name() -> str:
     return f"{_HOST}:{os.getpid()}:{threading.current_thread().name}"
-
-
-@dataclass(frozen=True, slots=True)
-class Dispatch:
-    """Work to hand to the dispatcher once the step's transaction has committed."""
-
-    kind: str  # node | expire | advance | time_out
-    execution_id: str
-    node_id: str = ""
-    attempt: int = 0
-    eta: datetime | None = None
-    queue: str = "io"
-    # The rendered config and context, for a dispatcher that runs the work in this process
-    # (embedded): it saves the worker re-reading the state. Never serialised to a broker.
-    prepared: Any = field(default=None, compare=False, repr=False)
-    # What a broker message may carry instead (see ``portable``): JSON, never a secret.
-    portable: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -127,8 +112,6 @@ class Step:
     def secrets(self) -> dict[str, str]:
         if self._secrets is None:
             if self.plan.uses_secrets:
-                from executions.services.secrets import secrets_for
-
                 self._secrets = secrets_for(self.journal.tenant_id)
             else:
                 self._secrets = {}
@@ -383,8 +366,6 @@ class Step:
         self.dispatches.append(work)
 
     def _send(self) -> None:
-        from executions.dispatch import get_dispatcher
-
         get_dispatcher().dispatch_all(self.dispatches)
 
     # --- outcomes ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transac
 from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
+from executions.engine.ports import publish_events
 from executions.engine.projection import (
     EXECUTION_FIELDS,
     NODE_FIELDS,
@@ -137,8 +138,6 @@ class Journal:
         published = list(self.events)
         self.events.clear()
         self._dirty_nodes.clear()
-        from executions.live.publisher import publish_events
-
         tenant_id, execution_id = execution.tenant_id, execution.pk
         transaction.on_commit(lambda: publish_events(tenant_id, execution_id, published))
         for callback in self.after_commit:

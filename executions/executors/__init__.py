@@ -1,5 +1,7 @@
 """Node executors: the runtime of each node type. See ``base`` for the contract."""
 
+# The built-in executors register themselves (``@executor``) when imported.
+from executions.executors import approval, delay, flow, foreach, function, http, llm, sub_workflow  # noqa: F401
 from executions.executors.base import (
     Executor,
     NodeContext,
@@ -7,6 +9,7 @@ from executions.executors.base import (
     NodeTimeout,
     PermanentError,
     RetryableError,
+    StartChild,
     Suspend,
     config_field,
 )
@@ -19,6 +22,7 @@ __all__ = [
     "NodeTimeout",
     "PermanentError",
     "RetryableError",
+    "StartChild",
     "Suspend",
     "UnknownExecutor",
     "config_field",

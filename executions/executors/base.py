@@ -24,8 +24,9 @@ engine calls ``run(config, ctx)``:
   (``queue``: ``io`` or ``llm``).
 - ``defer(config)`` may return seconds to wait before the run is dispatched (delay nodes);
   the wait is a scheduled dispatch, not a sleeping worker.
-- ``run`` may return ``Suspend`` when the result comes later from outside: a child execution
-  ending, or (with ``waiting``) a signal through the API, such as an approval.
+- ``run`` may return ``Suspend`` when the result comes later from outside (with ``waiting``,
+  a signal through the API, such as an approval), or ``StartChild`` to have the engine start a
+  child execution whose end settles the node.
 - ``port(output)`` names the labelled output an edge with ``port`` must match.
 """
 
@@ -84,6 +85,19 @@ class Suspend:
     details: dict[str, Any] = field(default_factory=dict)
     waiting: bool = False
     timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StartChild:
+    """Returned by an executor that runs another workflow of the tenant as a child execution
+    (``sub_workflow``): the engine starts the child, once per attempt however often the task is
+    delivered. With ``wait`` the node stays open, holding no worker, until the child ends and
+    reports its outcome; without it the node succeeds at once with the child's id."""
+
+    workflow: str
+    version: int | None
+    input: dict[str, Any]
+    wait: bool = True
 
 
 @dataclass(slots=True)

@@ -24,12 +24,7 @@ def executor(type_name: str) -> Callable[[E], E]:
     return register
 
 
-def _ensure_builtins() -> None:
-    import executions.executors.builtins  # noqa: F401  (registers the built-in executors)
-
-
 def get_executor(type_name: str) -> Executor:
-    _ensure_builtins()
     try:
         return _EXECUTORS[type_name]
     except KeyError:
@@ -37,11 +32,9 @@ def get_executor(type_name: str) -> Executor:
 
 
 def is_light(type_name: str) -> bool:
-    _ensure_builtins()
     found = _EXECUTORS.get(type_name)
     return bool(found and found.light)
 
 
 def registered_types() -> list[str]:
-    _ensure_builtins()
     return sorted(_EXECUTORS)

@@ -1,4 +1,4 @@
-"""Use cases on executions: start (by workflow, ad hoc, as a child), read, cancel, re-run."""
+"""Use cases on executions: start (by workflow, ad hoc), read, cancel, re-run."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import jsonschema
 from django.db import IntegrityError
 from django.db.models import QuerySet
 
 from executions.engine import runner
-from executions.engine.plan import Plan, compile_plan, plan_for_version
+from executions.engine.plan import Plan, check_input, compile_plan, plan_for_version
 from executions.engine.projection import EXECUTION_FIELDS
 from executions.models import Execution
 from executions.services.waiting import wait_for_finish
@@ -24,24 +23,6 @@ from workflows.spec.models import WorkflowSpec
 
 logger = logging.getLogger(__name__)
 MAX_WAIT_SECONDS = 300.0
-
-
-class InvalidInput(ApiError):
-    default_code = "invalid_input"
-
-
-def check_input(plan: Plan, data: Any) -> None:
-    """Validates the input against the workflow's ``input_schema`` before anything runs."""
-    schema = plan.spec.spec.input_schema
-    if not schema:
-        return
-    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        listed = [{"path": "/" + "/".join(str(p) for p in e.absolute_path), "message": e.message} for e in errors]
-        first = listed[0]
-        raise InvalidInput(f"The input is not valid at {first['path']}: {first['message']}",
-                           details={"path": first["path"], "errors": listed})
 
 
 def check_wait(raw: Any) -> float | None:
@@ -121,30 +102,6 @@ def do_start_adhoc(tenant: Tenant, spec: WorkflowSpec, *, data: Any = None, idem
                           input=_input(data), idempotency_key=idempotency_key or None,
                           trigger=trigger or {"type": "adhoc"})
     return _start(execution, compile_plan(spec))
-
-
-def start_child(tenant_id: str, workflow_ref: str, version: int | None, data: dict[str, Any], *,
-                parent_id: str, parent_node_id: str, parent_attempt: int, depth: int, wait: bool) -> Execution:
-    from executions.executors import PermanentError
-
-    tenant = Tenant.objects.get(pk=tenant_id)
-    key = f"sub:{parent_id}:{parent_node_id}:{parent_attempt}"
-    existing = _existing(tenant, key)
-    if existing is not None:
-        return existing
-    try:
-        workflow = get_workflow(tenant, workflow_ref)
-        pinned = get_version(workflow, version)
-        execution = Execution(
-            tenant=tenant, workflow=workflow, version=pinned, input=data, idempotency_key=key,
-            parent_id=parent_id, parent_node_id=parent_node_id, depth=depth,
-            trigger={"type": "sub_workflow", "parent_attempt": parent_attempt, "wait": wait},
-        )
-        child, _ = _start(execution, plan_for_version(pinned.pk))
-    except ApiError as exc:
-        raise PermanentError(f"Cannot start the sub-workflow: {exc.message}", code=exc.code,
-                             details=exc.details) from None
-    return child
 
 
 def _input(data: Any) -> Any:

@@ -10,9 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
+import redis
 from django.conf import settings
 
 from executions.engine.store import release_connection
+from executions.models import Execution
 from mbflow_site.turns import stepped_aside
 
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -29,8 +31,6 @@ def _channel(execution_id: str) -> str:
 @lru_cache(maxsize=1)
 def redis_client() -> Any:
     """This process's client of REDIS_URL (finish notices, live watch counts)."""
-    import redis
-
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
@@ -62,8 +62,6 @@ def notify_finished(execution_id: str, *, remote: bool = True) -> None:
 
 
 def _status(execution_id: str) -> str | None:
-    from executions.models import Execution
-
     return next(iter(Execution.objects.filter(pk=execution_id).order_by().values_list("status", flat=True)), None)
 
 

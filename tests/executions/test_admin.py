@@ -8,7 +8,7 @@ from django.test import Client
 
 from executions.dispatch.embedded import EmbeddedDispatcher
 from executions.models import Execution, ExecutionEvent, NodeRun, Secret
-from executions.services.secrets import secrets_for
+from executions.vault import secrets_for
 from tests.executions.conftest import Run, Store, doc
 from workflows.models import Tenant
 

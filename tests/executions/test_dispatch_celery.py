@@ -10,9 +10,10 @@ import pytest
 from django.utils import timezone
 
 from executions.dispatch import use_dispatcher
-from executions.dispatch.celery import _grouped, run_delivered_nodes
+from executions.dispatch.celery import _grouped
 from executions.dispatch.embedded import EmbeddedDispatcher
-from executions.engine.step import Dispatch
+from executions.engine.delivery import run_delivered_nodes
+from executions.engine.ports import Dispatch
 from executions.models import Execution, NodeRun
 from executions.services.waiting import wait_for_finish
 from tests.executions.conftest import Store, doc

@@ -21,7 +21,7 @@ from executions.dispatch import use_dispatcher
 from executions.dispatch.embedded import EmbeddedDispatcher
 from executions.engine import runner
 from executions.engine.leases import heartbeat
-from executions.engine.step import Dispatch
+from executions.engine.ports import Dispatch
 from executions.executors import Executor, NodeContext, executor
 from executions.models import Execution, NodeRun
 from executions.services.waiting import wait_for_finish

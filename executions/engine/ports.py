@@ -1,0 +1,82 @@
+"""What the engine hands outward, and to whom: the ports the app wires at start-up.
+
+The engine decides and records; it does not know where work runs or who listens. After a step
+commits it hands its work (``Dispatch``) to the dispatcher and its events to the event sink.
+``executions.apps`` plugs in the real ones (the embedded pool or Celery, chosen by
+``MBFLOW_DISPATCHER``; the live publisher); tests and the benchmark switch the dispatcher with
+``use_dispatcher``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from executions.engine.projection import Event
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatch:
+    """Work to hand to the dispatcher once the step's transaction has committed."""
+
+    kind: str  # node | expire | advance | time_out
+    execution_id: str
+    node_id: str = ""
+    attempt: int = 0
+    eta: datetime | None = None
+    queue: str = "io"
+    # The rendered config and context, for a dispatcher that runs the work in this process
+    # (embedded): it saves the worker re-reading the state. Never serialised to a broker.
+    prepared: Any = field(default=None, compare=False, repr=False)
+    # What a broker message may carry instead (see ``Step.portable``): JSON, never a secret.
+    portable: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+
+class Dispatcher(Protocol):
+    name: str
+
+    def dispatch_all(self, works: Sequence[Dispatch]) -> None:
+        """Sends the work one step decided, after that step committed."""
+
+
+EventSink = Callable[[Any, Any, Sequence[Event]], None]  # (tenant id, execution id, events)
+
+
+def _no_events(tenant_id: Any, execution_id: Any, events: Sequence[Event]) -> None:
+    pass
+
+
+_dispatcher_factory: Callable[[], Dispatcher] | None = None
+_default: Dispatcher | None = None
+_override: Dispatcher | None = None
+_event_sink: EventSink = _no_events
+
+
+def wire(*, dispatcher_factory: Callable[[], Dispatcher], event_sink: EventSink) -> None:
+    """Plugs in the process's dispatcher (made on first use) and event sink (``apps.ready``)."""
+    global _dispatcher_factory, _default, _event_sink
+    _dispatcher_factory, _default, _event_sink = dispatcher_factory, None, event_sink
+
+
+def get_dispatcher() -> Dispatcher:
+    global _default
+    if _override is not None:
+        return _override
+    if _default is None:
+        if _dispatcher_factory is None:
+            raise RuntimeError("No dispatcher is wired: executions.apps.ExecutionsConfig.ready did not run.")
+        _default = _dispatcher_factory()
+    return _default
+
+
+def use_dispatcher(dispatcher: Dispatcher | None) -> None:
+    """Chooses the dispatcher for this process (tests and the benchmark switch it); None goes
+    back to the wired one."""
+    global _override
+    _override = dispatcher
+
+
+def publish_events(tenant_id: Any, execution_id: Any, events: Sequence[Event]) -> None:
+    _event_sink(tenant_id, execution_id, events)
