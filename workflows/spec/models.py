@@ -71,6 +71,8 @@ class CircuitBreaker(Strict):
     recovery_timeout: Duration = 60.0
     half_open_max_calls: Annotated[int, Field(ge=1)] = 1
     failure_rate_threshold: Annotated[float, Field(gt=0, le=1)] | None = None
+    window: Annotated[int, Field(ge=1, le=1000)] = 20  # calls the failure rate is measured over
+    key: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")] | None = None  # shared by nodes calling one service
 
 
 class Position(Strict):
