@@ -5,6 +5,8 @@ Plain Python (no Django): the API, the engine and the tools use it through these
 
 from workflows.spec.canonical import canonical_data, dump_value, dump_yaml
 from workflows.spec.catalog import NodeConfig, NodeType, get_node_type, node_type, node_types
+from workflows.spec.context import context_schemas, validate_context
+from workflows.spec.dialects import CONTEXT_KIND
 from workflows.spec.durations import parse_duration
 from workflows.spec.expressions import ExpressionError, evaluate, render_value
 from workflows.spec.issues import Issue, Marks, Path, SpecSyntaxError
@@ -21,6 +23,7 @@ from workflows.spec.schema import workflow_json_schema
 from workflows.spec.validation import ValidationReport, validate_document
 
 __all__ = [
+    "CONTEXT_KIND",
     "CircuitBreaker",
     "EdgeSpec",
     "ExpressionError",
@@ -37,6 +40,7 @@ __all__ = [
     "WorkflowBody",
     "WorkflowSpec",
     "canonical_data",
+    "context_schemas",
     "dump_value",
     "dump_yaml",
     "evaluate",
@@ -48,6 +52,7 @@ __all__ = [
     "parse_duration",
     "parse_yaml",
     "render_value",
+    "validate_context",
     "validate_document",
     "workflow_json_schema",
 ]

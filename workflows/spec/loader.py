@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from workflows.spec.dialects import CONTEXT_KIND
 from workflows.spec.issues import Issue, Marks, Path, SpecSyntaxError
 
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
@@ -68,6 +69,11 @@ class LoadedDocument:
     data: dict[str, Any]
     marks: Marks = field(default_factory=dict)
     warnings: list[Issue] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        """`Workflow`, or `WorkflowContext` for a document holding a workflow's input and output schemas."""
+        return CONTEXT_KIND if self.data.get("kind") == CONTEXT_KIND else "Workflow"
 
     def mark(self, path: Path) -> tuple[int, int] | None:
         """Where ``path`` (or the nearest enclosing element) was written."""

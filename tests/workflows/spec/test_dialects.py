@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from workflows.spec import dump_yaml, load_document, validate_document
+from workflows.spec import context_schemas, dump_yaml, load_document, validate_context, validate_document
 from workflows.spec.dialects import convert, detect_dialect
 from workflows.spec.loader import parse_yaml
 
@@ -212,6 +212,38 @@ def test_go_metadata_and_trigger_become_native() -> None:
     assert warnings == []
 
 
+GO_SDK_WORKFLOW = """\
+name: "My Workflow"
+description: Fetches the data
+tags: [sdk]
+nodes:
+  - id: node-1
+    name: Fetch Data
+    type: http
+    config: {method: GET, url: "https://api.example.com/data"}
+"""
+
+
+def test_the_go_models_top_level_name_names_the_workflow() -> None:
+    """GIVEN a Go workflow as its model writes it (`name`, `description`, `tags` at the top, as
+    in the SDK example) WHEN converted THEN they name and describe the workflow."""
+    document, marks, dialect, warnings = _convert(GO_SDK_WORKFLOW)
+
+    assert dialect == "mbflow"
+    assert document["metadata"] == {"name": "my-workflow", "title": "My Workflow",
+                                    "description": "Fetches the data", "tags": ["sdk"]}
+    assert marks[("metadata", "name")][0] == _line(GO_SDK_WORKFLOW, 'name: "My Workflow"')
+    assert warnings == []
+    assert validate_document(load_document(GO_SDK_WORKFLOW)).valid
+
+    # metadata.name, when also written, names it; the top-level one is reported as dropped.
+    both = GO_SDK_WORKFLOW + "metadata: {name: from-metadata}\n"
+    document, _, _, warnings = _convert(both)
+    assert document["metadata"]["name"] == "from-metadata"
+    assert document["metadata"]["description"] == "Fetches the data"
+    assert [(w.code, w.line) for w in warnings] == [("dialect_dropped", 1)]
+
+
 def test_a_boolean_go_conditional_becomes_a_condition_with_true_and_false_ports() -> None:
     text = _fixture("mbflow_ticket_router.yaml")
     document, marks, _, _ = _convert(text)
@@ -325,7 +357,7 @@ def test_go_oddities_are_kept_or_reported_with_their_lines() -> None:
 def test_the_seed_user_onboarding_example_converts_to_native(seed_onboarding: str) -> None:
     document, _, dialect, warnings = _convert(seed_onboarding)
     assert dialect == "magic_flow"
-    assert warnings == []
+    assert [w.code for w in warnings] == ["dialect_undefined_step"] * 3  # its three undefined steps
 
     assert document["metadata"] == {
         "name": "user-onboarding",
@@ -415,16 +447,99 @@ def test_seed_marks_point_at_the_steps_as_written(seed_onboarding: str) -> None:
     assert marks[("spec", "edges", edge, "to")][0] == _line(seed_onboarding, "on_failure: notify-validation-error")
 
 
-def test_validation_reports_the_seeds_undefined_steps_at_their_lines(seed_onboarding: str) -> None:
-    report = validate_document(load_document(seed_onboarding))
+def test_the_seeds_undefined_steps_become_placeholder_fail_nodes(seed_onboarding: str) -> None:
+    """GIVEN the seed as written, whose on_failure and fallback_step name three steps it never
+    defines WHEN it is loaded THEN each is a `fail` node saying so, each reference a warning at its
+    line, and the document is valid."""
+    loaded = load_document(seed_onboarding)
+    report = validate_document(loaded)
 
-    assert not report.valid
-    errors = {(e.code, e.line) for e in report.errors}
-    assert errors == {
-        ("dangling_edge", _line(seed_onboarding, "on_failure: notify-validation-error")),
-        ("unknown_node_reference", _line(seed_onboarding, "fallback_step: create-guest-account")),
-        ("unknown_node_reference", _line(seed_onboarding, "fallback_step: skip-verification")),
-    }
+    assert report.valid, [e.to_dict() for e in report.errors]
+    document = loaded.data
+    for name in ("notify-validation-error", "create-guest-account", "skip-verification"):
+        node = _node(document, name)
+        assert node == {
+            "id": name,
+            "description": "A placeholder: the imported file names this step but does not define it.",
+            "type": "fail",
+            "config": {"message": f"Step `{name}` is not defined in the imported file"},
+        }
+    # The references are kept: an edge, two fallbacks.
+    assert ("validate-user", "notify-validation-error", "failure", None) in _edges(document)
+    assert _node(document, "create-account")["fallback"] == "create-guest-account"
+    assert _node(document, "external-verification")["fallback"] == "skip-verification"
+    # The placeholders follow the steps; the compensation step written in error_handling is no placeholder.
+    assert [n["id"] for n in document["spec"]["nodes"]][-3:] == [
+        "notify-validation-error", "create-guest-account", "skip-verification"]
+    assert _node(document, "cleanup-partial-data")["type"] == "function"
+
+    warnings = [(w.code, w.line, w.node_id) for w in report.warnings]
+    assert warnings == [
+        ("dialect_undefined_step", _line(seed_onboarding, "on_failure: notify-validation-error"),
+         "notify-validation-error"),
+        ("dialect_undefined_step", _line(seed_onboarding, "fallback_step: create-guest-account"),
+         "create-guest-account"),
+        ("dialect_undefined_step", _line(seed_onboarding, "fallback_step: skip-verification"), "skip-verification"),
+    ]
+    assert "placeholder `fail` node" in report.warnings[0].message
+    index = _node_index(document, "skip-verification")
+    assert loaded.marks[("spec", "nodes", index)][0] == _line(seed_onboarding, "fallback_step: skip-verification")
+
+
+MAGIC_FLOW_UNDEFINED = """\
+apiVersion: workflow.magic-flow.io/v2
+kind: Workflow
+metadata: {name: undefined-steps}
+spec:
+  steps:
+    - name: fetch
+      type: function
+      executor: svc
+      function: fetch
+      on_success: [store, audit trail]
+      on_failure: "clean up"
+    - name: store
+      type: function
+      executor: svc
+      function: store
+      depends_on: [warm-cache]
+      fallback_step: audit trail
+  error_handling:
+    - condition: "$.store.status == 'failed'"
+      action:
+        type: compensate
+        steps: [undo-store, {name: "clean up", service: svc, method: cleanup}]
+"""
+
+
+def test_every_kind_of_reference_to_an_undefined_step_gets_one_placeholder() -> None:
+    """GIVEN a list on_success, depends_on, a fallback, a compensation step named by its name and
+    names that are not node ids WHEN converted THEN one placeholder per undefined name, every
+    reference pointing at it, and a step defined inside error_handling is no placeholder."""
+    document, _, _, warnings = _convert(MAGIC_FLOW_UNDEFINED)
+
+    placeholders = {n["id"]: n for n in document["spec"]["nodes"] if n["type"] == "fail"}
+    assert set(placeholders) == {"audit_trail", "warm-cache", "undo-store"}
+    assert placeholders["audit_trail"]["name"] == "audit trail"
+    assert placeholders["audit_trail"]["config"]["message"] == "Step `audit trail` is not defined in the imported file"
+    # "clean up" is defined inside error_handling: the on_failure edge written before it reaches it.
+    clean_up = next(n for n in document["spec"]["nodes"] if n.get("name") == "clean up")
+    assert clean_up["id"] == "clean_up" and clean_up["type"] == "function"
+    edges = _edges(document)
+    assert ("fetch", "audit_trail", "success", None) in edges
+    assert ("fetch", "clean_up", "failure", None) in edges
+    assert ("warm-cache", "store", "success", None) in edges
+    assert _node(document, "store")["fallback"] == "audit_trail"
+    assert {"node": "undo-store", "when_failed": "store"} in document["spec"]["compensation"]
+    assert {"node": "clean_up", "when_failed": "store"} in document["spec"]["compensation"]
+
+    assert sorted((w.node_id, w.line) for w in warnings if w.code == "dialect_undefined_step") == sorted([
+        ("audit_trail", _line(MAGIC_FLOW_UNDEFINED, "on_success: [store, audit trail]")),
+        ("audit_trail", _line(MAGIC_FLOW_UNDEFINED, "fallback_step: audit trail")),
+        ("warm-cache", _line(MAGIC_FLOW_UNDEFINED, "depends_on: [warm-cache]")),
+        ("undo-store", _line(MAGIC_FLOW_UNDEFINED, "steps: [undo-store")),
+    ])
+    assert validate_document(load_document(MAGIC_FLOW_UNDEFINED)).valid
 
 
 def test_magic_flow_resilience_settings_and_schemas_carry_over() -> None:
@@ -499,18 +614,80 @@ def test_magic_flow_approximations_are_reported_as_warnings_at_their_lines() -> 
     ])
 
 
-def test_a_magic_flow_context_document_is_reported_as_not_a_workflow() -> None:
-    text = """\
+def test_the_seed_context_becomes_a_workflow_context_naming_its_workflow() -> None:
+    """GIVEN the seed's context.yaml (`metadata.name: user-onboarding-context`) WHEN loaded THEN it
+    is a WorkflowContext for the workflow `user-onboarding`, its schemas carried over."""
+    text = _fixture("magic_flow_seed_user_onboarding_context.yaml")
+    loaded = load_document(text)
+    report = validate_context(loaded)
+
+    assert (loaded.dialect, loaded.kind) == ("magic_flow", "WorkflowContext")
+    assert report.valid, [e.to_dict() for e in report.errors]
+    assert loaded.warnings == []
+    document = loaded.data
+    assert document["apiVersion"] == "mbflow/v1"
+    assert document["metadata"] == {"name": "user-onboarding-context"}
+    assert document["spec"]["workflow"] == "user-onboarding"
+    assert loaded.marks[("spec", "workflow")][0] == _line(text, "name: user-onboarding-context")
+    schema = document["spec"]["input_schema"]
+    assert schema["required"] == ["email", "name"]  # `required: true` on properties, lifted
+    assert schema["properties"]["email"] == {"type": "string", "format": "email",
+                                             "description": "User's email address"}
+    assert document["spec"]["output_schema"]["properties"]["account_status"]["enum"] == ["active", "pending", "failed"]
+    assert context_schemas(document) == {"input_schema": schema, "output_schema": document["spec"]["output_schema"]}
+    # Exported, it reads back as the same native context.
+    again = load_document(dump_yaml(document))
+    assert (again.dialect, again.kind, again.data) == ("native", "WorkflowContext", document)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "spec_extra", "workflow"),
+    [
+        ("{name: billing_context}", "", "billing"),
+        ("{name: Billing.Context}", "", "billing"),
+        ("{name: billing}", "", "billing"),
+        ("{name: anything}", "workflow: Order Processing", "order-processing"),
+    ],
+)
+def test_a_context_names_its_workflow_explicitly_or_by_its_own_name(metadata: str, spec_extra: str,
+                                                                   workflow: str) -> None:
+    text = f"""\
 apiVersion: workflow.magic-flow.io/v2
 kind: WorkflowContext
-metadata: {name: user-onboarding-context}
+metadata: {metadata}
 spec:
-  input_schema: {type: object, properties: {email: {type: string, required: true}}}
+  {spec_extra or "output_schema: {type: object}"}
+  input_schema: {{type: object}}
 """
-    document, _, dialect, warnings = _convert(text)
-    assert dialect == "magic_flow"
-    assert document["spec"]["input_schema"]["required"] == ["email"]
-    assert [(w.code, w.line) for w in warnings] == [("dialect_unsupported", 2)]
+    loaded = load_document(text)
+    assert loaded.data["spec"]["workflow"] == workflow
+    assert validate_context(loaded).valid
+
+
+def test_a_context_with_problems_is_reported_at_its_lines() -> None:
+    text = """\
+apiVersion: mbflow/v1
+kind: WorkflowContext
+metadata: {name: ctx}
+spec:
+  workflow: Not A Name
+  input_schema:
+    type: object
+    properties:
+      email: {type: strung}
+  steps: []
+"""
+    report = validate_context(load_document(text))
+    found = {(e.code, e.line) for e in report.errors}
+    assert found == {
+        ("invalid_value", _line(text, "workflow: Not A Name")),
+        ("unknown_field", _line(text, "steps: []")),
+    }
+    report = validate_context(load_document(text.replace("Not A Name", "ok").replace("  steps: []\n", "")))
+    assert [(e.code, e.line) for e in report.errors] == [("invalid_schema", _line(text, "type: strung"))]
+    assert "spec.input_schema is not a JSON Schema" in report.errors[0].message
+    bare = "apiVersion: mbflow/v1\nkind: WorkflowContext\nmetadata: {name: ctx}\nspec: {workflow: ok}\n"
+    assert [e.code for e in validate_context(load_document(bare)).errors] == ["missing_field"]
 
 
 # ----------------------------------------------------------------------------- templates

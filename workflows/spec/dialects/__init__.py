@@ -22,6 +22,8 @@ Dialect = Literal["native", "mbflow", "magic_flow"]
 
 MAGIC_FLOW_API_PREFIX = "workflow.magic-flow.io/"
 NATIVE_API_VERSION = "mbflow/v1"
+# The kind of a document that holds the input and output schemas of a workflow, not a workflow.
+CONTEXT_KIND = "WorkflowContext"
 
 NODE_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -14,8 +14,13 @@
   holds; `compensate` becomes `compensation` entries, with the steps written inline added as
   nodes.
 
-Steps that are named but never defined stay as written (edges, fallbacks), so validation
-reports them at the line where they are named.
+* A step that is named (`on_success`, `on_failure`, `depends_on`, `fallback_step`, a compensation
+  step) but defined nowhere in the file becomes a placeholder `fail` node of that name, whose
+  message says so: the file imports and runs, and the run fails only if it reaches the
+  placeholder. Each such reference is a `dialect_undefined_step` warning at its line.
+* A `kind: WorkflowContext` document (the input and output schemas of a workflow) becomes a
+  native `WorkflowContext`: `spec.workflow` names its workflow, or else its `metadata.name`
+  without a `-context` suffix.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import re
 from typing import Any
 
 from workflows.spec.dialects import (
+    CONTEXT_KIND,
     EDGE_ORDER,
     NATIVE_API_VERSION,
     NODE_ID_RE,
@@ -79,6 +85,8 @@ TIMEOUT_ACTION_ALIASES = {"cancel": "cancel_and_cleanup", "skip": "ignore", "con
 # `$.<first>` names that are not steps.
 PATH_ROOTS = {"input": "input", "response": "response", "execution": "execution", "vars": "vars",
               "variables": "vars", "secrets": "secrets", "output": "output", "item": "item", "index": "index"}
+# `user-onboarding-context` is the context of the workflow `user-onboarding`.
+CONTEXT_SUFFIX_RE = re.compile(r"[-_.]context$", re.IGNORECASE)
 _PATH_RE = re.compile(r"\$\.([A-Za-z_][\w-]*)((?:\.[A-Za-z_]\w*|\[[^\]]*\])*)")
 _STEPS_RE = re.compile(r"\$\.steps\.([A-Za-z_][\w-]*)")
 
@@ -95,6 +103,8 @@ class _MagicFlowConverter:
         self.marks = MarkMap(marks)
         self.warnings = Warnings(self.marks)
         self.ids: dict[str, str] = {}  # step name -> node id
+        self.inline_ids: dict[str, str] = {}  # name of a step written inside error_handling -> node id
+        self.placeholders: dict[str, tuple[str, list[Path]]] = {}  # undefined step -> (node id, references)
         self.nodes: list[dict[str, Any]] = []
         self.edges: list[dict[str, Any]] = []
         self.compensation: list[dict[str, Any]] = []
@@ -103,6 +113,8 @@ class _MagicFlowConverter:
 
     def run(self) -> dict[str, Any]:
         kind = self.data.get("kind", "Workflow")
+        if kind == CONTEXT_KIND:
+            return self._context()
         if kind != "Workflow":
             self.warnings.add("dialect_unsupported",
                               f"A Magic Flow `{kind}` document is not a workflow; only its schemas are kept.",
@@ -114,6 +126,7 @@ class _MagicFlowConverter:
         raw_spec = self.data.get("spec") if isinstance(self.data.get("spec"), dict) else {}
         steps = [s for s in as_list(raw_spec.get("steps")) if isinstance(s, dict)]
         self._assign_ids(steps)
+        self._find_undefined_steps(raw_spec)
 
         spec: dict[str, Any] = {}
         for key in ("input_schema", "output_schema"):
@@ -149,6 +162,7 @@ class _MagicFlowConverter:
                 continue
             self._step(raw, ("spec", "steps", index))
         self._error_handling(raw_spec.get("error_handling"))
+        self._add_placeholders()
         self._finish_edges()
 
         spec["nodes"] = self.nodes
@@ -179,7 +193,7 @@ class _MagicFlowConverter:
         raw = self.data.get("metadata") if isinstance(self.data.get("metadata"), dict) else {}
         self.marks.put(("metadata",), ("metadata",))
         original = str(raw.get("name") or "workflow")
-        name = original if WORKFLOW_NAME_RE.match(original) else slugify(original)
+        name = _workflow_name(original)
         result: dict[str, Any] = {"name": name}
         self.marks.put(("metadata", "name"), ("metadata", "name"))
         if raw.get("title") or original != name:
@@ -215,6 +229,41 @@ class _MagicFlowConverter:
             self.marks.put(("metadata", "annotations"), ("metadata", "annotations" if "annotations" in raw else "name"))
         return result
 
+    def _context(self) -> dict[str, Any]:
+        """A WorkflowContext: the input and output schemas of the workflow it names."""
+        for key in self.data:
+            if key not in ("apiVersion", "kind", "metadata", "spec"):
+                self.warnings.add("dialect_dropped", f"Top-level key `{key}` has no native equivalent; dropped.",
+                                  (key,))
+        raw_spec = self.data.get("spec") if isinstance(self.data.get("spec"), dict) else {}
+        spec: dict[str, Any] = {}
+        metadata = self.data.get("metadata") if isinstance(self.data.get("metadata"), dict) else {}
+        raw_name = metadata.get("name")
+        if "workflow" in raw_spec:
+            target = raw_spec["workflow"]
+            spec["workflow"] = _workflow_name(target) if isinstance(target, str) and target else target
+            self.marks.put(("spec", "workflow"), ("spec", "workflow"))
+        elif raw_name:
+            spec["workflow"] = _workflow_name(CONTEXT_SUFFIX_RE.sub("", str(raw_name)) or str(raw_name))
+            self.marks.put(("spec", "workflow"), ("metadata", "name"))
+        for key in ("input_schema", "output_schema"):
+            if key in raw_spec:
+                spec[key] = lift_required(raw_spec[key])
+                self.marks.rebase(("spec", key), ("spec", key))
+        for key in raw_spec:
+            if key not in ("workflow", "input_schema", "output_schema"):
+                self.warnings.add("dialect_dropped", f"spec.{key} has no place in a WorkflowContext; dropped.",
+                                  ("spec", key))
+        self.marks.put(("spec",), ("spec",))
+        self.marks.put(("kind",), ("kind",))
+        self.marks.put((), ())
+        return {
+            "apiVersion": NATIVE_API_VERSION,
+            "kind": CONTEXT_KIND,
+            "metadata": self._metadata(),
+            "spec": spec,
+        }
+
     # ------------------------------------------------------------------ steps
 
     def _assign_ids(self, steps: list[dict[str, Any]]) -> None:
@@ -228,8 +277,95 @@ class _MagicFlowConverter:
             taken.add(node_id)
 
     def _id(self, name: Any) -> str:
+        """The node id of a step an expression reads (`$.<step>.x`); an undefined one stays as
+        named, for validation to report."""
         text = str(name)
-        return self.ids.get(text, text)  # an undefined step stays as named: validation reports it
+        return self.ids.get(text, text)
+
+    def _ref(self, name: Any) -> str:
+        """The node id of a step named by another step or a compensation rule: a step, a step
+        written inside error_handling, or the placeholder of an undefined one."""
+        text = str(name)
+        if text in self.ids:
+            return self.ids[text]
+        if text in self.inline_ids:
+            return self.inline_ids[text]
+        if text in self.placeholders:
+            return self.placeholders[text][0]
+        return text  # not a name (a number, a mapping): validation reports it
+
+    def _find_undefined_steps(self, raw_spec: dict[str, Any]) -> None:
+        """Gives ids to the steps written inside error_handling, and a placeholder id to each step
+        that is named but defined nowhere, before any reference to them is converted."""
+        references: list[tuple[str, Path]] = []
+        for index, raw in enumerate(as_list(raw_spec.get("steps"))):
+            if not isinstance(raw, dict):
+                continue
+            for key in ("on_success", "on_failure", "depends_on", "fallback_step"):
+                value = raw.get(key)
+                where: Path = ("spec", "steps", index, key)
+                if isinstance(value, list):
+                    references += [(item, (*where, i)) for i, item in enumerate(value)
+                                   if isinstance(item, str) and item]
+                elif isinstance(value, str) and value:
+                    references.append((value, where))
+        inline: list[str] = []
+        for rule, src in self._rules(raw_spec.get("error_handling")):
+            action = rule.get("action") if isinstance(rule, dict) else None
+            if not isinstance(action, dict) or action.get("type") != "compensate":
+                continue
+            steps_key = "steps" if "steps" in action else "step"
+            listed = action.get(steps_key)
+            for position, step in enumerate(as_list(listed)):
+                where = (*src, "action", steps_key)
+                if isinstance(listed, list):
+                    where = (*where, position)
+                if isinstance(step, dict) and step.get("name"):
+                    inline.append(str(step["name"]))
+                elif isinstance(step, str) and step:
+                    references.append((step, where))
+        taken = set(self.ids.values())
+        for name in inline:
+            if name not in self.ids and name not in self.inline_ids:
+                self.inline_ids[name] = self._new_id(name, taken)
+        for name, where in references:
+            if name in self.ids or name in self.inline_ids:
+                continue
+            if name not in self.placeholders:
+                self.placeholders[name] = (self._new_id(name, taken), [])
+            self.placeholders[name][1].append(where)
+
+    def _taken_ids(self) -> set[str]:
+        placeholders = {node_id for node_id, _ in self.placeholders.values()}
+        return {n["id"] for n in self.nodes} | set(self.ids.values()) | set(self.inline_ids.values()) | placeholders
+
+    @staticmethod
+    def _new_id(name: str, taken: set[str]) -> str:
+        node_id = name if NODE_ID_RE.match(name) and name not in taken else safe_node_id(name, taken)
+        taken.add(node_id)
+        return node_id
+
+    def _add_placeholders(self) -> None:
+        """A `fail` node for each undefined step, at the end of the nodes, marked where it is first named."""
+        for name, (node_id, references) in self.placeholders.items():
+            dst: Path = ("spec", "nodes", len(self.nodes))
+            shown = node_id if "{" in name else name  # a message is a template: braces in a name stay out of it
+            node: dict[str, Any] = {"id": node_id}
+            if node_id != name:
+                node["name"] = name
+            node["description"] = "A placeholder: the imported file names this step but does not define it."
+            node["type"] = "fail"
+            node["config"] = {"message": f"Step `{shown}` is not defined in the imported file"}
+            for path in (dst, (*dst, "id"), (*dst, "type"), (*dst, "config"), (*dst, "config", "message")):
+                self.marks.put(path, references[0])
+            for where in references:
+                self.warnings.add(
+                    "dialect_undefined_step",
+                    f"Step `{shown}` is not defined in this file: a placeholder `fail` node stands in for it "
+                    "and fails the run if it is reached.",
+                    where, node_id=node_id, path=dst,
+                )
+            self.nodes.append(ordered(node, NODE_ORDER))
 
     def _step(self, raw: dict[str, Any], src: Path) -> None:
         index = len(self.nodes)
@@ -336,7 +472,7 @@ class _MagicFlowConverter:
                 node["retry"] = self._retry(raw[key], (*src, key), (*dst, "retry"), node_id)
                 break
         if raw.get("fallback_step") not in (None, ""):
-            node["fallback"] = self._id(raw["fallback_step"])
+            node["fallback"] = self._ref(raw["fallback_step"])
             self.marks.put((*dst, "fallback"), (*src, "fallback_step"))
         for key in ("fallback_output", "default_response"):
             if key in raw:
@@ -408,7 +544,7 @@ class _MagicFlowConverter:
                 if target in (None, ""):
                     continue
                 where = (*src, key, position) if isinstance(value, list) else (*src, key)
-                target_id = self._id(target)
+                target_id = self._ref(target)
                 existing = targets.get(target_id)
                 if existing is not None:
                     if existing["on"] != outcome:
@@ -419,7 +555,7 @@ class _MagicFlowConverter:
                 targets[target_id] = edge
         for position, parent in enumerate(as_list(raw.get("depends_on"))):
             where = (*src, "depends_on", position) if isinstance(raw.get("depends_on"), list) else (*src, "depends_on")
-            self._add_edge({"from": self._id(parent), "to": node_id, "on": "success"}, where)
+            self._add_edge({"from": self._ref(parent), "to": node_id, "on": "success"}, where)
 
     def _add_edge(self, edge: dict[str, Any], src: Path) -> None:
         dst: Path = ("spec", "edges", len(self.edges))
@@ -436,21 +572,21 @@ class _MagicFlowConverter:
 
     # ------------------------------------------------------------------ error handling
 
-    def _error_handling(self, raw: Any) -> None:
-        if raw is None:
-            return
-        rules: list[tuple[Any, Path]]
+    @staticmethod
+    def _rules(raw: Any) -> list[tuple[Any, Path]]:
+        """The error_handling rules, each with where it is written."""
         if isinstance(raw, list):
-            rules = [(rule, ("spec", "error_handling", i)) for i, rule in enumerate(raw)]
-        elif isinstance(raw, dict) and ("action" in raw or "condition" in raw):
-            rules = [(raw, ("spec", "error_handling"))]
-        elif isinstance(raw, dict):
+            return [(rule, ("spec", "error_handling", i)) for i, rule in enumerate(raw)]
+        if isinstance(raw, dict) and ("action" in raw or "condition" in raw):
+            return [(raw, ("spec", "error_handling"))]
+        if isinstance(raw, dict):
             # The short form: {compensate: [...], return_error: {...}}.
-            rules = [({"action": {"type": key, **(value if isinstance(value, dict) else {"steps": value})}},
-                      ("spec", "error_handling", key)) for key, value in raw.items()]
-        else:
-            rules = []
-        for rule, src in rules:
+            return [({"action": {"type": key, **(value if isinstance(value, dict) else {"steps": value})}},
+                     ("spec", "error_handling", key)) for key, value in raw.items()]
+        return []
+
+    def _error_handling(self, raw: Any) -> None:
+        for rule, src in self._rules(raw):
             if not isinstance(rule, dict) or not isinstance(rule.get("action"), dict):
                 self.warnings.add("dialect_dropped", "An error_handling rule without an action was dropped.", src)
                 continue
@@ -478,7 +614,7 @@ class _MagicFlowConverter:
         action = rule["action"]
         refs = self._referenced_steps(rule.get("condition"))
         base = f"{refs[0]}-error" if refs else "return-error"
-        node_id = safe_node_id(base, {n["id"] for n in self.nodes} | set(self.ids.values()))
+        node_id = safe_node_id(base, self._taken_ids())
         dst: Path = ("spec", "nodes", len(self.nodes))
         node: dict[str, Any] = {"id": node_id, "name": str(action.get("message") or "Return error"), "type": "fail"}
         config: dict[str, Any] = {"message": action.get("message") or "The workflow failed."}
@@ -524,7 +660,7 @@ class _MagicFlowConverter:
                 name_src = step_src
             for ref in refs or [None]:
                 entry_dst: Path = ("spec", "compensation", len(self.compensation))
-                entry: dict[str, Any] = {"node": self._id(name)}
+                entry: dict[str, Any] = {"node": self._ref(name)}
                 self.marks.put(entry_dst, step_src)
                 self.marks.put((*entry_dst, "node"), name_src)
                 if ref is not None:
@@ -534,7 +670,7 @@ class _MagicFlowConverter:
 
     def _inline_step(self, step: dict[str, Any], src: Path, name: str) -> None:
         """A compensation step written inside error_handling: a node of its own."""
-        node_id = safe_node_id(name, {n["id"] for n in self.nodes}) if not NODE_ID_RE.match(name) else name
+        node_id = self.inline_ids.get(name) or self._new_id(name, self._taken_ids())
         self.ids[name] = node_id
         raw = dict(step)
         raw["name"] = name
@@ -579,3 +715,8 @@ class _MagicFlowConverter:
         if first in PATH_ROOTS and first not in self.ids:
             return PATH_ROOTS[first] + rest
         return node_ref(self._id(first)) + rest
+
+
+def _workflow_name(original: str) -> str:
+    """A workflow name as written when it is one, else made into one."""
+    return original if WORKFLOW_NAME_RE.match(original) else slugify(original)

@@ -15,6 +15,9 @@ What the Go files mean, and how each part is carried over:
   types that have one (`http`), else moved to the node's `timeout`.
 * `body` of an `http` node is `json` when it is structured; `system_prompt` of an `llm` is `system`.
 * `trigger` (or a `triggers` list) → `spec.triggers`.
+* The Go model's top-level `name`, `description` and `tags` name and describe the workflow, as
+  `metadata.name` and friends do (which win when both are written): `name: "My Workflow"` →
+  `metadata: {name: my-workflow, title: My Workflow}`.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ from workflows.spec.dialects import (
 )
 from workflows.spec.issues import Issue, Marks, Path
 
+# Top-level keys of a Go workflow that name and describe it, as `metadata.<key>` does.
+NAME_KEYS = ("name", "description", "tags")
 NODE_KEYS = {"id", "name", "type", "config", "position", "description"}
 EDGE_KEYS = {"id", "from", "to", "condition"}
 # Names an expression may start with once translated (anything else is left alone and reported).
@@ -85,6 +90,11 @@ class _GoConverter:
 
     def run(self) -> dict[str, Any]:
         for key in self.data:
+            if key in NAME_KEYS:
+                if self._metadata_has(key):
+                    self.warnings.add("dialect_dropped",
+                                      f"Top-level `{key}` is dropped: `metadata.{key}` is the workflow's.", (key,))
+                continue  # else it names the workflow (`_metadata`)
             if key not in ("metadata", "variables", "nodes", "edges", "trigger", "triggers"):
                 self.warnings.add("dialect_dropped", f"Top-level key `{key}` has no native equivalent; dropped.",
                                   (key,))
@@ -128,21 +138,30 @@ class _GoConverter:
             "spec": ordered(spec, SPEC_ORDER, keep=("nodes",)),  # required, even when empty
         }
 
+    def _metadata_has(self, key: str) -> bool:
+        raw = self.data.get("metadata")
+        return isinstance(raw, dict) and raw.get(key) not in (None, "", [])
+
     def _metadata(self) -> dict[str, Any]:
         raw = self.data.get("metadata")
         raw = raw if isinstance(raw, dict) else {}
         self.marks.put(("metadata",), ("metadata",))
-        original = str(raw.get("name") or "workflow")
+        # The Go model's own `name`, `description` and `tags` are top-level keys; `metadata.<key>`
+        # wins when both are written.
+        where = {key: ("metadata", key) if self._metadata_has(key) else (key,) for key in NAME_KEYS}
+        values = {key: raw.get(key) if self._metadata_has(key) else self.data.get(key) for key in NAME_KEYS}
+        original = str(values["name"] or "workflow")
         name = slugify(original)
         result: dict[str, Any] = {"name": name}
-        self.marks.put(("metadata", "name"), ("metadata", "name"))
+        self.marks.put(("metadata", "name"), where["name"])
         if original != name:
             result["title"] = original
-            self.marks.put(("metadata", "title"), ("metadata", "name"))
+            self.marks.put(("metadata", "title"), where["name"])
         for key in ("description", "tags"):
-            if raw.get(key) not in (None, "", []):
-                result[key] = [str(t) for t in raw[key]] if key == "tags" and isinstance(raw[key], list) else raw[key]
-                self.marks.rebase(("metadata", key), ("metadata", key))
+            value = values[key]
+            if value not in (None, "", []):
+                result[key] = [str(t) for t in value] if key == "tags" and isinstance(value, list) else value
+                self.marks.rebase(("metadata", key), where[key])
         annotations: dict[str, Any] = {}
         for key, value in raw.items():
             if key in ("name", "description", "tags"):
