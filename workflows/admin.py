@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 
 from workflows.auth import forget_cached_keys
-from workflows.models import ApiKey, Membership, Template, Tenant, Workflow, WorkflowVersion
+from workflows.models import ApiKey, Membership, PendingContext, Template, Tenant, Workflow, WorkflowVersion
 from workflows.models.keys import generate_raw_key
 
 
@@ -99,3 +99,13 @@ class TemplateAdmin(admin.ModelAdmin):
     list_display = ["name", "title", "tenant", "created_at"]
     list_filter = ["tenant"]
     search_fields = ["name", "title", "description"]
+
+
+@admin.register(PendingContext)
+class PendingContextAdmin(admin.ModelAdmin):
+    """WorkflowContexts imported before their workflow; applied (and removed) when it is created."""
+
+    list_display = ["name", "workflow_name", "tenant", "author", "updated_at"]
+    list_filter = ["tenant"]
+    search_fields = ["name", "workflow_name"]
+    readonly_fields = ["created_at", "updated_at"]

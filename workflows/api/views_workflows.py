@@ -22,20 +22,26 @@ from workflows.api.serializers import (
     WorkflowSerializer,
 )
 from workflows.models import Role
+from workflows.services.contexts import Imported, describe_context, do_import_document, do_save_document
 from workflows.services.diff import diff_versions
-from workflows.services.documents import body_from_request_data, check_document, native_yaml, read_document
+from workflows.services.documents import (
+    CheckedContext,
+    body_from_request_data,
+    check_any_document,
+    native_yaml,
+    read_document,
+    validate_loaded,
+)
 from workflows.services.workflows import (
-    do_create_workflow,
     do_delete_workflow,
     do_duplicate_workflow,
     do_rollback_version,
-    do_save_version,
     do_set_archived,
     get_version,
     get_workflow,
     workflow_listing,
 )
-from workflows.spec import validate_document
+from workflows.spec import CONTEXT_KIND
 
 DOCUMENT_BODY = {
     "application/yaml": {"type": "string", "description": "The workflow YAML, any dialect."},
@@ -50,6 +56,20 @@ def _message(request: Request, body: Any) -> str:
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         return body["message"]
     return request.query_params.get("message", "")
+
+
+def _answer(imported: Imported, extra: dict[str, Any] | None = None) -> Response:
+    """A workflow created (201) or given a new version (200), or a WorkflowContext kept for a
+    workflow that does not exist yet (202); ``context`` says what a context did."""
+    extra = extra or {}
+    context = imported.context.to_dict() if imported.context is not None else None
+    if imported.workflow is None:
+        return Response({"kind": CONTEXT_KIND, "context": context, **extra}, status=status.HTTP_202_ACCEPTED)
+    data = WorkflowDetailSerializer(imported.workflow).data
+    if context is not None:
+        data["context"] = context
+    data.update(extra)
+    return Response(data, status=status.HTTP_201_CREATED if imported.created else status.HTTP_200_OK)
 
 
 def _as_bool(value: str | None) -> bool | None:
@@ -71,13 +91,14 @@ class WorkflowListView(TenantView):
                                    search=query.get("search", ""), tag=query.get("tag", ""))
         return self.paginate(request, listing, WorkflowSerializer)
 
-    @extend_schema(request=DOCUMENT_BODY, responses={201: WorkflowDetailSerializer})
+    @extend_schema(request=DOCUMENT_BODY, responses={201: WorkflowDetailSerializer, 200: WorkflowDetailSerializer,
+                                                     202: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         body = body_from_request_data(request.data)
-        document = check_document(body)
+        document = check_any_document(body)
         caller = self.caller()
-        workflow = do_create_workflow(caller.tenant, document, message=_message(request, body), author=caller.username)
-        return Response(WorkflowDetailSerializer(workflow).data, status=status.HTTP_201_CREATED)
+        imported = do_import_document(caller.tenant, document, message=_message(request, body), author=caller.username)
+        return _answer(imported)
 
 
 class WorkflowDetailView(TenantView):
@@ -90,9 +111,8 @@ class WorkflowDetailView(TenantView):
         caller = self.caller()
         workflow = get_workflow(caller.tenant, ref)
         body = body_from_request_data(request.data)
-        document = check_document(body)
-        workflow = do_save_version(workflow, document, message=_message(request, body), author=caller.username)
-        return Response(WorkflowDetailSerializer(workflow).data)
+        document = check_any_document(body)
+        return _answer(do_save_document(workflow, document, message=_message(request, body), author=caller.username))
 
     @extend_schema(request=WorkflowPatchSerializer, responses=WorkflowDetailSerializer)
     def patch(self, request: Request, ref: str) -> Response:
@@ -191,17 +211,16 @@ def _import_body(request: Request) -> Any:
 
 class ImportView(TenantView):
     @extend_schema(request={**DOCUMENT_BODY, "multipart/form-data": {"type": "object", "properties": {
-        "file": {"type": "string", "format": "binary"}}}}, responses={201: OpenApiTypes.OBJECT})
+        "file": {"type": "string", "format": "binary"}}}},
+        responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         caller = self.caller()
         body = _import_body(request)
-        document = check_document(body)
+        document = check_any_document(body)
         message = _message(request, body) or f"Imported ({document.loaded.dialect} dialect)"
-        workflow = do_create_workflow(caller.tenant, document, message=message, author=caller.username)
-        data = WorkflowDetailSerializer(workflow).data
-        data["dialect"] = document.loaded.dialect
-        data["warnings"] = [w.to_dict() for w in document.report.warnings]
-        return Response(data, status=status.HTTP_201_CREATED)
+        imported = do_import_document(caller.tenant, document, message=message, author=caller.username)
+        return _answer(imported, {"kind": document.loaded.kind, "dialect": document.loaded.dialect,
+                                  "warnings": [w.to_dict() for w in document.report.warnings]})
 
 
 class ValidateView(TenantView):
@@ -211,11 +230,19 @@ class ValidateView(TenantView):
     def post(self, request: Request) -> Response:
         body = _import_body(request)
         loaded = read_document(body)
-        report = validate_document(loaded)
-        return Response({
+        report = validate_loaded(loaded)
+        answer = {
             "valid": report.valid,
+            "kind": loaded.kind,
             "dialect": loaded.dialect,
             "errors": [issue.to_dict() for issue in report.errors],
             "warnings": [issue.to_dict() for issue in report.warnings],
             "yaml": native_yaml(loaded, body),
-        })
+        }
+        if loaded.kind == CONTEXT_KIND:
+            answer["message"] = "A WorkflowContext (a workflow's input and output schemas), not a workflow."
+            if report.valid:
+                context = CheckedContext(loaded=loaded, report=report, yaml_text=answer["yaml"])
+                answer["workflow"] = context.workflow_name
+                answer["message"] = describe_context(self.caller().tenant, context)
+        return Response(answer)

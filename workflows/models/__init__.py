@@ -1,6 +1,7 @@
+from workflows.models.contexts import PendingContext
 from workflows.models.keys import ApiKey
 from workflows.models.templates import Template
 from workflows.models.tenants import Membership, Role, Tenant
 from workflows.models.workflows import Workflow, WorkflowVersion
 
-__all__ = ["ApiKey", "Membership", "Role", "Template", "Tenant", "Workflow", "WorkflowVersion"]
+__all__ = ["ApiKey", "Membership", "PendingContext", "Role", "Template", "Tenant", "Workflow", "WorkflowVersion"]

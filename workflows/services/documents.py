@@ -11,12 +11,15 @@ from mbflow_site.errors import ApiError, InvalidDocument
 from mbflow_site.parsers import YamlBody
 from mbflow_site.storable import problem_in
 from workflows.spec import (
+    CONTEXT_KIND,
     LoadedDocument,
     SpecSyntaxError,
     ValidationReport,
+    context_schemas,
     dump_yaml,
     load_document,
     load_document_object,
+    validate_context,
     validate_document,
 )
 
@@ -34,6 +37,27 @@ class CheckedDocument:
     @property
     def metadata(self) -> dict[str, Any]:
         return dict(self.loaded.data.get("metadata") or {})
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedContext:
+    """A checked WorkflowContext: the input and output schemas of the workflow it names."""
+
+    loaded: LoadedDocument
+    report: ValidationReport
+    yaml_text: str
+
+    @property
+    def name(self) -> str:
+        return str(self.loaded.data["metadata"]["name"])
+
+    @property
+    def workflow_name(self) -> str:
+        return str(self.loaded.data["spec"]["workflow"])
+
+    @property
+    def schemas(self) -> dict[str, dict[str, Any]]:
+        return context_schemas(self.loaded.data)
 
 
 def read_document(body: Any) -> LoadedDocument:
@@ -86,19 +110,38 @@ def native_yaml(loaded: LoadedDocument, source: Any) -> str:
     return dump_yaml(loaded.data)
 
 
-def check_document(body: Any) -> CheckedDocument:
-    """Reads and validates; raises InvalidDocument listing every error."""
+def validate_loaded(loaded: LoadedDocument) -> ValidationReport:
+    """The report of a workflow, or of a WorkflowContext."""
+    return validate_context(loaded) if loaded.kind == CONTEXT_KIND else validate_document(loaded)
+
+
+def check_any_document(body: Any) -> CheckedDocument | CheckedContext:
+    """Reads and validates a workflow or a WorkflowContext; raises InvalidDocument listing every error."""
     loaded = read_document(body)
-    report = validate_document(loaded)
+    report = validate_loaded(loaded)
     if not report.valid:
         errors = [issue.to_dict() for issue in report.errors]
         first = report.errors[0]
         where = f" (line {first.line})" if first.line else ""
+        what = "WorkflowContext" if loaded.kind == CONTEXT_KIND else "workflow"
         raise InvalidDocument(
-            f"The workflow has {len(errors)} error(s); first: {first.message}{where}",
+            f"The {what} has {len(errors)} error(s); first: {first.message}{where}",
             details={"errors": errors, "warnings": [w.to_dict() for w in report.warnings]},
         )
-    return CheckedDocument(loaded=loaded, report=report, yaml_text=native_yaml(loaded, body))
+    checked = CheckedContext if loaded.kind == CONTEXT_KIND else CheckedDocument
+    return checked(loaded=loaded, report=report, yaml_text=native_yaml(loaded, body))
+
+
+def check_document(body: Any) -> CheckedDocument:
+    """Reads and validates a workflow; a WorkflowContext is a 400 saying where it goes instead."""
+    checked = check_any_document(body)
+    if isinstance(checked, CheckedContext):
+        raise ApiError(
+            f"This is a WorkflowContext (the input and output schemas of workflow {checked.workflow_name!r}), "
+            "not a workflow: import it with POST /api/v1/workflows/import to set them.",
+            code="not_a_workflow", details={"kind": CONTEXT_KIND, "workflow": checked.workflow_name},
+        )
+    return checked
 
 
 def body_from_request_data(data: Any) -> Any:

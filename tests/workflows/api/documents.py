@@ -53,3 +53,8 @@ def magic_flow_user_onboarding() -> str:
     """The Magic Flow v2 `user-onboarding` example, as written in the seed document (kept byte for
     byte as a fixture beside the dialect tests)."""
     return (SPEC_FIXTURES / "magic_flow_seed_user_onboarding.yaml").read_text()
+
+
+def magic_flow_user_onboarding_context() -> str:
+    """The seed's `context.yaml` for `user-onboarding` (a Magic Flow WorkflowContext), byte for byte."""
+    return (SPEC_FIXTURES / "magic_flow_seed_user_onboarding_context.yaml").read_text()
