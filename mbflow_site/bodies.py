@@ -34,6 +34,17 @@ def read_body(model: type[B], data: Any) -> B:
         raise ApiError("The request is not valid.", code="validation_error", details={"fields": fields}) from None
 
 
+def json_object(data: Any) -> dict[str, Any]:
+    """A request's parsed body as a dict (a form's fields too); anything else is the 400
+    ``read_body`` gives for a body that is not a JSON object."""
+    if isinstance(data, QueryDict):
+        return data.dict()
+    if not isinstance(data, dict):
+        raise ApiError("The request is not valid.", code="validation_error", details={
+            "fields": {"non_field_errors": [f"Expected a JSON object, got {_kind(data)}."]}})
+    return data
+
+
 def _kind(data: Any) -> str:
     return "nothing" if data is None else {list: "a list", str: "a string", bool: "a boolean"}.get(
         type(data), "a number" if isinstance(data, int | float) else type(data).__name__)

@@ -99,7 +99,8 @@ class Start(BaseModel):
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
     workflow: Annotated[str | None, _nullable(type="string", description="A workflow id or name.")] = None
-    version: Annotated[int | None, BeforeValidator(_not_a_boolean), Field(ge=1),
+    # The bounds go on the number, not on "number or null": pydantic cannot compare null to 1.
+    version: Annotated[Annotated[int, BeforeValidator(_not_a_boolean), Field(ge=1)] | None,
                        _nullable(type="integer", minimum=1, description="A version number; the active one by default.")
                        ] = None
     input: Annotated[Any, _nullable(description="The input, checked against the workflow's input_schema.")] = None

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from executions.api.serializers import SecretSerializer
 from executions.models import Secret
 from executions.services.secrets import do_delete_secret, do_set_secret, secret_names
+from mbflow_site.bodies import json_object
 from workflows.api.base import TenantView
 from workflows.models import Role
 
@@ -30,7 +31,8 @@ class SecretListView(TenantView):
 
     @extend_schema(request=SecretSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
-        secret = do_set_secret(self.caller().tenant, request.data.get("name"), request.data.get("value"))
+        body = json_object(request.data)
+        secret = do_set_secret(self.caller().tenant, body.get("name"), body.get("value"))
         return Response(_secret_data(secret), status=status.HTTP_201_CREATED)
 
 
@@ -40,7 +42,7 @@ class SecretDetailView(TenantView):
 
     @extend_schema(request=SecretSerializer, responses=OpenApiTypes.OBJECT)
     def put(self, request: Request, name: str) -> Response:
-        return Response(_secret_data(do_set_secret(self.caller().tenant, name, request.data.get("value"))))
+        return Response(_secret_data(do_set_secret(self.caller().tenant, name, json_object(request.data).get("value"))))
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, name: str) -> Response:
