@@ -1,10 +1,11 @@
 """What the engine hands outward, and to whom: the ports the app wires at start-up.
 
 The engine decides and records; it does not know where work runs or who listens. After a step
-commits it hands its work (``Dispatch``) to the dispatcher and its events to the event sink.
-``executions.apps`` plugs in the real ones (the embedded pool or Celery, chosen by
-``MBFLOW_DISPATCHER``; the live publisher); tests and the benchmark switch the dispatcher with
-``use_dispatcher``.
+commits it hands its work (``Dispatch``) to the dispatcher and its events to the event sink; it
+asks the breaker store whether a call may be made. ``executions.apps`` plugs in the real ones
+(the embedded pool or Celery, chosen by ``MBFLOW_DISPATCHER``; the live publisher; breakers in
+Redis when ``REDIS_URL`` is set, else in process memory); tests and the benchmark switch the
+dispatcher with ``use_dispatcher``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from executions.engine.breakers import BreakerStore, MemoryBreakerStore
 from executions.engine.projection import Event
 
 
@@ -52,12 +54,16 @@ _dispatcher_factory: Callable[[], Dispatcher] | None = None
 _default: Dispatcher | None = None
 _override: Dispatcher | None = None
 _event_sink: EventSink = _no_events
+_breaker_store: BreakerStore = MemoryBreakerStore()
 
 
-def wire(*, dispatcher_factory: Callable[[], Dispatcher], event_sink: EventSink) -> None:
-    """Plugs in the process's dispatcher (made on first use) and event sink (``apps.ready``)."""
-    global _dispatcher_factory, _default, _event_sink
+def wire(*, dispatcher_factory: Callable[[], Dispatcher], event_sink: EventSink,
+         breaker_store: BreakerStore | None = None) -> None:
+    """Plugs in the process's dispatcher (made on first use), event sink and breaker store
+    (``apps.ready``; breakers stay in this process's memory when none is given)."""
+    global _dispatcher_factory, _default, _event_sink, _breaker_store
     _dispatcher_factory, _default, _event_sink = dispatcher_factory, None, event_sink
+    _breaker_store = breaker_store or MemoryBreakerStore()
 
 
 def get_dispatcher() -> Dispatcher:
@@ -80,3 +86,7 @@ def use_dispatcher(dispatcher: Dispatcher | None) -> None:
 
 def publish_events(tenant_id: Any, execution_id: Any, events: Sequence[Event]) -> None:
     _event_sink(tenant_id, execution_id, events)
+
+
+def breaker_store() -> BreakerStore:
+    return _breaker_store
