@@ -8,20 +8,23 @@ only; a value can be set (encrypted by ``do_set_secret``) but is never read back
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 from django import forms
-from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
-from django.utils.html import format_html
+from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from executions.models import Execution, ExecutionEvent, NodeRun, Secret
 from executions.services.secrets import check_secret, do_set_secret
+from executions.services.verification import Tally, Verification, verify_executions
 from mbflow_site.errors import ApiError
 
 
@@ -40,6 +43,12 @@ def format_duration(duration: timedelta | None) -> str:
     minutes, seconds = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02}:{seconds:02}"
+
+
+# Events shown on an execution's page; a longer log links to the event list filtered to it.
+EVENT_LOG_SHOWN = 200
+# Differences listed in the message of a verification; the command lists them all.
+VERIFY_MESSAGE_LINES = 20
 
 
 class NodeRunInline(admin.TabularInline):
@@ -73,8 +82,9 @@ class ExecutionAdmin(admin.ModelAdmin):
     inlines = [NodeRunInline]
     fields = ["id", "tenant", "workflow", "version", "status", "events_link", "parent", "parent_node_id", "depth",
               "idempotency_key", "created_at", "started_at", "finished_at", "duration", "total_steps", "last_seq",
-              "input_json", "output_json", "error_json", "trigger_json", "adhoc_spec_json"]
+              "input_json", "output_json", "error_json", "trigger_json", "adhoc_spec_json", "event_log"]
     readonly_fields = fields
+    actions = ["verify_events"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Execution]:
         return super().get_queryset(request).select_related("workflow", "version", "tenant")
@@ -98,6 +108,59 @@ class ExecutionAdmin(admin.ModelAdmin):
         url = reverse("admin:executions_executionevent_changelist")
         return format_html('<a href="{}?execution__id__exact={}">{} event(s)</a>', url, execution.pk,
                            execution.last_seq)
+
+    @admin.display(description="event log")
+    def event_log(self, execution: Execution) -> SafeString:
+        events = list(execution.events.order_by("seq")[:EVENT_LOG_SHOWN + 1])
+        verify = format_html('<p><a class="button" href="{}">Verify against the event log</a></p>',
+                             reverse("admin:executions_execution_verify", args=[execution.pk]))
+        more = ""
+        if len(events) > EVENT_LOG_SHOWN:
+            url = reverse("admin:executions_executionevent_changelist")
+            more = format_html('<p>The first {} of {} events: <a href="{}?execution__id__exact={}">all of them</a>'
+                               ".</p>", EVENT_LOG_SHOWN, execution.events.count(), url, execution.pk)
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
+            (event.seq, timezone.localtime(event.time).isoformat(timespec="milliseconds"), event.type,
+             event.node_id or "-", pretty_json(event.payload))
+            for event in events[:EVENT_LOG_SHOWN]))
+        return format_html('{}<table class="event-log"><thead><tr><th>seq</th><th>time</th><th>type</th><th>node</th>'
+                           "<th>payload</th></tr></thead><tbody>{}</tbody></table>{}", verify, rows, more)
+
+    @admin.action(description="Verify against the event log", permissions=["view"])
+    def verify_events(self, request: HttpRequest, queryset: QuerySet[Execution]) -> None:
+        self.report_verification(request, verify_executions(queryset))
+
+    def verify_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
+        execution = self.get_object(request, object_id)
+        if execution is None:
+            raise Http404("No such execution.")
+        if not self.has_view_permission(request, execution):
+            raise PermissionDenied
+        self.report_verification(request, verify_executions(Execution.objects.filter(pk=execution.pk)))
+        return HttpResponseRedirect(reverse("admin:executions_execution_change", args=[execution.pk]))
+
+    def report_verification(self, request: HttpRequest, verifications: Iterable[Verification]) -> None:
+        tally, lines, more = Tally(), [], 0
+        for verification in verifications:
+            tally.add(verification)
+            found = verification.lines()
+            room = VERIFY_MESSAGE_LINES - len(lines)
+            lines += found[:room]
+            more += max(0, len(found) - room)
+        if more:
+            lines.append(f"and {more} more (`manage.py mbflow verify_events` lists them all)")
+        if tally.differing:
+            level = messages.ERROR
+        elif tally.unsettled:
+            level = messages.WARNING
+        else:
+            level = messages.SUCCESS
+        self.message_user(request, "; ".join([f"Event log: {tally}", *lines]), level)
+
+    def get_urls(self) -> list[URLPattern]:
+        verify = path("<path:object_id>/verify/", self.admin_site.admin_view(self.verify_view),
+                      name="executions_execution_verify")
+        return [verify, *super().get_urls()]
 
     @admin.display(description="input")
     def input_json(self, execution: Execution) -> SafeString | str:

@@ -1,5 +1,5 @@
-"""``manage.py mbflow verify_events``: the stored projection of each execution is rebuilt from
-its events and every field that differs is reported."""
+"""``manage.py mbflow verify_events`` and the admin's event log: the stored projection of each
+execution is rebuilt from its events and every field that differs is reported."""
 
 from __future__ import annotations
 
@@ -7,17 +7,21 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from io import StringIO
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from executions import admin as executions_admin
 from executions.engine.projection import ExecutionState, NodeState
 from executions.engine.store import open_journal
 from executions.models import Execution, ExecutionEvent, NodeRun
@@ -253,3 +257,91 @@ def test_the_command_exits_with_its_status_from_the_command_line(runs: list[Exec
     assert f"{changed.pk} - total_steps: stored {changed.total_steps + 1}, replayed {changed.total_steps}" in bad.stdout
     assert "1 execution(s) differ from their event log" in bad.stderr
 
+
+# The admin
+
+@pytest.fixture
+def superuser(client: Client, db: None) -> Client:
+    get_user_model().objects.create_superuser("root", "root@localhost", "pass-word-123")
+    client.login(username="root", password="pass-word-123")
+    return client
+
+
+@pytest.fixture
+def chain(runs: list[Execution]) -> Iterator[Execution]:
+    yield next(e for e in runs if e.node_runs.filter(node_id="c").exists())
+
+
+def test_the_change_page_shows_the_event_log_in_seq_order(superuser: Client, chain: Execution) -> None:
+    html = superuser.get(f"/admin/executions/execution/{chain.pk}/change/").content.decode()
+    events = list(chain.events.order_by("seq"))
+    assert len(events) == chain.last_seq > 5
+    cells = [f"<tr><td>{event.seq}</td>" for event in events]
+    positions = [html.index(cell) for cell in cells]
+    assert positions == sorted(positions)
+    for event in events:
+        row = html[html.index(f"<tr><td>{event.seq}</td>"):]
+        row = row[:row.index("</tr>")]
+        assert f"<td>{event.type}</td>" in row
+        assert f"<td>{event.node_id or '-'}</td>" in row
+    b_output = chain.node_runs.get(node_id="b").output
+    assert f"&quot;n&quot;: {b_output['n']}" in html  # a payload, pretty-printed
+    assert f"/admin/executions/execution/{chain.pk}/verify/" in html
+    assert 'name="_save"' not in html
+
+
+def test_a_long_log_shows_its_start_and_links_to_the_event_list(superuser: Client, chain: Execution,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(executions_admin, "EVENT_LOG_SHOWN", 3)
+    html = superuser.get(f"/admin/executions/execution/{chain.pk}/change/").content.decode()
+    assert "<tr><td>3</td>" in html and "<tr><td>4</td>" not in html
+    assert (f'The first 3 of {chain.last_seq} events: <a href="/admin/executions/executionevent/'
+            f'?execution__id__exact={chain.pk}">all of them</a>') in html
+
+
+def test_the_verify_action_reports_matching_and_differing_executions(superuser: Client,
+                                                                     runs: list[Execution]) -> None:
+    ids = [str(e.pk) for e in runs[:4]]
+    answer = superuser.post("/admin/executions/execution/", {"action": "verify_events", "_selected_action": ids},
+                            follow=True)
+    assert answer.status_code == 200
+    assert [str(m) for m in answer.context["messages"]] == [
+        "Event log: checked 4 execution(s): 4 matching, 0 differing"]
+
+    NodeRun.objects.filter(execution_id=ids[1], order=0).update(error={"message": "edited"})
+    answer = superuser.post("/admin/executions/execution/", {"action": "verify_events", "_selected_action": ids},
+                            follow=True)
+    [message] = list(answer.context["messages"])
+    assert message.level_tag == "error"
+    assert str(message).startswith("Event log: checked 4 execution(s): 3 matching, 1 differing; ")
+    first = NodeRun.objects.get(execution_id=ids[1], order=0)
+    assert first.status == "succeeded"
+    assert f'{ids[1]} {first.node_id} error: stored {{"message": "edited"}}, replayed null' in str(message)
+
+
+def test_the_verify_button_checks_one_execution(superuser: Client, chain: Execution) -> None:
+    answer = superuser.get(f"/admin/executions/execution/{chain.pk}/verify/", follow=True)
+    assert answer.redirect_chain == [(f"/admin/executions/execution/{chain.pk}/change/", 302)]
+    assert [str(m) for m in answer.context["messages"]] == [
+        "Event log: checked 1 execution(s): 1 matching, 0 differing"]
+
+    Execution.objects.filter(pk=chain.pk).update(status="cancelled")
+    answer = superuser.get(f"/admin/executions/execution/{chain.pk}/verify/", follow=True)
+    [message] = list(answer.context["messages"])
+    assert message.level_tag == "error"
+    assert f'{chain.pk} - status: stored "cancelled", replayed "succeeded"' in str(message)
+
+    assert superuser.get("/admin/executions/execution/00000000-0000-0000-0000-000000000000/verify/").status_code == 404
+
+
+def test_a_long_verification_message_lists_the_first_differences(superuser: Client, runs: list[Execution],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(executions_admin, "VERIFY_MESSAGE_LINES", 2)
+    Execution.objects.filter(pk__in=[e.pk for e in runs[:3]]).update(status="cancelled")
+    answer = superuser.post("/admin/executions/execution/",
+                            {"action": "verify_events", "_selected_action": [str(e.pk) for e in runs]}, follow=True)
+    [message] = [str(m) for m in answer.context["messages"]]
+    parts = message.split("; ")
+    assert parts[0] == "Event log: checked 12 execution(s): 9 matching, 3 differing"
+    assert [" - status: stored \"cancelled\"" in part for part in parts[1:3]] == [True, True]
+    assert parts[3] == "and 1 more (`manage.py mbflow verify_events` lists them all)"
