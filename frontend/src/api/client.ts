@@ -107,7 +107,15 @@ export const api = {
   importWorkflow: (file: File) => {
     const form = new FormData();
     form.append("file", file);
-    return unwrap<Workflow & { dialect: string; warnings: unknown[] }>(
+    // A WorkflowContext sets the schemas of its workflow (200, with `id`) or is kept until that
+    // workflow exists (202, no `id`); `context.message` says which.
+    type Imported = Partial<Workflow> & {
+      kind: "Workflow" | "WorkflowContext";
+      dialect: string;
+      warnings: unknown[];
+      context?: { action: string; message: string };
+    };
+    return unwrap<Imported>(
       http.POST("/api/v1/workflows/import/", { body: form as never, bodySerializer: (body: unknown) => body as FormData }),
       "Importing",
     );

@@ -68,8 +68,9 @@ export function WorkflowListPage() {
   const importFile = async (file: File) => {
     try {
       const created = await api.importWorkflow(file);
-      toast.success(`Imported ${created.name} (${created.dialect} dialect)`);
-      navigate(`/designer/${created.id}`);
+      const imported = created.kind === "Workflow" ? `Imported ${created.name} (${created.dialect} dialect).` : "";
+      toast.success([imported, created.context?.message].filter(Boolean).join(" "));
+      if (created.id) navigate(`/designer/${created.id}`); // a kept WorkflowContext has no workflow yet
     } catch (e) {
       toast.fromError(e, "Import failed");
     } finally {
