@@ -53,6 +53,12 @@ def read_json_int(text: str) -> int | OutOfRange:
     return int(text) if len(text) <= 20 else OutOfRange(text)
 
 
+def storable_text(text: str) -> str:
+    """``text`` with each character no database can store (NUL, a lone surrogate) replaced by
+    U+FFFD: for values the engine stores that came from elsewhere (a remote server's answer)."""
+    return _BAD_TEXT.sub("\ufffd", text) if _BAD_TEXT.search(text) else text
+
+
 def text_problem(text: str) -> str | None:
     """Why ``text`` cannot be stored, or None."""
     found = _BAD_TEXT.search(text)

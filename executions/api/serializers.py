@@ -15,7 +15,7 @@ from mbflow_site.formats import iso_time
 # version's document, which ``select_related`` would bring along, is the largest part of a row).
 SUMMARY_FIELDS = ("workflow__name", "version__number", "status", "idempotency_key", "parent_id", "depth",
                   "trigger", "created_at", "started_at", "finished_at", "total_steps")
-DETAIL_FIELDS = (*SUMMARY_FIELDS, "input", "output", "error")
+DETAIL_FIELDS = (*SUMMARY_FIELDS, "input", "output", "error", "compensation", "replay_of_id")
 
 
 def execution_summary(execution: Execution) -> dict[str, Any]:
@@ -60,6 +60,8 @@ def execution_detail(execution: Execution, runs: list[NodeRun] | None = None) ->
         "input": execution.input,
         "output": execution.output,
         "error": execution.error,
+        "compensation": execution.compensation,
+        "replay_of": str(execution.replay_of_id) if execution.replay_of_id else None,
         "completed_steps": sum(1 for run in runs if run.status in FINISHED_STEPS),
         "steps": [step_data(run) for run in runs],
     })

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -84,7 +84,14 @@ class NodePlan:
     @property
     def handles_failure(self) -> bool:
         """A failure of this node is routed somewhere instead of failing the execution."""
-        return any(edge.on != "success" for edge in self.outbound)
+        return any(edge.on in ("failure", "always") for edge in self.outbound)
+
+
+@dataclass(frozen=True, slots=True)
+class CompensationPlan:
+    node: str
+    when_failed: str | None
+    compensates: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +101,11 @@ class Plan:
     order: tuple[str, ...]
     uses_secrets: bool
     version: int | None = None
+    fallback_for: dict[str, tuple[str, ...]] = field(default_factory=dict)  # fallback node -> the nodes it serves
+    compensation: tuple[CompensationPlan, ...] = ()
+    # The compensation steps off the main path (no inbound edge): they run only to compensate.
+    # One that an edge also reaches runs then as any node, or else to compensate.
+    compensation_nodes: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:
@@ -125,10 +137,11 @@ def _edges(spec: WorkflowSpec) -> list[EdgePlan]:
         EdgePlan(index, edge.from_, edge.to, _outcome(edge), edge.port, edge.condition)
         for index, edge in enumerate(spec.edges)
     ]
-    # A fallback node runs when its node fails: an implicit failure edge.
+    # A fallback node runs when its node fails (after its retries), and the node then succeeds
+    # or fails as its fallback did: an implicit edge of its own kind.
     for node in spec.nodes:
         if node.fallback and node.fallback in spec.node_map:
-            edges.append(EdgePlan(-1, node.id, node.fallback, "failure", None, None))
+            edges.append(EdgePlan(-1, node.id, node.fallback, "fallback", None, None))
     return edges
 
 
@@ -184,7 +197,15 @@ def compile_plan(spec: WorkflowSpec, version: int | None = None) -> Plan:
             merge_mode=str(node.config.get("mode", "all")) if node.type == "merge" else "all",
         )
     text = json.dumps(spec.model_dump(mode="json", by_alias=True), default=str)
-    return Plan(spec=spec, nodes=nodes, order=tuple(order), uses_secrets="secrets" in text, version=version)
+    fallback_for: dict[str, list[str]] = {}
+    for node in spec.nodes:
+        if node.fallback and node.fallback in node_map:
+            fallback_for.setdefault(node.fallback, []).append(node.id)
+    compensation = tuple(CompensationPlan(step.node, step.when_failed, step.compensates)
+                         for step in spec.spec.compensation if step.node in node_map)
+    return Plan(spec=spec, nodes=nodes, order=tuple(order), uses_secrets="secrets" in text, version=version,
+                fallback_for={key: tuple(value) for key, value in fallback_for.items()}, compensation=compensation,
+                compensation_nodes=frozenset(step.node for step in compensation if not nodes[step.node].inbound))
 
 
 @lru_cache(maxsize=512)

@@ -57,6 +57,8 @@ class ExecutionState:
     finished_at: datetime | None = None
     total_steps: int = 0
     last_seq: int = 0
+    # Set while the execution runs its compensation steps, and after: {"error", "nodes", "status"}.
+    compensation: Any = None
     nodes: dict[str, NodeState] = field(default_factory=dict)
 
     @property
@@ -64,7 +66,8 @@ class ExecutionState:
         return self.status in EXECUTION_TERMINAL
 
 
-EXECUTION_FIELDS = ("status", "input", "output", "error", "started_at", "finished_at", "total_steps", "last_seq")
+EXECUTION_FIELDS = ("status", "input", "output", "error", "started_at", "finished_at", "total_steps", "last_seq",
+                    "compensation")
 
 
 def _when(value: str | None) -> datetime | None:
@@ -106,8 +109,14 @@ def apply_event(state: ExecutionState, event: Event) -> ExecutionState:
             state.status, state.started_at = "running", event.time
         elif kind == "execution.succeeded":
             state.status, state.output, state.finished_at = "succeeded", payload.get("output"), event.time
+        elif kind == "execution.compensating":
+            # Failing: the compensation steps run (status stays running) before execution.failed.
+            state.compensation = {"error": payload.get("error"), "nodes": payload.get("nodes", []),
+                                  "status": "running"}
         elif kind == "execution.failed":
             state.status, state.error, state.finished_at = "failed", payload.get("error"), event.time
+            if state.compensation is not None:
+                state.compensation = {**state.compensation, "status": payload.get("compensation", "completed")}
         elif kind == "execution.cancelled":
             state.status, state.finished_at = "cancelled", event.time
             state.error = payload.get("error")
@@ -132,6 +141,9 @@ def apply_event(state: ExecutionState, event: Event) -> ExecutionState:
         node.lease_until = _when(payload.get("lease_until"))
     elif kind == "node.succeeded":
         node.output, node.error = payload.get("output"), None
+        if isinstance(payload.get("fallback"), str):
+            # It failed, and its fallback node (or fallback_output) stands in for it: what failed is kept.
+            node.error = {**(payload.get("replaced_error") or {}), "replaced_by": payload["fallback"]}
         if "input" in payload:
             node.input = payload["input"]
         _finish(node, "succeeded", event)
@@ -140,6 +152,15 @@ def apply_event(state: ExecutionState, event: Event) -> ExecutionState:
         if "input" in payload:
             node.input = payload["input"]
         _finish(node, "failed" if kind == "node.failed" else "timed_out", event)
+    elif kind == "node.falling_back":
+        # Failed, and waiting for its fallback node, whose outcome becomes its own.
+        node.status = "falling_back"
+        node.error = payload.get("error")
+        node.lease_until = None
+        if "input" in payload:
+            node.input = payload["input"]
+        if "attempt" in payload:
+            node.attempt, node.started_at = payload["attempt"], event.time
     elif kind == "node.waiting":
         # Waiting for a signal (an approval): no worker holds it. Its lease is the end of its
         # wait, so the sweep times it out even if the timer was lost with its process.

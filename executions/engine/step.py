@@ -97,6 +97,7 @@ class Step:
     _redactor: Redactor | None = None
     _base: dict[str, Any] | None = None
     _edges: dict[tuple[int, str, str], bool] = field(default_factory=dict)
+    _revisit: bool = False
 
     @classmethod
     def open(cls, journal: Journal) -> Step:
@@ -166,6 +167,15 @@ class Step:
         if key in self._edges:
             return self._edges[key]
         source = self.state.nodes[edge.source]
+        if edge.on == "fallback":  # to the node's fallback: taken while the node waits for it
+            if source.status == "falling_back":
+                taken = True
+            elif source.terminal:
+                taken = False
+            else:
+                return None
+            self._edges[key] = taken
+            return taken
         if not source.terminal:
             return None
         taken = self._decide_edge(edge, source)
@@ -197,14 +207,15 @@ class Step:
     def readiness(self, node: NodePlan) -> str:
         if not node.inbound:
             return "run"
-        taken_any = undecided = False
+        taken_any = undecided = serving = False
         for edge in node.inbound:
             taken = self.edge_taken(edge)
             if taken is None:
                 undecided = True
             elif taken:
                 taken_any = True
-        if taken_any and node.merge_mode in ("first", "any"):
+                serving = serving or edge.on == "fallback"
+        if taken_any and (serving or node.merge_mode in ("first", "any")):
             return "run"
         if undecided:
             return "wait"
@@ -257,20 +268,29 @@ class Step:
                 self.fail({"code": exc.code, "message": f"The workflow's variables failed: "
                            f"{as_node_error(exc).message}"})
                 return
-        for node_id in self.plan.order:
-            if state.status != "running":
-                return
-            current = state.nodes[node_id]
-            if current.status != "pending" or current.scheduled_at is not None:
-                continue
-            node = self.plan.nodes[node_id]
-            readiness = self.readiness(node)
-            if readiness == "wait":
-                continue
-            if readiness == "skip":
-                self.append("node.skipped", node_id, {"reason": "no inbound edge was taken"})
-                continue
-            self._start(node)
+        if state.compensation is not None:
+            self._compensate_next()
+            return
+        compensation_nodes = self.plan.compensation_nodes
+        self._revisit = True
+        while self._revisit:
+            # A fallback ending settles the node it stood in for, which comes before it in the
+            # order: the nodes after that one get another pass.
+            self._revisit = False
+            for node_id in self.plan.order:
+                if state.status != "running":
+                    return
+                current = state.nodes[node_id]
+                if current.status != "pending" or current.scheduled_at is not None or node_id in compensation_nodes:
+                    continue
+                node = self.plan.nodes[node_id]
+                readiness = self.readiness(node)
+                if readiness == "wait":
+                    continue
+                if readiness == "skip":
+                    self.append("node.skipped", node_id, {"reason": "no inbound edge was taken"})
+                    continue
+                self._start(node)
         self.finish_if_done()
 
     def _start(self, node: NodePlan) -> None:
@@ -370,7 +390,8 @@ class Step:
 
     # --- outcomes ---------------------------------------------------------------------------
     def settle(self, node: NodePlan, attempt: int, outcome: Outcome, *, inline_input: Any = "") -> None:
-        """Records how an attempt ended and applies the node's policy.
+        """Records how an attempt ended and applies the node's policy: retry, ``timeout_action``,
+        ``fallback_output``, the ``fallback`` node, failure edges, or the execution's failure.
 
         ``inline_input`` is the rendered config of a node run inline (no ``node.started``
         event was written for it); the default ``""`` means the node ran on a worker.
@@ -382,6 +403,7 @@ class Step:
             extra = {"attempt": attempt, "input": clean(inline_input)}
         if outcome.ok:
             self.append("node.succeeded", node.id, {"output": clean(outcome.output), **extra})
+            self._stand_in(node)
             return
         error = outcome.error
         assert error is not None
@@ -391,6 +413,7 @@ class Step:
         error_data = clean(error.to_dict())
         if action == "ignore":
             self.append("node.succeeded", node.id, {"output": None, "ignored_error": error_data, **extra})
+            self._stand_in(node)
             return
         retryable = error.retryable and action not in ("cancel_and_cleanup", "fallback")
         if not inline and retryable and policy.may_retry(attempt):
@@ -400,42 +423,142 @@ class Step:
             executor = get_executor(node.type)
             self.dispatch(Dispatch("node", str(self.journal.execution.pk), node.id, attempt + 1, eta, executor.queue))
             return
-        if policy.has_fallback_output and action in (None, "fallback"):
+        falls_back = action in (None, "fallback")
+        if falls_back and policy.has_fallback_output:
             try:
                 with config_field("fallback_output"):
                     output = clean(render_value(policy.fallback_output, self.base_context()))
             except ExpressionError as exc:
                 failed = as_node_error(exc)
                 self.append("node.failed", node.id, {"error": clean(failed.to_dict()), **extra})
-                if not node.handles_failure:
-                    self.fail({"code": "node_failed", "message": f"Node {node.id} failed: {failed.message}",
-                               "node_id": node.id, "error": clean(failed.to_dict())})
+                self._failed(node, failed.message, clean(failed.to_dict()))
                 return
-            self.append("node.succeeded", node.id, {"output": output, "fallback": True,
+            self.append("node.succeeded", node.id, {"output": output, "fallback": "fallback_output",
                                                     "replaced_error": error_data, **extra})
+            self._stand_in(node)
+            return
+        if falls_back and self._fallback_open(node):
+            # The branch goes on with what the fallback node makes of it (``_stand_in``).
+            self.append("node.falling_back", node.id, {"error": error_data, "fallback": policy.fallback, **extra})
             return
         self.append("node.timed_out" if timed_out else "node.failed", node.id, {"error": error_data, **extra})
-        if not node.handles_failure:
-            self.fail({"code": "node_failed", "message": f"Node {node.id} failed: {error.message}",
-                       "node_id": node.id, "error": error_data})
+        self._failed(node, error.message, error_data)
+
+    def _fallback_open(self, node: NodePlan) -> bool:
+        """Whether the node's fallback node can still stand in for it (it has not ended)."""
+        fallback = node.policy.fallback
+        return bool(fallback) and fallback in self.state.nodes and not self.state.nodes[fallback].terminal
+
+    def _stand_in(self, fallback: NodePlan) -> int:
+        """A node ended: each node falling back on it takes its outcome - its output, or its
+        failure (then that node's failure edges, or the execution's failure, apply). Returns
+        how many it stood in for."""
+        ended = self.state.nodes[fallback.id]
+        served = 0
+        for node_id in self.plan.fallback_for.get(fallback.id, ()):
+            waiting = self.state.nodes[node_id]
+            if waiting.status != "falling_back":
+                continue
+            node = self.plan.nodes[node_id]
+            served += 1
+            self._revisit = True
+            if ended.status == "succeeded":
+                self.append("node.succeeded", node_id, {"output": ended.output, "fallback": fallback.id,
+                                                        "replaced_error": waiting.error})
+                self._stand_in(node)
+            else:
+                message = (waiting.error or {}).get("message", "failed")
+                error = {**(waiting.error or {}), "fallback_error": ended.error}
+                self.append("node.failed", node_id, {"error": error})
+                self._failed(node, f"{message} (its fallback {fallback.id} {ended.status} too)", error)
+        return served
+
+    def _failed(self, node: NodePlan, message: str, error_data: dict[str, Any]) -> None:
+        """A node ended failed: the nodes falling back on it fail with it; the execution fails
+        unless a failure edge takes it on (or it is compensating already)."""
+        if self._stand_in(node) or node.handles_failure:
+            return  # as a fallback, the nodes it stood in for carry its failure
+        self.fail({"code": "node_failed", "message": f"Node {node.id} failed: {message}",
+                   "node_id": node.id, "error": error_data})
 
     def fail(self, error: dict[str, Any]) -> None:
-        """Ends the execution as failed; ``error`` is redacted (its message may quote a rendered value)."""
-        self._cancel_open_nodes("the execution failed")
-        self.append("execution.failed", "", {"error": self.redactor.clean(error)})
+        """Ends the execution as failed - after its compensation steps, when some are due.
+        ``error`` is redacted (its message may quote a rendered value)."""
+        if self.state.status != "running" or self.state.compensation is not None:
+            return  # failing already
+        error = self.redactor.clean(error)
+        due = self._compensations_due()
+        self._cancel_open_nodes("the execution failed", keep=self.plan.compensation_nodes | set(due))
+        if due:
+            self.append("execution.compensating", "", {"error": error, "nodes": due})
+            self._compensate_next()
+            return
+        self._skip_compensation_steps("no compensation was due")
+        self.append("execution.failed", "", {"error": error})
+
+    def _compensations_due(self) -> list[str]:
+        """The compensation steps this failure calls for, in the order they run: those undoing a
+        node (``compensates``) latest completed first, then the others in document order."""
+        nodes = self.state.nodes
+        undoing: list[tuple[Any, int, str]] = []
+        others: list[str] = []
+        for index, step in enumerate(self.plan.compensation):
+            if step.when_failed and nodes[step.when_failed].status not in ("failed", "timed_out", "falling_back"):
+                continue
+            if step.compensates:
+                done = nodes[step.compensates]
+                if done.status != "succeeded":
+                    continue
+                undoing.append((done.finished_at, index, step.node))
+            else:
+                others.append(step.node)
+        ordered = [node for _finished, _index, node in sorted(undoing, key=lambda item: (item[0], -item[1]),
+                                                              reverse=True)]
+        due: list[str] = []
+        for node_id in [*ordered, *others]:
+            if node_id not in due and nodes[node_id].status == "pending":
+                due.append(node_id)
+        return due
+
+    def _compensate_next(self) -> None:
+        """Runs the compensation steps one after the other; once all have ended, the execution
+        fails with the original error and how the compensation went."""
+        compensation = self.state.compensation
+        for node_id in compensation["nodes"]:
+            current = self.state.nodes[node_id]
+            if current.status == "pending" and current.scheduled_at is None:
+                self._start(self.plan.nodes[node_id])
+                if not self.state.nodes[node_id].terminal:
+                    return
+            elif not current.terminal:
+                return
+        results = {node_id: self.state.nodes[node_id].status for node_id in compensation["nodes"]}
+        status = "completed" if all(value == "succeeded" for value in results.values()) else "failed"
+        self._skip_compensation_steps("no compensation was due")
+        self.append("execution.failed", "", {
+            "error": {**(compensation["error"] or {}), "compensated": status == "completed", "compensation": results},
+            "compensation": status,
+        })
+
+    def _skip_compensation_steps(self, reason: str) -> None:
+        for node_id in self.plan.compensation_nodes:
+            if self.state.nodes[node_id].status == "pending":
+                self.append("node.skipped", node_id, {"reason": reason})
 
     def cancel(self, error: dict[str, Any]) -> None:
         self._cancel_open_nodes("the execution was cancelled")
         self.append("execution.cancelled", "", {"error": error})
 
-    def _cancel_open_nodes(self, reason: str) -> None:
+    def _cancel_open_nodes(self, reason: str, keep: frozenset[str] = frozenset()) -> None:
         for node_id, node in self.state.nodes.items():
-            if not node.terminal:
+            if not node.terminal and node_id not in keep:
                 self.append("node.cancelled", node_id, {"reason": reason})
 
     def finish_if_done(self) -> None:
         state = self.state
-        if state.status != "running" or any(not node.terminal for node in state.nodes.values()):
+        compensation_nodes = self.plan.compensation_nodes
+        if state.status != "running" or state.compensation is not None or any(
+                not node.terminal for node_id, node in state.nodes.items() if node_id not in compensation_nodes):
             return
         try:
             with config_field("output"):
@@ -451,4 +574,5 @@ class Step:
                 self.fail({"code": "invalid_output", "message": f"The output does not match output_schema: "
                            f"{exc.message}", "path": list(exc.absolute_path)})
                 return
+        self._skip_compensation_steps("the execution succeeded")
         self.append("execution.succeeded", "", {"output": output})

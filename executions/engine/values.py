@@ -1,4 +1,5 @@
-"""Values leaving an executor: made JSON-safe, with secret values masked, before storage.
+"""Values leaving an executor: made JSON-safe and storable (no NUL or lone surrogate in text, no
+infinite number), with secret values masked, before storage.
 
 A secret used whole in a config is an opaque ``Secret`` and reads ``[secret]`` by itself; the
 Redactor also masks a secret's exact value wherever it appears in text (a remote server that
@@ -7,10 +8,12 @@ echoes a header back), as a second line of defence.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
+from mbflow_site.storable import storable_text
 from workflows.spec.expressions import MASK
 
 MIN_SECRET_LENGTH = 3
@@ -22,8 +25,10 @@ class Redactor:
 
     def clean(self, value: Any) -> Any:
         """A JSON-safe copy of ``value`` with every secret value replaced by a mask."""
-        if value is None or isinstance(value, bool | int | float):
+        if value is None or isinstance(value, bool | int):
             return value
+        if isinstance(value, float):
+            return value if math.isfinite(value) else None  # JSON (and jsonb) has no inf or NaN
         if isinstance(value, str):
             return self._mask(value)
         if isinstance(value, dict):
@@ -37,6 +42,7 @@ class Redactor:
         return self._mask(str(value))
 
     def _mask(self, text: str) -> str:
+        text = storable_text(text)
         for secret in self.values:
             if secret in text:
                 text = text.replace(secret, MASK)

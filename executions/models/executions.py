@@ -32,6 +32,7 @@ class NodeStatus(models.TextChoices):
     FAILED = "failed"
     SKIPPED = "skipped"
     RETRYING = "retrying"
+    FALLING_BACK = "falling_back"
     TIMED_OUT = "timed_out"
     CANCELLED = "cancelled"
 
@@ -50,10 +51,14 @@ class Execution(models.Model):
     input = models.JSONField(default=dict, blank=True)
     output = models.JSONField(null=True, blank=True)
     error = models.JSONField(null=True, blank=True)
+    # The compensation steps a failing execution ran: {"error", "nodes", "status"}.
+    compensation = models.JSONField(null=True, blank=True)
     # Null, not blank, when absent: the unique constraint ignores NULLs.
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
     parent_node_id = models.CharField(max_length=64, blank=True)
+    # The execution this one replays from a node (its upstream outputs reused).
+    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
     depth = models.PositiveSmallIntegerField(default=0)
     trigger = models.JSONField(default=dict, blank=True)
     total_steps = models.PositiveIntegerField(default=0)

@@ -96,6 +96,8 @@ class _Handler(BaseHTTPRequestHandler):
                              "authorization": self.headers.get("Authorization"), "cookie": self.headers.get("Cookie")})
         elif path == "/set-cookie":
             self._send(200, {}, headers={"Set-Cookie": f"session={query.get('value', 's3cr3t')}; Path=/"})
+        elif path == "/unstorable":  # JSON no database can store as it is
+            self._send(200, b'{"s": "a\\u0000b\\ud800c", "n": Infinity}', "application/json")
         elif path == "/text":
             self._send(200, "hello text", "text/plain")
         elif path == "/binary":

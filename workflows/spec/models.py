@@ -111,8 +111,12 @@ class Defaults(Strict):
 
 
 class CompensationStep(Strict):
+    """``node`` runs when the execution fails: only if ``compensates`` had succeeded (it undoes
+    that node), only if ``when_failed`` failed (the failure it answers), or on any failure."""
+
     node: str
     when_failed: str | None = None
+    compensates: str | None = None
 
 
 class _Trigger(Strict):

@@ -479,7 +479,7 @@ def _policy_targets(checker: _Checker, spec: dict[str, Any], nodes: list[Any], f
     for index, step in enumerate(steps if isinstance(steps, list) else ()):
         if not isinstance(step, dict):
             continue
-        for key in ("node", "when_failed"):
+        for key in ("node", "when_failed", "compensates"):
             ref = step.get(key)
             if isinstance(ref, str) and ref not in ids:
                 checker.add(
