@@ -2,13 +2,16 @@
 
 Executions, node runs and events are shown, never edited: the rows are a projection of the
 event log, so an edit here would make them disagree with a replay. Secrets show their names
-only; a value can be set (encrypted by ``do_set_secret``) but is never read back.
+only; a value can be set (encrypted by ``do_set_secret``) but is never read back. A tenant's
+circuit breakers, kept in the breaker store rather than a table, are a page of the Tenant admin
+(extended here, since ``workflows`` knows nothing of the runtime), where they can be reset.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
@@ -16,16 +19,21 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from executions.engine.breakers import CLOSED, BreakerState
 from executions.models import Execution, ExecutionEvent, NodeRun, Secret
+from executions.services.breakers import breaker_states, breaker_time, do_reset_breaker
 from executions.services.secrets import check_secret, do_set_secret
 from executions.services.verification import Tally, Verification, verify_executions
-from mbflow_site.errors import ApiError
+from mbflow_site.errors import ApiError, NotFound
+from workflows.admin import TenantAdmin
+from workflows.models import Tenant
 
 
 def pretty_json(value: Any) -> SafeString | str:
@@ -294,3 +302,61 @@ class SecretAdmin(admin.ModelAdmin):
         obj.pk = secret.pk
         obj.created_at, obj.updated_at = secret.created_at, secret.updated_at
         obj._state.adding = False
+
+
+def breaker_row(state: BreakerState) -> dict[str, Any]:
+    """A breaker as its admin page shows it: the times as datetimes."""
+    row = asdict(state)
+    for name in ("opened_at", "retry_at", "updated_at"):
+        if row[name] is not None:
+            row[name] = breaker_time(row[name])
+    return row
+
+
+class TenantWithBreakersAdmin(TenantAdmin):
+    """The Tenant admin, with a page of the tenant's circuit breakers (linked from its change
+    page), where a user who may change the tenant resets one."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields if obj is None else [*fields, "circuit_breakers"]
+
+    @admin.display(description="circuit breakers")
+    def circuit_breakers(self, tenant: Tenant) -> SafeString:
+        states = breaker_states(tenant)
+        not_closed = sum(state.state != CLOSED for state in states)
+        return format_html('<a href="{}">{} breaker(s), {} not closed</a>',
+                           reverse("admin:workflows_tenant_breakers", args=[tenant.pk]), len(states), not_closed)
+
+    def breakers_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        tenant = self.get_object(request, object_id)
+        if tenant is None:
+            raise Http404("No such tenant.")
+        if not self.has_view_permission(request, tenant):
+            raise PermissionDenied
+        can_reset = self.has_change_permission(request, tenant)
+        if request.method == "POST":
+            if not can_reset:
+                raise PermissionDenied
+            key = request.POST.get("key", "")
+            try:
+                do_reset_breaker(tenant, key, by=request.user.get_username())
+            except NotFound as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                self.log_change(request, tenant, f"Reset circuit breaker {key}.")
+                self.message_user(request, f"Circuit breaker {key} is closed, its counts forgotten.", messages.SUCCESS)
+            return HttpResponseRedirect(request.path)
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "object": tenant,
+                   "title": f"Circuit breakers of {tenant}", "can_reset": can_reset,
+                   "breakers": [breaker_row(state) for state in breaker_states(tenant)]}
+        return TemplateResponse(request, "admin/executions/circuit_breakers.html", context)
+
+    def get_urls(self) -> list[URLPattern]:
+        breakers = path("<path:object_id>/circuit-breakers/", self.admin_site.admin_view(self.breakers_view),
+                        name="workflows_tenant_breakers")
+        return [breakers, *super().get_urls()]
+
+
+admin.site.unregister(Tenant)
+admin.site.register(Tenant, TenantWithBreakersAdmin)

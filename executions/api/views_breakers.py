@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -9,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from executions.engine.breakers import CLOSED, HALF_OPEN, OPEN
-from executions.services.breakers import breaker_states, do_reset_breaker
+from executions.services.breakers import breaker_states, breaker_time, do_reset_breaker
 from workflows.api.base import TenantView
 from workflows.models import Role
 
@@ -19,7 +17,7 @@ class EpochTimeField(serializers.Field):
     """Epoch seconds, shown as an ISO 8601 time in UTC."""
 
     def to_representation(self, value: float) -> str:
-        return datetime.fromtimestamp(value, tz=UTC).isoformat()
+        return breaker_time(value).isoformat()
 
 
 class CircuitBreakerSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 
 from executions.engine import ports
 from executions.engine.breakers import BreakerState, closed_state
@@ -15,6 +16,11 @@ from mbflow_site.errors import NotFound
 from workflows.models import Tenant
 
 logger = logging.getLogger(__name__)
+
+
+def breaker_time(seconds: float) -> datetime:
+    """A breaker's time (epoch seconds, as stored) as an aware datetime in UTC."""
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def breaker_states(tenant: Tenant) -> list[BreakerState]:
