@@ -29,8 +29,8 @@ def advance_execution(execution_id: str) -> None:
 
 
 @shared_task(name="mbflow.expire_execution", **TASK_OPTIONS)
-def expire_execution(execution_id: str) -> None:
-    runner.expire(execution_id)
+def expire_execution(execution_id: str, generation: int = 0) -> None:
+    runner.expire(execution_id, generation)
 
 
 @shared_task(name="mbflow.time_out_node", **TASK_OPTIONS)

@@ -47,6 +47,7 @@ def step_data(run: NodeRun) -> dict[str, Any]:
         "started_at": iso_time(run.started_at),
         "finished_at": iso_time(run.finished_at),
         "scheduled_at": iso_time(run.scheduled_at),
+        "reused_from": run.reused_from,
     }
 
 
@@ -109,6 +110,22 @@ class Start(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=200),
                                _nullable(type="string", maxLength=200,
                                          description="A second start with the same key returns the first.")] = None
+    wait: Annotated[float | None, Field(ge=0),
+                    _nullable(type="number", minimum=0, description="Seconds to wait for the result.")] = None
+
+
+class Replay(BaseModel):
+    """Runs an execution again from one node: the nodes before it keep their outputs."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: Annotated[str, Field(alias="from", min_length=1, max_length=64,
+                                description="The node to run again from, with everything after it.")]
+    input: Annotated[Any, _nullable(description="A new input; the original's by default.")] = None
+    version: Annotated[Annotated[int, BeforeValidator(_not_a_boolean), Field(ge=1)] | None,
+                       _nullable(type="integer", minimum=1, description="The version to run on; the original's "
+                                 "by default.")] = None
+    idempotency_key: Annotated[str | None, Field(max_length=200), _nullable(type="string", maxLength=200)] = None
     wait: Annotated[float | None, Field(ge=0),
                     _nullable(type="number", minimum=0, description="Seconds to wait for the result.")] = None
 

@@ -13,6 +13,7 @@ from executions.api.serializers import (
     SUMMARY_FIELDS,
     EventsQuerySerializer,
     ListQuerySerializer,
+    Replay,
     Signal,
     Start,
     event_data,
@@ -24,7 +25,11 @@ from executions.models import Execution
 from executions.services.executions import (
     check_wait,
     do_cancel,
+    do_pause,
+    do_replay,
     do_rerun,
+    do_resume,
+    do_retry,
     do_start_adhoc,
     do_start_execution,
     executions_of,
@@ -137,12 +142,55 @@ class CancelView(TenantView):
 
 
 class RerunView(TenantView):
+    """A new execution of the same version with the same input, or with ``input`` when given."""
+
     @extend_schema(request=Start, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request, execution_id: str) -> Response:
         body = _start_body(request)
         original = get_execution(self.caller().tenant, execution_id)
-        execution = do_rerun(original, idempotency_key=body.idempotency_key)
+        extra = {"data": body.input} if "input" in body.model_fields_set else {}
+        execution = do_rerun(original, idempotency_key=body.idempotency_key, **extra)
         return _started(execution, True, check_wait(body.wait))
+
+
+class ReplayView(TenantView):
+    """``{"from": "<node id>", "input"?, "version"?}``: a new execution (``replay_of``) that runs
+    that node and everything after it again, the others reusing the original's outputs."""
+
+    @extend_schema(request=Replay, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request, execution_id: str) -> Response:
+        body = read_body(Replay, request.data)
+        original = get_execution(self.caller().tenant, execution_id)
+        extra = {"data": body.input} if "input" in body.model_fields_set else {}
+        execution = do_replay(original, body.from_, version=body.version, idempotency_key=body.idempotency_key,
+                              **extra)
+        return _started(execution, True, check_wait(body.wait))
+
+
+class PauseView(TenantView):
+    """Stops starting new nodes (those running finish): status ``paused``; 409 unless running."""
+
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, execution_id: str) -> Response:
+        return Response(execution_detail(do_pause(get_execution(self.caller().tenant, execution_id))))
+
+
+class ResumeView(TenantView):
+    """Goes on from a pause; 409 unless paused."""
+
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, execution_id: str) -> Response:
+        return Response(execution_detail(do_resume(get_execution(self.caller().tenant, execution_id))))
+
+
+class RetryView(TenantView):
+    """A failed execution goes on from its failed nodes, in place: the nodes that succeeded keep
+    their outputs, the others run again as new attempts. 409 unless failed; ``?wait=`` seconds."""
+
+    @extend_schema(request=None, parameters=[OpenApiParameter("wait", float)], responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, execution_id: str) -> Response:
+        execution = do_retry(get_execution(self.caller().tenant, execution_id))
+        return Response(execution_detail(wait_and_reload(execution, check_wait(request.query_params.get("wait")))))
 
 
 class SignalView(TenantView):

@@ -53,8 +53,8 @@ class CeleryDispatcher:
             tasks.run_node.apply_async((work.execution_id, work.node_id, work.attempt), kwargs, queue=queue,
                                        eta=work.eta, producer=producer)
         elif work.kind == "expire":
-            tasks.expire_execution.apply_async((work.execution_id,), queue=QUEUES["light"], eta=work.eta,
-                                                producer=producer)
+            tasks.expire_execution.apply_async((work.execution_id, work.attempt), queue=QUEUES["light"],
+                                                eta=work.eta, producer=producer)
         elif work.kind == "advance":
             tasks.advance_execution.apply_async((work.execution_id,), queue=QUEUES["light"], eta=work.eta,
                                                 producer=producer)

@@ -31,7 +31,7 @@ def perform(work: Dispatch) -> None:
     if work.kind == "node":
         runner.run_node(work.execution_id, work.node_id, work.attempt, work.prepared)
     elif work.kind == "expire":
-        runner.expire(work.execution_id)
+        runner.expire(work.execution_id, work.attempt)
     elif work.kind == "advance":
         runner.advance(work.execution_id)
     elif work.kind == "time_out":

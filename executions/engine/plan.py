@@ -111,6 +111,17 @@ class Plan:
     def name(self) -> str:
         return self.spec.metadata.name
 
+    def after(self, node_id: str) -> set[str]:
+        """``node_id`` and every node its edges lead to, directly or not."""
+        found = {node_id}
+        pending = [node_id]
+        while pending:
+            for edge in self.nodes[pending.pop()].outbound:
+                if edge.target not in found:
+                    found.add(edge.target)
+                    pending.append(edge.target)
+        return found
+
     @property
     def output(self) -> Any:
         return self.spec.spec.output

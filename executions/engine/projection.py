@@ -38,6 +38,8 @@ class NodeState:
     finished_at: datetime | None = None
     lease_until: datetime | None = None
     scheduled_at: datetime | None = None
+    first_attempt: int = 1
+    reused_from: Any = None
 
     @property
     def terminal(self) -> bool:
@@ -124,6 +126,9 @@ def apply_event(state: ExecutionState, event: Event) -> ExecutionState:
             state.status = "paused"
         elif kind == "execution.resumed":
             state.status = "running"
+        elif kind == "execution.retried":
+            # A failed execution goes on from its failed nodes (each reset by a node.reset).
+            state.status, state.error, state.finished_at, state.compensation = "running", None, None, None
         else:
             raise ValueError(f"unknown event type {kind!r}")
         return state
@@ -175,6 +180,17 @@ def apply_event(state: ExecutionState, event: Event) -> ExecutionState:
         node.status = "pending"
         node.lease_until = None
         node.scheduled_at = _when(payload.get("scheduled_at"))
+    elif kind == "node.reset":
+        # Run again: after an execution retry, from the attempt after its last.
+        node.status = "pending"
+        node.output = node.error = node.scheduled_at = node.lease_until = None
+        node.started_at = node.finished_at = None
+        node.first_attempt = node.attempt + 1
+    elif kind == "node.reused":
+        # A replay reuses this node's output from the execution it replays: it does not run.
+        node.status, node.output, node.error = "succeeded", payload.get("output"), None
+        node.reused_from = payload.get("from")
+        node.started_at = node.finished_at = event.time
     elif kind == "node.skipped":
         _finish(node, "skipped", event)
     elif kind == "node.cancelled":

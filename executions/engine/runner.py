@@ -30,17 +30,21 @@ from executions.engine.store import (
     release_connection,
 )
 from executions.executors import Executor, NodeContext, NodeTimeout, StartChild, Suspend, get_executor
-from executions.models import Execution, NodeRun
+from executions.models import Execution, ExecutionEvent, NodeRun
 
 logger = logging.getLogger(__name__)
+# An execution whose running nodes' outcomes are still recorded: running, or paused (which only
+# stops new nodes from starting).
+OPEN = ("running", "paused")
 CANCEL_CHECK_INTERVAL = 1.0
 
 
-def start(execution: Execution, plan: Plan) -> Execution:
+def start(execution: Execution, plan: Plan, reuse: dict[str, Any] | None = None) -> Execution:
     """Saves a new execution and runs its first step (every light node it can reach).
 
     ``execution`` is an unsaved row with tenant, version (or adhoc document), input and the
-    rest set; it is inserted in the same transaction as its first events.
+    rest set; it is inserted in the same transaction as its first events. ``reuse`` (a replay)
+    gives nodes that do not run but keep an output from ``execution.replay_of``.
     """
     with new_journal(execution) as journal:
         journal.append("execution.created", "", {
@@ -48,11 +52,10 @@ def start(execution: Execution, plan: Plan) -> Execution:
             "workflow": plan.name, "version": plan.version,
         })
         journal.append("execution.started")
+        for node_id, output in (reuse or {}).items():
+            journal.append("node.reused", node_id, {"output": output, "from": str(execution.replay_of_id)})
         step = Step(journal, plan)
-        timeout = plan.spec.spec.timeout
-        if timeout:
-            step.dispatch(Dispatch("expire", str(execution.pk), eta=timezone.now() + timedelta(seconds=timeout),
-                                   queue="light"))
+        _schedule_expiry(step, generation=0)
         step.advance()
         _after_finish(step)
     # The rows as this step left them, so an answer about the new execution needs no re-read.
@@ -190,7 +193,7 @@ def _cancel_checker(execution_id: str) -> Any:
         now = time.monotonic()
         if not last[1] and now - last[0] >= CANCEL_CHECK_INTERVAL:
             last[0] = now
-            last[1] = not Execution.objects.filter(pk=execution_id, status="running").exists()
+            last[1] = not Execution.objects.filter(pk=execution_id, status__in=OPEN).exists()
         return bool(last[1])
 
     return cancelled
@@ -325,7 +328,7 @@ def _complete_batch(execution_id: str, batch: list[tuple[str, int, Outcome]]) ->
         settled = False
         for node_id, attempt, outcome in batch:
             current = journal.state.nodes.get(node_id)
-            if journal.state.status != "running" or current is None or current.status != "running" \
+            if journal.state.status not in OPEN or current is None or current.status != "running" \
                     or current.attempt != attempt:
                 continue  # cancelled meanwhile, or the lease ran out and another worker re-ran it
             step.settle(step.plan.nodes[node_id], attempt, outcome)
@@ -338,7 +341,7 @@ def _complete_batch(execution_id: str, batch: list[tuple[str, int, Outcome]]) ->
 def _wait(execution_id: str, node_id: str, attempt: int, suspend: Suspend) -> None:
     with open_journal(execution_id) as journal:
         current = journal.state.nodes.get(node_id)
-        if journal.state.status != "running" or current is None or current.status != "running" \
+        if journal.state.status not in OPEN or current is None or current.status != "running" \
                 or current.attempt != attempt:
             return
         step = Step.open(journal)
@@ -357,7 +360,7 @@ def resolve_waiting(execution_id: str, node_id: str, decide: Callable[[NodeState
     """
     with open_journal(execution_id) as journal:
         current = journal.state.nodes.get(node_id)
-        if journal.state.status != "running" or current is None or current.status != "waiting" \
+        if journal.state.status not in OPEN or current is None or current.status != "waiting" \
                 or (attempt is not None and current.attempt != attempt):
             return False
         step = Step.open(journal)
@@ -390,10 +393,79 @@ def cancel(execution_id: Any, message: str = "Cancelled.") -> bool:
     return True
 
 
-def expire(execution_id: str) -> None:
+def _schedule_expiry(step: Step, generation: int) -> None:
+    """The workflow's own timeout, counted from now; ``generation`` counts the execution's
+    retries, so the timer of an earlier run that fires later does nothing."""
+    timeout = step.plan.spec.spec.timeout
+    if timeout:
+        step.dispatch(Dispatch("expire", str(step.journal.execution.pk), attempt=generation,
+                               eta=timezone.now() + timedelta(seconds=timeout), queue="light"))
+
+
+def _retries(execution_id: Any) -> int:
+    return ExecutionEvent.objects.filter(execution_id=execution_id, type="execution.retried").count()
+
+
+def pause(execution_id: Any) -> bool:
+    """Stops starting new nodes (running ones finish and are recorded); False unless running."""
+    with open_journal(execution_id) as journal:
+        if journal.state.status != "running":
+            return False
+        journal.append("execution.paused")
+    return True
+
+
+def resume(execution_id: Any) -> bool:
+    """Goes on from where a pause stopped; False unless paused."""
+    with open_journal(execution_id) as journal:
+        if journal.state.status != "paused":
+            return False
+        journal.append("execution.resumed")
+        step = Step.open(journal)
+        _dispatch_scheduled(step)
+        step.advance()
+        _after_finish(step)
+    return True
+
+
+def _dispatch_scheduled(step: Step) -> None:
+    """Sends again the nodes waiting for their time (retries, delays, requeues): a delivery that
+    came while the execution was paused was refused. A delivery still on its way finds the
+    attempt taken and backs off."""
+    now = timezone.now()
+    execution_id = str(step.journal.execution.pk)
+    for node_id, node in step.state.nodes.items():
+        if node.status in ("pending", "retrying") and node.scheduled_at is not None:
+            queue = get_executor(step.plan.nodes[node_id].type).queue
+            due = node.scheduled_at if node.scheduled_at > now else None
+            step.dispatch(Dispatch("node", execution_id, node_id, node.attempt + 1, due, queue))
+
+
+def retry(execution_id: Any) -> bool:
+    """A failed execution goes on from its failed nodes: they, and the nodes they had kept from
+    running, run again (each from the attempt after its last); the nodes that succeeded keep
+    their outputs. False unless failed."""
+    with open_journal(execution_id) as journal:
+        if journal.state.status != "failed":
+            return False
+        generation = _retries(execution_id) + 1
+        journal.append("execution.retried", "", {"generation": generation})
+        step = Step.open(journal)
+        reset = [node_id for node_id, node in journal.state.nodes.items() if node.status != "succeeded"]
+        for node_id in reset:
+            step.append("node.reset", node_id, {"reason": "the execution was retried"})
+        # Claimed by no worker any more: the next attempt's worker claims it as a first one's does.
+        NodeRun.objects.filter(execution_id=execution_id, node_id__in=reset).update(worker="")
+        _schedule_expiry(step, generation)
+        step.advance()
+        _after_finish(step)
+    return True
+
+
+def expire(execution_id: str, generation: int = 0) -> None:
     """The workflow's own timeout: fails what is still open."""
     with open_journal(execution_id) as journal:
-        if journal.state.terminal:
+        if journal.state.terminal or generation != _retries(execution_id):
             return
         step = Step.open(journal)
         step.fail({"code": "timeout", "message": f"The execution did not finish within "
@@ -414,7 +486,7 @@ def sweep_expired_leases() -> int:
     for execution_id, node_id, attempt in expired:
         with open_journal(execution_id) as journal:
             current = journal.state.nodes.get(node_id)
-            if (journal.state.status != "running" or current is None or current.status != "running"
+            if (journal.state.status not in OPEN or current is None or current.status != "running"
                     or current.attempt != attempt):
                 continue
             # The lease is the row's, not the journal's: heartbeats move it without an event.

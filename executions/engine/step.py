@@ -260,7 +260,11 @@ class Step:
 
     # --- the wave ---------------------------------------------------------------------------
     def advance(self) -> None:
+        """Starts every node that is ready (light ones inline, the others queued), then ends the
+        execution if nothing is left. A paused execution records outcomes but starts nothing."""
         state = self.state
+        if state.status == "paused":
+            return
         if state.status == "running":
             try:
                 self.base_context()  # the workflow's variables, rendered once
@@ -294,7 +298,9 @@ class Step:
         self.finish_if_done()
 
     def _start(self, node: NodePlan) -> None:
-        ctx = self.node_context(node, 1)
+        # 1 for a node's first run; after a retry of the execution, the attempt after its last.
+        attempt = self.state.nodes[node.id].attempt + 1
+        ctx = self.node_context(node, attempt)
         try:
             if node.when is not None:
                 with config_field("when"):
@@ -306,14 +312,14 @@ class Step:
         except (ExpressionError, UnknownExecutor) as exc:
             error = as_node_error(exc) if isinstance(exc, ExpressionError) else PermanentError(
                 str(exc), code="unknown_node_type")
-            self.settle(node, 1, Outcome(error=error), inline_input=None)
+            self.settle(node, attempt, Outcome(error=error), inline_input=None)
             return
         if node.light:
-            self._run_inline(node, executor, ctx)
+            self._run_inline(node, executor, ctx, attempt)
         else:
-            self.schedule(node, executor, ctx, attempt=1)
+            self.schedule(node, executor, ctx, attempt=attempt)
 
-    def _run_inline(self, node: NodePlan, executor: Executor, ctx: NodeContext) -> None:
+    def _run_inline(self, node: NodePlan, executor: Executor, ctx: NodeContext, attempt: int) -> None:
         config: Any = None
         try:
             # One budget for the node's expressions, ended early by its timeout: a light node
@@ -322,13 +328,13 @@ class Step:
                 config = self.render_config(node, executor, ctx)
                 result = executor.run(config, ctx)
         except Exception as exc:  # any failure of a light node is the node's failure, not the step's
-            self.settle(node, 1, Outcome(error=as_node_error(exc, light=True)), inline_input=config)
+            self.settle(node, attempt, Outcome(error=as_node_error(exc, light=True)), inline_input=config)
             return
         if isinstance(result, Suspend) and result.waiting:
-            self.append("node.started", node.id, {"attempt": 1, "input": self.redactor.clean(config)})
-            self.wait(node, 1, result)
+            self.append("node.started", node.id, {"attempt": attempt, "input": self.redactor.clean(config)})
+            self.wait(node, attempt, result)
             return
-        self.settle(node, 1, Outcome(output=result), inline_input=config)
+        self.settle(node, attempt, Outcome(output=result), inline_input=config)
 
     def wait(self, node: NodePlan, attempt: int, suspend: Suspend) -> None:
         """Marks a started attempt as waiting for a signal, and schedules its timeout."""
@@ -416,8 +422,10 @@ class Step:
             self._stand_in(node)
             return
         retryable = error.retryable and action not in ("cancel_and_cleanup", "fallback")
-        if not inline and retryable and policy.may_retry(attempt):
-            eta = timezone.now() + timedelta(seconds=policy.retry_delay(attempt + 1))
+        # Counted from the node's first attempt in this run (an execution retry starts it anew).
+        tried = attempt - self.state.nodes[node.id].first_attempt + 1
+        if not inline and retryable and policy.may_retry(tried):
+            eta = timezone.now() + timedelta(seconds=policy.retry_delay(tried + 1))
             self.append("node.retrying", node.id,
                         {"error": error_data, "next_attempt": attempt + 1, "scheduled_at": eta.isoformat()})
             executor = get_executor(node.type)

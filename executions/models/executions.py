@@ -100,6 +100,11 @@ class NodeRun(models.Model):
     worker = models.CharField(max_length=200, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     scheduled_at = models.DateTimeField(null=True, blank=True)
+    # The first attempt of the node's current run: 1, or the one after its last when the
+    # execution was retried (its retry policy counts from there).
+    first_attempt = models.PositiveIntegerField(default=1)
+    # The execution whose output this node reuses (a replay from a later node).
+    reused_from = models.CharField(max_length=36, null=True, blank=True)  # noqa: DJ001 (as the event's)
     order = models.PositiveIntegerField(default=0, help_text="Position of the node in the plan.")
 
     class Meta:

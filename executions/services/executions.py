@@ -41,10 +41,10 @@ def check_wait(raw: Any) -> float | None:
     return min(value, MAX_WAIT_SECONDS)
 
 
-def _start(execution: Execution, plan: Plan) -> tuple[Execution, bool]:
+def _start(execution: Execution, plan: Plan, reuse: dict[str, Any] | None = None) -> tuple[Execution, bool]:
     check_input(plan, execution.input)
     try:
-        return runner.start(execution, plan), True
+        return runner.start(execution, plan, reuse), True
     except IntegrityError:
         if not execution.idempotency_key:
             raise
@@ -108,18 +108,79 @@ def _input(data: Any) -> Any:
     return {} if data is None else data
 
 
-def do_rerun(execution: Execution, *, idempotency_key: str | None = None) -> Execution:
-    """A new execution of the same pinned version (or document) with the same input."""
+_NO_INPUT: Any = object()
+
+
+def do_rerun(execution: Execution, *, data: Any = _NO_INPUT, idempotency_key: str | None = None) -> Execution:
+    """A new execution of the same pinned version (or document), with the same input unless
+    ``data`` gives another."""
+    new_input = execution.input if data is _NO_INPUT else _input(data)
     if execution.version_id is not None:
         assert execution.version is not None
         new = Execution(tenant_id=execution.tenant_id, workflow_id=execution.workflow_id, version=execution.version,
-                        input=execution.input, idempotency_key=idempotency_key or None,
+                        input=new_input, idempotency_key=idempotency_key or None,
                         trigger={"type": "rerun", "of": str(execution.pk)})
         return _start(new, plan_for_version(execution.version_id))[0]
     spec = WorkflowSpec.model_validate(execution.adhoc_spec)
-    new = Execution(tenant_id=execution.tenant_id, adhoc_spec=execution.adhoc_spec, input=execution.input,
+    new = Execution(tenant_id=execution.tenant_id, adhoc_spec=execution.adhoc_spec, input=new_input,
                     idempotency_key=idempotency_key or None, trigger={"type": "rerun", "of": str(execution.pk)})
     return _start(new, compile_plan(spec))[0]
+
+
+def do_replay(execution: Execution, from_node: Any, *, data: Any = _NO_INPUT, version: int | None = None,
+              idempotency_key: str | None = None) -> Execution:
+    """A new execution linked to ``execution`` (``replay_of``) that runs ``from_node`` and every
+    node after it again - on ``version`` when given - while the other nodes that succeeded in
+    the original keep their outputs (``node.reused``) instead of running."""
+    if execution.version_id is not None:
+        assert execution.workflow is not None
+        pinned = get_version(execution.workflow, version) if version is not None else execution.version
+        assert pinned is not None
+        plan = plan_for_version(pinned.pk)
+        new = Execution(tenant_id=execution.tenant_id, workflow_id=execution.workflow_id, version=pinned)
+    else:
+        if version is not None:
+            raise _field_error("version", "An ad hoc execution has no versions.")
+        plan = compile_plan(WorkflowSpec.model_validate(execution.adhoc_spec))
+        new = Execution(tenant_id=execution.tenant_id, adhoc_spec=execution.adhoc_spec)
+    if not isinstance(from_node, str) or from_node not in plan.nodes:
+        raise _field_error("from", f"No node {from_node!r} in the version to replay on.")
+    again = plan.after(from_node)
+    reuse = {run.node_id: run.output for run in execution.node_runs.all()
+             if run.status == "succeeded" and run.node_id in plan.nodes and run.node_id not in again}
+    new.input = execution.input if data is _NO_INPUT else _input(data)
+    new.idempotency_key = idempotency_key or None
+    new.replay_of = execution
+    new.trigger = {"type": "replay", "of": str(execution.pk), "from": from_node}
+    return _start(new, plan, reuse)[0]
+
+
+def _field_error(name: str, message: str) -> ApiError:
+    return ApiError(message, code="validation_error", details={"fields": {name: [message]}})
+
+
+def do_pause(execution: Execution) -> Execution:
+    if not runner.pause(execution.pk):
+        raise Conflict(f"Only a running execution can be paused; this one is {execution.status}.",
+                       code="not_running", details={"status": execution.status})
+    execution.refresh_from_db()
+    return execution
+
+
+def do_resume(execution: Execution) -> Execution:
+    if not runner.resume(execution.pk):
+        raise Conflict(f"Only a paused execution can be resumed; this one is {execution.status}.",
+                       code="not_paused", details={"status": execution.status})
+    execution.refresh_from_db()
+    return execution
+
+
+def do_retry(execution: Execution) -> Execution:
+    if not runner.retry(execution.pk):
+        raise Conflict(f"Only a failed execution can be retried; this one is {execution.status}.",
+                       code="not_failed", details={"status": execution.status})
+    execution.refresh_from_db()
+    return execution
 
 
 def do_cancel(execution: Execution) -> Execution:
