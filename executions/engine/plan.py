@@ -12,6 +12,8 @@ from typing import Any
 
 import jsonschema
 
+from executions.engine.breakers import breaker_key
+from executions.engine.circuits import BreakerPlan
 from executions.executors import is_light
 from mbflow_site.errors import ApiError
 from workflows.models import WorkflowVersion
@@ -80,6 +82,7 @@ class NodePlan:
     outbound: tuple[EdgePlan, ...]
     policy: NodePolicy
     merge_mode: str  # all | first | any
+    breaker: BreakerPlan | None = None
 
     @property
     def handles_failure(self) -> bool:
@@ -206,6 +209,8 @@ def compile_plan(spec: WorkflowSpec, version: int | None = None) -> Plan:
             outbound=tuple(outbound[node_id]),
             policy=_policy(node, spec),
             merge_mode=str(node.config.get("mode", "all")) if node.type == "merge" else "all",
+            breaker=BreakerPlan(breaker_key(node.circuit_breaker, spec.metadata.name, node_id), node.circuit_breaker)
+            if node.circuit_breaker else None,
         )
     text = json.dumps(spec.model_dump(mode="json", by_alias=True), default=str)
     fallback_for: dict[str, list[str]] = {}

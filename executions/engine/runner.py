@@ -15,6 +15,7 @@ from typing import Any
 from django.db import IntegrityError
 from django.utils import timezone
 
+from executions.engine import circuits
 from executions.engine.children import existing_child, new_child, outcome_of_child
 from executions.engine.leases import heartbeat, held_lease
 from executions.engine.plan import NodePlan, Plan, open_lease_seconds
@@ -118,7 +119,8 @@ def claim_together(execution_id: str, attempts: Sequence[tuple[str, int]]) -> se
 
 def _unpack(execution_id: str, node_id: str, attempt: int, portable: dict[str, Any]) -> Claim:
     ctx = NodeContext(execution_id=execution_id, tenant_id=portable["tenant_id"], node_id=node_id, attempt=attempt,
-                      timeout=portable["timeout"], expressions={}, inputs={}, depth=portable["depth"])
+                      timeout=portable["timeout"], expressions={}, inputs={}, depth=portable["depth"],
+                      breaker=circuits.BreakerPlan.from_portable(portable.get("breaker")))
     ctx.cancelled = _cancel_checker(execution_id)
     return Claim(get_executor(portable["type"]), portable["config"], ctx, held=True)
 
@@ -208,14 +210,19 @@ def run_node(execution_id: str, node_id: str, attempt: int, prepared: Any = None
     release_connection()
     with _inbox_lock:
         _running_here[execution_id] = _running_here.get(execution_id, 0) + 1
+    admission = None
     try:
         with heartbeat.holding(execution_id, node_id, attempt, claimed.ctx.timeout,
                                overran=partial(_overran, execution_id, node_id, attempt)):
+            admission = circuits.admit(claimed.ctx)
+            if admission is not None and not admission.allowed:
+                raise circuits.refusal(claimed.ctx, admission)
             result = claimed.executor.run(claimed.config, claimed.ctx)
             if isinstance(result, StartChild):
                 result = _start_child(claimed.ctx, result)
     except Exception as exc:
-        outcome = Outcome(error=as_node_error(exc))
+        error = as_node_error(exc)
+        outcome = Outcome(error=error, circuit=circuits.record(claimed.ctx, admission, error))
     except BaseException:  # the worker is going away: the lease sweep re-runs the node
         with _inbox_lock:
             _ran_here(execution_id)
@@ -231,7 +238,7 @@ def run_node(execution_id: str, node_id: str, attempt: int, prepared: Any = None
                 NodeRun.objects.filter(execution_id=execution_id, node_id=node_id, attempt=attempt,
                                        status="running").update(lease_until=claimed.long_lease())
             return  # the node stays open until its outcome is reported (a child ends, a signal comes)
-        outcome = Outcome(output=result)
+        outcome = Outcome(output=result, circuit=circuits.record(claimed.ctx, admission, None))
     complete(execution_id, node_id, attempt, outcome, ran_here=True)
 
 

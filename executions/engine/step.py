@@ -18,6 +18,7 @@ from typing import Any
 import jsonschema
 from django.utils import timezone
 
+from executions.engine import circuits
 from executions.engine.plan import NodePlan, Plan, plan_for
 from executions.engine.ports import Dispatch, get_dispatcher
 from executions.engine.projection import ExecutionState, NodeState
@@ -51,6 +52,7 @@ def worker_name() -> str:
 class Outcome:
     output: Any = None
     error: NodeError | None = None
+    circuit: dict[str, Any] | None = None  # the breaker's change of state this attempt caused
 
     @property
     def ok(self) -> bool:
@@ -246,6 +248,7 @@ class Step:
             inputs=inputs,
             depth=execution.depth,
             redact=self.redactor.clean,
+            breaker=node.breaker,
         )
 
     @staticmethod
@@ -321,20 +324,27 @@ class Step:
 
     def _run_inline(self, node: NodePlan, executor: Executor, ctx: NodeContext, attempt: int) -> None:
         config: Any = None
+        admission = None
         try:
             # One budget for the node's expressions, ended early by its timeout: a light node
             # runs in the orchestrator's transaction, in the web process for a start with wait.
             with budget(node.policy.timeout):
                 config = self.render_config(node, executor, ctx)
+                admission = circuits.admit(ctx)
+                if admission is not None and not admission.allowed:
+                    raise circuits.refusal(ctx, admission)
                 result = executor.run(config, ctx)
         except Exception as exc:  # any failure of a light node is the node's failure, not the step's
-            self.settle(node, attempt, Outcome(error=as_node_error(exc, light=True)), inline_input=config)
+            error = as_node_error(exc, light=True)
+            circuit = circuits.record(ctx, admission, error)
+            self.settle(node, attempt, Outcome(error=error, circuit=circuit), inline_input=config)
             return
         if isinstance(result, Suspend) and result.waiting:
             self.append("node.started", node.id, {"attempt": attempt, "input": self.redactor.clean(config)})
             self.wait(node, attempt, result)
             return
-        self.settle(node, attempt, Outcome(output=result), inline_input=config)
+        self.settle(node, attempt, Outcome(output=result, circuit=circuits.record(ctx, admission, None)),
+                    inline_input=config)
 
     def wait(self, node: NodePlan, attempt: int, suspend: Suspend) -> None:
         """Marks a started attempt as waiting for a signal, and schedules its timeout."""
@@ -384,7 +394,7 @@ class Step:
         if size > MESSAGE_CONFIG_LIMIT:
             return None
         return {"type": node.type, "config": config, "tenant_id": ctx.tenant_id, "timeout": ctx.timeout,
-                "depth": ctx.depth}
+                "depth": ctx.depth, "breaker": node.breaker.portable() if node.breaker else None}
 
     def dispatch(self, work: Dispatch) -> None:
         if not self.dispatches:
@@ -407,6 +417,8 @@ class Step:
         inline = inline_input != ""
         if inline:
             extra = {"attempt": attempt, "input": clean(inline_input)}
+        if outcome.circuit:
+            extra["circuit"] = outcome.circuit
         if outcome.ok:
             self.append("node.succeeded", node.id, {"output": clean(outcome.output), **extra})
             self._stand_in(node)
@@ -426,8 +438,8 @@ class Step:
         tried = attempt - self.state.nodes[node.id].first_attempt + 1
         if not inline and retryable and policy.may_retry(tried):
             eta = timezone.now() + timedelta(seconds=policy.retry_delay(tried + 1))
-            self.append("node.retrying", node.id,
-                        {"error": error_data, "next_attempt": attempt + 1, "scheduled_at": eta.isoformat()})
+            self.append("node.retrying", node.id, {"error": error_data, "next_attempt": attempt + 1,
+                                                   "scheduled_at": eta.isoformat(), **extra})
             executor = get_executor(node.type)
             self.dispatch(Dispatch("node", str(self.journal.execution.pk), node.id, attempt + 1, eta, executor.queue))
             return

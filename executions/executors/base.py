@@ -117,6 +117,8 @@ class NodeContext:
     redact: Callable[[Any], Any] = lambda value: value
     # The attempt whose call this one makes again: its worker died and the attempt was requeued.
     redelivery_of: int | None = None
+    # The node's circuit breaker (the engine's business: executors leave it alone).
+    breaker: Any = None
     # Inside ``foreach``: the index of the item this call is for.
     item_index: int | None = None
 
