@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "channels",
     "workflows",
     "executions",
+    "triggers",
     "designer",
 ]
 

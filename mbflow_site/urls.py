@@ -13,6 +13,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/v1/", include("workflows.api.urls")),
     path("api/v1/", include("executions.api.urls")),
+    path("api/v1/", include("triggers.api.urls")),
+    path("hooks/", include("triggers.api.hook_urls")),
     path("", include("designer.urls")),
 ]
 
