@@ -74,8 +74,8 @@ class VersionInline(admin.TabularInline):
 
 @admin.register(Workflow)
 class WorkflowAdmin(admin.ModelAdmin):
-    list_display = ["name", "title", "tenant", "active_version", "archived", "updated_at"]
-    list_filter = ["archived", "tenant"]
+    list_display = ["name", "title", "tenant", "active_version", "active", "archived", "updated_at"]
+    list_filter = ["active", "archived", "tenant"]
     search_fields = ["name", "title", "description"]
     readonly_fields = ["active_version", "created_at", "updated_at"]
     inlines = [VersionInline]

@@ -18,7 +18,8 @@ def workflow_data(workflow: Workflow) -> dict[str, Any]:
     version = workflow.active_version
     return {"id": str(workflow.pk), "name": workflow.name, "title": workflow.title,
             "description": workflow.description, "tags": [str(tag) for tag in workflow.tags],
-            "archived": workflow.archived, "version": version_data(version) if version is not None else None,
+            "archived": workflow.archived, "active": workflow.active,
+            "version": version_data(version) if version is not None else None,
             "created_at": iso_time(workflow.created_at), "updated_at": iso_time(workflow.updated_at)}
 
 
@@ -58,7 +59,8 @@ class WorkflowSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Workflow
-        fields = ["id", "name", "title", "description", "tags", "archived", "version", "created_at", "updated_at"]
+        fields = ["id", "name", "title", "description", "tags", "archived", "active", "version", "created_at",
+                  "updated_at"]
 
     def to_representation(self, workflow: Workflow) -> dict[str, Any]:
         return workflow_data(workflow)
@@ -82,7 +84,14 @@ class WorkflowDetailSerializer(WorkflowSerializer):
 
 
 class WorkflowPatchSerializer(serializers.Serializer):
-    archived = serializers.BooleanField()
+    archived = serializers.BooleanField(required=False)
+    active = serializers.BooleanField(required=False, help_text="Whether the workflow's triggers start runs.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError({"archived": ["Give `archived` or `active`."],
+                                               "active": ["Give `archived` or `active`."]})
+        return attrs
 
 
 class DuplicateSerializer(serializers.Serializer):

@@ -36,7 +36,7 @@ from workflows.services.workflows import (
     do_delete_workflow,
     do_duplicate_workflow,
     do_rollback_version,
-    do_set_archived,
+    do_set_flags,
     get_version,
     get_workflow,
     workflow_listing,
@@ -122,7 +122,7 @@ class WorkflowDetailView(TenantView):
             return self.put(request, ref)
         serializer = WorkflowPatchSerializer(data=body)
         serializer.is_valid(raise_exception=True)
-        workflow = do_set_archived(workflow, serializer.validated_data["archived"])
+        workflow = do_set_flags(workflow, **serializer.validated_data)
         return Response(WorkflowDetailSerializer(workflow).data)
 
     @extend_schema(responses={204: None})

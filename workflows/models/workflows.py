@@ -19,6 +19,9 @@ class Workflow(models.Model):
         "WorkflowVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     archived = models.BooleanField(default=False)
+    # Only an active workflow's triggers (schedules, webhooks, events) start runs; starting one
+    # through the API or the designer works either way.
+    active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -191,9 +191,12 @@ def do_rollback_version(workflow: Workflow, number: int, *, message: str, author
     return locked
 
 
-def do_set_archived(workflow: Workflow, archived: bool) -> Workflow:
-    Workflow.objects.filter(pk=workflow.pk).update(archived=archived)
-    workflow.refresh_from_db()
+def do_set_flags(workflow: Workflow, *, archived: bool | None = None, active: bool | None = None) -> Workflow:
+    """Archives or restores the workflow, turns its triggers on or off (``active``)."""
+    flags = {name: value for name, value in (("archived", archived), ("active", active)) if value is not None}
+    if flags:
+        Workflow.objects.filter(pk=workflow.pk).update(**flags)
+        workflow.refresh_from_db()
     return workflow
 
 
