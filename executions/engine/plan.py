@@ -14,6 +14,7 @@ import jsonschema
 
 from executions.engine.breakers import breaker_key
 from executions.engine.circuits import BreakerPlan
+from executions.engine.limits import LimitPlan
 from executions.executors import is_light
 from mbflow_site.errors import ApiError
 from workflows.models import WorkflowVersion
@@ -83,6 +84,7 @@ class NodePlan:
     policy: NodePolicy
     merge_mode: str  # all | first | any
     breaker: BreakerPlan | None = None
+    limit: LimitPlan | None = None
 
     @property
     def handles_failure(self) -> bool:
@@ -211,6 +213,8 @@ def compile_plan(spec: WorkflowSpec, version: int | None = None) -> Plan:
             merge_mode=str(node.config.get("mode", "all")) if node.type == "merge" else "all",
             breaker=BreakerPlan(breaker_key(node.circuit_breaker, spec.metadata.name, node_id), node.circuit_breaker)
             if node.circuit_breaker else None,
+            limit=LimitPlan(node.limit or f"{spec.metadata.name}:{node_id}", node.concurrency, node.rate_limit)
+            if node.concurrency or node.rate_limit else None,
         )
     text = json.dumps(spec.model_dump(mode="json", by_alias=True), default=str)
     fallback_for: dict[str, list[str]] = {}

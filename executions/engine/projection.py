@@ -40,6 +40,7 @@ class NodeState:
     scheduled_at: datetime | None = None
     first_attempt: int = 1
     reused_from: Any = None
+    limit_key: str | None = None
 
     @property
     def terminal(self) -> bool:
@@ -137,8 +138,10 @@ def apply_event(state: ExecutionState, event: Event) -> ExecutionState:
     if kind == "node.scheduled":
         node.status = "pending"
         node.scheduled_at = _when(payload.get("scheduled_at"))
+        node.limit_key = payload.get("limit")  # a start its rate limit promised for then
     elif kind == "node.started":
         node.status = "running"
+        node.limit_key = payload.get("limit")
         node.attempt = payload["attempt"]
         node.input = payload.get("input")
         node.error = None
@@ -168,16 +171,22 @@ def apply_event(state: ExecutionState, event: Event) -> ExecutionState:
             node.attempt, node.started_at = payload["attempt"], event.time
     elif kind == "node.waiting":
         # Waiting for a signal (an approval): no worker holds it. Its lease is the end of its
-        # wait, so the sweep times it out even if the timer was lost with its process.
+        # wait, so the sweep times it out even if the timer was lost with its process. Or
+        # waiting for its limit (``limit``), in line from ``since``.
         node.status = "waiting"
         node.lease_until = _when(payload.get("timeout_at"))
+        node.limit_key = payload.get("limit")
+        if "since" in payload:
+            node.scheduled_at = _when(payload["since"])
     elif kind == "node.retrying":
         node.status = "retrying"
+        node.limit_key = None
         node.error = payload.get("error")
         node.scheduled_at = _when(payload.get("scheduled_at"))
         node.lease_until = None
     elif kind == "node.requeued":
         node.status = "pending"
+        node.limit_key = None
         node.lease_until = None
         node.scheduled_at = _when(payload.get("scheduled_at"))
     elif kind == "node.reset":
@@ -186,6 +195,7 @@ def apply_event(state: ExecutionState, event: Event) -> ExecutionState:
         node.output = node.error = node.scheduled_at = node.lease_until = None
         node.started_at = node.finished_at = None
         node.first_attempt = node.attempt + 1
+        node.limit_key = None
     elif kind == "node.reused":
         # A replay reuses this node's output from the execution it replays: it does not run.
         node.status, node.output, node.error = "succeeded", payload.get("output"), None

@@ -15,11 +15,11 @@ from typing import Any
 from django.db import IntegrityError
 from django.utils import timezone
 
-from executions.engine import circuits
+from executions.engine import circuits, limits
 from executions.engine.children import existing_child, new_child, outcome_of_child
 from executions.engine.leases import heartbeat, held_lease
 from executions.engine.plan import NodePlan, Plan, open_lease_seconds
-from executions.engine.ports import Dispatch
+from executions.engine.ports import Dispatch, get_dispatcher
 from executions.engine.projection import NodeState
 from executions.engine.step import Outcome, Step, as_node_error, lease_until, worker_name
 from executions.engine.store import (
@@ -161,6 +161,8 @@ def _start_scheduled(execution_id: str, node_id: str, attempt: int) -> Claim | N
         step = Step.open(journal)
         node = step.plan.nodes[node_id]
         executor = get_executor(node.type)
+        if not step.admit_limit(node, attempt, executor.queue):
+            return None  # waits for its limit, or is scheduled for when its rate allows
         ctx = step.node_context(node, attempt)
         try:
             config = step.render_config(node, executor, ctx)
@@ -171,7 +173,7 @@ def _start_scheduled(execution_id: str, node_id: str, attempt: int) -> Claim | N
             _after_finish(step)
             return None
         payload: dict[str, Any] = {"attempt": attempt, "input": step.redactor.clean(config),
-                                   "lease_until": held_lease().isoformat()}
+                                   "lease_until": held_lease().isoformat(), **step.holding(node)}
         if current.status == "pending" and current.attempt:
             # Pending again after it started: the lease sweep requeued it, its worker lost. This
             # attempt makes that attempt's call again, under its idempotency key.
@@ -503,11 +505,24 @@ def sweep_expired_leases() -> int:
                                           status="running", lease_until__lt=now).update(worker=""):
                 continue
             step = Step.open(journal)
+            step.release_limit(node_id)
             step.append("node.requeued", node_id, {"scheduled_at": now.isoformat(), "lost_attempt": attempt})
             queue = get_executor(step.plan.nodes[node_id].type).queue
             step.dispatch(Dispatch("node", str(execution_id), node_id, attempt + 1, None, queue))
             requeued += 1
+    _wake_limit_waiters()
     return requeued + timed_out
+
+
+def _wake_limit_waiters() -> None:
+    """The oldest waiter of each limit tries again: the wake-up of last resort, should the one
+    its holder's end sent have been lost with its process."""
+    woken = [Dispatch("advance", execution_id, queue="light")
+             for key in NodeRun.objects.filter(status="waiting", limit_key__isnull=False).order_by()
+             .values_list("limit_key", flat=True).distinct()[:500]
+             for execution_id in limits.waiters(key, 1)]
+    if woken:
+        get_dispatcher().dispatch_all(woken)
 
 
 def _after_finish(step: Step) -> None:

@@ -11,14 +11,15 @@ import json
 import os
 import socket
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jsonschema
 from django.utils import timezone
 
-from executions.engine import circuits
+from executions.engine import circuits, limits
 from executions.engine.plan import NodePlan, Plan, plan_for
 from executions.engine.ports import Dispatch, get_dispatcher
 from executions.engine.projection import ExecutionState, NodeState
@@ -100,6 +101,8 @@ class Step:
     _base: dict[str, Any] | None = None
     _edges: dict[tuple[int, str, str], bool] = field(default_factory=dict)
     _revisit: bool = False
+    # Holders of each limit this step started (+1) or ended (-1): the rows show them at commit.
+    _limit_delta: Counter[str] = field(default_factory=Counter)
 
     @classmethod
     def open(cls, journal: Journal) -> Step:
@@ -288,6 +291,9 @@ class Step:
                 if state.status != "running":
                     return
                 current = state.nodes[node_id]
+                if current.status == "waiting" and current.limit_key:
+                    self._start(self.plan.nodes[node_id])  # its turn may have come
+                    continue
                 if current.status != "pending" or current.scheduled_at is not None or node_id in compensation_nodes:
                     continue
                 node = self.plan.nodes[node_id]
@@ -316,6 +322,8 @@ class Step:
             error = as_node_error(exc) if isinstance(exc, ExpressionError) else PermanentError(
                 str(exc), code="unknown_node_type")
             self.settle(node, attempt, Outcome(error=error), inline_input=None)
+            return
+        if not self.admit_limit(node, attempt, executor.queue):
             return
         if node.light:
             self._run_inline(node, executor, ctx, attempt)
@@ -374,6 +382,7 @@ class Step:
             return
         self.append("node.started", node.id, {
             "attempt": attempt, "input": self.redactor.clean(config), "lease_until": lease_until(node).isoformat(),
+            **self.holding(node),
         })
         ctx.attempt = attempt
         self.dispatch(Dispatch("node", execution_id, node.id, attempt, None, executor.queue, (executor, config, ctx),
@@ -412,6 +421,7 @@ class Step:
         ``inline_input`` is the rendered config of a node run inline (no ``node.started``
         event was written for it); the default ``""`` means the node ran on a worker.
         """
+        self.release_limit(node.id)
         clean = self.redactor.clean
         extra: dict[str, Any] = {}
         inline = inline_input != ""
@@ -572,7 +582,50 @@ class Step:
     def _cancel_open_nodes(self, reason: str, keep: frozenset[str] = frozenset()) -> None:
         for node_id, node in self.state.nodes.items():
             if not node.terminal and node_id not in keep:
+                self.release_limit(node_id)
                 self.append("node.cancelled", node_id, {"reason": reason})
+
+    # --- limits ------------------------------------------------------------------------------
+    def admit_limit(self, node: NodePlan, attempt: int, queue: str) -> bool:
+        """Whether the node may start now under its limit (always, without one). If not, it
+        waits for its turn (``node.waiting``) or is scheduled for when its rate allows
+        (``node.scheduled``), and False."""
+        if node.limit is None:
+            return True
+        current = self.state.nodes[node.id]
+        key = node.limit.key(self.journal.execution.tenant_id)
+        promised = current.status == "pending" and current.limit_key == key and current.scheduled_at is not None
+        decision = limits.decide(node.limit, key, running_here=self._limit_delta[key], promised=promised)
+        if decision.verdict == "go":
+            return True
+        if decision.verdict == "wait":
+            if not (current.status == "waiting" and current.limit_key == key):
+                self.append("node.waiting", node.id, {"reason": "limit", "limit": key,
+                                                      "since": timezone.now().isoformat()})
+            return False
+        assert decision.at is not None
+        eta = datetime.fromtimestamp(decision.at, UTC)
+        self.append("node.scheduled", node.id, {"scheduled_at": eta.isoformat(), "limit": key})
+        self.dispatch(Dispatch("node", str(self.journal.execution.pk), node.id, attempt, eta, queue))
+        return False
+
+    def holding(self, node: NodePlan) -> dict[str, Any]:
+        """What a ``node.started`` event says of the limit the attempt now holds."""
+        if node.limit is None:
+            return {}
+        key = node.limit.key(self.journal.execution.tenant_id)
+        self._limit_delta[key] += 1
+        return {"limit": key}
+
+    def release_limit(self, node_id: str) -> None:
+        """The node stops running: the limit it held has room for the oldest waiter."""
+        current = self.state.nodes[node_id]
+        if current.status != "running" or not current.limit_key:
+            return
+        key = current.limit_key
+        self._limit_delta[key] -= 1
+        for execution_id in limits.waiters(key, 1):
+            self.dispatch(Dispatch("advance", execution_id, queue="light"))
 
     def finish_if_done(self) -> None:
         state = self.state

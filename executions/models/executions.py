@@ -103,6 +103,9 @@ class NodeRun(models.Model):
     # The first attempt of the node's current run: 1, or the one after its last when the
     # execution was retried (its retry policy counts from there).
     first_attempt = models.PositiveIntegerField(default=1)
+    # The limit (tenant:key) the node's current start goes through: held while it runs, waited
+    # for while it waits (see engine.limits).
+    limit_key = models.CharField(max_length=200, null=True, blank=True, db_index=True)  # noqa: DJ001
     # The execution whose output this node reuses (a replay from a later node).
     reused_from = models.CharField(max_length=36, null=True, blank=True)  # noqa: DJ001 (as the event's)
     order = models.PositiveIntegerField(default=0, help_text="Position of the node in the plan.")

@@ -17,6 +17,8 @@ class LocalServer:
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.arrived = Counter[str]()
+        self.inflight = Counter[str]()  # calls of /inflight being served, by key
+        self.peak = Counter[str]()  # the most served at once, by key
         self.arrival = threading.Condition()
         handler = type("Handler", (_Handler,), {"server_state": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -96,6 +98,15 @@ class _Handler(BaseHTTPRequestHandler):
                              "authorization": self.headers.get("Authorization"), "cookie": self.headers.get("Cookie")})
         elif path == "/set-cookie":
             self._send(200, {}, headers={"Set-Cookie": f"session={query.get('value', 's3cr3t')}; Path=/"})
+        elif path == "/inflight":  # counts the calls served at once (the peak, by key)
+            key = query.get("key", "")
+            with state.lock:
+                state.inflight[key] += 1
+                state.peak[key] = max(state.peak[key], state.inflight[key])
+            time.sleep(int(query.get("ms", "200")) / 1000)
+            with state.lock:
+                state.inflight[key] -= 1
+            self._send(200, {"key": key})
         elif path == "/unstorable":  # JSON no database can store as it is
             self._send(200, b'{"s": "a\\u0000b\\ud800c", "n": Infinity}', "application/json")
         elif path == "/text":

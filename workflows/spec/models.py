@@ -10,7 +10,16 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, TypeAdapter, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    TypeAdapter,
+    WithJsonSchema,
+    model_validator,
+)
 from typing_extensions import TypedDict
 
 from workflows.spec.durations import parse_duration
@@ -75,6 +84,11 @@ class CircuitBreaker(Strict):
     key: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")] | None = None  # shared by nodes calling one service
 
 
+class RateLimit(Strict):
+    requests: Annotated[int, Field(ge=1, le=10_000)]
+    per: Annotated[Duration, Field(gt=0)] = 1.0
+
+
 class Position(Strict):
     x: float
     y: float
@@ -93,7 +107,19 @@ class NodeSpec(Strict):
     fallback: str | None = None
     fallback_output: Any = None
     circuit_breaker: CircuitBreaker | None = None
+    # At most `concurrency` attempts running at once, at most `rate_limit` starting, counted per
+    # node or, with `limit`, across every node of the tenant naming that limit.
+    concurrency: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    rate_limit: RateLimit | None = None
+    limit: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")] | None = None
     position: Position | None = None
+
+    @model_validator(mode="after")
+    def _limit_has_bounds(self) -> NodeSpec:
+        if self.limit is not None and self.concurrency is None and self.rate_limit is None:
+            raise ValueError("`limit` names a limit shared with other nodes: give it `concurrency` and/or "
+                             "`rate_limit`")
+        return self
 
 
 class EdgeSpec(Strict):

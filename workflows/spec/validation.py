@@ -492,6 +492,19 @@ def _policy_targets(checker: _Checker, spec: dict[str, Any], nodes: list[Any], f
     return targets
 
 
+def _check_limits(checker: _Checker, nodes: list[Any]) -> None:
+    """A node naming a shared ``limit`` says what it allows (the schema cannot say "one of")."""
+    for index, node in enumerate(nodes):
+        if isinstance(node, dict) and node.get("limit") is not None \
+                and node.get("concurrency") is None and node.get("rate_limit") is None:
+            checker.add(
+                "limit_without_bounds",
+                f"Node `{node.get('id')}` names the limit `{node['limit']}` without `concurrency` or `rate_limit`.",
+                ("spec", "nodes", index, "limit"),
+                node_id=node.get("id"),
+            )
+
+
 def _topological_positions(graph: _Graph) -> Sequence[int] | None:
     """Each node's position in an order that every edge follows; None when the edges form a cycle."""
     if all(map(lt, graph.heads, graph.tails)):  # every edge points down the list, as people usually write
@@ -702,6 +715,7 @@ def _validate(document: LoadedDocument) -> ValidationReport:
     ids = _node_ids(checker, node_table.names)
     graph = _Graph(node_table.names, ids, *_connect(checker, nodes, edges, edge_table, ids))
     policy_targets = _policy_targets(checker, spec, nodes, node_table.fallbacks, ids)
+    _check_limits(checker, nodes)
     positions = _topological_positions(graph)
     if positions is None:
         _check_cycles(checker, graph, policy_targets)
