@@ -14,16 +14,18 @@ from workflows.models import Tenant
 from workflows.public import get_version, get_workflow
 
 
-def child_key(ctx: NodeContext) -> str:
-    """The child's idempotency key: one child per attempt, however often the task is delivered."""
-    return f"sub:{ctx.execution_id}:{ctx.node_id}:{ctx.attempt}"
+def child_key(ctx: NodeContext, suffix: str = "") -> str:
+    """The child's idempotency key: one child per attempt (the attempt whose call a redelivery
+    makes again keeps it), however often the task is delivered; ``suffix`` tells several apart."""
+    key = f"sub:{ctx.execution_id}:{ctx.node_id}:{ctx.redelivery_of or ctx.attempt}"
+    return f"{key}:{suffix}" if suffix else key
 
 
-def existing_child(ctx: NodeContext) -> Execution | None:
-    return Execution.objects.filter(tenant_id=ctx.tenant_id, idempotency_key=child_key(ctx)).first()
+def existing_child(ctx: NodeContext, suffix: str = "") -> Execution | None:
+    return Execution.objects.filter(tenant_id=ctx.tenant_id, idempotency_key=child_key(ctx, suffix)).first()
 
 
-def new_child(ctx: NodeContext, request: StartChild) -> tuple[Execution, Plan]:
+def new_child(ctx: NodeContext, request: StartChild, suffix: str = "") -> tuple[Execution, Plan]:
     """The unsaved child row and its plan; a workflow, version or input that does not do is the
     node's permanent failure."""
     tenant = Tenant.objects.get(pk=ctx.tenant_id)
@@ -36,7 +38,7 @@ def new_child(ctx: NodeContext, request: StartChild) -> tuple[Execution, Plan]:
         raise PermanentError(f"Cannot start the sub-workflow: {exc.message}", code=exc.code,
                              details=exc.details) from None
     execution = Execution(
-        tenant=tenant, workflow=workflow, version=pinned, input=request.input, idempotency_key=child_key(ctx),
+        tenant=tenant, workflow=workflow, version=pinned, input=request.input, idempotency_key=child_key(ctx, suffix),
         parent_id=ctx.execution_id, parent_node_id=ctx.node_id, depth=ctx.depth + 1,
         trigger={"type": "sub_workflow", "parent_attempt": ctx.attempt, "wait": request.wait},
     )

@@ -25,12 +25,20 @@ from executions.engine.step import Outcome, Step, as_node_error, lease_until, wo
 from executions.engine.store import (
     Journal,
     claim_node_runs,
-    last_started,
+    last_boundaries,
     new_journal,
     open_journal,
     release_connection,
 )
-from executions.executors import Executor, NodeContext, NodeTimeout, StartChild, Suspend, get_executor
+from executions.executors import (
+    ChildState,
+    Executor,
+    NodeContext,
+    NodeTimeout,
+    StartChild,
+    Suspend,
+    get_executor,
+)
 from executions.models import Execution, ExecutionEvent, NodeRun
 
 logger = logging.getLogger(__name__)
@@ -174,10 +182,10 @@ def _start_scheduled(execution_id: str, node_id: str, attempt: int) -> Claim | N
             return None
         payload: dict[str, Any] = {"attempt": attempt, "input": step.redactor.clean(config),
                                    "lease_until": held_lease().isoformat(), **step.holding(node)}
-        if current.status == "pending" and current.attempt:
-            # Pending again after it started: the lease sweep requeued it, its worker lost. This
-            # attempt makes that attempt's call again, under its idempotency key.
-            ctx.redelivery_of = payload["redelivery_of"] = _call_attempt(execution_id, node_id, current.attempt)
+        # Pending again after it started: requeued, or reset by a retry of the execution.
+        again = _redelivery_of(execution_id, node_id) if current.status == "pending" and current.attempt else None
+        if again is not None:
+            ctx.redelivery_of = payload["redelivery_of"] = again
         step.append("node.started", node_id, payload)
         # Claimed in the same transaction: no other delivery can take the attempt in between.
         NodeRun.objects.filter(execution_id=execution_id, node_id=node_id).update(worker=worker_name())
@@ -185,9 +193,15 @@ def _start_scheduled(execution_id: str, node_id: str, attempt: int) -> Claim | N
     return Claim(executor, config, ctx, held=True, node=node)
 
 
-def _call_attempt(execution_id: str, node_id: str, lost: int) -> int:
-    """The attempt whose call the lost attempt made: itself, or the one it made again."""
-    return int(last_started(execution_id, node_id).get("redelivery_of") or lost)
+def _redelivery_of(execution_id: str, node_id: str) -> int | None:
+    """When the attempt about to start makes a lost attempt's call again (the lease sweep
+    requeued that attempt: its worker died), the attempt whose call that is: the lost one, or
+    the one it made again itself. None for a new call (a delay's, a retry's, a reset node's)."""
+    events = last_boundaries(execution_id, node_id)
+    if [type_ for type_, _payload in events] != ["node.requeued", "node.started"]:
+        return None
+    lost = events[1][1]
+    return int(lost.get("redelivery_of") or lost["attempt"])
 
 
 def _cancel_checker(execution_id: str) -> Any:
@@ -213,6 +227,7 @@ def run_node(execution_id: str, node_id: str, attempt: int, prepared: Any = None
     with _inbox_lock:
         _running_here[execution_id] = _running_here.get(execution_id, 0) + 1
     admission = None
+    claimed.ctx.children = _Children(claimed.ctx)
     try:
         with heartbeat.holding(execution_id, node_id, attempt, claimed.ctx.timeout,
                                overran=partial(_overran, execution_id, node_id, attempt)):
@@ -248,15 +263,7 @@ def _start_child(ctx: NodeContext, request: StartChild) -> Any:
     """Starts the child a node asked for (or finds the one an earlier delivery of this attempt
     started): its id without ``wait``; with it, its outcome when it already ended (all light
     nodes), else a Suspend until it reports."""
-    child = existing_child(ctx)
-    if child is None:
-        child, plan = new_child(ctx, request)
-        try:
-            child = start(child, plan)
-        except IntegrityError:  # a duplicate delivery of this attempt started it meanwhile
-            child = existing_child(ctx)
-            if child is None:
-                raise
+    child = _child(ctx, request)
     if not request.wait:
         return {"execution_id": str(child.pk), "status": child.status}
     if child.status in ("succeeded", "failed", "cancelled"):
@@ -265,6 +272,34 @@ def _start_child(ctx: NodeContext, request: StartChild) -> Any:
             raise outcome.error
         return outcome.output
     return Suspend("waiting for the child execution", {"execution_id": str(child.pk)})
+
+
+def _child(ctx: NodeContext, request: StartChild, suffix: str = "") -> Execution:
+    child = existing_child(ctx, suffix)
+    if child is not None:
+        return child
+    child, plan = new_child(ctx, request, suffix)
+    try:
+        return start(child, plan)
+    except IntegrityError:  # a duplicate delivery of this attempt started it meanwhile
+        found = existing_child(ctx, suffix)
+        if found is None:
+            raise
+        return found
+
+
+@dataclass
+class _Children:
+    """The children port of a node run by a worker (``NodeContext.children``)."""
+
+    ctx: NodeContext
+
+    def start(self, request: StartChild, key: str) -> str:
+        return str(_child(self.ctx, request, key).pk)
+
+    def states(self, ids: list[str]) -> dict[str, ChildState]:
+        rows = Execution.objects.filter(pk__in=ids).values_list("pk", "status", "output", "error")
+        return {str(pk): ChildState(status, output, error) for pk, status, output, error in rows}
 
 
 def _overran(execution_id: str, node_id: str, attempt: int, limit: float) -> None:

@@ -3,6 +3,8 @@
 # The built-in executors register themselves (``@executor``) when imported.
 from executions.executors import approval, delay, flow, foreach, function, http, llm, sub_workflow  # noqa: F401
 from executions.executors.base import (
+    Children,
+    ChildState,
     Executor,
     NodeContext,
     NodeError,
@@ -16,6 +18,8 @@ from executions.executors.base import (
 from executions.executors.registry import UnknownExecutor, executor, get_executor, is_light, registered_types
 
 __all__ = [
+    "ChildState",
+    "Children",
     "Executor",
     "NodeContext",
     "NodeError",

@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from workflows.spec.expressions import ExpressionError, budget, evaluate, render_value
 
@@ -100,6 +100,28 @@ class StartChild:
     wait: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class ChildState:
+    status: str
+    output: Any = None
+    error: Any = None
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ("succeeded", "failed", "cancelled")
+
+
+class Children(Protocol):
+    """Child executions an executor that runs several (``foreach`` over a workflow) starts and
+    watches itself: given by the engine on a worker, None elsewhere."""
+
+    def start(self, request: StartChild, key: str) -> str:
+        """Starts the child (once per ``key`` in this attempt, however often it is delivered); its id."""
+
+    def states(self, ids: list[str]) -> dict[str, ChildState]:
+        """How the children are doing now."""
+
+
 @dataclass(slots=True)
 class NodeContext:
     execution_id: str
@@ -119,6 +141,7 @@ class NodeContext:
     redelivery_of: int | None = None
     # The node's circuit breaker (the engine's business: executors leave it alone).
     breaker: Any = None
+    children: Children | None = None
     # Inside ``foreach``: the index of the item this call is for.
     item_index: int | None = None
 

@@ -100,7 +100,9 @@ class ForeachConfig(NodeConfig):
 
     items: Expr | list[Any]
     node: InnerNode | None = None
-    workflow: str | None = None
+    workflow: str | None = None  # a sub-workflow run per item (a child execution each)
+    version: Annotated[int, Field(ge=1)] | None = None
+    input: dict[str, Any] | Expr | None = None  # the child's input, rendered per item (default: the item)
     concurrency: Annotated[int, Field(ge=1, le=100)] = 4
 
 

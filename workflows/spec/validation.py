@@ -492,17 +492,25 @@ def _policy_targets(checker: _Checker, spec: dict[str, Any], nodes: list[Any], f
     return targets
 
 
-def _check_limits(checker: _Checker, nodes: list[Any]) -> None:
-    """A node naming a shared ``limit`` says what it allows (the schema cannot say "one of")."""
+def _check_node_rules(checker: _Checker, nodes: list[Any]) -> None:
+    """What the schemas cannot say (one of two keys, a key that needs another)."""
     for index, node in enumerate(nodes):
-        if isinstance(node, dict) and node.get("limit") is not None \
-                and node.get("concurrency") is None and node.get("rate_limit") is None:
-            checker.add(
-                "limit_without_bounds",
-                f"Node `{node.get('id')}` names the limit `{node['limit']}` without `concurrency` or `rate_limit`.",
-                ("spec", "nodes", index, "limit"),
-                node_id=node.get("id"),
-            )
+        if not isinstance(node, dict):
+            continue
+        node_id = node.get("id") if isinstance(node.get("id"), str) else None
+        if node.get("limit") is not None and node.get("concurrency") is None and node.get("rate_limit") is None:
+            checker.add("limit_without_bounds",
+                        f"Node `{node_id}` names the limit `{node['limit']}` without `concurrency` or `rate_limit`.",
+                        ("spec", "nodes", index, "limit"), node_id=node_id)
+        config = node.get("config")
+        if node.get("type") == "foreach" and isinstance(config, dict):
+            if ("node" in config) == ("workflow" in config):
+                checker.add("foreach_needs_one",
+                            f"Foreach `{node_id}` needs either `node` (run per item) or `workflow` (a sub-workflow "
+                            f"per item).", ("spec", "nodes", index, "config"), node_id=node_id)
+            elif "node" in config and ("input" in config or "version" in config):
+                checker.add("foreach_needs_one", f"Foreach `{node_id}`: `input` and `version` go with `workflow`.",
+                            ("spec", "nodes", index, "config"), node_id=node_id)
 
 
 def _topological_positions(graph: _Graph) -> Sequence[int] | None:
@@ -678,6 +686,20 @@ def _downstream(graph: _Graph, start: int, positions: Sequence[int] | None, limi
     return reached
 
 
+def _check_triggers(checker: _Checker, spec: dict[str, Any]) -> None:
+    """A trigger's name identifies it across versions (its webhook URL, its schedule): one each."""
+    triggers = spec.get("triggers") if isinstance(spec.get("triggers"), list) else []
+    seen: set[str] = set()
+    for index, trigger in enumerate(triggers):
+        name = trigger.get("name") if isinstance(trigger, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            checker.add("duplicate_trigger_name", f"Two triggers are named `{name}`; give each its own name.",
+                        ("spec", "triggers", index, "name"))
+        seen.add(name)
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Validation allocates many short-lived objects and no cycles; the cyclic GC only slows it."""
@@ -715,11 +737,12 @@ def _validate(document: LoadedDocument) -> ValidationReport:
     ids = _node_ids(checker, node_table.names)
     graph = _Graph(node_table.names, ids, *_connect(checker, nodes, edges, edge_table, ids))
     policy_targets = _policy_targets(checker, spec, nodes, node_table.fallbacks, ids)
-    _check_limits(checker, nodes)
+    _check_node_rules(checker, nodes)
     positions = _topological_positions(graph)
     if positions is None:
         _check_cycles(checker, graph, policy_targets)
     found = [*node_table.expressions, *_other_expressions(spec, edges, edge_table.unchecked)]
     reads = _check_expressions(checker, found, graph, policy_targets)
     _check_upstream(checker, graph, positions, reads)
+    _check_triggers(checker, spec)
     return checker.report
