@@ -303,11 +303,15 @@ def _lease_value(moment: datetime) -> Any:
     return NodeRun._meta.get_field("lease_until").get_db_prep_value(moment, connection)
 
 
-def last_started(execution_id: Any, node_id: str) -> dict[str, Any]:
-    """The payload of the node's last ``node.started`` event ({} when it never started)."""
-    payload = (ExecutionEvent.objects.filter(execution_id=execution_id, node_id=node_id, type="node.started")
-               .order_by("-seq").values_list("payload", flat=True).first())
-    return payload or {}
+# The events where a node's attempt begins or ends without an outcome of its own.
+ATTEMPT_BOUNDARIES = ("node.started", "node.requeued", "node.retrying", "node.reset")
+
+
+def last_boundaries(execution_id: Any, node_id: str, count: int = 2) -> list[tuple[str, dict[str, Any]]]:
+    """The node's last ``count`` ``ATTEMPT_BOUNDARIES`` events, latest first: (type, payload)."""
+    rows = (ExecutionEvent.objects.filter(execution_id=execution_id, node_id=node_id, type__in=ATTEMPT_BOUNDARIES)
+            .order_by("-seq").values_list("type", "payload")[:count])
+    return [(type_, payload or {}) for type_, payload in rows]
 
 
 def release_connection() -> None:
