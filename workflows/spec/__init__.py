@@ -3,6 +3,8 @@
 Plain Python (no Django): the API, the engine and the tools use it through these names.
 """
 
+# The built-in node types register themselves (``@node_type``) when imported.
+from workflows.spec import builtin_types  # noqa: F401
 from workflows.spec.canonical import canonical_data, dump_value, dump_yaml
 from workflows.spec.catalog import NodeConfig, NodeType, get_node_type, node_type, node_types
 from workflows.spec.context import context_schemas, validate_context

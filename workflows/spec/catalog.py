@@ -1,6 +1,7 @@
 """The node-type catalog: each type's name, title, category, config schema and output ports.
 
-Built-in types are registered in ``workflows.spec.node_types``; a project registers its own::
+Built-in types are registered in ``workflows.spec.builtin_types`` (imported with the package); a
+project registers its own::
 
     @node_type("slack_message", title="Slack message", category="Integrations")
     class SlackMessageConfig(NodeConfig):
@@ -98,15 +99,9 @@ def node_type(
     return register
 
 
-def _ensure_builtins() -> None:
-    import workflows.spec.node_types  # noqa: F401  (registers the built-in types)
-
-
 def get_node_type(name: str) -> NodeType | None:
-    _ensure_builtins()
     return _REGISTRY.get(name)
 
 
 def node_types() -> list[NodeType]:
-    _ensure_builtins()
     return list(_REGISTRY.values())
