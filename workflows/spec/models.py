@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from functools import cached_property
 from typing import Annotated, Any, Literal, NotRequired
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from croniter import croniter
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -23,6 +26,7 @@ from pydantic import (
 from typing_extensions import TypedDict
 
 from workflows.spec.durations import parse_duration
+from workflows.spec.expressions import check_syntax, is_expression
 
 NODE_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
 WORKFLOW_NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,99}$"
@@ -145,34 +149,75 @@ class CompensationStep(Strict):
     compensates: str | None = None
 
 
+def _five_field_cron(text: str) -> str:
+    if len(text.split()) != 5 or not croniter.is_valid(text):
+        raise ValueError("not a 5-field cron expression (minute hour day-of-month month day-of-week), "
+                         "e.g. `0 9 * * 1-5`")
+    return text
+
+
+def _time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as `Europe/Paris` or `UTC`") from None
+    return name
+
+
+def _event_filter(value: dict[str, Any] | str) -> dict[str, Any] | str:
+    if isinstance(value, str):
+        if not is_expression(value):
+            raise ValueError("a filter is a mapping of fields to values, or an expression in `{{ }}`")
+        error = check_syntax(value)
+        if error:
+            raise ValueError(error)
+    return value
+
+
+CronSchedule = Annotated[str, AfterValidator(_five_field_cron)]
+TimeZone = Annotated[str, AfterValidator(_time_zone)]
+EventFilter = Annotated[dict[str, Any] | str, AfterValidator(_event_filter)]
+# After downtime (nothing ran the schedule tick at a due time): skip what was missed, or run once for it.
+Missed = Literal["skip", "run_once"]
+
+
 class _Trigger(Strict):
-    name: str | None = None
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     enabled: bool = True
 
 
 class CronTrigger(_Trigger):
     type: Literal["cron"]
-    schedule: str
-    timezone: str = "UTC"
+    schedule: CronSchedule
+    timezone: TimeZone = "UTC"
     input: dict[str, Any] = {}
+    missed: Missed = "skip"
 
 
 class IntervalTrigger(_Trigger):
     type: Literal["interval"]
-    every: Duration
+    every: Annotated[Duration, Field(ge=1)]
     input: dict[str, Any] = {}
+    missed: Missed = "skip"
 
 
 class WebhookTrigger(_Trigger):
     type: Literal["webhook"]
+    # async: 202 at once; sync: the answer of the run's `webhook_response` node, or its output.
     mode: Literal["async", "sync"] = "async"
+    # The run's input: the request's body, or the request (`body`, `query`, `headers`, `method`).
+    input: Literal["body", "request"] = "body"
+    timeout: Annotated[Duration, Field(gt=0, le=300)] = 30.0  # sync: how long the caller waits
 
 
 class EventTrigger(_Trigger):
     type: Literal["event"]
-    event: str
+    event: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/-]{1,200}$")]
     source: str | None = None
-    filter: dict[str, Any] = {}
+    # Field → value equality over the event's data (`customer.tier: gold`), or an expression over `event`.
+    filter: EventFilter = {}
+    # The run's input: the event's data, or the whole event (`type`, `data`, `source`, `id`, `time`).
+    input: Literal["data", "event"] = "data"
 
 
 class ManualTrigger(_Trigger):
