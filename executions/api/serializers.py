@@ -114,6 +114,12 @@ class Start(BaseModel):
                     _nullable(type="number", minimum=0, description="Seconds to wait for the result.")] = None
 
 
+class Cancel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    compensate: Annotated[bool, Field(description="Run the compensation steps that undo what succeeded first.")] = False
+
+
 class Replay(BaseModel):
     """Runs an execution again from one node: the nodes before it keep their outputs."""
 

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from executions.api.serializers import (
     DETAIL_FIELDS,
     SUMMARY_FIELDS,
+    Cancel,
     EventsQuerySerializer,
     ListQuerySerializer,
     Replay,
@@ -135,9 +136,13 @@ class EventsView(TenantView):
 
 
 class CancelView(TenantView):
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    """Cancels what is still open; ``{"compensate": true}`` runs the compensation steps undoing
+    what succeeded first (the execution then ends cancelled, saying how they went)."""
+
+    @extend_schema(request=Cancel, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, execution_id: str) -> Response:
-        execution = do_cancel(get_execution(self.caller().tenant, execution_id))
+        body = read_body(Cancel, request.data or {})
+        execution = do_cancel(get_execution(self.caller().tenant, execution_id), compensate=body.compensate)
         return Response(execution_detail(execution))
 
 

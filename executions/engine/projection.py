@@ -115,7 +115,7 @@ def apply_event(state: ExecutionState, event: Event) -> ExecutionState:
         elif kind == "execution.compensating":
             # Failing: the compensation steps run (status stays running) before execution.failed.
             state.compensation = {"error": payload.get("error"), "nodes": payload.get("nodes", []),
-                                  "status": "running"}
+                                  "status": "running", "ending": payload.get("ending", "failed")}
         elif kind == "execution.failed":
             state.status, state.error, state.finished_at = "failed", payload.get("error"), event.time
             if state.compensation is not None:
@@ -123,6 +123,8 @@ def apply_event(state: ExecutionState, event: Event) -> ExecutionState:
         elif kind == "execution.cancelled":
             state.status, state.finished_at = "cancelled", event.time
             state.error = payload.get("error")
+            if state.compensation is not None:
+                state.compensation = {**state.compensation, "status": payload.get("compensation", "cancelled")}
         elif kind == "execution.paused":
             state.status = "paused"
         elif kind == "execution.resumed":

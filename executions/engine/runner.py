@@ -427,12 +427,13 @@ def advance(execution_id: str) -> None:
         _after_finish(step)
 
 
-def cancel(execution_id: Any, message: str = "Cancelled.") -> bool:
+def cancel(execution_id: Any, message: str = "Cancelled.", *, compensate: bool = False) -> bool:
+    """Cancels what is still open; with ``compensate``, the compensation steps due run first."""
     with open_journal(execution_id) as journal:
         if journal.state.terminal:
             return False
         step = Step.open(journal)
-        step.cancel({"code": "cancelled", "message": message})
+        step.cancel({"code": "cancelled", "message": message}, compensate=compensate)
         _after_finish(step)
     return True
 

@@ -520,7 +520,7 @@ class Step:
         due = self._compensations_due()
         self._cancel_open_nodes("the execution failed", keep=self.plan.compensation_nodes | set(due))
         if due:
-            self.append("execution.compensating", "", {"error": error, "nodes": due})
+            self.append("execution.compensating", "", {"error": error, "nodes": due, "ending": "failed"})
             self._compensate_next()
             return
         self._skip_compensation_steps("no compensation was due")
@@ -565,7 +565,7 @@ class Step:
         results = {node_id: self.state.nodes[node_id].status for node_id in compensation["nodes"]}
         status = "completed" if all(value == "succeeded" for value in results.values()) else "failed"
         self._skip_compensation_steps("no compensation was due")
-        self.append("execution.failed", "", {
+        self.append("execution.cancelled" if compensation.get("ending") == "cancelled" else "execution.failed", "", {
             "error": {**(compensation["error"] or {}), "compensated": status == "completed", "compensation": results},
             "compensation": status,
         })
@@ -575,7 +575,15 @@ class Step:
             if self.state.nodes[node_id].status == "pending":
                 self.append("node.skipped", node_id, {"reason": reason})
 
-    def cancel(self, error: dict[str, Any]) -> None:
+    def cancel(self, error: dict[str, Any], *, compensate: bool = False) -> None:
+        """Ends the execution as cancelled; with ``compensate``, after the compensation steps
+        undoing what succeeded (those with ``compensates``, and those with no condition)."""
+        due = self._compensations_due() if compensate and self.state.compensation is None else []
+        if due:
+            self._cancel_open_nodes("the execution was cancelled", keep=self.plan.compensation_nodes | set(due))
+            self.append("execution.compensating", "", {"error": error, "nodes": due, "ending": "cancelled"})
+            self._compensate_next()
+            return
         self._cancel_open_nodes("the execution was cancelled")
         self.append("execution.cancelled", "", {"error": error})
 

@@ -183,11 +183,11 @@ def do_retry(execution: Execution) -> Execution:
     return execution
 
 
-def do_cancel(execution: Execution) -> Execution:
+def do_cancel(execution: Execution, *, compensate: bool = False) -> Execution:
     if execution.status in ("succeeded", "failed", "cancelled"):
         raise Conflict(f"The execution already {execution.status}.", code="already_finished",
                        details={"status": execution.status})
-    runner.cancel(execution.pk, "Cancelled through the API.")
+    runner.cancel(execution.pk, "Cancelled through the API.", compensate=compensate)
     execution.refresh_from_db()
     return execution
 

@@ -3,7 +3,10 @@ run only when the execution fails, undoing what had succeeded, latest first."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
+
+import httpx
 
 from executions.models import ExecutionEvent
 from tests.executions.conftest import Run, Store, doc, steps
@@ -35,7 +38,8 @@ def test_a_fallback_stands_in_and_the_branch_goes_on(dispatcher: str, store: Sto
     assert by_node["call"]["error"]["replaced_by"] == "backup"
     assert by_node["call"]["error"]["code"] == "http_status"
     assert by_node["after"]["output"] == {"got": "backup"}
-    types = list(ExecutionEvent.objects.filter(execution_id=execution["id"], node_id="call").values_list("type", flat=True))
+    types = list(ExecutionEvent.objects.filter(execution_id=execution["id"], node_id="call")
+                 .values_list("type", flat=True))
     assert types[-2:] == ["node.falling_back", "node.succeeded"]
 
 
@@ -49,7 +53,9 @@ def test_a_failed_fallback_fails_its_node_and_its_failure_edge_is_taken(dispatch
       fallback: backup
     - {{id: backup, type: http, config: {{url: "{http_server.url}/status/404"}}}}
     - {{id: after, type: noop}}
-    - {{id: handled, type: transform, config: {{mapping: {{fallback: "{{{{ nodes.call.error.fallback_error.code }}}}"}}}}}}
+    - id: handled
+      type: transform
+      config: {{mapping: {{fallback: "{{{{ nodes.call.error.fallback_error.code }}}}"}}}}
   edges:
     - {{from: call, to: after}}
     - {{from: call, to: handled, on: failure}}
@@ -91,7 +97,9 @@ SAGA = """
       config:
         method: POST
         url: "{url}/echo?run={run}&key=undo_reserve"
-        json: {{because: "{{{{ nodes.charge.error.message }}}}", reserved: "{{{{ nodes.reserve.output.body.query.key }}}}"}}
+        json:
+          because: "{{{{ nodes.charge.error.message }}}}"
+          reserved: "{{{{ nodes.reserve.output.body.query.key }}}}"
     - {{id: undo_hold, type: http, config: {{url: "{url}/echo?run={run}&key=undo_hold"}}}}
     - {{id: on_ship, type: http, config: {{url: "{url}/echo?run={run}&key=on_ship"}}}}
   edges:
@@ -161,3 +169,36 @@ def test_a_failed_compensation_step_does_not_stop_the_others(embedded: Any, stor
     assert _calls(http_server, "partial") == ["one", "two", "undo_two", "undo_one"]
     assert execution["error"]["compensated"] is False
     assert execution["compensation"]["status"] == "failed"
+
+
+def test_a_cancel_can_compensate_what_succeeded(dispatcher: str, store: Store, editor: Any,
+                                                http_server: LocalServer) -> None:
+    run_id = f"cancel-{dispatcher}"
+    store(doc("saga-cancel", f"""
+  nodes:
+    - {{id: reserve, type: http, config: {{url: "{http_server.url}/echo?run={run_id}&key=reserve"}}}}
+    - {{id: hold, type: http, config: {{url: "{http_server.url}/gather?key={run_id}&n=2&timeout=30"}}}}
+    - {{id: undo_reserve, type: http, config: {{url: "{http_server.url}/echo?run={run_id}&key=undo_reserve"}}}}
+  edges:
+    - {{from: reserve, to: hold}}
+  compensation:
+    - {{node: undo_reserve, compensates: reserve}}
+"""))
+    started = editor.post("/api/v1/executions", {"workflow": "saga-cancel", "input": {}}, format="json")
+    execution_id = started.json()["id"]
+    for _ in range(600):
+        if steps(editor.get(f"/api/v1/executions/{execution_id}").json())["hold"]["status"] == "running":
+            break
+        threading.Event().wait(0.05)
+    cancelled = editor.post(f"/api/v1/executions/{execution_id}/cancel", {"compensate": True}, format="json")
+    assert cancelled.status_code == 200, cancelled.json()
+    httpx.get(f"{http_server.url}/gather?key={run_id}&n=2&timeout=30", timeout=30)  # let the held call go
+    for _ in range(600):
+        execution = editor.get(f"/api/v1/executions/{execution_id}").json()
+        if execution["status"] == "cancelled":
+            break
+        threading.Event().wait(0.05)
+    assert execution["status"] == "cancelled"
+    assert execution["compensation"]["status"] == "completed"
+    assert execution["error"]["compensated"] is True
+    assert _calls(http_server, run_id) == ["reserve", "undo_reserve"]

@@ -185,7 +185,8 @@ def test_a_secret_flows_whole_and_reads_as_a_mask() -> None:
     "secrets.TOKEN | b64encode", "secrets.TOKEN | upper", "secrets.TOKEN | reverse", "secrets.TOKEN | list",
     "secrets.TOKEN | length", "secrets.TOKEN[:3]", "secrets.TOKEN[0]", "secrets.TOKEN.upper()", "secrets.TOKEN * 2",
     "secrets.TOKEN == 'tok-abc123'", "'tok' in secrets.TOKEN", "secrets.TOKEN < 'u'", "'%s' % secrets.TOKEN",
-    "'{}'.format(secrets.TOKEN)", "'-'.join([secrets.TOKEN])", "[secrets.TOKEN] | join", "{'a': secrets.TOKEN} | tojson",
+    "'{}'.format(secrets.TOKEN)", "'-'.join([secrets.TOKEN])", "[secrets.TOKEN] | join",
+    "{'a': secrets.TOKEN} | tojson",
     "('x' ~ secrets.TOKEN) | upper", "('x' ~ secrets.TOKEN)[:4]", "secrets.TOKEN._value", "secrets.TOKEN.name",
 ])
 def test_nothing_can_take_a_secret_apart(text: str) -> None:
