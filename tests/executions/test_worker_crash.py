@@ -135,7 +135,7 @@ class Cluster:
         for tag in self.unacked():
             self.redis.hdel("unacked", tag)
             self.redis.zrem("unacked_index", tag)
-        for key in self.redis.scan_iter(match=f"{self.prefix}.*"):
+        for key in self.redis.scan_iter(match=f"*{self.prefix}*"):  # its queues, and kombu's bindings
             self.redis.delete(key)
 
 
