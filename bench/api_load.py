@@ -1,8 +1,10 @@
-"""API under open-loop load: daphne vs uvicorn, each a real server process on PostgreSQL + Redis.
+"""The API under load, each server a real process on PostgreSQL + Redis. Two scenarios.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/loadbench REDIS_URL=redis://127.0.0.1:6379/6 \\
         .venv/bin/python bench/api_load.py [--servers uvicorn,daphne] [--rate 200] [--duration 20]
-        [--workers N]
+        [--workers N] [--variants NAME=DIR,...] [--rounds N]
+    ... .venv/bin/python bench/api_load.py --scenario starts [--starts 1000] [--clients 50]
+        [--read-rate 30] [--waits 30,0] [--workers N] [--celery-workers N] [--variants NAME=DIR,...]
 
 Each server process holds a pool of up to DB_MAX_CONNECTIONS (20) connections; on a shared
 PostgreSQL, connect as a role with a CONNECTION LIMIT to be sure of it.
@@ -12,20 +14,46 @@ environment (the key is seeded, hashed, for the demo tenant), then - through the
 server - a small light workflow (`load-light`: 3 transform nodes) and 20 filler workflows for the
 list. Executions of earlier runs are not deleted, the list of workflows stays the same.
 
-Per server: the server is started as a subprocess on a free port (embedded dispatcher: no
-CELERY_BROKER_URL) and waited for on /ready. Warm-up: 300 requests of the mix over 8 connections
-at once, so that every worker process serves each kind before the load (a connection reaches one
-process: after a sequential warm-up alone, a second uvicorn process met its first requests under
-the load, and its first second - imports, first connections, queries compiled once - stalled
-requests for up to 1.3 s), then 60 sequential requests, whose latency is printed as "unloaded".
-Then it is driven open-loop: a scheduler fires one request every 1/rate s for `duration` s
-regardless of responses (each request is its own asyncio task on one aiohttp ClientSession with
-unlimited connections), in a fixed round-robin mix of GET /api/v1/workflows,
-GET /api/v1/workflows/load-light and POST /api/v1/executions {"workflow": "load-light",
-"wait": 10}. Latency is measured from the *scheduled* send time to the end of the response body,
-so a late scheduler or a queue in the client counts against the server (no coordinated
-omission). A request is an error when it fails, times out (30 s) or answers other than 200 (or
-an execution other than "succeeded").
+``--variants before=DIR,after=DIR`` compares copies of the project (each DIR is put first on
+PYTHONPATH of its processes; ``NAME=DIR?KEY=VALUE&KEY=VALUE`` adds settings): one round of each
+in turn, ``--rounds`` times, so that the load other processes put on the machine falls on both
+alike. Without it, this project is measured as it is.
+
+Scenario ``mix`` (the default), daphne vs uvicorn. Per server: the server is started as a
+subprocess on a free port (embedded dispatcher: no CELERY_BROKER_URL) and waited for on /ready.
+Warm-up: 300 requests of the mix over 8 connections at once, so that every worker process serves
+each kind before the load (a connection reaches one process: after a sequential warm-up alone, a
+second uvicorn process met its first requests under the load, and its first second - imports,
+first connections, queries compiled once - stalled requests for up to 1.3 s), then 60 sequential
+requests, whose latency is printed as "unloaded". Then it is driven open-loop: a scheduler fires
+one request every 1/rate s for `duration` s regardless of responses (each request is its own
+asyncio task on one aiohttp ClientSession with unlimited connections), in a fixed round-robin
+mix of GET /api/v1/workflows, GET /api/v1/workflows/load-light and POST /api/v1/executions
+{"workflow": "load-light", "wait": 10}. Latency is measured from the *scheduled* send time to
+the end of the response body, so a late scheduler or a queue in the client counts against the
+server (no coordinated omission). A request is an error when it fails, times out (30 s) or
+answers other than 200 (or an execution other than "succeeded").
+
+Scenario ``starts``: executions started by many clients while others read, scaled out. Per
+round: uvicorn (``--workers`` processes) and ``--celery-workers`` Celery workers (``--pool
+threads``, 16 threads) on a broker in REDIS_URL, with queues of the round's own
+(MBFLOW_QUEUE_PREFIX); a local aiohttp server (a process of its own) is the remote API. The
+workflow ``load-io`` is 3 nodes: an ``http`` GET to that server (on a worker), then 2
+``transform`` nodes (run by the step that completes the call). Warm-up: 40 starts with wait
+and 120 reads over 8 connections; then reads alone for 5 s (printed as "reads alone": what a
+read costs on the machine as loaded at that time). Then ``--clients`` (50) clients start
+``--starts`` (1,000) executions between them, each its next when its previous one answered
+(closed loop: the server is kept saturated), with ``wait`` (30 s: answered when the execution
+ended, as a client waiting for the result) or without (``wait=0``: answered once started),
+while reads run open-loop at ``--read-rate`` (30/s) in a fixed round robin of GET
+/api/v1/executions/{id} (one of the last 50 started), GET /api/v1/workflows and GET
+/api/v1/executions (the first page), until every started execution ended. Read latency is
+measured from each read's scheduled time, start latency from its send. Then every started
+execution is looked up in the database: one that did not succeed is lost. Printed per round:
+starts per second, statuses, the machine's busy and steal share (/proc/stat: other agents'
+work counts), the CPU per execution of web, workers, PostgreSQL and this client, and the
+percentiles; then the median of the rounds per variant and the ratio of each round's read
+p95 to the first variant's in the same round.
 """
 
 from __future__ import annotations
@@ -36,16 +64,19 @@ import json
 import os
 import resource
 import secrets
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import httpx
+import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = Path(sys.executable)
@@ -97,7 +128,8 @@ def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([str(PY), "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-def start_server(kind: str, env: dict[str, str], workers: int = 1) -> tuple[subprocess.Popen[bytes], str, Path]:
+def start_server(kind: str, env: dict[str, str], workers: int = 1,
+                 cwd: Path = ROOT) -> tuple[subprocess.Popen[bytes], str, Path]:
     port = free_port()
     bin_dir = PY.parent
     if kind == "daphne":
@@ -108,7 +140,7 @@ def start_server(kind: str, env: dict[str, str], workers: int = 1) -> tuple[subp
     cmd = [str(bin_dir / kind), *args]
     log_path = Path(tempfile.gettempdir()) / f"mbflow-api-load-{kind}.log"
     log = open(log_path, "wb")  # noqa: SIM115
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -164,10 +196,10 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def create_workflows(url: str, key: str) -> None:
+def create_workflows(url: str, key: str, documents: list[str] | None = None) -> None:
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/yaml"}
     with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
-        for text in [LIGHT] + [filler(i) for i in range(20)]:
+        for text in (documents or []) + [LIGHT] + [filler(i) for i in range(20)]:
             name = text.split("name: ", 1)[1].split("}", 1)[0].split(",", 1)[0]
             if client.get(f"/api/v1/workflows/{name}").status_code == 200:
                 continue
@@ -247,7 +279,7 @@ async def drive(url: str, key: str, rate: float, duration: float, server_pid: in
             "send_wall": send_end - start, "unloaded": unloaded, "wall": end - start, "lag_max": lag_max}
 
 
-def report(name: str, data: dict[str, Any], rate: float) -> tuple[float, int, float]:
+def report(name: str, data: dict[str, Any], rate: float) -> dict[str, float]:
     results, errors = data["results"], data["errors"]
     completed = sum(len(v) for v in results.values())
     failed = sum(len(v) for v in errors.values())
@@ -273,17 +305,385 @@ def report(name: str, data: dict[str, Any], rate: float) -> tuple[float, int, fl
     for kind in KINDS:
         if errors[kind]:
             print(f"  first {kind} error: {errors[kind][0]}")
-    return completed / data["wall"], failed, pct(everything, 50)
+    return {"throughput": completed / data["wall"], "errors": failed, "p50": pct(everything, 50),
+            "p95": pct(everything, 95), "server_cpu": data["cpu"]["server"] / data["total"]}
+
+
+# --- Scenario "starts": executions started by many clients while others read ------------------
+
+IO = """\
+apiVersion: mbflow/v1
+kind: Workflow
+metadata: {name: load-io}
+spec:
+  nodes:
+    - {id: call, type: http, config: {method: GET, url: "{{ input.target }}/ok", query: {v: "{{ input.v }}"}}}
+    - {id: b, type: transform, config: {mapping: {v: "{{ upstream.body.v + 1 }}"}}}
+    - {id: c, type: transform, config: {mapping: {v: "{{ upstream.v * 2 }}"}}}
+  edges:
+    - {from: call, to: b}
+    - {from: b, to: c}
+  output: "{{ nodes.c.output.v }}"
+"""
+READS = ("execution", "workflows", "executions")
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+
+def serve_target(port_file: str) -> None:
+    """The remote API the http node calls: answers ``{"v": <v>}`` at once (aiohttp, one thread)."""
+    from aiohttp import web
+
+    async def ok(request: web.Request) -> web.Response:
+        return web.json_response({"v": int(request.query.get("v", "0"))})
+
+    async def serve() -> None:
+        app = web.Application()
+        app.router.add_get("/ok", ok)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        Path(port_file).write_text(str(site._server.sockets[0].getsockname()[1]))  # type: ignore[union-attr]
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
+def start_target() -> tuple[subprocess.Popen[bytes], str]:
+    port_file = Path(tempfile.mkdtemp()) / "port"
+    proc = subprocess.Popen([str(PY), __file__, "--serve-target", str(port_file)], cwd=ROOT)
+    deadline = time.monotonic() + 30
+    while not port_file.exists() or not port_file.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("the target server did not start")
+        time.sleep(0.05)
+    return proc, f"http://127.0.0.1:{port_file.read_text()}"
+
+
+def tree_env(env: dict[str, str], tree: Path) -> dict[str, str]:
+    """``env`` with the code of ``tree`` first on the path (a copy of the project: the "before")."""
+    env = {**env, "PYTHONPATH": str(tree)}
+    probe = subprocess.run([str(PY), "-c", "import mbflow_site; print(mbflow_site.__file__)"], cwd=tree, env=env,
+                           check=True, capture_output=True, text=True).stdout.strip()
+    if not probe.startswith(str(tree.resolve())):
+        raise SystemExit(f"{tree}: mbflow_site was imported from {probe}")
+    return env
+
+
+def start_workers(env: dict[str, str], tree: Path, processes: int, threads: int) -> list[subprocess.Popen[bytes]]:
+    started = []
+    for i in range(processes):
+        log = open(Path(tempfile.gettempdir()) / f"mbflow-api-load-worker{i}.log", "wb")  # noqa: SIM115
+        started.append(subprocess.Popen(
+            [str(PY.parent / "celery"), "-A", "mbflow_site", "worker", "--pool", "threads", "-c", str(threads),
+             "--loglevel", "warning", "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "-n", f"bench{i}-{os.getpid()}@%h"], cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT))
+    return started
+
+
+def execution_statuses(ids: list[str]) -> dict[str, int]:
+    """How many of the executions ``ids`` are in each status (read from the database)."""
+    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
+        rows = conn.execute("SELECT status, count(*) FROM executions_execution WHERE id = ANY(%s::uuid[]) "
+                            "GROUP BY status", (ids,)).fetchall()
+    return {status: count for status, count in rows}
+
+
+def execution_errors(ids: list[str]) -> list[str]:
+    """The distinct errors of those of ``ids`` that failed (a few)."""
+    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
+        rows = conn.execute("SELECT DISTINCT error::text FROM executions_execution WHERE id = ANY(%s::uuid[]) "
+                            "AND status <> 'succeeded' LIMIT 3", (ids,)).fetchall()
+    return [row[0][:300] for row in rows]
+
+
+def host_busy() -> tuple[int, int, int]:
+    """(busy, steal, all) clock ticks of the machine so far (/proc/stat; busy leaves out idle and iowait)."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    return sum(fields[:8]) - fields[3] - fields[4] - fields[7], fields[7], sum(fields[:8])
+
+
+def processes_cpu(roots: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds so far of each named group of process trees, of PostgreSQL and of this client."""
+    processes = {pid: info for pid in os.listdir("/proc") if pid.isdigit() and (info := _cpu_of(pid))}
+    children: dict[int, list[int]] = {}
+    for pid, (_, parent, _) in processes.items():
+        children.setdefault(parent, []).append(int(pid))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = {"postgres": sum(c for name, _, c in processes.values() if name.startswith("postgres")),
+           "client": usage.ru_utime + usage.ru_stime}
+    for group, pids in roots.items():
+        todo, total = list(pids), 0.0
+        while todo:
+            pid = todo.pop()
+            total += processes.get(str(pid), ("", 0, 0.0))[2]
+            todo += children.get(pid, [])
+        cpu[group] = total
+    return cpu
+
+
+def read_request(kind: str, known: list[str]) -> str:
+    if kind == "execution":
+        return f"/api/v1/executions/{known[-1 - secrets.randbelow(min(50, len(known)))]}"
+    if kind == "workflows":
+        return "/api/v1/workflows"
+    return "/api/v1/executions"
+
+
+async def read_steadily(session: aiohttp.ClientSession, rate: float, known: list[str],
+                        done: Callable[[float], Awaitable[bool]]) -> tuple[dict[str, list[float]], list[str]]:
+    """Reads (round robin of ``READS``) at ``rate`` per second, open loop, until ``done(elapsed)``;
+    returns the latencies of each kind, from each read's scheduled time, and the errors."""
+    latencies: dict[str, list[float]] = {k: [] for k in READS}
+    errors: list[str] = []
+
+    async def read(kind: str, scheduled: float) -> None:
+        try:
+            async with session.get(read_request(kind, known)) as response:
+                await response.read()
+            if response.status != 200:
+                errors.append(f"GET {kind}: {response.status}")
+                return
+        except Exception as exc:  # every failure is an error of the run
+            errors.append(f"GET {kind}: {type(exc).__name__}: {exc}")
+            return
+        latencies[kind].append(time.perf_counter() - scheduled)
+
+    tasks, i, begin = [], 0, time.perf_counter()
+    while True:
+        scheduled = begin + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(read(READS[i % len(READS)], scheduled)))
+        i += 1
+        if await done(time.perf_counter() - begin):
+            break
+    await asyncio.gather(*tasks)
+    return latencies, errors
+
+
+async def starts_round(url: str, key: str, target: str, args: argparse.Namespace, wait: float,
+                       roots: dict[str, list[int]]) -> dict[str, Any]:
+    """Warm-up; reads alone for 5 s; then ``args.starts`` starts from ``args.clients`` clients at
+    once (each starts its next when its previous start answered) with the same reads until the
+    last execution ended; then every execution is checked in the database."""
+    connector = aiohttp.TCPConnector(limit=0)
+    body: dict[str, Any] = {"workflow": "load-io", "input": {"v": 1, "target": target}}
+    if wait:
+        body["wait"] = wait
+    async with aiohttp.ClientSession(url, headers={"Authorization": f"Bearer {key}"}, connector=connector,
+                                     timeout=aiohttp.ClientTimeout(total=wait + 90)) as session:
+        known: list[str] = []
+
+        async def warm(n: int) -> None:
+            for _ in range(n):
+                async with session.post("/api/v1/executions", json={**body, "wait": 30}) as response:
+                    data = await response.json()
+                    if data.get("status") != "succeeded":
+                        raise SystemExit(f"warm-up execution did not succeed: {str(data)[:300]}")
+                    known.append(data["id"])
+                for kind in READS:
+                    async with session.get(read_request(kind, known)) as response:
+                        await response.read()
+                        response.raise_for_status()
+
+        async def for_five_seconds(elapsed: float) -> bool:
+            return elapsed >= 5
+
+        await asyncio.gather(*(warm(5) for _ in range(8)))
+        busy_before = host_busy()
+        alone, _ = await read_steadily(session, args.read_rate, known, for_five_seconds)
+        busy_after = host_busy()
+        started: list[str] = []
+        start_latency: list[float] = []
+        start_errors: list[str] = []
+        remaining = iter(range(args.starts))
+
+        async def client() -> None:
+            for _ in remaining:
+                sent = time.perf_counter()
+                if sent - begin > args.round_timeout:
+                    start_errors.append(f"not sent: the round ran out of its {args.round_timeout:g} s")
+                    continue
+                try:
+                    async with session.post("/api/v1/executions", json=body) as response:
+                        text = await response.text()
+                    data = json.loads(text)
+                    if response.status not in (200, 201) or "id" not in data:
+                        start_errors.append(f"{response.status} {text[:120]}")
+                        continue
+                except Exception as exc:  # every failure is an error of the run
+                    start_errors.append(f"{type(exc).__name__}: {exc}")
+                    continue
+                start_latency.append(time.perf_counter() - sent)
+                started.append(data["id"])
+                known.append(data["id"])
+                if wait and data.get("status") != "succeeded":
+                    start_errors.append(f"answered {data.get('status')} after wait={wait}")
+
+        checked = [0.0]
+
+        async def all_ended(elapsed: float) -> bool:
+            """After the last start answered: every execution ended (looked up twice a second)."""
+            if not clients.done() or elapsed - checked[0] < 0.5:
+                return False
+            checked[0] = elapsed
+            statuses = await asyncio.to_thread(execution_statuses, started)
+            return sum(statuses.get(s, 0) for s in TERMINAL) == len(started) or elapsed > args.round_timeout
+
+        cpu_before, host_before = processes_cpu(roots), host_busy()
+        begin = time.perf_counter()
+        clients = asyncio.gather(*(client() for _ in range(args.clients)))
+        reading = asyncio.create_task(read_steadily(session, args.read_rate, known, all_ended))
+        await clients
+        starts_wall = time.perf_counter() - begin
+        reads, read_errors = await reading
+        wall = time.perf_counter() - begin
+        cpu_after, host_after = processes_cpu(roots), host_busy()
+    cpu = {part: cpu_after[part] - cpu_before[part] for part in cpu_after}
+    ticks = max(1, host_after[2] - host_before[2])
+    return {"started": started, "start_latency": start_latency, "start_errors": start_errors, "reads": reads,
+            "read_errors": read_errors, "alone": alone, "starts_wall": starts_wall, "wall": wall, "cpu": cpu,
+            "busy": (host_after[0] - host_before[0]) / ticks, "steal": (host_after[1] - host_before[1]) / ticks,
+            "busy_alone": (busy_after[0] - busy_before[0]) / max(1, busy_after[2] - busy_before[2]),
+            "statuses": execution_statuses(started), "errors": execution_errors(started)}
+
+
+def latency_line(label: str, values: list[float], errors: int | None = None) -> str:
+    return (f"  {label:16s} n={len(values):5d}" + ("" if errors is None else f" err={errors:3d}")
+            + f"  p50 {pct(values, 50) * 1000:8.1f} ms  p95 {pct(values, 95) * 1000:8.1f} ms  "
+            f"p99 {pct(values, 99) * 1000:8.1f} ms  max {max(values, default=float('nan')) * 1000:8.1f} ms")
+
+
+def starts_report(name: str, data: dict[str, Any], args: argparse.Namespace) -> dict[str, float]:
+    started, statuses = data["started"], data["statuses"]
+    everything = [v for values in data["reads"].values() for v in values]
+    alone = [v for values in data["alone"].values() for v in values]
+    lost = len(started) - statuses.get("succeeded", 0)
+    print(f"\n== {name} ==")
+    print(f"  {len(started)} of {args.starts} started in {data['starts_wall']:.1f} s "
+          f"({len(started) / data['starts_wall']:.1f}/s), all ended after {data['wall']:.1f} s; "
+          f"statuses {statuses}; lost (started, not succeeded) {lost}; start errors {len(data['start_errors'])}"
+          + (f" (first: {data['start_errors'][0]})" if data["start_errors"] else ""))
+    for error in data["errors"]:
+        print(f"  an execution that did not succeed: {error}")
+    print(f"  host: {data['busy'] * 100:.0f}% of the machine's CPU busy (all processes, other agents' too; "
+          f"{data['busy_alone'] * 100:.0f}% during the reads alone), steal {data['steal'] * 100:.0f}%; CPU per "
+          "execution: " + ", ".join(f"{part} {seconds / max(1, len(started)) * 1000:.1f} ms"
+                                    for part, seconds in data["cpu"].items()))
+    print(latency_line("reads alone", alone))
+    print(latency_line("start", data["start_latency"], len(data["start_errors"])))
+    for kind, values in data["reads"].items():
+        print(latency_line(f"GET {kind}", values))
+    print(latency_line("reads", everything, len(data["read_errors"])))
+    if data["read_errors"]:
+        print(f"  first read error: {data['read_errors'][0]}")
+    lat = data["start_latency"]
+    return {"read_p50": pct(everything, 50), "read_p95": pct(everything, 95), "read_p99": pct(everything, 99),
+            "alone_p95": pct(alone, 95), "start_p50": pct(lat, 50), "start_p95": pct(lat, 95),
+            "rate": len(started) / data["starts_wall"], "lost": lost, "busy": data["busy"]}
+
+
+def parse_variants(text: str) -> dict[str, tuple[Path, dict[str, str]]]:
+    """``name=DIR`` or ``name=DIR?KEY=VALUE&KEY=VALUE``, comma-separated: the code and settings
+    of each variant."""
+    variants = {}
+    for item in text.split(","):
+        name, _, rest = item.partition("=")
+        tree, _, settings = rest.partition("?")
+        variants[name] = (Path(tree or ROOT).resolve(),
+                          dict(pair.split("=", 1) for pair in settings.split("&") if pair))
+    return variants
+
+
+def run_starts(args: argparse.Namespace) -> None:
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not os.environ.get("REDIS_URL"):
+        raise SystemExit("set DATABASE_URL (PostgreSQL) and REDIS_URL")
+    key = "mbf_" + secrets.token_urlsafe(32)
+    env = {**base_env(key), "CELERY_BROKER_URL": os.environ["REDIS_URL"], "MBFLOW_DISPATCHER": "celery",
+           "MBFLOW_HTTP_ALLOW_HOSTS": "127.0.0.1", "WEB_CONCURRENCY": str(args.workers)}
+    manage(env, "migrate", "--verbosity", "0")
+    manage(env, "mbflow_demo")
+    variants = parse_variants(args.variants or f"this={ROOT}")
+    envs = {name: {**tree_env(env, tree), **settings} for name, (tree, settings) in variants.items()}
+    waits = [float(w) for w in args.waits.split(",")]
+    print(f"MBFlow starts under reads: {args.starts} executions of load-io (http GET to a local aiohttp "
+          f"server, then 2 transform nodes) per round from {args.clients} clients at once, wait="
+          f"{'/'.join(args.waits.split(','))}, with reads at {args.read_rate:.0f}/s (open loop, round robin of "
+          f"GET /executions/{{id}}, /workflows, /executions) until every execution ended; uvicorn with "
+          f"{args.workers} process(es), {args.celery_workers} Celery worker(s) --pool threads -c "
+          f"{args.celery_threads}; PostgreSQL + Redis (broker too); {os.cpu_count()} CPUs; python "
+          f"{sys.version.split()[0]}; variants: " + ", ".join(
+              f"{name}={tree}" + (f" {settings}" if settings else "") for name, (tree, settings) in variants.items()))
+    target_proc, target = start_target()
+    figures: dict[tuple[str, float], list[dict[str, float]]] = {}
+    try:
+        for round_no in range(args.rounds or 2):
+            for wait in waits:
+                for name, (tree, _settings) in variants.items():
+                    round_env = {**envs[name], "MBFLOW_QUEUE_PREFIX": f"mbflow-bench-{secrets.token_hex(4)}"}
+                    server, url, _log = start_server("uvicorn", round_env, args.workers, cwd=tree)
+                    workers = start_workers(round_env, tree, args.celery_workers, args.celery_threads)
+                    try:
+                        create_workflows(url, key, [IO])
+                        roots = {"web": [server.pid], "workers": [w.pid for w in workers]}
+                        data = asyncio.run(starts_round(url, key, target, args, wait, roots))
+                        if any(proc.poll() is not None for proc in [server, *workers]):
+                            print(f"  a server or worker process of {name} exited during the round")
+                    finally:
+                        for proc in [server, *workers]:
+                            stop(proc)
+                    label = f"round {round_no + 1}, {name}, wait={wait:g}"
+                    figures.setdefault((name, wait), []).append(starts_report(label, data, args))
+    finally:
+        stop(target_proc)
+    first = next(iter(variants))
+    print(f"\nSummary (median of the rounds; x: ratio to {first} in the same round):")
+    for wait in waits:
+        for name in variants:
+            rows = figures[(name, wait)]
+            med = {k: sorted(r[k] for r in rows)[len(rows) // 2] for k in rows[0]}
+            ratios = [r["read_p95"] / b["read_p95"] for b, r in zip(figures[(first, wait)], rows, strict=True)]
+            print(f"  wait={wait:g} {name:8s}: read p50 {med['read_p50'] * 1000:.1f} / p95 "
+                  f"{med['read_p95'] * 1000:.1f} / p99 {med['read_p99'] * 1000:.1f} ms (alone p95 "
+                  f"{med['alone_p95'] * 1000:.1f}); start p50 {med['start_p50'] * 1000:.0f} / p95 "
+                  f"{med['start_p95'] * 1000:.0f} ms, {med['rate']:.1f}/s; lost {sum(r['lost'] for r in rows):.0f}; "
+                  f"host busy {med['busy'] * 100:.0f}%; read p95 by round "
+                  + ", ".join(f"{r['read_p95'] * 1000:.0f}" for r in rows)
+                  + ("" if name == first else " (x " + ", ".join(f"{r:.2f}" for r in ratios) + ")"))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--scenario", choices=("mix", "starts"), default="mix")
+    parser.add_argument("--serve-target", help=argparse.SUPPRESS)
     parser.add_argument("--servers", default="uvicorn,daphne")
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--duration", type=float, default=20)
     parser.add_argument("--workers", type=int, default=1,
                         help="uvicorn worker processes (daphne serves from one process)")
+    parser.add_argument("--starts", type=int, default=1000, help="starts: executions per round")
+    parser.add_argument("--clients", type=int, default=50, help="starts: clients starting at once")
+    parser.add_argument("--read-rate", type=float, default=30, help="starts: reads per second")
+    parser.add_argument("--waits", default="30,0", help="starts: the start's wait (0: none), comma-separated")
+    parser.add_argument("--rounds", type=int, help="rounds of each variant (and wait): 2 for starts, 1 for mix")
+    parser.add_argument("--round-timeout", type=float, default=240,
+                        help="starts: seconds after which a round sends no more starts and stops reading")
+    parser.add_argument("--celery-workers", type=int, default=1, help="starts: Celery worker processes")
+    parser.add_argument("--celery-threads", type=int, default=16, help="starts: threads per Celery worker")
+    parser.add_argument("--variants", help="name=DIR[?KEY=VALUE&...],... the code and settings to compare, "
+                        "one round of each in turn (default: this project as it is)")
     args = parser.parse_args()
+    if args.serve_target:
+        serve_target(args.serve_target)
+        return
+    # Stopped (SIGTERM), the run still stops the servers and workers it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    if args.scenario == "starts":
+        run_starts(args)
+        return
     if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not os.environ.get("REDIS_URL"):
         raise SystemExit("set DATABASE_URL (PostgreSQL) and REDIS_URL")
     key = "mbf_" + secrets.token_urlsafe(32)
@@ -296,20 +696,26 @@ def main() -> None:
           f"{sys.version.split()[0]}; client: one aiohttp ClientSession, latency from scheduled send time"
           + f"; uvicorn with {args.workers} worker process(es), daphne with one; settings as shipped (one "
           "psycopg pool per process, DB_MAX_CONNECTIONS)")
-    figures: dict[str, tuple[float, int, float]] = {}
-    for name in args.servers.split(","):
-        proc, url, log_path = start_server(name, env, args.workers)
-        try:
-            create_workflows(url, key)
-            data = asyncio.run(drive(url, key, args.rate, args.duration, proc.pid))
-        finally:
-            stop(proc)
-        figures[name] = report(f"{name} ({url}, log {log_path})", data, args.rate)
-    if len(figures) > 1:
-        # Fewer errors first, then more answered per second, then the lower overall p50.
-        best = min(figures, key=lambda n: (figures[n][1], -figures[n][0], figures[n][2]))
-        print("\n" + "; ".join(f"{n}: {ok:.1f} OK/s, {err} errors, overall p50 {p50 * 1000:.1f} ms"
-                                for n, (ok, err, p50) in figures.items()) + f" -> better: {best}")
+    variants = parse_variants(args.variants or f"this={ROOT}")
+    envs = {name: {**tree_env(env, tree), **settings} for name, (tree, settings) in variants.items()}
+    figures: dict[tuple[str, str], list[dict[str, float]]] = {}
+    for _round in range(args.rounds or 1):
+        for variant, (tree, _settings) in variants.items():
+            for name in args.servers.split(","):
+                proc, url, log_path = start_server(name, envs[variant], args.workers, cwd=tree)
+                try:
+                    create_workflows(url, key)
+                    data = asyncio.run(drive(url, key, args.rate, args.duration, proc.pid))
+                finally:
+                    stop(proc)
+                label = name if len(variants) == 1 else f"{variant}, {name}"
+                figures.setdefault((variant, name), []).append(report(f"{label} ({url}, log {log_path})", data,
+                                                                      args.rate))
+    print()
+    for (variant, name), rows in figures.items():
+        print(f"{variant}, {name}: " + "; ".join(
+            f"{row['throughput']:.1f} OK/s, {row['errors']:.0f} errors, overall p50 {row['p50'] * 1000:.1f} / p95 "
+            f"{row['p95'] * 1000:.1f} ms, server CPU {row['server_cpu'] * 1000:.2f} ms/request" for row in rows))
 
 
 if __name__ == "__main__":
