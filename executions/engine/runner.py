@@ -12,13 +12,14 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError
 from django.utils import timezone
 
 from executions.engine import circuits, limits
 from executions.engine.children import existing_child, new_child, outcome_of_child
 from executions.engine.leases import heartbeat, held_lease
-from executions.engine.plan import NodePlan, Plan, open_lease_seconds
+from executions.engine.plan import NodePlan, Plan, open_lease_seconds, plan_for
 from executions.engine.ports import Dispatch, get_dispatcher
 from executions.engine.projection import NodeState
 from executions.engine.step import Outcome, Step, as_node_error, lease_until, worker_name
@@ -547,7 +548,27 @@ def sweep_expired_leases() -> int:
             step.dispatch(Dispatch("node", str(execution_id), node_id, attempt + 1, None, queue))
             requeued += 1
     _wake_limit_waiters()
+    _redispatch_overdue(now)
     return requeued + timed_out
+
+
+def _redispatch_overdue(now: datetime) -> None:
+    """Sends again the nodes whose time came a lease ago and that have not started: their timed
+    message (a retry's backoff, a delay, a rate-limit turn) was lost with a worker before the
+    broker's visibility timeout gave it back. A delivery still on its way finds the attempt
+    taken and backs off."""
+    late = now - timedelta(seconds=settings.MBFLOW_LEASE_SECONDS)
+    overdue = (NodeRun.objects.filter(status__in=("pending", "retrying"), scheduled_at__lt=late,
+                                      execution__status="running")
+               .values_list("execution_id", "node_id", "attempt", "execution__version_id",
+                            "execution__adhoc_spec")[:500])
+    works = []
+    for execution_id, node_id, attempt, version_id, adhoc_spec in overdue:
+        plan = plan_for(version_id, execution_id, adhoc_spec)
+        works.append(Dispatch("node", str(execution_id), node_id, attempt + 1, None,
+                              get_executor(plan.nodes[node_id].type).queue))
+    if works:
+        get_dispatcher().dispatch_all(works)
 
 
 def _wake_limit_waiters() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -25,7 +26,7 @@ from executions.engine.ports import Dispatch
 from executions.executors import Executor, NodeContext, executor
 from executions.models import Execution, NodeRun
 from executions.services.waiting import wait_for_finish
-from tests.executions.conftest import Store, doc
+from tests.executions.conftest import Run, Store, doc, steps
 from tests.executions.holding import HoldingServer
 from tests.executions.servers import LocalServer
 from workflows.spec import NodeConfig, node_type
@@ -347,3 +348,35 @@ def test_a_sub_workflow_node_handed_to_its_child_gets_its_long_lease_back(
     assert run.status == "running"
     assert run.lease_until is not None and run.lease_until > timezone.now() + timedelta(days=6)
     assert runner.sweep_expired_leases() == 0
+
+
+def test_the_sweep_sends_again_a_retry_whose_timed_message_was_lost(embedded: Any, store: Store, run: Run,
+                                                                    http_server: LocalServer) -> None:
+    """GIVEN a retry's timed message dropped (its worker died before the broker gave it back)
+    WHEN its time is a lease past and the sweep runs THEN the node is sent again and the run ends."""
+    key = uuid.uuid4().hex
+    store(doc("lost-retry", f"""
+  nodes:
+    - id: flaky
+      type: http
+      retry: {{max_attempts: 2, initial_delay: 0.05s}}
+      config: {{url: "{http_server.url}/flaky?fail=1&key={key}"}}
+"""))
+
+    class DropsTimed:
+        name = "drops-timed"
+
+        def dispatch_all(self, works: Any) -> None:
+            embedded.dispatch_all([work for work in works if work.eta is None])
+
+    use_dispatcher(DropsTimed())
+    try:
+        started = run("lost-retry", wait=10)
+        assert steps(started)["flaky"]["status"] == "retrying"
+    finally:
+        use_dispatcher(embedded)
+    NodeRun.objects.filter(execution_id=started["id"], node_id="flaky").update(
+        scheduled_at=Execution.objects.get(pk=started["id"]).created_at - timedelta(minutes=5))
+    runner.sweep_expired_leases()
+    assert wait_for_finish(started["id"], 30)
+    assert Execution.objects.get(pk=started["id"]).status == "succeeded"
