@@ -12,6 +12,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from mbflow_site.http_handler import ThreadedASGIHandler  # noqa: E402
+from mbflow_site.lifespan import lifespan  # noqa: E402
 from mbflow_site.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -19,6 +20,8 @@ application = ProtocolTypeRouter(
         "http": ThreadedASGIHandler(),
         # Sessions for the browser; consumers also accept an API key in the handshake.
         "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
+        # The server's start and stop, as signals to the apps (mbflow_site/lifespan.py).
+        "lifespan": lifespan,
     }
 )
 

@@ -29,6 +29,13 @@ app.conf.beat_schedule = {
         "schedule": float(settings.MBFLOW_LEASE_SWEEP_SECONDS),
         "options": {"queue": QUEUES["light"], "expires": float(settings.MBFLOW_LEASE_SWEEP_SECONDS)},
     },
+    # The schedule tick (triggers/services/schedules.py): cron and interval triggers that are due
+    # start their runs. Ticks that overlap start one run per due time all the same.
+    "mbflow-tick-schedules": {
+        "task": "mbflow.tick_schedules",
+        "schedule": float(settings.MBFLOW_SCHEDULE_TICK_SECONDS),
+        "options": {"queue": QUEUES["light"], "expires": float(settings.MBFLOW_SCHEDULE_TICK_SECONDS)},
+    },
 }
 
 

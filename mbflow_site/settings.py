@@ -31,6 +31,11 @@ PORT = env_int("PORT", 8181, minimum=1)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", CORS_ALLOWED_ORIGINS)
+# Where people reach the site (http(s)://host[:port][/path]): an execution's ``tracking_url`` is
+# this plus /executions/<id>; without it, that path alone.
+MBFLOW_PUBLIC_URL = env_str("MBFLOW_PUBLIC_URL", "").rstrip("/")
+if MBFLOW_PUBLIC_URL and not MBFLOW_PUBLIC_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"MBFLOW_PUBLIC_URL must start with http:// or https://, not {MBFLOW_PUBLIC_URL!r}")
 
 INSTALLED_APPS = [
     "daphne",
@@ -166,6 +171,16 @@ MBFLOW_QUEUE_PREFIX = env_str("MBFLOW_QUEUE_PREFIX", "mbflow")
 # MBFLOW_LEASE_SWEEP_SECONDS and sends a node whose lease ran out (its worker died) to another.
 MBFLOW_LEASE_SECONDS = env_int("MBFLOW_LEASE_SECONDS", 30, minimum=3)
 MBFLOW_LEASE_SWEEP_SECONDS = env_int("MBFLOW_LEASE_SWEEP_SECONDS", 5, minimum=1)
+# Schedules (cron and interval triggers) are looked at every MBFLOW_SCHEDULE_TICK_SECONDS: by Celery
+# beat (``beat``, the default with a broker) or by a timer thread in each web server process
+# (``embedded``); ``off``: by neither (run ``manage.py mbflow_triggers tick --loop`` instead).
+MBFLOW_SCHEDULER = env_choice(
+    "MBFLOW_SCHEDULER", "beat" if MBFLOW_DISPATCHER == "celery" else "embedded", {"beat", "embedded", "off"}
+)
+MBFLOW_SCHEDULE_TICK_SECONDS = env_int("MBFLOW_SCHEDULE_TICK_SECONDS", 1, minimum=1)
+# Each webhook trigger takes at most this many calls per window (then 429 with Retry-After).
+MBFLOW_WEBHOOK_RATE_LIMIT = env_int("MBFLOW_WEBHOOK_RATE_LIMIT", 100, minimum=1)
+MBFLOW_WEBHOOK_RATE_WINDOW = env_int("MBFLOW_WEBHOOK_RATE_WINDOW", 10, minimum=1)
 # Redis broker: a message a worker took and never acknowledged (it died) is delivered again this
 # many seconds after it was taken; a delivery of a node that already ran again is refused.
 MBFLOW_BROKER_VISIBILITY_TIMEOUT = env_int("MBFLOW_BROKER_VISIBILITY_TIMEOUT", 3600, minimum=1)

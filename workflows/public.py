@@ -6,10 +6,10 @@ from functools import lru_cache
 from typing import Any
 
 from workflows.auth import caller_for_key
-from workflows.models import WorkflowVersion
+from workflows.models import Workflow, WorkflowVersion
 from workflows.services.documents import check_document
-from workflows.services.workflows import get_version, get_workflow
-from workflows.spec import WorkflowSpec
+from workflows.services.workflows import do_save_version, get_version, get_workflow
+from workflows.spec import WorkflowSpec, dump_yaml
 from workflows.tenancy import Caller, membership_for
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "get_version",
     "get_workflow",
     "read_adhoc_document",
+    "save_new_version",
     "spec_for",
 ]
 
@@ -33,6 +34,12 @@ def _spec_for_version(version_id: int, checksum: str) -> WorkflowSpec:
 def spec_for(version: WorkflowVersion) -> WorkflowSpec:
     """The parsed spec of a version; versions never change, so it is cached by id."""
     return _spec_for_version(version.pk, version.checksum)
+
+
+def save_new_version(workflow: Workflow, data: dict[str, Any], *, message: str, author: str) -> Workflow:
+    """A new version of ``workflow`` holding the native document ``data``, validated and written
+    as canonical YAML (the comments of the version before are not kept)."""
+    return do_save_version(workflow, check_document({"yaml": dump_yaml(data)}), message=message, author=author)
 
 
 def read_adhoc_document(body: Any) -> WorkflowSpec:

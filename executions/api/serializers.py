@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
+from django.conf import settings
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 from rest_framework import serializers
 
 from executions.models import Execution, ExecutionEvent, NodeRun
+from mbflow_site.errors import ApiError
 from mbflow_site.formats import iso_time
 
 # What ``execution_summary`` and ``execution_detail`` read: a list loads only these (the
 # version's document, which ``select_related`` would bring along, is the largest part of a row).
 SUMMARY_FIELDS = ("workflow__name", "version__number", "status", "idempotency_key", "parent_id", "depth",
-                  "trigger", "created_at", "started_at", "finished_at", "total_steps")
+                  "trigger", "created_at", "started_at", "finished_at", "total_steps", "metadata")
 DETAIL_FIELDS = (*SUMMARY_FIELDS, "input", "output", "error", "compensation", "replay_of_id")
 
 
@@ -22,6 +25,10 @@ def execution_summary(execution: Execution) -> dict[str, Any]:
     workflow = execution.workflow
     return {
         "id": str(execution.pk),
+        # The Magic Flow seed's names: ``execution_id`` (= ``id``) and the page that shows the run.
+        "execution_id": str(execution.pk),
+        "tracking_url": f"{settings.MBFLOW_PUBLIC_URL}/executions/{execution.pk}",
+        "metadata": execution.metadata,
         "workflow": {"id": str(workflow.pk), "name": workflow.name} if workflow is not None else None,
         "version": execution.version.number if execution.version_id and execution.version else None,
         "status": execution.status,
@@ -112,6 +119,9 @@ class Start(BaseModel):
                                          description="A second start with the same key returns the first.")] = None
     wait: Annotated[float | None, Field(ge=0),
                     _nullable(type="number", minimum=0, description="Seconds to wait for the result.")] = None
+    metadata: Annotated[dict[str, Any] | None,
+                        _nullable(type="object", description="Anything about the run (source, user agent...): "
+                                  "stored, returned and filterable (`?metadata.<key>=<value>`).")] = None
 
 
 class Cancel(BaseModel):
@@ -184,6 +194,27 @@ class ListQuerySerializer(serializers.Serializer):
     status = serializers.CharField(required=False)
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
+    trigger = serializers.RegexField(
+        r"^[a-z_]{1,32}(,[a-z_]{1,32})*$|^[0-9a-fA-F-]{32,36}$", required=False,
+        help_text="What started the runs: kinds (webhook, cron, interval, event, api, rerun, replay; "
+                  "comma-separated) or one trigger's id.")
+
+
+METADATA_PREFIX = "metadata."
+
+
+def metadata_filters(query: Mapping[str, Any]) -> dict[tuple[str, ...], str]:
+    """The ``metadata.<key>=<value>`` parameters of a list, by key path (``metadata.a.b``: a > b)."""
+    filters: dict[tuple[str, ...], str] = {}
+    for name in query:
+        if not name.startswith(METADATA_PREFIX):
+            continue
+        path = tuple(name[len(METADATA_PREFIX):].split("."))
+        if not all(path) or len(name) > 200:
+            raise ApiError("A metadata filter is `metadata.<key>=<value>`, with a key (or a dotted path) of up to "
+                           "200 characters.", code="validation_error", details={"fields": {name: ["Not a key."]}})
+        filters[path] = query[name]
+    return filters
 
 
 class EventsQuerySerializer(serializers.Serializer):

@@ -21,6 +21,7 @@ from executions.api.serializers import (
     execution_detail,
     execution_results,
     execution_summary,
+    metadata_filters,
 )
 from executions.models import Execution
 from executions.services.executions import (
@@ -34,6 +35,7 @@ from executions.services.executions import (
     do_start_adhoc,
     do_start_execution,
     executions_of,
+    filter_by_metadata,
     filter_executions,
     get_execution,
     wait_and_reload,
@@ -63,9 +65,13 @@ def _start_body(request: Request) -> Start:
 
 class ExecutionListView(TenantView):
     @extend_schema(
+        description="`metadata.<key>=<value>` (repeatable; `<key>` may be a dotted path) keeps the executions "
+                    "whose `metadata` holds that value there (text, or the number, true, false or null it spells).",
         parameters=[OpenApiParameter("workflow", str), OpenApiParameter("status", str),
                     OpenApiParameter("created_after", OpenApiTypes.DATETIME),
-                    OpenApiParameter("created_before", OpenApiTypes.DATETIME)],
+                    OpenApiParameter("created_before", OpenApiTypes.DATETIME),
+                    OpenApiParameter("trigger", str, description="What started the runs: kinds such as "
+                                     "`webhook,cron` (comma-separated), or one trigger's id.")],
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request: Request) -> Response:
@@ -73,6 +79,7 @@ class ExecutionListView(TenantView):
         query.is_valid(raise_exception=True)
         tenant = self.caller().tenant
         queryset = filter_executions(executions_of(tenant), tenant, **query.validated_data)
+        queryset = filter_by_metadata(queryset, metadata_filters(request.query_params))
         return self.paginate(request, queryset.only(*SUMMARY_FIELDS).order_by("-created_at", "-pk"),
                              execution_summary)
 
@@ -84,7 +91,8 @@ class ExecutionListView(TenantView):
                            details={"fields": {"workflow": ["This field is required."]}})
         wait = check_wait(body.wait)
         execution, created = do_start_execution(self.caller().tenant, body.workflow, version=body.version,
-                                                data=body.input, idempotency_key=body.idempotency_key)
+                                                data=body.input, idempotency_key=body.idempotency_key,
+                                                metadata=body.metadata)
         return _started(execution, created, wait)
 
 
@@ -94,7 +102,7 @@ class WorkflowExecuteView(TenantView):
         body = _start_body(request)
         wait = check_wait(body.wait)
         execution, created = do_start_execution(self.caller().tenant, ref, version=body.version, data=body.input,
-                                                idempotency_key=body.idempotency_key)
+                                                idempotency_key=body.idempotency_key, metadata=body.metadata)
         return _started(execution, created, wait)
 
 
@@ -106,10 +114,11 @@ class AdhocView(TenantView):
         body = body_from_request_data(request.data)
         options: dict[str, Any] = body if isinstance(body, dict) else {}
         spec = read_adhoc_document(body)
-        start = read_body(Start, {key: options[key] for key in ("input", "idempotency_key", "wait") if key in options})
+        start = read_body(Start, {key: options[key] for key in ("input", "idempotency_key", "wait", "metadata")
+                                  if key in options})
         wait = check_wait(start.wait if "wait" in start.model_fields_set else request.query_params.get("wait"))
         execution, created = do_start_adhoc(self.caller().tenant, spec, data=start.input,
-                                            idempotency_key=start.idempotency_key)
+                                            idempotency_key=start.idempotency_key, metadata=start.metadata)
         return _started(execution, created, wait)
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.db.models.fields.json import KeyTransform
 
 from executions.engine import runner
 from executions.engine.plan import Plan, check_input, compile_plan, plan_for_version
@@ -80,8 +83,8 @@ def _existing(tenant: Tenant, idempotency_key: str | None) -> Execution | None:
 
 
 def do_start_execution(tenant: Tenant, workflow_ref: str, *, version: int | None = None, data: Any = None,
-                       idempotency_key: str | None = None, trigger: dict[str, Any] | None = None
-                       ) -> tuple[Execution, bool]:
+                       idempotency_key: str | None = None, trigger: dict[str, Any] | None = None,
+                       metadata: dict[str, Any] | None = None) -> tuple[Execution, bool]:
     """Starts the workflow (its active version unless ``version``). Returns (execution, created)."""
     existing = _existing(tenant, idempotency_key)
     if existing is not None:
@@ -89,18 +92,20 @@ def do_start_execution(tenant: Tenant, workflow_ref: str, *, version: int | None
     workflow = get_workflow(tenant, workflow_ref, documents=False)
     pinned = get_version(workflow, version)
     execution = Execution(tenant=tenant, workflow=workflow, version=pinned, input=_input(data),
-                          idempotency_key=idempotency_key or None, trigger=trigger or {"type": "api"})
+                          idempotency_key=idempotency_key or None, trigger=trigger or {"type": "api"},
+                          metadata=metadata or {})
     return _start(execution, plan_for_version(pinned.pk))
 
 
 def do_start_adhoc(tenant: Tenant, spec: WorkflowSpec, *, data: Any = None, idempotency_key: str | None = None,
-                   trigger: dict[str, Any] | None = None) -> tuple[Execution, bool]:
+                   trigger: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None
+                   ) -> tuple[Execution, bool]:
     existing = _existing(tenant, idempotency_key)
     if existing is not None:
         return existing, False
     execution = Execution(tenant=tenant, adhoc_spec=spec.model_dump(mode="json", by_alias=True, exclude_unset=True),
                           input=_input(data), idempotency_key=idempotency_key or None,
-                          trigger=trigger or {"type": "adhoc"})
+                          trigger=trigger or {"type": "adhoc"}, metadata=metadata or {})
     return _start(execution, compile_plan(spec))
 
 
@@ -225,7 +230,7 @@ def get_execution(tenant: Tenant, ref: Any, fields: Sequence[str] = ()) -> Execu
 
 def filter_executions(queryset: QuerySet[Execution], tenant: Tenant, *, workflow: str | None = None,
                       status: str | None = None, created_after: datetime | None = None,
-                      created_before: datetime | None = None) -> QuerySet[Execution]:
+                      created_before: datetime | None = None, trigger: str | None = None) -> QuerySet[Execution]:
     if workflow:
         queryset = queryset.filter(workflow=get_workflow(tenant, workflow))
     if status:
@@ -234,5 +239,31 @@ def filter_executions(queryset: QuerySet[Execution], tenant: Tenant, *, workflow
         queryset = queryset.filter(created_at__gt=created_after)
     if created_before:
         queryset = queryset.filter(created_at__lt=created_before)
+    if trigger:
+        # An execution records what started it: {"type": "webhook", "id": <trigger id>, ...}.
+        try:
+            queryset = queryset.filter(trigger__id=str(uuid.UUID(trigger)))
+        except ValueError:
+            queryset = queryset.filter(trigger__type__in=trigger.split(","))
     return queryset
 
+
+def filter_by_metadata(queryset: QuerySet[Execution], filters: dict[tuple[str, ...], str]) -> QuerySet[Execution]:
+    """Keeps the executions whose ``metadata`` holds each value at its key path: the text as it
+    is, or the JSON number, true, false or null it spells (``?metadata.priority=1`` finds 1 and "1")."""
+    for number, (path, text) in enumerate(filters.items()):
+        # Key by key, not as a "metadata__a__b" lookup string: a key named like a lookup
+        # ("contains", "isnull") would be read as one.
+        at: Any = "metadata"
+        for key in path:
+            at = KeyTransform(key, at)
+        name = f"_metadata_{number}"
+        match = Q(**{name: text})
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text
+        if value is None or isinstance(value, bool | int) or (isinstance(value, float) and math.isfinite(value)):
+            match |= Q(**{name: value})  # None: a JSON null (a missing key is not matched)
+        queryset = queryset.alias(**{name: at}).filter(match)
+    return queryset

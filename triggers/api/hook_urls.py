@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import re_path
 
-urlpatterns: list[URLPattern] = []
+from triggers.api.hooks import HookView
+
+urlpatterns = [
+    re_path(r"^(?P<token>[A-Za-z0-9_-]{1,64})/?$", HookView.as_view()),
+]

@@ -1,0 +1,172 @@
+"""The trigger API: the active version's triggers listed, changed through new versions, webhook
+tokens and secrets, tenant isolation, and executions filtered by what started them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.triggers.conftest import Store, doc, finished
+from triggers.models import Trigger
+
+FLOW = doc("intake", """\
+  nodes: [{id: a, type: noop}]
+  triggers:
+    - {type: webhook, name: form}
+    - {type: cron, schedule: "*/5 * * * *"}
+    - {type: event, event: order.created, filter: {paid: true}}
+""")
+
+
+def triggers(client: APIClient, workflow_id: str) -> list[dict[str, Any]]:
+    response = client.get(f"/api/v1/workflows/{workflow_id}/triggers")
+    assert response.status_code == 200, response.json()
+    return response.json()["results"]
+
+
+def versions(client: APIClient, workflow_id: str) -> list[dict[str, Any]]:
+    return client.get(f"/api/v1/workflows/{workflow_id}/versions").json()["results"]
+
+
+def test_a_workflow_lists_the_triggers_of_its_active_version(store: Store, editor: APIClient) -> None:
+    workflow = store(FLOW)
+    webhook, cron, event = triggers(editor, workflow["id"])
+    assert [(t["type"], t["name"], t["key"], t["enabled"], t["live"]) for t in (webhook, cron, event)] == [
+        ("webhook", "form", "name:form", True, True), ("cron", None, "cron:1", True, True),
+        ("event", None, "event:1", True, True)]
+    assert webhook["webhook"]["url"].startswith("http://testserver/hooks/")
+    assert webhook["webhook"] | {"url": None} == {"url": None, "mode": "async", "input": "body", "signed": False,
+                                                  "signature_header": "X-MBFlow-Signature"}
+    assert len(cron["schedule"]["next_fire_times"]) == 5 and webhook["schedule"] is None
+    assert event["spec"] == {"type": "event", "event": "order.created", "filter": {"paid": True}}
+    assert cron["workflow"] == {"id": workflow["id"], "name": "intake", "active": True} and cron["version"] == 1
+    listed = editor.get("/api/v1/triggers?type=webhook,event").json()
+    assert [t["id"] for t in listed["results"]] == [webhook["id"], event["id"]]
+
+
+def test_a_saved_version_keeps_each_trigger_url_and_a_rollback_brings_a_removed_one_back(
+        store: Store, editor: APIClient) -> None:
+    workflow = store(FLOW)
+    url = triggers(editor, workflow["id"])[0]["webhook"]["url"]
+    without = FLOW.replace("    - {type: webhook, name: form}\n", "")
+    assert editor.put(f"/api/v1/workflows/{workflow['id']}", {"yaml": without}, format="json").status_code == 200
+    assert [t["type"] for t in triggers(editor, workflow["id"])] == ["cron", "event"]
+    edited = FLOW.replace("*/5 * * * *", "0 * * * *")
+    editor.put(f"/api/v1/workflows/{workflow['id']}", {"yaml": edited}, format="json")
+    assert triggers(editor, workflow["id"])[0]["webhook"]["url"] == url
+    editor.post(f"/api/v1/workflows/{workflow['id']}/rollback", {"version": 2}, format="json")
+    assert [t["type"] for t in triggers(editor, workflow["id"])] == ["cron", "event"]
+
+
+def test_adding_changing_disabling_and_removing_a_trigger_each_save_a_version(store: Store, editor: APIClient
+                                                                              ) -> None:
+    workflow = store(doc("ops", "  nodes: [{id: a, type: noop}]\n"))
+    added = editor.post(f"/api/v1/workflows/{workflow['id']}/triggers",
+                        {"type": "webhook", "name": "alerts", "mode": "sync", "secret": "s" * 20}, format="json")
+    assert added.status_code == 201, added.json()
+    hook = added.json()
+    assert hook["webhook"]["signed"] is True and hook["webhook"]["mode"] == "sync" and hook["version"] == 2
+    assert "secret" not in str(editor.get(f"/api/v1/workflows/{workflow['id']}").json()["yaml"])
+
+    changed = editor.patch(f"/api/v1/triggers/{hook['id']}", {"name": "pager", "mode": None}, format="json")
+    assert changed.status_code == 200, changed.json()
+    assert (changed.json()["id"], changed.json()["name"], changed.json()["webhook"]) == (
+        hook["id"], "pager", {**hook["webhook"], "mode": "async"})
+
+    disabled = editor.post(f"/api/v1/triggers/{hook['id']}/disable").json()
+    assert (disabled["enabled"], disabled["live"]) == (False, False)
+    assert "enabled: false" in editor.get(f"/api/v1/workflows/{workflow['id']}").json()["yaml"]
+    assert editor.post(f"/api/v1/triggers/{hook['id']}/enable").json()["enabled"] is True
+
+    assert editor.delete(f"/api/v1/triggers/{hook['id']}").status_code == 204
+    assert triggers(editor, workflow["id"]) == []
+    assert [v["message"] for v in versions(editor, workflow["id"])] == [
+        "Removed the pager trigger", "Enabled the pager trigger", "Disabled the pager trigger",
+        "Changed the alerts trigger", "Added a webhook trigger", "Created"]
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"type": "cron", "schedule": "every day"}, "schedule"),
+    ({"type": "webhook", "mode": "later"}, "mode"),
+    ({"type": "email"}, "type"),
+    ({"type": "webhook", "secret": "short"}, "secret"),
+    ({"type": "cron", "schedule": "* * * * *", "secret": "s" * 20}, "secret"),
+    ({"type": "webhook", "colour": "red"}, "colour"),
+])
+def test_a_bad_trigger_is_a_400_naming_the_field(store: Store, editor: APIClient, body: dict[str, Any],
+                                                 field: str) -> None:
+    workflow = store(doc("ops", "  nodes: [{id: a, type: noop}]\n"))
+    response = editor.post(f"/api/v1/workflows/{workflow['id']}/triggers", body, format="json")
+    assert response.status_code == 400, response.json()
+    assert field in response.json()["error"]["details"]["fields"], response.json()
+    assert len(versions(editor, workflow["id"])) == 1
+
+
+def test_a_new_token_replaces_the_url_and_a_generated_secret_is_shown_once(store: Store, editor: APIClient
+                                                                           ) -> None:
+    workflow = store(FLOW)
+    hook = triggers(editor, workflow["id"])[0]
+    renewed = editor.post(f"/api/v1/triggers/{hook['id']}/regenerate").json()
+    assert renewed["webhook"]["url"] != hook["webhook"]["url"]
+    made = editor.post(f"/api/v1/triggers/{hook['id']}/secret").json()
+    assert len(made["secret"]) >= 32 and made["trigger"]["webhook"]["signed"] is True
+    assert made["secret"] not in str(editor.get(f"/api/v1/triggers/{hook['id']}").json())
+    assert editor.delete(f"/api/v1/triggers/{hook['id']}/secret").status_code == 204
+    assert editor.get(f"/api/v1/triggers/{hook['id']}").json()["webhook"]["signed"] is False
+    cron = triggers(editor, workflow["id"])[1]
+    assert editor.post(f"/api/v1/triggers/{cron['id']}/secret").json()["error"]["code"] == "not_a_webhook"
+
+
+def test_viewers_read_and_editors_change(store: Store, editor: APIClient, viewer: APIClient) -> None:
+    workflow = store(FLOW)
+    hook = triggers(viewer, workflow["id"])[0]
+    assert viewer.post(f"/api/v1/triggers/{hook['id']}/disable").status_code == 403
+    assert viewer.post("/api/v1/events", {"type": "order.created"}, format="json").status_code == 403
+
+
+def test_another_tenant_sees_and_changes_none_of_them(store: Store, editor: APIClient, outsider: APIClient) -> None:
+    workflow = store(FLOW)
+    hook = triggers(editor, workflow["id"])[0]
+    trigger = f"/api/v1/triggers/{hook['id']}"
+    assert outsider.get("/api/v1/triggers").json()["count"] == 0
+    assert outsider.get(f"/api/v1/workflows/{workflow['id']}/triggers").status_code == 404
+    assert outsider.post(f"/api/v1/workflows/{workflow['id']}/triggers", {"type": "manual"},
+                         format="json").status_code == 404
+    for method, path in [("get", trigger), ("patch", trigger), ("delete", trigger), ("post", trigger + "/enable"),
+                         ("post", trigger + "/disable"), ("post", trigger + "/regenerate"),
+                         ("post", trigger + "/secret"), ("delete", trigger + "/secret")]:
+        response = getattr(outsider, method)(path, {}, format="json")
+        assert response.status_code == 404, (method, path, response.json())
+        assert response.json()["error"]["code"] == "not_found"
+    assert outsider.post("/api/v1/events", {"type": "order.created", "data": {"paid": True}},
+                         format="json").json()["executions"] == []
+    assert Trigger.objects.get(pk=hook["id"]).token in hook["webhook"]["url"]
+    assert len(versions(editor, workflow["id"])) == 1
+
+
+def test_executions_filter_by_the_kind_or_the_trigger_that_started_them(embedded: object, store: Store,
+                                                                          editor: APIClient) -> None:
+    workflow = store(FLOW)
+    hook = triggers(editor, workflow["id"])[0]
+    by_api = editor.post(f"/api/v1/workflows/{workflow['id']}/execute", {"input": {}}, format="json").json()
+    by_hook = editor.post(hook["webhook"]["url"].removeprefix("http://testserver"), {"a": 1}, format="json")
+    assert by_hook.status_code == 202, by_hook.json()
+    by_event = editor.post("/api/v1/events", {"type": "order.created", "data": {"paid": True}}, format="json")
+    assert by_event.status_code == 202, by_event.json()
+    started = {"api": by_api["id"], "webhook": by_hook.json()["execution_id"],
+               "event": by_event.json()["executions"][0]["execution"]}
+    for execution_id in started.values():
+        finished(execution_id)
+
+    def ids(query: str) -> set[str]:
+        response = editor.get(f"/api/v1/executions?{query}")
+        assert response.status_code == 200, response.json()
+        return {e["id"] for e in response.json()["results"]}
+
+    assert ids("trigger=webhook") == {started["webhook"]}
+    assert ids("trigger=webhook,event") == {started["webhook"], started["event"]}
+    assert ids(f"trigger={hook['id']}") == {started["webhook"]}
+    assert ids("trigger=api") == {started["api"]}
+    assert editor.get("/api/v1/executions?trigger=DROP TABLE").status_code == 400

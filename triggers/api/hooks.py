@@ -1,0 +1,107 @@
+"""``POST /hooks/<token>``: a webhook call starts its trigger's workflow.
+
+No API key: the token in the URL (and, for a signed webhook, ``X-MBFlow-Signature``) is the
+credential. Answers use the API's error envelope.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import Throttled
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mbflow_site.errors import envelope
+from mbflow_site.parsers import SafeFormParser, SafeJSONParser
+from triggers.api.serializers import HookAcceptedSerializer
+from triggers.services.specs import parse
+from triggers.services.webhooks import (
+    HookRequest,
+    SyncAnswer,
+    do_receive_webhook,
+    find_webhook,
+    rate_limit_wait,
+    wait_for_answer,
+)
+
+# Headers a webhook_response node may not set: the server frames the response itself.
+FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade",
+                             "trailer", "te", "proxy-connection"})
+HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$")
+
+
+def _query(request: Request) -> dict[str, Any]:
+    return {key: values[0] if len(values) == 1 else values for key, values in request.query_params.lists()}
+
+
+def _data(request: Request) -> Any:
+    if not request.body:
+        return None
+    data = request.data
+    return data.dict() if hasattr(data, "dict") else data
+
+
+def _status_url(request: Request, execution_id: Any) -> str:
+    return request.build_absolute_uri(f"/api/v1/executions/{execution_id}")
+
+
+def _respond(answer: SyncAnswer, execution_id: Any, request: Request) -> HttpResponse:
+    """The HTTP answer of a sync webhook: what its webhook_response node said, else the run's output."""
+    if answer.kind == "pending":
+        return Response({"execution_id": str(execution_id), "status_url": _status_url(request, execution_id),
+                         "status": "running"}, status=status.HTTP_202_ACCEPTED)
+    if answer.kind == "failed":
+        error = answer.body.get("error") or {}
+        message = error.get("message") if isinstance(error, dict) else None
+        return Response(envelope(f"execution_{answer.body['status']}", message or f"The run {answer.body['status']}.",
+                                 {"execution_id": str(execution_id), "status_url": _status_url(request, execution_id),
+                                  "error": error}), status=status.HTTP_502_BAD_GATEWAY)
+    headers = {str(name): str(value) for name, value in (answer.headers or {}).items()
+               if HEADER_NAME.match(str(name)) and str(name).lower() not in FRAMING_HEADERS
+               and "\r" not in str(value) and "\n" not in str(value)}
+    content_type = next((value for name, value in headers.items() if name.lower() == "content-type"), None)
+    body = answer.body
+    if isinstance(body, str):
+        payload, content_type = body.encode(), content_type or "text/plain; charset=utf-8"
+    elif body is None:
+        payload = b""
+    else:
+        payload, content_type = json.dumps(body).encode(), content_type or "application/json"
+    code = answer.status if 100 <= answer.status <= 599 else 500
+    response = HttpResponse(payload, status=code, content_type=content_type)
+    for name, value in headers.items():
+        if name.lower() != "content-type":
+            response[name] = value
+    return response
+
+
+class HookView(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    parser_classes = [SafeJSONParser, SafeFormParser]
+
+    @extend_schema(request=OpenApiTypes.OBJECT, auth=[],
+                   responses={202: HookAcceptedSerializer, 200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, token: str) -> HttpResponse:
+        trigger = find_webhook(token)
+        wait = rate_limit_wait(trigger)
+        if wait is not None:
+            raise Throttled(wait=wait, detail=f"This webhook takes no more calls for {wait} s.")
+        call = HookRequest(body=request.body, data=_data(request), query=_query(request),
+                           headers={name.lower(): value for name, value in request.headers.items()},
+                           method=request.method or "POST")
+        execution = do_receive_webhook(trigger, call)
+        model = parse(trigger.spec)
+        if model.mode == "sync":
+            return _respond(wait_for_answer(execution, model.timeout), execution.pk, request)
+        return Response({"execution_id": str(execution.pk), "status_url": _status_url(request, execution.pk)},
+                        status=status.HTTP_202_ACCEPTED)

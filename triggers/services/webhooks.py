@@ -1,0 +1,175 @@
+"""Webhooks in: ``POST /hooks/<token>`` starts the trigger's workflow with the request as input.
+
+The token in the URL is the credential. A trigger with a signing secret also wants
+``X-MBFlow-Signature`` (``triggers.signatures``): a call without it, with a wrong one, or with
+one whose time is more than five minutes away is refused with 401 and starts nothing; the same
+signature twice within that window is a replay (409). Each trigger takes at most
+``MBFLOW_WEBHOOK_RATE_LIMIT`` calls per ``MBFLOW_WEBHOOK_RATE_WINDOW`` seconds (then 429).
+
+``mode: sync`` callers wait (``timeout``, 30 s by default) for the answer of the run's
+``webhook_response`` node, or for the run to finish (its output as JSON).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+
+from executions.engine.store import release_connection
+from executions.models import Execution, NodeRun
+from executions.services.waiting import wait_for_finish
+from executions.vault import fernet
+from mbflow_site.errors import ApiError, Conflict, NotFound
+from mbflow_site.turns import stepped_aside
+from triggers.models import SeenSignature, Trigger, TriggerKind
+from triggers.services.firing import check_live, start_from
+from triggers.services.specs import parse
+from triggers.signatures import HEADER, SignatureError, verify
+from workflows.public import spec_for
+
+# Request headers that authenticate someone: never handed to a run.
+PRIVATE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key", "x-csrftoken",
+                             HEADER.lower()})
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class HookRequest:
+    """What a webhook call brought: the raw body (signed), its parsed value (None when empty),
+    the query parameters, the headers (names in lower case)."""
+
+    body: bytes
+    data: Any
+    query: dict[str, Any]
+    headers: dict[str, str]
+    method: str = "POST"
+
+
+def find_webhook(token: str) -> Trigger:
+    trigger = (Trigger.objects.select_related("workflow", "tenant")
+               .filter(token=token, kind=TriggerKind.WEBHOOK).first()) if token else None
+    if trigger is None:
+        raise NotFound("No webhook at this URL.", code="not_found")
+    return trigger
+
+
+def rate_limit_wait(trigger: Trigger, now: float | None = None) -> int | None:
+    """Counts this call; the seconds to wait before the next one is taken, when over the limit.
+
+    A fixed window per trigger in the cache (Redis when REDIS_URL is set, so that every process
+    counts together): ``add`` makes the window's counter once, ``incr`` counts atomically."""
+    window = settings.MBFLOW_WEBHOOK_RATE_WINDOW
+    now = time.time() if now is None else now
+    slot = int(now // window)
+    key = f"triggers:hook-rate:{trigger.pk}:{slot}"
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the counter expired between add and incr: this call opens the window
+        cache.add(key, 1, timeout=window + 1)
+        count = 1
+    if count <= settings.MBFLOW_WEBHOOK_RATE_LIMIT:
+        return None
+    return max(1, math.ceil((slot + 1) * window - now))
+
+
+def secret_of(trigger: Trigger) -> str | None:
+    if not trigger.secret:
+        return None
+    return fernet().decrypt(bytes(trigger.secret)).decode()
+
+
+def hook_input(trigger: Trigger, request: HookRequest) -> Any:
+    """The run's input: the body (``input: body``, the default; the query parameters when there
+    is no body), or the request (``input: request``)."""
+    if parse(trigger.spec).input == "request":
+        return {"body": request.data, "query": request.query,
+                "headers": {name: value for name, value in request.headers.items() if name not in PRIVATE_HEADERS},
+                "method": request.method}
+    return request.data if request.data is not None else request.query
+
+
+def _check_signature(trigger: Trigger, request: HookRequest, now: float) -> bool:
+    """True when the call is signed as the trigger wants (False: it wants no signature)."""
+    secret = secret_of(trigger)
+    if secret is None:
+        return False
+    try:
+        verified = verify(request.headers.get(HEADER.lower()), secret, request.body, now)
+    except SignatureError as exc:
+        raise ApiError(exc.message, code=exc.code, status_code=401) from None
+    try:
+        with transaction.atomic():
+            SeenSignature.objects.create(trigger=trigger, signature=verified.signature)
+    except IntegrityError:
+        raise Conflict("This signature was already used: a replayed call starts nothing.",
+                       code="signature_replayed") from None
+    return True
+
+
+def do_receive_webhook(trigger: Trigger, request: HookRequest, now: float | None = None) -> Execution:
+    """Checks the call and starts the run. The signature is spent only when the run started."""
+    now = time.time() if now is None else now
+    model = parse(trigger.spec)
+    with transaction.atomic():
+        signed = _check_signature(trigger, request, now)
+        check_live(trigger)
+        return start_from(trigger, hook_input(trigger, request), {"mode": model.mode, "signed": signed})
+
+
+@dataclass(frozen=True, slots=True)
+class SyncAnswer:
+    """What a sync caller gets: ``kind`` is ``response`` (a webhook_response node answered),
+    ``output`` (the run succeeded), ``failed`` (it failed or was cancelled) or ``pending``."""
+
+    kind: str
+    status: int = 200
+    headers: dict[str, Any] = field(default_factory=dict)
+    body: Any = None
+
+
+def _responding_nodes(execution: Execution) -> list[str]:
+    if execution.version is None:
+        return []
+    return [node.id for node in spec_for(execution.version).nodes if node.type == "webhook_response"]
+
+
+def _answer_now(execution_id: Any, nodes: list[str]) -> SyncAnswer | None:
+    if nodes:
+        answered = (NodeRun.objects.filter(execution_id=execution_id, node_id__in=nodes, status="succeeded")
+                    .order_by("finished_at").values_list("output", flat=True).first())
+        if isinstance(answered, dict):
+            return SyncAnswer("response", int(answered.get("status") or 200), answered.get("headers") or {},
+                              answered.get("body"))
+    row = Execution.objects.filter(pk=execution_id).values("status", "output", "error").first()
+    if row is None or row["status"] not in TERMINAL:
+        return None
+    if row["status"] == "succeeded":
+        return SyncAnswer("output", 200, body=row["output"])
+    return SyncAnswer("failed", body={"status": row["status"], "error": row["error"]})
+
+
+def wait_for_answer(execution: Execution, timeout: float) -> SyncAnswer:
+    """The run's answer to a sync caller, waiting up to ``timeout`` seconds for it."""
+    nodes = _responding_nodes(execution)
+    deadline = time.monotonic() + timeout
+    poll = 0.02
+    with stepped_aside():
+        while True:
+            answer = _answer_now(execution.pk, nodes)
+            if answer is not None:
+                return answer
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return SyncAnswer("pending", 202)
+            release_connection()
+            # Wakes at once when the run finishes; a webhook_response node is looked for at
+            # each poll, backing off from 20 ms to 250 ms.
+            wait_for_finish(str(execution.pk), min(poll, remaining))
+            poll = min(poll * 2, 0.25)
