@@ -61,6 +61,9 @@ class Execution(models.Model):
     replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
     depth = models.PositiveSmallIntegerField(default=0)
     trigger = models.JSONField(default=dict, blank=True)
+    # What the caller said about the run (the Magic Flow seed's ``metadata``): returned and
+    # filterable, never read by the engine.
+    metadata = models.JSONField(default=dict, blank=True)
     total_steps = models.PositiveIntegerField(default=0)
     last_seq = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
