@@ -79,8 +79,10 @@ def test_a_rate_limit_spaces_the_starts_in_their_order(embedded: Any, store: Sto
     started = sorted(ExecutionEvent.objects.filter(execution_id__in=ids, type="node.started")
                      .values_list("time", flat=True))
     assert len(started) == 6
-    # Two at once (the bucket is full), then one every half second: never three in one second.
+    # Never three in one second: a start is decided a moment before its event is written, and a
+    # start at its turn is never early, so two starts apart by less than a second minus that
+    # moment would be a third in one second (a token bucket lets them come 0.5 s apart).
     for first, third in zip(started, started[2:], strict=False):
-        assert (third - first).total_seconds() >= 0.99
+        assert (third - first).total_seconds() >= 0.9
     scheduled = ExecutionEvent.objects.filter(execution_id__in=ids, type="node.scheduled", payload__limit__isnull=False)
     assert scheduled.count() == 4
