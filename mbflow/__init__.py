@@ -26,6 +26,7 @@ from mbflow.errors import (
 )
 from mbflow.models import Event, Execution, ExecutionSummary, FunctionTask, Results, Workflow, WorkflowDetail
 from mbflow.transport import RetryPolicy
+from mbflow.worker import PermanentError, RetryableError, Worker
 
 __version__ = "0.1.0"
 
@@ -44,15 +45,18 @@ __all__ = [
     "MBFlowError",
     "NotFound",
     "PayloadTooLarge",
+    "PermanentError",
     "PermissionDenied",
     "RateLimited",
     "Results",
     "RetryPolicy",
+    "RetryableError",
     "ServerError",
     "ServiceUnavailable",
     "Settings",
     "TransportError",
     "ValidationError",
+    "Worker",
     "Workflow",
     "WorkflowDetail",
 ]

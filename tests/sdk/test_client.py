@@ -62,13 +62,15 @@ def test_validate_reports_each_issue_with_its_line(client: Client) -> None:
 
 
 def test_import_takes_a_seed_dialect_and_says_what_it_did(client: Client) -> None:
-    imported = client.workflows.import_(magic_flow_user_onboarding())
-    assert isinstance(imported, Imported)
+    name = unique("onboarding")
+    seed = magic_flow_user_onboarding().replace("name: user-onboarding", f"name: {name}")
+    imported = client.workflows.import_(seed)
+    assert isinstance(imported, Imported) and imported.created
     assert imported.dialect == "magic_flow" and imported.workflow is not None
-    assert imported.workflow.name == "user-onboarding"
+    assert imported.workflow.name == name
     assert {warning.node_id for warning in imported.warnings} >= {"create-guest-account"}
     with pytest.raises(mbflow.Conflict) as taken:
-        client.workflows.create(magic_flow_user_onboarding())
+        client.workflows.create(seed)
     assert taken.value.code == "name_taken"
 
 

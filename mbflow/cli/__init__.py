@@ -1,0 +1,35 @@
+"""The `mbflow` command (Typer + Rich). Run `mbflow --help`; docs/cli.md lists every command
+and the exit codes."""
+
+from __future__ import annotations
+
+import typer
+
+from mbflow.cli import serving
+from mbflow.cli.context import Options
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
+                  help="MBFlow from the command line: validate, import, run and watch workflows, serve "
+                       "function steps, generate typed clients.")
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    url: str | None = typer.Option(None, "--url", envvar="MBFLOW_URL", show_envvar=True,
+                                   help="The server, e.g. http://localhost:8181."),
+    api_key: str | None = typer.Option(None, "--api-key", envvar="MBFLOW_API_KEY", show_envvar=True,
+                                       help="An API key of the tenant."),
+    profile: str | None = typer.Option(None, "--profile", envvar="MBFLOW_PROFILE", show_envvar=True,
+                                       help="A profile of the profile file (MBFLOW_CONFIG, else "
+                                            "~/.config/mbflow/config.toml)."),
+) -> None:
+    """Where the server is comes from these options, else the environment, else the profile file."""
+    ctx.obj = Options(url=url, api_key=api_key, profile=profile)
+
+
+app.command("worker")(serving.worker)
+
+
+def main() -> None:
+    app()
