@@ -197,17 +197,38 @@ def _harness(request: pytest.FixtureRequest, dispatcher: str) -> Harness:
 # ----------------------------------------------------------------------------- parametrising
 
 
-def names(prefixes: tuple[str, ...]) -> list[str]:
-    """The names under ``prefixes`` that the reference documents or the code defines."""
-    return sorted(name for name in documented() | defined() if name.startswith(prefixes))
+AREAS = {
+    "policies": ("node.", "retry.", "circuit_breaker.", "rate_limit.", "position.", "edge.", "compensation.",
+                 "defaults.", "spec.defaults", "spec.timeout", "spec.compensation"),
+    "triggers": ("trigger.", "spec.triggers"),
+    "document": ("document.", "metadata.", "spec.", "duration."),
+    "expressions": ("filter.", "test.", "expression.", "statement.", "refused.", "method."),
+}
 
 
-def cases(scenarios: dict[str, Scenario], prefixes: tuple[str, ...],
-          known: dict[str, str] | None = None) -> Iterator[Any]:
-    """One test per name and dispatcher of its scenario (a name without one: one test, which
-    fails saying so). A name in ``known`` is a runtime defect reported to the lead: its test is
-    expected to fail, strictly, so that fixing the runtime shows here."""
-    for name in names(prefixes):
+def area_of(name: str) -> str | None:
+    """The test module that shows ``name``'s effect (its first matching area)."""
+    if name.endswith("()"):
+        return "expressions"  # function.now(), not the `function` node type's keys
+    for area, prefixes in AREAS.items():
+        if name.startswith(prefixes):
+            return area
+    head = name.split("=")[0].split(".")[0]
+    if head == "type" or f"type.{head}" in documented() | defined():
+        return "node_types"
+    return None
+
+
+def names(area: str) -> list[str]:
+    """The names of ``area`` that the reference documents or the code defines."""
+    return sorted(name for name in documented() | defined() if area_of(name) == area)
+
+
+def cases(scenarios: dict[str, Scenario], area: str, known: dict[str, str] | None = None) -> Iterator[Any]:
+    """One test per name of ``area`` and dispatcher of its scenario (a name without one: one
+    test, which fails saying so). A name in ``known`` is a runtime defect reported to the lead:
+    its test is expected to fail, strictly, so that fixing the runtime shows here."""
+    for name in names(area):
         scenario = scenarios.get(name)
         marks = [pytest.mark.xfail(strict=True, reason=(known or {})[name])] if name in (known or {}) else []
         for dispatcher in scenario.group.dispatchers if scenario else EMBEDDED:
