@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "workflows",
     "executions",
     "triggers",
+    "monitoring",
     "designer",
 ]
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", include("workflows.api.urls")),
     path("api/v1/", include("executions.api.urls")),
     path("api/v1/", include("triggers.api.urls")),
+    path("api/v1/", include("monitoring.api.urls")),
     path("hooks/", include("triggers.api.hook_urls")),
     path("", include("designer.urls")),
 ]

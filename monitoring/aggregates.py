@@ -1,0 +1,126 @@
+"""SQL the metrics need that Django does not have, written for PostgreSQL and for SQLite.
+
+On PostgreSQL each piece is the database's own: ``percentile_cont``, ``EXTRACT(EPOCH ...)``.
+SQLite has none of them, so ``register_sqlite_functions`` adds them to each SQLite connection
+as Python functions computing the same values exactly (a percentile interpolates as
+``percentile_cont`` does; durations are counted in whole microseconds).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Aggregate, FloatField, Func, IntegerField
+
+from monitoring.periods import ORIGIN
+
+_ORIGIN_EPOCH = int(ORIGIN.timestamp())
+
+
+class Seconds(Func):
+    """``end - start`` in seconds (a float), null when either is null."""
+
+    output_field = FloatField()
+    arity = 2
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="EXTRACT(EPOCH FROM (%(expressions)s))::double precision",
+                           arg_joiner=" - ", **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, function="mbflow_seconds", **extra)
+
+
+class BucketNumber(Func):
+    """Which ``size``-second bucket, counted from ``periods.ORIGIN``, holds the moment."""
+
+    output_field = IntegerField()
+    arity = 1
+
+    def __init__(self, moment: Any, size: int) -> None:
+        super().__init__(moment, size=int(size), origin=_ORIGIN_EPOCH)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection,
+                           template="FLOOR((EXTRACT(EPOCH FROM %(expressions)s) - %(origin)s) / %(size)s)::bigint",
+                           **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="mbflow_bucket(%(expressions)s, %(size)s)", **extra)
+
+
+class Percentile(Aggregate):
+    """The ``fraction`` percentile of the values, interpolated between the two nearest ones
+    (PostgreSQL's ``percentile_cont``); null without values."""
+
+    name = "Percentile"
+    output_field = FloatField()
+    template = "percentile_cont(%(fraction)r) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
+        if not 0 <= fraction <= 1:
+            raise ValueError("a percentile's fraction is between 0 and 1")
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # On the template (a FILTER clause is wrapped around it), not as an argument.
+        sqlite = self.copy()
+        sqlite.template = "mbflow_percentile(%(expressions)s, %(fraction)r)"
+        return sqlite.as_sql(compiler, connection, **extra)
+
+
+def interpolated(ordered: list[float], fraction: float) -> float | None:
+    """``percentile_cont`` of sorted values, step for step as PostgreSQL computes it."""
+    if not ordered:
+        return None
+    position = fraction * (len(ordered) - 1)
+    first, second = math.floor(position), math.ceil(position)
+    if first == second:
+        return ordered[first]
+    low = ordered[first]
+    return low + (ordered[second] - low) * (position - first)
+
+
+class _PercentileAggregate:
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.fraction = 0.0
+
+    def step(self, value: float | None, fraction: float) -> None:
+        self.fraction = fraction
+        if value is not None:
+            self.values.append(value)
+
+    def finalize(self) -> float | None:
+        return interpolated(sorted(self.values), self.fraction)
+
+
+def _micros(text: str) -> int:
+    """Microseconds since the Unix epoch of a datetime as Django stores it in SQLite (UTC)."""
+    moment = datetime.fromisoformat(text)
+    delta = moment.replace(tzinfo=None) - datetime(1970, 1, 1)
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _seconds(end: str | None, start: str | None) -> float | None:
+    if end is None or start is None:
+        return None
+    return (_micros(end) - _micros(start)) / 1_000_000
+
+
+def _bucket(moment: str | None, size: int) -> int | None:
+    if moment is None:
+        return None
+    return (_micros(moment) - _ORIGIN_EPOCH * 1_000_000) // (size * 1_000_000)
+
+
+def register_sqlite_functions(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """``connection_created`` receiver: the functions above, on every SQLite connection."""
+    if connection.vendor != "sqlite":
+        return
+    raw = connection.connection
+    raw.create_function("mbflow_seconds", 2, _seconds, deterministic=True)
+    raw.create_function("mbflow_bucket", 2, _bucket, deterministic=True)
+    raw.create_aggregate("mbflow_percentile", 2, _PercentileAggregate)

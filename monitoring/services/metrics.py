@@ -1,0 +1,186 @@
+"""Execution metrics of a workflow or a whole tenant over a window, computed in SQL from the
+execution and node-run rows (no copy of them is kept).
+
+What counts, in one place:
+- An execution belongs to the window, and to a bucket, by the time it was created.
+- ``execution_count`` is every execution (running ones too); ``success_count``,
+  ``failure_count`` and ``cancelled_count`` those that ended so; ``success_rate`` is successes
+  over those that ended (null when none did).
+- A duration is ``finished_at - started_at`` in seconds, of executions that ended; averages and
+  percentiles are over those (null when none did). Percentiles interpolate between the two
+  nearest values (PostgreSQL's ``percentile_cont``).
+- A node counts when it ran (an attempt was made; not skipped, not reused by a replay):
+  ``execution_count`` of a step is the executions in which it ran, ``failure_rate`` the share
+  of those that ended in which it failed or timed out, or succeeded only through its fallback,
+  ``retry_count`` its attempts after the first, and its durations are those of its last
+  attempt.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Avg, Count, F, Q, QuerySet, Sum
+
+from executions.models import Execution, ExecutionStatus, NodeRun, NodeStatus
+from monitoring.aggregates import BucketNumber, Percentile, Seconds
+from monitoring.periods import Window, iso
+from workflows.models import Tenant, Workflow
+from workflows.public import get_workflow
+
+ENDED = (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
+ACTIVE = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING, ExecutionStatus.PAUSED)
+NODE_ENDED = (NodeStatus.SUCCEEDED, NodeStatus.FAILED, NodeStatus.TIMED_OUT)
+PERCENTILES = {"p50_duration": 0.5, "p95_duration": 0.95, "p99_duration": 0.99}
+TOP_NODES = 10
+
+_ENDED = Q(status__in=ENDED, started_at__isnull=False, finished_at__isnull=False)
+_DURATION = Seconds("finished_at", "started_at")
+_NODE_RAN = Q(status__in=NODE_ENDED, started_at__isnull=False, finished_at__isnull=False)
+# Failed, timed out, or succeeded only because its fallback stood in (which keeps the error).
+_NODE_FAILED = Q(status__in=(NodeStatus.FAILED, NodeStatus.TIMED_OUT)) | Q(status=NodeStatus.SUCCEEDED,
+                                                                            error__isnull=False)
+
+
+def _execution_figures(percentiles: dict[str, float]) -> dict[str, Any]:
+    return {
+        "execution_count": Count("pk"),
+        "success_count": Count("pk", filter=Q(status=ExecutionStatus.SUCCEEDED)),
+        "failure_count": Count("pk", filter=Q(status=ExecutionStatus.FAILED)),
+        "cancelled_count": Count("pk", filter=Q(status=ExecutionStatus.CANCELLED)),
+        "avg_duration": Avg(_DURATION, filter=_ENDED),
+        **{name: Percentile(_DURATION, fraction, filter=_ENDED) for name, fraction in percentiles.items()},
+    }
+
+
+def _node_figures() -> dict[str, Any]:
+    return {
+        "execution_count": Count("pk"),
+        "ended_count": Count("pk", filter=Q(status__in=NODE_ENDED)),
+        "failure_count": Count("pk", filter=Q(status__in=NODE_ENDED) & _NODE_FAILED),
+        "retry_count": Sum(F("attempt") - 1),
+        "avg_duration": Avg(_DURATION, filter=_NODE_RAN),
+        "p95_duration": Percentile(_DURATION, 0.95, filter=_NODE_RAN),
+    }
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 6) if whole else None
+
+
+def _shape(row: dict[str, Any], durations: tuple[str, ...]) -> dict[str, Any]:
+    ended = row["success_count"] + row["failure_count"] + row["cancelled_count"]
+    shaped = {key: row[key] for key in ("execution_count", "success_count", "failure_count", "cancelled_count")}
+    shaped["success_rate"] = _ratio(row["success_count"], ended)
+    shaped.update({name: _seconds(row[name]) for name in durations})
+    return shaped
+
+
+def _shape_node(row: dict[str, Any]) -> dict[str, Any]:
+    return {"execution_count": row["execution_count"], "failure_count": row["failure_count"],
+            "failure_rate": _ratio(row["failure_count"], row["ended_count"]), "retry_count": row["retry_count"] or 0,
+            "avg_duration": _seconds(row["avg_duration"]), "p95_duration": _seconds(row["p95_duration"])}
+
+
+def _in_window(tenant: Tenant, window: Window, workflow: Workflow | None = None) -> QuerySet[Execution]:
+    executions = Execution.objects.filter(tenant=tenant, created_at__gte=window.start, created_at__lt=window.end)
+    if workflow is not None:
+        executions = executions.filter(workflow=workflow)
+    return executions.order_by()
+
+
+def _totals(executions: QuerySet[Execution]) -> dict[str, Any]:
+    return _shape(executions.aggregate(**_execution_figures(PERCENTILES)), ("avg_duration", *PERCENTILES))
+
+
+def _time_series(executions: QuerySet[Execution], window: Window) -> list[dict[str, Any]]:
+    figures = _execution_figures({"p95_duration": 0.95})
+    rows = (executions.annotate(bucket=BucketNumber("created_at", window.granularity)).values("bucket")
+            .annotate(**figures).order_by("bucket"))
+    found = {row["bucket"]: row for row in rows}
+    first = window.bucket_number(window.start)
+    series = []
+    for index, moment in enumerate(window.buckets()):
+        row = found.get(first + index)
+        point = _shape(row, ("avg_duration", "p95_duration")) if row else _empty(("avg_duration", "p95_duration"))
+        series.append({"time": iso(moment), **point})
+    return series
+
+
+def _empty(durations: tuple[str, ...]) -> dict[str, Any]:
+    return {"execution_count": 0, "success_count": 0, "failure_count": 0, "cancelled_count": 0,
+            "success_rate": None, **dict.fromkeys(durations)}
+
+
+def _node_runs(executions: QuerySet[Execution]) -> QuerySet[NodeRun]:
+    # attempt > 0: the node ran (a skipped node, or one a replay reused, made no attempt).
+    return NodeRun.objects.filter(execution__in=executions, attempt__gt=0, reused_from__isnull=True).order_by()
+
+
+def workflow_metrics(tenant: Tenant, ref: str, window: Window, period: str | None = None) -> dict[str, Any]:
+    """``GET /workflows/{ref}/metrics``: the workflow's figures, time series and steps."""
+    workflow = get_workflow(tenant, ref, documents=False)
+    executions = _in_window(tenant, window, workflow)
+    steps = _node_runs(executions).values("node_id").annotate(**_node_figures()).order_by("node_id")
+    return {
+        "workflow": {"id": str(workflow.pk), "name": workflow.name},
+        "period": window.describe(period),
+        "metrics": _totals(executions),
+        "time_series": _time_series(executions, window),
+        "step_metrics": {row["node_id"]: _shape_node(row) for row in steps},
+    }
+
+
+def tenant_summary(tenant: Tenant, window: Window, period: str | None = None) -> dict[str, Any]:
+    """``GET /metrics/summary``: the tenant's figures and time series, each workflow's figures,
+    the nodes that fail most and the slowest, and what is active now."""
+    executions = _in_window(tenant, window)
+    by_workflow = list(executions.values("workflow_id").annotate(**_execution_figures({"p95_duration": 0.95})))
+    names = dict(Workflow.objects.filter(pk__in=[row["workflow_id"] for row in by_workflow if row["workflow_id"]])
+                 .values_list("pk", "name"))
+    # The busiest first; then by name, ad hoc executions last.
+    by_workflow.sort(key=lambda row: (-row["execution_count"], row["workflow_id"] is None,
+                                      names.get(row["workflow_id"], "")))
+    return {
+        "period": window.describe(period),
+        "metrics": _totals(executions),
+        "time_series": _time_series(executions, window),
+        "workflows": [{"workflow": _workflow_ref(row["workflow_id"], names),
+                       **_shape(row, ("avg_duration", "p95_duration"))} for row in by_workflow],
+        "nodes": _top_nodes(executions, names),
+        "active": active_counts(tenant),
+    }
+
+
+def _workflow_ref(workflow_id: Any, names: dict[Any, str]) -> dict[str, str] | None:
+    # Ad hoc executions have no workflow; a workflow deleted since took its executions along.
+    return {"id": str(workflow_id), "name": names.get(workflow_id, "")} if workflow_id else None
+
+
+def _top_nodes(executions: QuerySet[Execution], names: dict[Any, str]) -> dict[str, list[dict[str, Any]]]:
+    rows = list(_node_runs(executions).values("execution__workflow_id", "node_id").annotate(**_node_figures()))
+
+    def entry(row: dict[str, Any]) -> dict[str, Any]:
+        return {"workflow": _workflow_ref(row["execution__workflow_id"], names), "node_id": row["node_id"],
+                **_shape_node(row)}
+
+    failing = sorted((row for row in rows if row["failure_count"]),
+                     key=lambda row: (-row["failure_count"], row["node_id"]))
+    slowest = sorted((row for row in rows if row["p95_duration"] is not None),
+                     key=lambda row: (-row["p95_duration"], row["node_id"]))
+    return {"most_failing": [entry(row) for row in failing[:TOP_NODES]],
+            "slowest": [entry(row) for row in slowest[:TOP_NODES]]}
+
+
+def active_counts(tenant: Tenant) -> dict[str, int]:
+    """Executions not ended, now, whenever they started: by status, and ``waiting`` (those with
+    a node waiting for a signal or its turn)."""
+    counts = dict(Execution.objects.filter(tenant=tenant, status__in=ACTIVE).order_by().values_list("status")
+                  .annotate(n=Count("pk")).values_list("status", "n"))
+    waiting = (NodeRun.objects.filter(status=NodeStatus.WAITING, execution__tenant=tenant)
+               .values("execution_id").distinct().count())
+    return {**{status: counts.get(status, 0) for status in ACTIVE}, "waiting": waiting}
