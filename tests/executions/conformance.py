@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -159,21 +159,40 @@ _OUTCOMES: dict[tuple[str, str], _Outcome] = {}
 
 
 def observe(request: pytest.FixtureRequest, chosen: Group, dispatcher: str) -> Seen:
-    """What ``chosen`` saw on ``dispatcher``, running it the first time it is asked for. A group
-    that failed fails every name it serves, with its own error."""
+    """What ``chosen`` saw on ``dispatcher``. The first test that asks runs every group the
+    selected tests need on that dispatcher, one after the other in its own database (so there is
+    one database set-up and flush, not one per group). A group that failed fails every name it
+    serves, with its own error."""
     key = (chosen.name, dispatcher)
     if key not in _OUTCOMES:
-        outcome = _Outcome()
-        try:
-            outcome.seen = chosen.run(_harness(request, dispatcher))
-        except (Exception, pytest.skip.Exception) as exc:
-            outcome.error = exc
-        _OUTCOMES[key] = outcome
+        harness: Harness | None = None
+        for wanted in [chosen, *_needed(request, dispatcher)]:
+            if (wanted.name, dispatcher) in _OUTCOMES:
+                continue
+            outcome = _Outcome()
+            try:
+                harness = harness or _harness(request, dispatcher)
+                outcome.seen = wanted.run(replace(harness, tag=uuid.uuid4().hex[:10]))
+            except (Exception, pytest.skip.Exception) as exc:
+                outcome.error = exc
+            _OUTCOMES[(wanted.name, dispatcher)] = outcome
     outcome = _OUTCOMES[key]
     if outcome.error is not None:
         raise outcome.error
     assert outcome.seen is not None
     return outcome.seen
+
+
+def _needed(request: pytest.FixtureRequest, dispatcher: str) -> list[Group]:
+    """The groups of the session's selected tests on ``dispatcher``."""
+    needed: list[Group] = []
+    for item in request.session.items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        scenarios = getattr(getattr(item, "module", None), "SCENARIOS", {})
+        scenario = scenarios.get(params.get("name")) if params.get("dispatcher") == dispatcher else None
+        if scenario is not None and scenario.group not in needed:
+            needed.append(scenario.group)
+    return needed
 
 
 def _harness(request: pytest.FixtureRequest, dispatcher: str) -> Harness:
