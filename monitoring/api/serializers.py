@@ -20,6 +20,18 @@ WINDOW_PARAMETERS = [
 ]
 
 
+NODES_PARAMETERS = [
+    *WINDOW_PARAMETERS,
+    OpenApiParameter("workflow", str, description="Only this workflow's nodes (an id or a name)."),
+    OpenApiParameter("limit", int, description="How many of each (10 by default, at most 100)."),
+]
+
+
+class NodesQuery(serializers.Serializer):
+    workflow = serializers.CharField(required=False, max_length=100)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=10)
+
+
 class WindowQuery(serializers.Serializer):
     period = serializers.CharField(required=False, max_length=16)
     granularity = serializers.CharField(required=False, max_length=16)
@@ -104,7 +116,8 @@ class NodeFiguresSchema(StepSchema):
     node_id = serializers.CharField()
 
 
-class TopNodesSchema(serializers.Serializer):
+class NodeRankingsSchema(serializers.Serializer):
+    period = PeriodSchema()
     most_failing = NodeFiguresSchema(many=True)
     slowest = NodeFiguresSchema(many=True, help_text="By p95 duration.")
 
@@ -121,5 +134,4 @@ class SummarySchema(serializers.Serializer):
     metrics = FiguresSchema()
     time_series = PointSchema(many=True)
     workflows = WorkflowFiguresSchema(many=True)
-    nodes = TopNodesSchema()
     active = ActiveSchema(help_text="Now, whenever they started.")

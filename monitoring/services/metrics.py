@@ -137,7 +137,7 @@ def workflow_metrics(tenant: Tenant, ref: str, window: Window, period: str | Non
 
 def tenant_summary(tenant: Tenant, window: Window, period: str | None = None) -> dict[str, Any]:
     """``GET /metrics/summary``: the tenant's figures and time series, each workflow's figures,
-    the nodes that fail most and the slowest, and what is active now."""
+    and what is active now."""
     executions = _in_window(tenant, window)
     by_workflow = list(executions.values("workflow_id").annotate(**_execution_figures({"p95_duration": 0.95})))
     names = dict(Workflow.objects.filter(pk__in=[row["workflow_id"] for row in by_workflow if row["workflow_id"]])
@@ -151,7 +151,6 @@ def tenant_summary(tenant: Tenant, window: Window, period: str | None = None) ->
         "time_series": _time_series(executions, window),
         "workflows": [{"workflow": _workflow_ref(row["workflow_id"], names),
                        **_shape(row, ("avg_duration", "p95_duration"))} for row in by_workflow],
-        "nodes": _top_nodes(executions, names),
         "active": active_counts(tenant),
     }
 
@@ -161,19 +160,29 @@ def _workflow_ref(workflow_id: Any, names: dict[Any, str]) -> dict[str, str] | N
     return {"id": str(workflow_id), "name": names.get(workflow_id, "")} if workflow_id else None
 
 
-def _top_nodes(executions: QuerySet[Execution], names: dict[Any, str]) -> dict[str, list[dict[str, Any]]]:
+def node_rankings(tenant: Tenant, window: Window, period: str | None = None, workflow_ref: str | None = None,
+                  limit: int = TOP_NODES) -> dict[str, Any]:
+    """``GET /metrics/nodes``: the nodes (of a workflow, or of all) that failed most, and the
+    slowest by p95 duration. It reads every node run of the window: apart from the summary,
+    which reads only the executions."""
+    workflow = get_workflow(tenant, workflow_ref, documents=False) if workflow_ref else None
+    executions = _in_window(tenant, window, workflow)
     rows = list(_node_runs(executions).values("execution__workflow_id", "node_id").annotate(**_node_figures()))
+    names = dict(Workflow.objects.filter(pk__in={row["execution__workflow_id"] for row in rows} - {None})
+                 .values_list("pk", "name"))
 
     def entry(row: dict[str, Any]) -> dict[str, Any]:
         return {"workflow": _workflow_ref(row["execution__workflow_id"], names), "node_id": row["node_id"],
                 **_shape_node(row)}
 
-    failing = sorted((row for row in rows if row["failure_count"]),
-                     key=lambda row: (-row["failure_count"], row["node_id"]))
+    def name(row: dict[str, Any]) -> tuple[str, str]:
+        return names.get(row["execution__workflow_id"], ""), row["node_id"]
+
+    failing = sorted((row for row in rows if row["failure_count"]), key=lambda row: (-row["failure_count"], name(row)))
     slowest = sorted((row for row in rows if row["p95_duration"] is not None),
-                     key=lambda row: (-row["p95_duration"], row["node_id"]))
-    return {"most_failing": [entry(row) for row in failing[:TOP_NODES]],
-            "slowest": [entry(row) for row in slowest[:TOP_NODES]]}
+                     key=lambda row: (-row["p95_duration"], name(row)))
+    return {"period": window.describe(period), "most_failing": [entry(row) for row in failing[:limit]],
+            "slowest": [entry(row) for row in slowest[:limit]]}
 
 
 def active_counts(tenant: Tenant) -> dict[str, int]:

@@ -113,13 +113,35 @@ def test_the_tenant_summary_is_exact(orders: Workflow, viewer: APIClient) -> Non
         {"workflow": None, "execution_count": 1, "success_count": 1, "failure_count": 0, "cancelled_count": 0,
          "success_rate": 1.0, "avg_duration": 0.5, "p95_duration": 0.5},
     ]
-    ref = {"id": str(orders.pk), "name": "orders"}
-    assert [(node["workflow"], node["node_id"], node["failure_count"]) for node in body["nodes"]["most_failing"]] == [
-        (ref, "a", 1), (ref, "b", 1)]
-    assert [(node["node_id"], node["p95_duration"]) for node in body["nodes"]["slowest"]] == [("b", 1.9125),
-                                                                                           ("a", 1.45)]
     # Now, whenever started: the running 11:59 run, the paused 08:00 one (its node is waiting).
     assert body["active"] == {"pending": 0, "running": 1, "paused": 1, "waiting": 1}
+
+
+def test_the_nodes_that_fail_most_and_the_slowest(orders: Workflow, viewer: APIClient,
+                                                  make_execution: MakeExecution) -> None:
+    billing = Workflow.objects.get(name="billing", tenant=orders.tenant)
+    make_execution(orders.tenant, billing, at(75), "failed", 9, {"pay": {"status": "failed", "seconds": 9.0},
+                                                                  "log": {"status": "succeeded", "seconds": 0.1}})
+    make_execution(orders.tenant, billing, at(76), "failed", 9, {"pay": {"status": "timed_out", "seconds": 8.0}})
+    body = _get(viewer, f"/api/v1/metrics/nodes?{WINDOW}")
+    assert body["period"]["length"] == "3h"
+    ref = {"id": str(orders.pk), "name": "orders"}
+    pay = {"workflow": {"id": str(billing.pk), "name": "billing"}, "node_id": "pay", "execution_count": 2,
+           "failure_count": 2, "failure_rate": 1.0, "retry_count": 0, "avg_duration": 8.5, "p95_duration": 8.95}
+    assert body["most_failing"] == [
+        pay,
+        {"workflow": ref, "node_id": "a", "execution_count": 5, "failure_count": 1, "failure_rate": 0.333333,
+         "retry_count": 1, "avg_duration": 1.0, "p95_duration": 1.45},
+        {"workflow": ref, "node_id": "b", "execution_count": 2, "failure_count": 1, "failure_rate": 0.5,
+         "retry_count": 2, "avg_duration": 1.125, "p95_duration": 1.9125},
+    ]
+    assert [(node["workflow"]["name"], node["node_id"], node["p95_duration"]) for node in body["slowest"]] == [
+        ("billing", "pay", 8.95), ("orders", "b", 1.9125), ("orders", "a", 1.45), ("billing", "log", 0.1)]
+    one = _get(viewer, f"/api/v1/metrics/nodes?{WINDOW}&workflow=orders&limit=1")
+    assert [node["node_id"] for node in one["most_failing"]] == ["a"]
+    assert [node["node_id"] for node in one["slowest"]] == ["b"]
+    assert viewer.get(f"/api/v1/metrics/nodes?{WINDOW}&limit=0").status_code == 400
+    assert viewer.get(f"/api/v1/metrics/nodes?{WINDOW}&workflow=nothing").status_code == 404
 
 
 def test_an_empty_window_has_zero_counts_and_no_durations(orders: Workflow, viewer: APIClient) -> None:
@@ -135,7 +157,8 @@ def test_an_empty_window_has_zero_counts_and_no_durations(orders: Workflow, view
     summary = _get(viewer, f"/api/v1/metrics/summary?{window}")
     assert summary["metrics"]["execution_count"] == 0
     assert summary["workflows"] == []
-    assert summary["nodes"] == {"most_failing": [], "slowest": []}
+    nodes = _get(viewer, f"/api/v1/metrics/nodes?{window}")
+    assert (nodes["most_failing"], nodes["slowest"]) == ([], [])
 
 
 def test_a_window_not_on_bucket_edges_cuts_its_first_and_last_buckets(orders: Workflow, viewer: APIClient) -> None:
@@ -170,7 +193,7 @@ def test_a_period_reaches_back_from_now_with_a_default_granularity(orders: Workf
 ])
 def test_a_bad_window_is_a_400_naming_the_parameter(orders: Workflow, viewer: APIClient, query: str,
                                                      field: str) -> None:
-    for path in ("/api/v1/workflows/orders/metrics", "/api/v1/metrics/summary"):
+    for path in ("/api/v1/workflows/orders/metrics", "/api/v1/metrics/summary", "/api/v1/metrics/nodes"):
         response = viewer.get(f"{path}?{query}")
         assert response.status_code == 400, (path, query)
         error = response.json()["error"]
@@ -195,8 +218,12 @@ def test_another_tenant_sees_only_its_own(orders: Workflow, outsider: APIClient)
     assert summary["metrics"]["execution_count"] == 1
     assert [row["workflow"]["name"] for row in summary["workflows"]] == ["orders"]
     assert summary["active"] == {"pending": 0, "running": 0, "paused": 0, "waiting": 0}
+    nodes = _get(outsider, f"/api/v1/metrics/nodes?{WINDOW}")
+    assert (nodes["most_failing"], nodes["slowest"]) == ([], [])
+    assert outsider.get(f"/api/v1/metrics/nodes?{WINDOW}&workflow={orders.pk}").status_code == 404
 
 
 def test_unauthenticated_calls_are_refused(db: None) -> None:
     assert APIClient().get("/api/v1/metrics/summary").status_code == 401
     assert APIClient().get("/api/v1/workflows/orders/metrics").status_code == 401
+    assert APIClient().get("/api/v1/metrics/nodes").status_code == 401
