@@ -1,7 +1,7 @@
 """Engine benchmark: prints figures per dispatcher, and how each was measured.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_engine REDIS_URL=redis://127.0.0.1:6379/4 \\
-        .venv/bin/python bench/engine.py [--dispatchers embedded,celery] [--runs 200] [--scenarios 1,2,3,4,5]
+        .venv/bin/python bench/engine.py [--dispatchers embedded,celery] [--runs 200] [--scenarios 1,2,3,4,5,6]
 
 The Celery worker uses REDIS_URL as its broker, or CELERY_BROKER_URL when that is set (RabbitMQ:
 ``amqp://guest:guest@127.0.0.1:5672//``).
@@ -9,18 +9,43 @@ The Celery worker uses REDIS_URL as its broker, or CELERY_BROKER_URL when that i
 The database is migrated, emptied of executions and (PostgreSQL) vacuumed first. Requests go through the whole Django
 stack in-process (Django's test client: URL routing, API-key auth, DRF, the engine, the
 database), without a socket. Light nodes run inline in the request's orchestration step, so
-scenarios 1, 2, 4 and 5 exercise the same code under both dispatchers; scenario 3 goes through
+scenarios 1, 2, 4, 5 and 6 exercise the same code under both dispatchers; scenario 3 goes through
 the dispatcher (thread pool, or Redis + a real Celery worker process) to an HTTP server that
 sleeps 200 ms, run as a process of its own like any remote API (with TCP_NODELAY, like
 production servers: Python's http.server otherwise adds up to 40 ms of delayed ACK per answer).
+
+Scenario 6 is scenario 1's chain with the policies of the language on its hot path: every node
+has a ``circuit_breaker`` (closed: its calls succeed, so each is admitted and counted - in Redis
+when REDIS_URL is set), a ``concurrency`` limit with room (its Limit row locked and its holders
+counted in the step's transaction) and a ``compensation`` step (skipped when the run succeeds).
+(6f) is the same with its last node failing: the 39 compensation steps run, last done first,
+before the execution fails. The figure "policies per node" is (p50 of 6 - p50 of 1) / 40.
+
+Comparing versions of the code (the project compares rounds interleaved, never two separate
+runs): ``--variants NAME=DIR[?KEY=VALUE&...],...`` runs this script once per variant and round,
+in turn (A, B, A, B, ...), each in a process of its own that imports the project from DIR (a
+``git worktree`` of the other commit; empty: this tree) with its settings (e.g. its own
+DATABASE_URL: two commits' migrations cannot share a database). Every variant gets the same
+measuring code (this file), the same Redis and PostgreSQL servers, and a new queue prefix per run.
+The summary gives each figure's median over the rounds and its ratio to the first variant in the
+same round, as "slower x": latency over the first's, or the first's throughput over its own
+(above 1: slower). A scenario a tree cannot express (6 before the policies existed) is skipped::
+
+    git worktree add --detach /tmp/bench-base 7637960
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/h10 REDIS_URL=redis://127.0.0.1:6379/10 \\
+        .venv/bin/python bench/engine.py --rounds 3 \\
+        --variants "base=/tmp/bench-base?DATABASE_URL=postgresql://postgres@127.0.0.1:5432/h10_base,head="
 """
 
 from __future__ import annotations
 
 import argparse
 import atexit
+import json
 import multiprocessing
 import os
+import re
+import secrets
 import statistics
 import subprocess
 import sys
@@ -31,7 +56,18 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# The project measured: this tree, or another commit's (see --variants); spawned processes and
+# the Celery worker inherit it through the environment.
+TREE = Path(os.environ.get("MBFLOW_BENCH_TREE") or ROOT).resolve()
+sys.path.insert(0, str(TREE))
+# The venv installs this project in editable mode: a finder that maps its packages to ROOT and
+# answers for any module a package of TREE lacks (an older tree importing `triggers.admin` got
+# this tree's). Measuring another tree, its code alone must be found.
+FORGET_ROOT = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, '__module__', '')"
+               ".startswith('__editable__')]; sys.path_hooks[:] = [h for h in sys.path_hooks if '__editable__' not in "
+               "getattr(getattr(h, '__self__', None), '__module__', '')]")
+if TREE != ROOT:
+    exec(FORGET_ROOT)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mbflow_site.settings")
 os.environ.setdefault("MBFLOW_HTTP_ALLOW_HOSTS", "127.0.0.1")
 os.environ.setdefault("LOG_LEVEL", "warning")
@@ -45,6 +81,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connections  # noqa: E402
 from django.test import Client  # noqa: E402
 
+import mbflow_site  # noqa: E402
 from executions.dispatch import use_dispatcher  # noqa: E402
 from executions.models import Execution  # noqa: E402
 from executions.services.executions import do_start_execution, wait_and_reload  # noqa: E402
@@ -61,6 +98,25 @@ def chain(name: str, length: int) -> str:
     edges = [f"    - {{from: n{i - 1}, to: n{i}}}" for i in range(1, length)]
     return (f"apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {{name: {name}}}\nspec:\n  nodes:\n"
             + "\n".join(nodes) + ("\n  edges:\n" + "\n".join(edges) if edges else "")
+            + f"\n  output: \"{{{{ nodes.n{length - 1}.output.v }}}}\"\n")
+
+
+def guarded(name: str, length: int, *, fail_last: bool) -> str:
+    """Scenario 6: ``chain`` with a closed breaker, a concurrency limit with room and a
+    compensation step on every node; with ``fail_last`` its last node fails (it has no breaker:
+    failing every run, it would open it and the runs after would not reach the compensation)."""
+    policies = "circuit_breaker: {failure_threshold: 5}, concurrency: 1000"
+    nodes = [f"    - {{id: n0, type: transform, config: {{mapping: {{v: \"{{{{ input.v }}}}\"}}}}, {policies}}}"]
+    nodes += [f"    - {{id: n{i}, type: transform, config: {{mapping: {{v: \"{{{{ upstream.v + 1 }}}}\"}}}}, "
+              f"{policies}}}" for i in range(1, length)]
+    if fail_last:
+        nodes[-1] = f"    - {{id: n{length - 1}, type: fail, config: {{message: bench}}, concurrency: 1000}}"
+    undo = "{{mapping: {{undone: \"{{{{ nodes.n{i}.output.v }}}}\"}}}}"
+    nodes += [f"    - {{id: undo{i}, type: transform, config: {undo.format(i=i)}}}" for i in range(length)]
+    edges = [f"    - {{from: n{i - 1}, to: n{i}}}" for i in range(1, length)]
+    steps = [f"    - {{node: undo{i}, compensates: n{i}}}" for i in range(length)]
+    return (f"apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {{name: {name}}}\nspec:\n  nodes:\n"
+            + "\n".join(nodes) + "\n  edges:\n" + "\n".join(edges) + "\n  compensation:\n" + "\n".join(steps)
             + f"\n  output: \"{{{{ nodes.n{length - 1}.output.v }}}}\"\n")
 
 
@@ -178,6 +234,8 @@ class Bench:
     def __init__(self, runs: int, scenarios: set[str]) -> None:
         self.runs = runs
         self.scenarios = scenarios
+        self.figures: dict[str, float] = {}  # "<dispatcher>/<scenario>.<figure>" -> seconds or per second
+        self.dispatcher = ""
         self.tenant, _ = Tenant.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
         Execution.objects.filter(tenant=self.tenant).delete()
         Workflow.objects.filter(tenant=self.tenant).delete()
@@ -194,28 +252,43 @@ class Bench:
             do_create_workflow(self.tenant, check_document({"yaml": text}), message="", author="bench")
         self.server, url = start_sleep_server()
         do_create_workflow(self.tenant, check_document({"yaml": fan_out(url)}), message="", author="bench")
+        self.guarded_refused = ""
+        if "6" in scenarios:
+            try:
+                for name, fail_last in (("guarded40", False), ("guarded40-fail", True)):
+                    text = guarded(name, 40, fail_last=fail_last)
+                    do_create_workflow(self.tenant, check_document({"yaml": text}), message="", author="bench")
+            except Exception as exc:  # an older tree (see --variants) refuses the keys, each in its own way
+                self.guarded_refused = str(exc)[:200]
+
+    def record(self, scenario: str, **figures: float) -> None:
+        for name, value in figures.items():
+            self.figures[f"{self.dispatcher}/{scenario}.{name}"] = value
 
     def client(self) -> Client:
         return Client(HTTP_AUTHORIZATION=f"Bearer {self.key}")
 
-    def request(self, client: Client, workflow: str, wait: float = 30) -> float:
+    def request(self, client: Client, workflow: str, wait: float = 30, status: str = "succeeded") -> float:
         started = time.perf_counter()
         response = client.post("/api/v1/executions", {"workflow": workflow, "input": {"v": 1}, "wait": wait},
                                content_type="application/json")
         elapsed = time.perf_counter() - started
-        assert response.status_code == 200 and response.json()["status"] == "succeeded", response.content[:500]
+        assert response.status_code == 200 and response.json()["status"] == status, response.content[:500]
         return elapsed
 
-    def sequential(self, workflow: str, runs: int) -> list[float]:
+    def sequential(self, workflow: str, runs: int, status: str = "succeeded") -> list[float]:
         client = self.client()
         for _ in range(10):
-            self.request(client, workflow)
-        return [self.request(client, workflow) for _ in range(runs)]
+            self.request(client, workflow, status=status)
+        return [self.request(client, workflow, status=status) for _ in range(runs)]
 
-    def run(self, dispatcher: str) -> None:
-        print(f"\n== dispatcher: {dispatcher} ==")
+    def run(self, dispatcher: str, label: str) -> None:
+        print(f"\n== dispatcher: {label} ==")
+        self.dispatcher = dispatcher
         if self.scenarios & {"1", "5"}:
             self.chain_scenarios()
+        if "6" in self.scenarios:
+            self.guarded_scenario()
         if "2" in self.scenarios:
             self.clients_scenario()
         if "3" in self.scenarios:
@@ -227,10 +300,33 @@ class Bench:
         chain40 = self.sequential("chain40", self.runs)
         print(f"(1) 40-node transform chain, 1 client, POST /executions wait=30, {self.runs} runs: "
               f"p50 {ms(pct(chain40, 50))}, p95 {ms(pct(chain40, 95))}   [target p50 <= 25 ms]")
+        self.record("1", p50=pct(chain40, 50), p95=pct(chain40, 95))
         one = self.sequential("chain1", self.runs)
         per_node = (statistics.median(chain40) - statistics.median(one)) / 39
         print(f"(5) engine overhead per light node = (p50 of 40-node chain - p50 of 1-node chain) / 39 = "
               f"{per_node * 1000:.3f} ms   [target <= 0.5 ms]")
+        self.record("5", per_node=per_node)
+
+    def guarded_scenario(self) -> None:
+        if self.guarded_refused:
+            print(f"(6) skipped: this tree refuses the workflow ({self.guarded_refused})")
+            return
+        runs = self.runs
+        guarded40 = self.sequential("guarded40", runs)
+        line = (f"(6) the same chain, every node with a circuit breaker (closed), concurrency: 1000 and a "
+                f"compensation step (skipped), {runs} runs: p50 {ms(pct(guarded40, 50))}, "
+                f"p95 {ms(pct(guarded40, 95))}")
+        self.record("6", p50=pct(guarded40, 50), p95=pct(guarded40, 95))
+        chain40 = self.figures.get(f"{self.dispatcher}/1.p50")
+        if chain40 is not None:
+            per_node = (pct(guarded40, 50) - chain40) / 40
+            line += f"; policies per node = (p50 of 6 - p50 of 1) / 40 = {per_node * 1000:.3f} ms"
+            self.record("6", policies_per_node=per_node)
+        print(line)
+        failing = self.sequential("guarded40-fail", runs, status="failed")
+        print(f"(6f) same, its last node failing: 39 compensation steps run before the execution fails, {runs} runs: "
+              f"p50 {ms(pct(failing, 50))}, p95 {ms(pct(failing, 95))}")
+        self.record("6f", p50=pct(failing, 50), p95=pct(failing, 95))
 
     def clients_scenario(self) -> None:
         clients, processes = 20, 4
@@ -244,11 +340,13 @@ class Bench:
               f"like {processes} web workers, each thread warmed up by one run) x {per_client} requests: "
               f"{len(durations) / wall:.0f} executions/s, "
               f"p50 {ms(pct(durations, 50))}, p95 {ms(pct(durations, 95))}   [target >= 60/s]")
+        self.record("2", rate=len(durations) / wall, p50=pct(durations, 50), p95=pct(durations, 95))
 
     def fan_out_scenario(self) -> None:
         fan = self.sequential("fan-out", 20)
         print(f"(3) 10 parallel http nodes (server sleeps 200 ms) + merge, wall per request over 20 runs: "
               f"p50 {ms(pct(fan, 50))}, p95 {ms(pct(fan, 95))}   [target <= 250 ms]")
+        self.record("3", p50=pct(fan, 50), p95=pct(fan, 95))
 
     def burst_scenario(self) -> None:
         total, processes, threads = 1000, 4, 8
@@ -262,6 +360,7 @@ class Bench:
               f"1-node run): {total / wall:.0f}/s, "
               f"p50 {ms(pct(latencies, 50))}, p95 {ms(pct(latencies, 95))}, {ok}/{total} succeeded   "
               f"[target >= 200/s]")
+        self.record("4", rate=total / wall, p50=pct(latencies, 50), p95=pct(latencies, 95))
         Execution.objects.filter(tenant=self.tenant, workflow__name="three").delete()
 
 
@@ -272,11 +371,13 @@ def start_worker() -> subprocess.Popen[bytes]:
     configure_broker()
     app.control.purge()
     broker = settings.CELERY_BROKER_URL or settings.REDIS_URL
-    env = {**os.environ, "CELERY_BROKER_URL": broker, "MBFLOW_DISPATCHER": "celery"}
+    env = {**os.environ, "CELERY_BROKER_URL": broker, "MBFLOW_DISPATCHER": "celery", "PYTHONPATH": str(TREE)}
     log = open(Path(tempfile.gettempdir()) / "mbflow-bench-worker.log", "wb")  # noqa: SIM115
-    worker = subprocess.Popen([str(Path(sys.executable).parent / "celery"), "-A", "mbflow_site", "worker", "-c", "16",
+    # `celery` as its script runs it, after FORGET_ROOT when measuring another tree.
+    boot = (FORGET_ROOT + "; " if TREE != ROOT else "") + "from celery.__main__ import main; sys.exit(main())"
+    worker = subprocess.Popen([sys.executable, "-c", "import sys; " + boot, "-A", "mbflow_site", "worker", "-c", "16",
                                "--pool", "threads", "--loglevel", "warning", "--without-gossip", "--without-mingle"],
-                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                              cwd=TREE, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while not app.control.ping(timeout=0.5):
         if time.monotonic() > deadline or worker.poll() is not None:
@@ -284,24 +385,29 @@ def start_worker() -> subprocess.Popen[bytes]:
     return worker
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--dispatchers", default="embedded,celery")
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--scenarios", default="1,2,3,4,5", help="which of the scenarios to run (5 runs with 1)")
-    args = parser.parse_args()
+def commit_of(tree: Path) -> str:
+    found = subprocess.run(["git", "-C", str(tree), "log", "-1", "--format=%h %s"], capture_output=True, text=True)
+    return found.stdout.strip()[:70] or "?"
+
+
+def bench_main(args: argparse.Namespace) -> None:
+    """One run of the scenarios, on the project in TREE."""
+    if not Path(mbflow_site.__file__).resolve().is_relative_to(TREE):
+        raise SystemExit(f"mbflow_site was imported from {mbflow_site.__file__}, not from {TREE}")
     call_command("migrate", verbosity=0)
     bench = Bench(args.runs, set(args.scenarios.split(",")))
-    db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-    print(f"MBFlow engine benchmark - database {db}, channel layer "
-          f"{settings.CHANNEL_LAYERS['default']['BACKEND'].rsplit('.', 1)[-1]}, python {sys.version.split()[0]}")
+    db = settings.DATABASES["default"]
+    print(f"MBFlow engine benchmark - code {TREE} ({commit_of(TREE)}), database "
+          f"{db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']}, channel layer "
+          f"{settings.CHANNEL_LAYERS['default']['BACKEND'].rsplit('.', 1)[-1]}, python {sys.version.split()[0]}, "
+          f"{os.cpu_count()} CPUs")
     for name in args.dispatchers.split(","):
         if name == "embedded":
             from executions.dispatch.embedded import EmbeddedDispatcher
 
             dispatcher = EmbeddedDispatcher(workers=32)
             use_dispatcher(dispatcher)
-            bench.run("embedded")
+            bench.run("embedded", "embedded")
             dispatcher.close()
         elif name == "celery":
             if not settings.REDIS_URL or not settings.IS_POSTGRES:
@@ -313,12 +419,82 @@ def main() -> None:
             try:
                 use_dispatcher(CeleryDispatcher())
                 broker = (settings.CELERY_BROKER_URL or settings.REDIS_URL).split(":", 1)[0]
-                bench.run(f"celery ({broker} broker, 1 worker process, 16 threads)")
+                bench.run("celery", f"celery ({broker} broker, 1 worker process, 16 threads)")
             finally:
                 worker.terminate()
                 worker.wait(timeout=20)
         use_dispatcher(None)
     bench.server.terminate()
+    if args.json:
+        Path(args.json).write_text(json.dumps(bench.figures))
+
+
+def parse_variants(text: str) -> dict[str, tuple[Path, dict[str, str]]]:
+    """``name=DIR`` or ``name=DIR?KEY=VALUE&KEY=VALUE``, comma-separated (DIR empty: this tree)."""
+    variants = {}
+    for item in text.split(","):
+        name, _, rest = item.partition("=")
+        tree, _, pairs = rest.partition("?")
+        variants[name] = (Path(tree or ROOT).resolve(), dict(pair.split("=", 1) for pair in pairs.split("&") if pair))
+    return variants
+
+
+# Figures where more is better (executions per second); the others are seconds.
+THROUGHPUT = re.compile(r"\.rate$")
+
+
+def compare_main(args: argparse.Namespace, passed: list[str]) -> None:
+    """Runs ``bench_main`` once per variant per round, in turn, and prints the ratios."""
+    variants = parse_variants(args.variants)
+    first = next(iter(variants))
+    rounds: list[dict[str, dict[str, float]]] = []
+    print(f"Interleaved comparison, {args.rounds} round(s) of " + ", ".join(
+        f"{name}={tree} ({commit_of(tree)})" + (f" {extra}" if extra else "")
+        for name, (tree, extra) in variants.items()))
+    for round_no in range(args.rounds):
+        figures: dict[str, dict[str, float]] = {}
+        for name, (tree, extra) in variants.items():
+            out = Path(tempfile.mkstemp(prefix="mbflow-bench-", suffix=".json")[1])
+            env = {**os.environ, **extra, "MBFLOW_BENCH_TREE": str(tree), "PYTHONPATH": str(tree),
+                   "MBFLOW_QUEUE_PREFIX": f"mbflow-bench-{secrets.token_hex(4)}"}
+            print(f"\n##### round {round_no + 1}, {name}", flush=True)
+            # cwd: Celery's Django fix-up puts the working directory first on sys.path.
+            subprocess.run([sys.executable, __file__, *passed, "--json", str(out)], env=env, cwd=tree, check=True)
+            figures[name] = json.loads(out.read_text())
+            out.unlink()
+        rounds.append(figures)
+    print(f"\nSummary: median over {args.rounds} round(s); 'slower x': the ratio to {first} in the same round "
+          f"(latency / {first}'s, or {first}'s rate / this rate; above 1 is slower), by round, then its median")
+    for key in sorted({key for figures in rounds for key in figures[first]}):
+        for name in variants:
+            values = [figures[name][key] for figures in rounds if key in figures[name]]
+            if not values:
+                continue
+            unit = "/s" if THROUGHPUT.search(key) else " ms"
+            shown = statistics.median(values) * (1 if unit == "/s" else 1000)
+            line = f"  {key:28s} {name:8s} {shown:9.3f}{unit}"
+            if name != first:
+                ratios = [(f[first][key] / f[name][key]) if unit == "/s" else (f[name][key] / f[first][key])
+                          for f in rounds if key in f[name] and key in f[first]]
+                line += ("   slower x " + ", ".join(f"{r:.2f}" for r in ratios)
+                         + f"  (median {statistics.median(ratios):.2f})")
+            print(line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dispatchers", default="embedded,celery")
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--scenarios", default="1,2,3,4,5,6", help="which of the scenarios to run (5 runs with 1)")
+    parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument("--variants", help="NAME=DIR[?KEY=VALUE&...],...: compare these trees, interleaved")
+    parser.add_argument("--rounds", type=int, default=2, help="with --variants: rounds of each variant")
+    args = parser.parse_args()
+    if args.variants:
+        passed = ["--dispatchers", args.dispatchers, "--runs", str(args.runs), "--scenarios", args.scenarios]
+        compare_main(args, passed)
+    else:
+        bench_main(args)
 
 
 if __name__ == "__main__":
