@@ -16,6 +16,7 @@ import type {
   ValidationResult,
   VersionDetail,
   VersionInfo,
+  Trigger,
   Workflow,
   WorkflowDetail,
 } from "./types";
@@ -99,6 +100,25 @@ export const api = {
     unwrap<WorkflowDetail>(http.PUT("/api/v1/workflows/{ref}/", { params: path("ref", id), body: { yaml, message } }), "Saving"),
   setArchived: (id: string, archived: boolean) =>
     unwrap<WorkflowDetail>(http.PATCH("/api/v1/workflows/{ref}/", { params: path("ref", id), body: { archived } }), "Archiving"),
+  /** Turns the workflow's triggers on or off. */
+  setActive: (id: string, active: boolean) =>
+    unwrap<WorkflowDetail>(
+      http.PATCH("/api/v1/workflows/{ref}/", { params: path("ref", id), body: { active } }),
+      active ? "Turning the workflow on" : "Turning the workflow off",
+    ),
+  listTriggers: (workflowId: string) =>
+    unwrap<Page<Trigger>>(
+      http.GET("/api/v1/workflows/{ref}/triggers/", { params: { ...path("ref", workflowId), query: { page_size: 100 } as never } }),
+      "Loading the triggers",
+    ),
+  /** Enables or disables a trigger: the server saves a new version of the workflow. */
+  setTriggerEnabled: (id: string, enabled: boolean) =>
+    unwrap<Trigger>(
+      enabled
+        ? http.POST("/api/v1/triggers/{trigger_id}/enable/", { params: path("trigger_id", id) })
+        : http.POST("/api/v1/triggers/{trigger_id}/disable/", { params: path("trigger_id", id) }),
+      enabled ? "Enabling the trigger" : "Disabling the trigger",
+    ),
   duplicateWorkflow: (id: string, name: string) =>
     unwrap<WorkflowDetail>(
       http.POST("/api/v1/workflows/{ref}/duplicate/", { params: path("ref", id), body: { name } }),

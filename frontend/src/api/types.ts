@@ -3,6 +3,7 @@
  * (views documented as a plain object). Paths, methods and request bodies are checked against
  * ./generated/schema.ts by the client.
  */
+import type { components } from "./generated/schema";
 
 export interface Page<T> {
   count: number;
@@ -39,6 +40,8 @@ export interface Workflow {
   description: string;
   tags: string[];
   archived: boolean;
+  /** Whether its triggers start runs. */
+  active: boolean;
   version: VersionInfo | null;
   created_at: string;
   updated_at: string;
@@ -48,6 +51,9 @@ export interface WorkflowDetail extends Workflow {
   yaml: string;
   spec: Record<string, unknown>;
 }
+
+/** A trigger of the workflow's active version, as the server keeps it (docs/api.md, Triggers). */
+export type Trigger = components["schemas"]["Trigger"];
 
 export interface VersionDetail extends VersionInfo {
   yaml: string;

@@ -19,10 +19,12 @@ import {
   Undo2,
   Wand2,
   X,
+  Zap,
 } from "lucide-react";
 import { api, ApiError } from "../api/client";
 import type { Issue, NodeType, Page, WorkflowDetail } from "../api/types";
 import { Modal } from "../components/Modal";
+import { Switch } from "../components/Switch";
 import { toast } from "../components/toast";
 import { Canvas } from "../designer/Canvas";
 import { HistoryDialog } from "../designer/HistoryDialog";
@@ -31,6 +33,7 @@ import { Problems } from "../designer/Problems";
 import { PropertyPanel } from "../designer/PropertyPanel";
 import { RunDialog, showLastRun, useRunStream } from "../designer/RunPanel";
 import { ShortcutsHelp } from "../designer/ShortcutsHelp";
+import { TriggersPanel } from "../designer/TriggersPanel";
 import { createDesignerStore, DesignerContext, useDesigner, useDesignerStoreApi, type DesignerState } from "../designer/store";
 import { YamlPanel } from "../designer/YamlPanel";
 import { autoLayout } from "../lib/layout";
@@ -136,6 +139,12 @@ interface WorkflowMeta {
   id: string | null;
   version?: number;
   name?: string;
+  /** Whether its triggers start runs. */
+  active?: boolean;
+}
+
+function metaOf(workflow: WorkflowDetail): WorkflowMeta {
+  return { id: workflow.id, version: workflow.version?.number, name: workflow.name, active: workflow.active };
 }
 
 function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: WorkflowDetail, created: boolean) => void }) {
@@ -154,7 +163,7 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
   const dialect = useDesigner((s) => s.dialect);
   const parseProblems = useDesigner((s) => s.parseProblems);
   const run = useDesigner((s) => s.run);
-  const [dialog, setDialog] = useState<"save" | "history" | "run" | "help" | null>(null);
+  const [dialog, setDialog] = useState<"save" | "history" | "run" | "help" | "triggers" | null>(null);
   const [showYaml, setShowYaml] = useState(true);
   const [message, setMessage] = useState("");
   const [saving, setSaving] = useState(false);
@@ -210,6 +219,17 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
       setSaving(false);
     }
   }, [store, meta.id, message, onSaved, dialect, apiName, graph.name]);
+
+  const setActive = async (active: boolean) => {
+    if (!meta.id) return;
+    try {
+      const workflow = await api.setActive(meta.id, active);
+      onSaved(workflow, false);
+      toast.success(active ? "On: its triggers start runs" : "Off: its triggers start no runs");
+    } catch (error) {
+      toast.fromError(error, "Not changed");
+    }
+  };
 
   const convertToNative = async () => {
     try {
@@ -357,6 +377,24 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
           <button className="button" onClick={() => setDialog("history")} disabled={!meta.id} data-testid="history-button" title={meta.id ? "Versions, diff, rollback" : "Save first"}>
             <HistoryIcon size={15} /> History
           </button>
+          <button
+            className="button"
+            onClick={() => setDialog("triggers")}
+            disabled={!meta.id}
+            data-testid="triggers-button"
+            title={meta.id ? "Webhook URLs, schedules, events: what starts this workflow" : "Save first"}
+          >
+            <Zap size={15} /> Triggers
+          </button>
+          <Switch
+            label="Active"
+            showLabel
+            checked={meta.active ?? true}
+            disabled={!meta.id}
+            onChange={(active) => void setActive(active)}
+            title={meta.active === false ? "Off: its triggers start no runs" : "On: its triggers start runs"}
+            testId="active-switch"
+          />
           {meta.id && !run && (
             <button className="icon-button" onClick={() => void showLastRun(store, meta.id!)} title="Show the last run" aria-label="Show the last run" data-testid="last-run-button">
               <Activity size={16} />
@@ -487,6 +525,17 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
         />
       )}
       {dialog === "run" && meta.id && <RunDialog workflowId={meta.id} onClose={() => setDialog(null)} />}
+      {dialog === "triggers" && meta.id && (
+        <TriggersPanel
+          workflowId={meta.id}
+          dirty={dirty}
+          onClose={() => setDialog(null)}
+          onVersion={(workflow) => {
+            store.getState().load(workflow.yaml);
+            onSaved(workflow, false);
+          }}
+        />
+      )}
       {dialog === "help" && <ShortcutsHelp onClose={() => setDialog(null)} />}
       {blocker.state === "blocked" && (
         <Modal
@@ -550,7 +599,7 @@ export function DesignerPage() {
     };
     if (id) {
       (takeEarly("workflow", id) ?? api.getWorkflow(id))
-        .then((wf) => start(wf.yaml, { id: wf.id, version: wf.version?.number, name: wf.name }))
+        .then((wf) => start(wf.yaml, metaOf(wf)))
         .catch((error) => {
           setFailed(error instanceof Error ? error.message : String(error));
           toast.fromError(error, "Could not open the workflow");
@@ -574,7 +623,7 @@ export function DesignerPage() {
   const onSaved = useCallback(
     (workflow: WorkflowDetail, created: boolean) => {
       if (created) navigate(`/designer/${workflow.id}`, { replace: true });
-      else setMeta({ id: workflow.id, version: workflow.version?.number, name: workflow.name });
+      else setMeta(metaOf(workflow));
     },
     [navigate],
   );

@@ -4,6 +4,7 @@ import { Archive, ArchiveRestore, Copy, Download, FileUp, Plus, Search, Tag, Wor
 import { api } from "../api/client";
 import type { Workflow } from "../api/types";
 import { Modal } from "../components/Modal";
+import { Switch } from "../components/Switch";
 import { toast } from "../components/toast";
 import { useSession } from "../components/session";
 
@@ -60,6 +61,16 @@ export function WorkflowListPage() {
       await api.setArchived(wf.id, !wf.archived);
       toast.success(wf.archived ? `Restored ${wf.name}` : `Archived ${wf.name}`);
       void refresh();
+    } catch (e) {
+      toast.fromError(e);
+    }
+  };
+
+  const toggleActive = async (wf: Workflow, active: boolean) => {
+    try {
+      const updated = await api.setActive(wf.id, active);
+      setItems((current) => current?.map((item) => (item.id === wf.id ? { ...item, active: updated.active } : item)) ?? null);
+      toast.success(active ? `${wf.name} is on: its triggers start runs` : `${wf.name} is off: its triggers start no runs`);
     } catch (e) {
       toast.fromError(e);
     }
@@ -146,6 +157,7 @@ export function WorkflowListPage() {
                 <th>Workflow</th>
                 <th>Tags</th>
                 <th>Version</th>
+                <th title="Whether its triggers (webhooks, schedules, events) start runs">Active</th>
                 <th>Updated</th>
                 <th aria-label="Actions" />
               </tr>
@@ -176,6 +188,15 @@ export function WorkflowListPage() {
                     ) : (
                       "—"
                     )}
+                  </td>
+                  <td>
+                    <Switch
+                      label={`Active: ${wf.name}`}
+                      checked={wf.active}
+                      onChange={(active) => void toggleActive(wf, active)}
+                      title={wf.active ? "On: its triggers start runs" : "Off: its triggers start no runs"}
+                      testId="workflow-active"
+                    />
                   </td>
                   <td className="muted">{timeAgo(wf.updated_at)}</td>
                   <td className="actions">

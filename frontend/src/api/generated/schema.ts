@@ -6,6 +6,57 @@
  */
 
 export interface paths {
+    "/api/v1/circuit-breakers/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The tenant's circuit breakers that have seen a call. */
+        get: operations["api_v1_circuit_breakers_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/circuit-breakers/{key}/reset/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Every view of the API works inside the caller's tenant. */
+        post: operations["api_v1_circuit_breakers_reset_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Every view of the API works inside the caller's tenant. */
+        post: operations["api_v1_events_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executions/": {
         parameters: {
             query?: never;
@@ -13,11 +64,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Every view of the API works inside the caller's tenant. */
-        get: operations["v1_executions_retrieve"];
+        /** @description `metadata.<key>=<value>` (repeatable; `<key>` may be a dotted path) keeps the executions whose `metadata` holds that value there (text, or the number, true, false or null it spells). */
+        get: operations["api_v1_executions_retrieve"];
         put?: never;
         /** @description Every view of the API works inside the caller's tenant. */
-        post: operations["v1_executions_create"];
+        post: operations["api_v1_executions_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -32,7 +83,7 @@ export interface paths {
             cookie?: never;
         };
         /** @description Every view of the API works inside the caller's tenant. */
-        get: operations["v1_executions_retrieve_2"];
+        get: operations["api_v1_executions_retrieve_2"];
         put?: never;
         post?: never;
         delete?: never;
@@ -50,8 +101,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Every view of the API works inside the caller's tenant. */
-        post: operations["v1_executions_cancel_create"];
+        /**
+         * @description Cancels what is still open; ``{"compensate": true}`` runs the compensation steps undoing
+         *     what succeeded first (the execution then ends cancelled, saying how they went).
+         */
+        post: operations["api_v1_executions_cancel_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -66,9 +120,46 @@ export interface paths {
             cookie?: never;
         };
         /** @description Every view of the API works inside the caller's tenant. */
-        get: operations["v1_executions_events_retrieve"];
+        get: operations["api_v1_executions_events_retrieve"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{execution_id}/pause/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Stops starting new nodes (those running finish): status ``paused``; 409 unless running. */
+        post: operations["api_v1_executions_pause_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{execution_id}/replay/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description ``{"from": "<node id>", "input"?, "version"?}``: a new execution (``replay_of``) that runs
+         *     that node and everything after it again, the others reusing the original's outputs.
+         */
+        post: operations["api_v1_executions_replay_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -84,8 +175,8 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Every view of the API works inside the caller's tenant. */
-        post: operations["v1_executions_rerun_create"];
+        /** @description A new execution of the same version with the same input, or with ``input`` when given. */
+        post: operations["api_v1_executions_rerun_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -100,9 +191,46 @@ export interface paths {
             cookie?: never;
         };
         /** @description Every view of the API works inside the caller's tenant. */
-        get: operations["v1_executions_results_retrieve"];
+        get: operations["api_v1_executions_results_retrieve"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{execution_id}/resume/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Goes on from a pause; 409 unless paused. */
+        post: operations["api_v1_executions_resume_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{execution_id}/retry/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description A failed execution goes on from its failed nodes, in place: the nodes that succeeded keep
+         *     their outputs, the others run again as new attempts. 409 unless failed; ``?wait=`` seconds.
+         */
+        post: operations["api_v1_executions_retry_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -122,7 +250,7 @@ export interface paths {
          * @description A decision for a waiting approval node: ``{"node_id", "decision": "approved"|"rejected",
          *     "comment", "data"}``. Answers the execution as it stands after the decision.
          */
-        post: operations["v1_executions_signals_create"];
+        post: operations["api_v1_executions_signals_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -137,7 +265,7 @@ export interface paths {
             cookie?: never;
         };
         /** @description Every view of the API works inside the caller's tenant. */
-        get: operations["v1_executions_stream_retrieve"];
+        get: operations["api_v1_executions_stream_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -156,7 +284,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** @description Runs a document that is not stored as a workflow (YAML body like /workflows/validate). */
-        post: operations["v1_executions_adhoc_create"];
+        post: operations["api_v1_executions_adhoc_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -173,7 +301,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** @description Every view of the API works inside the caller's tenant. */
-        post: operations["v1_function_tasks_complete_create"];
+        post: operations["api_v1_function_tasks_complete_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -193,7 +321,7 @@ export interface paths {
          * @description Takes the oldest waiting task of an executor: 200 with ``{"id", "execution_id", "node_id",
          *     "attempt", "executor", "function", "input"}``, or 204 when none came within ``wait``.
          */
-        post: operations["v1_function_tasks_poll_create"];
+        post: operations["api_v1_function_tasks_poll_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -208,10 +336,10 @@ export interface paths {
             cookie?: never;
         };
         /** @description Every view of the API works inside the caller's tenant. */
-        get: operations["v1_keys_list"];
+        get: operations["api_v1_keys_list"];
         put?: never;
         /** @description Every view of the API works inside the caller's tenant. */
-        post: operations["v1_keys_create"];
+        post: operations["api_v1_keys_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -226,11 +354,11 @@ export interface paths {
             cookie?: never;
         };
         /** @description Every view of the API works inside the caller's tenant. */
-        get: operations["v1_keys_retrieve"];
+        get: operations["api_v1_keys_retrieve"];
         put?: never;
         post?: never;
         /** @description Every view of the API works inside the caller's tenant. */
-        delete: operations["v1_keys_destroy"];
+        delete: operations["api_v1_keys_destroy"];
         options?: never;
         head?: never;
         patch?: never;
@@ -244,7 +372,7 @@ export interface paths {
             cookie?: never;
         };
         /** @description Every view of the API works inside the caller's tenant. */
-        get: operations["v1_me_retrieve"];
+        get: operations["api_v1_me_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -263,7 +391,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** @description Every view of the API works inside the caller's tenant. */
-        post: operations["v1_me_tenant_create"];
+        post: operations["api_v1_me_tenant_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -278,10 +406,10 @@ export interface paths {
             cookie?: never;
         };
         /** @description Every view of the API works inside the caller's tenant. */
-        get: operations["v1_members_list"];
+        get: operations["api_v1_members_list"];
         put?: never;
         /** @description Every view of the API works inside the caller's tenant. */
-        post: operations["v1_members_create"];
+        post: operations["api_v1_members_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -299,11 +427,11 @@ export interface paths {
         put?: never;
         post?: never;
         /** @description Every view of the API works inside the caller's tenant. */
-        delete: operations["v1_members_destroy"];
+        delete: operations["api_v1_members_destroy"];
         options?: never;
         head?: never;
         /** @description Every view of the API works inside the caller's tenant. */
-        patch: operations["v1_members_partial_update"];
+        patch: operations["api_v1_members_partial_update"];
         trace?: never;
     };
     "/api/v1/node-types/": {
@@ -314,7 +442,7 @@ export interface paths {
             cookie?: never;
         };
         /** @description Every view of the API works inside the caller's tenant. */
-        get: operations["v1_node_types_retrieve"];
+        get: operations["api_v1_node_types_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -331,7 +459,7 @@ export interface paths {
             cookie?: never;
         };
         /** @description Every view of the API works inside the caller's tenant. */
-        get: operations["v1_node_types_retrieve_2"];
+        get: operations["api_v1_node_types_retrieve_2"];
         put?: never;
         post?: never;
         delete?: never;
@@ -348,7 +476,7 @@ export interface paths {
             cookie?: never;
         };
         /** @description Every view of the API works inside the caller's tenant. */
-        get: operations["v1_schema_workflow.json_retrieve"];
+        get: operations["api_v1_schema_workflow.json_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -365,10 +493,10 @@ export interface paths {
             cookie?: never;
         };
         /** @description Names only: a value is written here and read by the engine, never returned. */
-        get: operations["v1_secrets_retrieve"];
+        get: operations["api_v1_secrets_retrieve"];
         put?: never;
         /** @description Names only: a value is written here and read by the engine, never returned. */
-        post: operations["v1_secrets_create"];
+        post: operations["api_v1_secrets_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -384,10 +512,10 @@ export interface paths {
         };
         get?: never;
         /** @description Every view of the API works inside the caller's tenant. */
-        put: operations["v1_secrets_update"];
+        put: operations["api_v1_secrets_update"];
         post?: never;
         /** @description Every view of the API works inside the caller's tenant. */
-        delete: operations["v1_secrets_destroy"];
+        delete: operations["api_v1_secrets_destroy"];
         options?: never;
         head?: never;
         patch?: never;
@@ -401,10 +529,10 @@ export interface paths {
             cookie?: never;
         };
         /** @description Every view of the API works inside the caller's tenant. */
-        get: operations["v1_templates_retrieve"];
+        get: operations["api_v1_templates_retrieve"];
         put?: never;
         /** @description Every view of the API works inside the caller's tenant. */
-        post: operations["v1_templates_create"];
+        post: operations["api_v1_templates_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -419,11 +547,116 @@ export interface paths {
             cookie?: never;
         };
         /** @description Every view of the API works inside the caller's tenant. */
-        get: operations["v1_templates_retrieve_2"];
+        get: operations["api_v1_templates_retrieve_2"];
         put?: never;
         post?: never;
         /** @description Every view of the API works inside the caller's tenant. */
-        delete: operations["v1_templates_destroy"];
+        delete: operations["api_v1_templates_destroy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/triggers/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Every view of the API works inside the caller's tenant. */
+        get: operations["api_v1_triggers_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/triggers/{trigger_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Every view of the API works inside the caller's tenant. */
+        get: operations["api_v1_triggers_retrieve"];
+        put?: never;
+        post?: never;
+        /** @description Every view of the API works inside the caller's tenant. */
+        delete: operations["api_v1_triggers_destroy"];
+        options?: never;
+        head?: never;
+        /** @description Every view of the API works inside the caller's tenant. */
+        patch: operations["api_v1_triggers_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/triggers/{trigger_id}/disable/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Every view of the API works inside the caller's tenant. */
+        post: operations["api_v1_triggers_disable_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/triggers/{trigger_id}/enable/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Every view of the API works inside the caller's tenant. */
+        post: operations["api_v1_triggers_enable_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/triggers/{trigger_id}/regenerate/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Every view of the API works inside the caller's tenant. */
+        post: operations["api_v1_triggers_regenerate_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/triggers/{trigger_id}/secret/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Every view of the API works inside the caller's tenant. */
+        post: operations["api_v1_triggers_secret_create"];
+        /** @description Every view of the API works inside the caller's tenant. */
+        delete: operations["api_v1_triggers_secret_destroy"];
         options?: never;
         head?: never;
         patch?: never;
@@ -437,10 +670,10 @@ export interface paths {
             cookie?: never;
         };
         /** @description Every view of the API works inside the caller's tenant. */
-        get: operations["v1_workflows_list"];
+        get: operations["api_v1_workflows_list"];
         put?: never;
         /** @description Every view of the API works inside the caller's tenant. */
-        post: operations["v1_workflows_create"];
+        post: operations["api_v1_workflows_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -455,16 +688,16 @@ export interface paths {
             cookie?: never;
         };
         /** @description Every view of the API works inside the caller's tenant. */
-        get: operations["v1_workflows_retrieve"];
+        get: operations["api_v1_workflows_retrieve"];
         /** @description Every view of the API works inside the caller's tenant. */
-        put: operations["v1_workflows_update"];
+        put: operations["api_v1_workflows_update"];
         post?: never;
         /** @description Every view of the API works inside the caller's tenant. */
-        delete: operations["v1_workflows_destroy"];
+        delete: operations["api_v1_workflows_destroy"];
         options?: never;
         head?: never;
         /** @description Every view of the API works inside the caller's tenant. */
-        patch: operations["v1_workflows_partial_update"];
+        patch: operations["api_v1_workflows_partial_update"];
         trace?: never;
     };
     "/api/v1/workflows/{ref}/diff/": {
@@ -475,7 +708,7 @@ export interface paths {
             cookie?: never;
         };
         /** @description Every view of the API works inside the caller's tenant. */
-        get: operations["v1_workflows_diff_retrieve"];
+        get: operations["api_v1_workflows_diff_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -494,7 +727,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** @description Every view of the API works inside the caller's tenant. */
-        post: operations["v1_workflows_duplicate_create"];
+        post: operations["api_v1_workflows_duplicate_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -511,7 +744,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** @description Every view of the API works inside the caller's tenant. */
-        post: operations["v1_workflows_execute_create"];
+        post: operations["api_v1_workflows_execute_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -526,7 +759,7 @@ export interface paths {
             cookie?: never;
         };
         /** @description Every view of the API works inside the caller's tenant. */
-        get: operations["v1_workflows_export_retrieve"];
+        get: operations["api_v1_workflows_export_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -545,7 +778,25 @@ export interface paths {
         get?: never;
         put?: never;
         /** @description Every view of the API works inside the caller's tenant. */
-        post: operations["v1_workflows_rollback_create"];
+        post: operations["api_v1_workflows_rollback_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{ref}/triggers/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Every view of the API works inside the caller's tenant. */
+        get: operations["api_v1_workflows_triggers_list"];
+        put?: never;
+        /** @description Every view of the API works inside the caller's tenant. */
+        post: operations["api_v1_workflows_triggers_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -560,7 +811,7 @@ export interface paths {
             cookie?: never;
         };
         /** @description Every view of the API works inside the caller's tenant. */
-        get: operations["v1_workflows_versions_list"];
+        get: operations["api_v1_workflows_versions_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -577,7 +828,7 @@ export interface paths {
             cookie?: never;
         };
         /** @description Every view of the API works inside the caller's tenant. */
-        get: operations["v1_workflows_versions_retrieve"];
+        get: operations["api_v1_workflows_versions_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -596,7 +847,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** @description Every view of the API works inside the caller's tenant. */
-        post: operations["v1_workflows_import_create"];
+        post: operations["api_v1_workflows_import_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -613,7 +864,23 @@ export interface paths {
         get?: never;
         put?: never;
         /** @description Every view of the API works inside the caller's tenant. */
-        post: operations["v1_workflows_validate_create"];
+        post: operations["api_v1_workflows_validate_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hooks/{token}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["hooks_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -644,6 +911,36 @@ export interface components {
             /** @default editor */
             role: components["schemas"]["RoleEnum"];
         };
+        /** Cancel */
+        CancelRequest: {
+            /**
+             * Compensate
+             * @description Run the compensation steps that undo what succeeded first.
+             * @default false
+             */
+            compensate: boolean;
+        };
+        CircuitBreaker: {
+            key: string;
+            state: components["schemas"]["StateEnum"];
+            /** @description Failures in a row (closed). */
+            failures: number;
+            /** @description Calls counted in the window. */
+            calls: number;
+            /** @description Failures among the calls in the window. */
+            window_failures: number;
+            /** @description Half open: probes let through and not yet answered. */
+            half_open_calls: number;
+            /** Format: date-time */
+            opened_at: string | null;
+            /**
+             * Format: date-time
+             * @description Open: when the first probe will be let through.
+             */
+            retry_at: string | null;
+            /** Format: date-time */
+            updated_at: string;
+        };
         /**
          * Completion
          * @description A task's result: ``output``, or ``error`` when it failed.
@@ -666,6 +963,77 @@ export interface components {
         DuplicateRequest: {
             name: string;
         };
+        EventAnswer: {
+            event: {
+                [key: string]: unknown;
+            };
+            /** @description The event's id was seen before: nothing new started. */
+            duplicate: boolean;
+            executions: components["schemas"]["EventStarted"][];
+            failed: components["schemas"]["EventFailed"][];
+        };
+        EventFailed: {
+            trigger: {
+                [key: string]: unknown;
+            };
+            workflow: {
+                [key: string]: unknown;
+            };
+            error: string;
+        };
+        /**
+         * EventIn
+         * @description An event as a client sends it.
+         */
+        EventInRequest: {
+            /**
+             * Type
+             * @description What happened, e.g. `order.created`.
+             */
+            type: string;
+            /**
+             * Data
+             * @description The event's payload (a workflow's input by default).
+             */
+            data?: unknown;
+            /**
+             * Source
+             * @default null
+             */
+            source: string | null;
+            /**
+             * Id
+             * @default null
+             */
+            id: string | null;
+            /**
+             * Time
+             * @default null
+             */
+            time: string | null;
+        };
+        EventStarted: {
+            /** Format: uuid */
+            execution: string;
+            trigger: {
+                [key: string]: unknown;
+            };
+            workflow: {
+                [key: string]: unknown;
+            };
+        };
+        HookAccepted: {
+            /** Format: uuid */
+            execution_id: string;
+            /** Format: uri */
+            status_url: string;
+        };
+        /**
+         * @description * `body` - body
+         *     * `request` - request
+         * @enum {string}
+         */
+        InputEnum: "body" | "request";
         Member: {
             readonly id: number;
             readonly username: string;
@@ -678,11 +1046,43 @@ export interface components {
             /** @default editor */
             role: components["schemas"]["RoleEnum"];
         };
+        /**
+         * @description * `skip` - skip
+         *     * `run_once` - run_once
+         * @enum {string}
+         */
+        MissedEnum: "skip" | "run_once";
+        /**
+         * @description * `async` - async
+         *     * `sync` - sync
+         * @enum {string}
+         */
+        ModeEnum: "async" | "sync";
         PatchedMemberRoleRequest: {
             role?: components["schemas"]["RoleEnum"];
         };
+        /**
+         * TriggerChange
+         * @description Keys of the trigger's declaration to replace (``null`` removes one).
+         */
+        PatchedTriggerChangeRequest: {
+            /**
+             * Name
+             * @default null
+             */
+            name: string | null;
+            /**
+             * Enabled
+             * @default null
+             */
+            enabled: boolean | null;
+        } & {
+            [key: string]: unknown;
+        };
         PatchedWorkflowPatchRequest: {
             archived?: boolean;
+            /** @description Whether the workflow's triggers start runs. */
+            active?: boolean;
         };
         /**
          * Poll
@@ -708,6 +1108,40 @@ export interface components {
             wait: number;
         };
         /**
+         * Replay
+         * @description Runs an execution again from one node: the nodes before it keep their outputs.
+         */
+        ReplayRequest: {
+            /**
+             * From
+             * @description The node to run again from, with everything after it.
+             */
+            from: string;
+            /**
+             * Input
+             * @description A new input; the original's by default.
+             * @default null
+             */
+            input: unknown;
+            /**
+             * Version
+             * @description The version to run on; the original's by default.
+             * @default null
+             */
+            version: number | null;
+            /**
+             * Idempotency Key
+             * @default null
+             */
+            idempotency_key: string | null;
+            /**
+             * Wait
+             * @description Seconds to wait for the result.
+             * @default null
+             */
+            wait: number | null;
+        };
+        /**
          * @description * `owner` - Owner
          *     * `admin` - Admin
          *     * `editor` - Editor
@@ -719,6 +1153,25 @@ export interface components {
             version: number;
             /** @default  */
             message: string;
+        };
+        Schedule: {
+            next_fire_times: string[];
+            timezone: string;
+            missed: components["schemas"]["MissedEnum"];
+        };
+        /** SecretIn */
+        SecretInRequest: {
+            /**
+             * Secret
+             * @description The secret to sign with; omitted, one is generated and answered once.
+             * @default null
+             */
+            secret: string | null;
+        };
+        SecretOut: {
+            /** @description The generated secret, shown this once. */
+            secret: string | null;
+            trigger: components["schemas"]["Trigger"];
         };
         SecretRequest: {
             name: string;
@@ -787,10 +1240,85 @@ export interface components {
              * @default null
              */
             wait: number | null;
+            /**
+             * Metadata
+             * @description Anything about the run (source, user agent...): stored, returned and filterable (`?metadata.<key>=<value>`).
+             * @default null
+             */
+            metadata: Record<string, never> | null;
         };
+        /**
+         * @description * `closed` - closed
+         *     * `open` - open
+         *     * `half_open` - half_open
+         * @enum {string}
+         */
+        StateEnum: "closed" | "open" | "half_open";
         TenantChoiceRequest: {
             tenant: string;
         };
+        Trigger: {
+            /** Format: uuid */
+            id: string;
+            workflow: components["schemas"]["WorkflowRef"];
+            type: components["schemas"]["TriggerTypeEnum"];
+            name: string | null;
+            /** @description name:<name>, or <type>:<n> for the n-th unnamed trigger of a type. */
+            key: string;
+            enabled: boolean;
+            /** @description Whether it starts runs now: enabled, its workflow active and not archived. */
+            live: boolean;
+            /** @description The trigger as the workflow's active version declares it. */
+            spec: unknown;
+            version: number | null;
+            /** Format: date-time */
+            last_fired_at: string | null;
+            /** Format: uuid */
+            last_execution_id: string | null;
+            webhook: components["schemas"]["Webhook"] | null;
+            schedule: components["schemas"]["Schedule"] | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /**
+         * TriggerCreate
+         * @description A trigger as in the workflow's ``triggers:`` (``type`` and that type's keys), plus a
+         *     webhook's signing ``secret``.
+         */
+        TriggerCreateRequest: {
+            /** Type */
+            type: components["schemas"]["TriggerCreateTypeEnum"];
+            /**
+             * Name
+             * @default null
+             */
+            name: string | null;
+            /**
+             * Enabled
+             * @default null
+             */
+            enabled: boolean | null;
+            /**
+             * Secret
+             * @default null
+             */
+            secret: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @enum {string} */
+        TriggerCreateTypeEnum: "cron" | "interval" | "webhook" | "event" | "manual";
+        /**
+         * @description * `cron` - Cron
+         *     * `interval` - Interval
+         *     * `webhook` - Webhook
+         *     * `event` - Event
+         *     * `manual` - Manual
+         * @enum {string}
+         */
+        TriggerTypeEnum: "cron" | "interval" | "webhook" | "event" | "manual";
         Version: {
             /** Format: int64 */
             number: number;
@@ -813,6 +1341,18 @@ export interface components {
             yaml: string;
             spec: unknown;
         };
+        Webhook: {
+            /**
+             * Format: uri
+             * @description POST here to start a run; the token in it is the credential.
+             */
+            url: string;
+            mode: components["schemas"]["ModeEnum"];
+            input: components["schemas"]["InputEnum"];
+            /** @description Calls must carry X-MBFlow-Signature. */
+            signed: boolean;
+            signature_header: string;
+        };
         Workflow: {
             /** Format: uuid */
             readonly id: string;
@@ -821,6 +1361,7 @@ export interface components {
             description?: string;
             readonly tags: string[];
             archived?: boolean;
+            active?: boolean;
             readonly version: components["schemas"]["Version"];
             /** Format: date-time */
             readonly created_at: string;
@@ -835,6 +1376,7 @@ export interface components {
             description?: string;
             readonly tags: string[];
             archived?: boolean;
+            active?: boolean;
             readonly version: components["schemas"]["Version"];
             /** Format: date-time */
             readonly created_at: string;
@@ -845,6 +1387,12 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        WorkflowRef: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            active: boolean;
+        };
     };
     responses: never;
     parameters: never;
@@ -854,12 +1402,90 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    v1_executions_retrieve: {
+    api_v1_circuit_breakers_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CircuitBreaker"][];
+                };
+            };
+        };
+    };
+    api_v1_circuit_breakers_reset_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CircuitBreaker"];
+                };
+            };
+        };
+    };
+    api_v1_events_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventInRequest"];
+                "application/yaml": components["schemas"]["EventInRequest"];
+                "application/x-yaml": components["schemas"]["EventInRequest"];
+                "text/yaml": components["schemas"]["EventInRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["EventInRequest"];
+                "multipart/form-data": components["schemas"]["EventInRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventAnswer"];
+                };
+            };
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventAnswer"];
+                };
+            };
+        };
+    };
+    api_v1_executions_retrieve: {
         parameters: {
             query?: {
                 created_after?: string;
                 created_before?: string;
                 status?: string;
+                /** @description What started the runs: kinds such as `webhook,cron` (comma-separated), or one trigger's id. */
+                trigger?: string;
                 workflow?: string;
             };
             header?: never;
@@ -880,7 +1506,7 @@ export interface operations {
             };
         };
     };
-    v1_executions_create: {
+    api_v1_executions_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -920,7 +1546,7 @@ export interface operations {
             };
         };
     };
-    v1_executions_retrieve_2: {
+    api_v1_executions_retrieve_2: {
         parameters: {
             query?: never;
             header?: never;
@@ -943,7 +1569,7 @@ export interface operations {
             };
         };
     };
-    v1_executions_cancel_create: {
+    api_v1_executions_cancel_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -952,7 +1578,16 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CancelRequest"];
+                "application/yaml": components["schemas"]["CancelRequest"];
+                "application/x-yaml": components["schemas"]["CancelRequest"];
+                "text/yaml": components["schemas"]["CancelRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["CancelRequest"];
+                "multipart/form-data": components["schemas"]["CancelRequest"];
+            };
+        };
         responses: {
             200: {
                 headers: {
@@ -966,7 +1601,7 @@ export interface operations {
             };
         };
     };
-    v1_executions_events_retrieve: {
+    api_v1_executions_events_retrieve: {
         parameters: {
             query?: {
                 after_seq?: number;
@@ -991,7 +1626,62 @@ export interface operations {
             };
         };
     };
-    v1_executions_rerun_create: {
+    api_v1_executions_pause_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    api_v1_executions_replay_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplayRequest"];
+                "application/yaml": components["schemas"]["ReplayRequest"];
+                "application/x-yaml": components["schemas"]["ReplayRequest"];
+                "text/yaml": components["schemas"]["ReplayRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ReplayRequest"];
+                "multipart/form-data": components["schemas"]["ReplayRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    api_v1_executions_rerun_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -1023,7 +1713,7 @@ export interface operations {
             };
         };
     };
-    v1_executions_results_retrieve: {
+    api_v1_executions_results_retrieve: {
         parameters: {
             query?: never;
             header?: never;
@@ -1046,7 +1736,55 @@ export interface operations {
             };
         };
     };
-    v1_executions_signals_create: {
+    api_v1_executions_resume_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    api_v1_executions_retry_create: {
+        parameters: {
+            query?: {
+                wait?: number;
+            };
+            header?: never;
+            path: {
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    api_v1_executions_signals_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -1078,7 +1816,7 @@ export interface operations {
             };
         };
     };
-    v1_executions_stream_retrieve: {
+    api_v1_executions_stream_retrieve: {
         parameters: {
             query?: {
                 after_seq?: number;
@@ -1101,7 +1839,7 @@ export interface operations {
             };
         };
     };
-    v1_executions_adhoc_create: {
+    api_v1_executions_adhoc_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -1153,7 +1891,7 @@ export interface operations {
             };
         };
     };
-    v1_function_tasks_complete_create: {
+    api_v1_function_tasks_complete_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -1185,7 +1923,7 @@ export interface operations {
             };
         };
     };
-    v1_function_tasks_poll_create: {
+    api_v1_function_tasks_poll_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -1222,7 +1960,7 @@ export interface operations {
             };
         };
     };
-    v1_keys_list: {
+    api_v1_keys_list: {
         parameters: {
             query?: never;
             header?: never;
@@ -1241,7 +1979,7 @@ export interface operations {
             };
         };
     };
-    v1_keys_create: {
+    api_v1_keys_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -1269,7 +2007,7 @@ export interface operations {
             };
         };
     };
-    v1_keys_retrieve: {
+    api_v1_keys_retrieve: {
         parameters: {
             query?: never;
             header?: never;
@@ -1290,7 +2028,7 @@ export interface operations {
             };
         };
     };
-    v1_keys_destroy: {
+    api_v1_keys_destroy: {
         parameters: {
             query?: never;
             header?: never;
@@ -1310,7 +2048,7 @@ export interface operations {
             };
         };
     };
-    v1_me_retrieve: {
+    api_v1_me_retrieve: {
         parameters: {
             query?: never;
             header?: never;
@@ -1331,7 +2069,7 @@ export interface operations {
             };
         };
     };
-    v1_me_tenant_create: {
+    api_v1_me_tenant_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -1361,7 +2099,7 @@ export interface operations {
             };
         };
     };
-    v1_members_list: {
+    api_v1_members_list: {
         parameters: {
             query?: never;
             header?: never;
@@ -1380,7 +2118,7 @@ export interface operations {
             };
         };
     };
-    v1_members_create: {
+    api_v1_members_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -1408,7 +2146,7 @@ export interface operations {
             };
         };
     };
-    v1_members_destroy: {
+    api_v1_members_destroy: {
         parameters: {
             query?: never;
             header?: never;
@@ -1428,7 +2166,7 @@ export interface operations {
             };
         };
     };
-    v1_members_partial_update: {
+    api_v1_members_partial_update: {
         parameters: {
             query?: never;
             header?: never;
@@ -1458,7 +2196,7 @@ export interface operations {
             };
         };
     };
-    v1_node_types_retrieve: {
+    api_v1_node_types_retrieve: {
         parameters: {
             query?: never;
             header?: never;
@@ -1479,7 +2217,7 @@ export interface operations {
             };
         };
     };
-    v1_node_types_retrieve_2: {
+    api_v1_node_types_retrieve_2: {
         parameters: {
             query?: never;
             header?: never;
@@ -1502,7 +2240,7 @@ export interface operations {
             };
         };
     };
-    "v1_schema_workflow.json_retrieve": {
+    "api_v1_schema_workflow.json_retrieve": {
         parameters: {
             query?: never;
             header?: never;
@@ -1523,7 +2261,7 @@ export interface operations {
             };
         };
     };
-    v1_secrets_retrieve: {
+    api_v1_secrets_retrieve: {
         parameters: {
             query?: never;
             header?: never;
@@ -1544,7 +2282,7 @@ export interface operations {
             };
         };
     };
-    v1_secrets_create: {
+    api_v1_secrets_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -1574,7 +2312,7 @@ export interface operations {
             };
         };
     };
-    v1_secrets_update: {
+    api_v1_secrets_update: {
         parameters: {
             query?: never;
             header?: never;
@@ -1606,7 +2344,7 @@ export interface operations {
             };
         };
     };
-    v1_secrets_destroy: {
+    api_v1_secrets_destroy: {
         parameters: {
             query?: never;
             header?: never;
@@ -1626,7 +2364,7 @@ export interface operations {
             };
         };
     };
-    v1_templates_retrieve: {
+    api_v1_templates_retrieve: {
         parameters: {
             query?: never;
             header?: never;
@@ -1647,7 +2385,7 @@ export interface operations {
             };
         };
     };
-    v1_templates_create: {
+    api_v1_templates_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -1689,7 +2427,7 @@ export interface operations {
             };
         };
     };
-    v1_templates_retrieve_2: {
+    api_v1_templates_retrieve_2: {
         parameters: {
             query?: never;
             header?: never;
@@ -1712,7 +2450,7 @@ export interface operations {
             };
         };
     };
-    v1_templates_destroy: {
+    api_v1_templates_destroy: {
         parameters: {
             query?: never;
             header?: never;
@@ -1732,7 +2470,215 @@ export interface operations {
             };
         };
     };
-    v1_workflows_list: {
+    api_v1_triggers_list: {
+        parameters: {
+            query?: {
+                /** @description Kinds, comma-separated. */
+                type?: string;
+                /** @description A workflow's id or name. */
+                workflow?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trigger"][];
+                };
+            };
+        };
+    };
+    api_v1_triggers_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trigger_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trigger"];
+                };
+            };
+        };
+    };
+    api_v1_triggers_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trigger_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    api_v1_triggers_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trigger_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedTriggerChangeRequest"];
+                "application/yaml": components["schemas"]["PatchedTriggerChangeRequest"];
+                "application/x-yaml": components["schemas"]["PatchedTriggerChangeRequest"];
+                "text/yaml": components["schemas"]["PatchedTriggerChangeRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedTriggerChangeRequest"];
+                "multipart/form-data": components["schemas"]["PatchedTriggerChangeRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trigger"];
+                };
+            };
+        };
+    };
+    api_v1_triggers_disable_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trigger_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trigger"];
+                };
+            };
+        };
+    };
+    api_v1_triggers_enable_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trigger_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trigger"];
+                };
+            };
+        };
+    };
+    api_v1_triggers_regenerate_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trigger_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trigger"];
+                };
+            };
+        };
+    };
+    api_v1_triggers_secret_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trigger_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SecretInRequest"];
+                "application/yaml": components["schemas"]["SecretInRequest"];
+                "application/x-yaml": components["schemas"]["SecretInRequest"];
+                "text/yaml": components["schemas"]["SecretInRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["SecretInRequest"];
+                "multipart/form-data": components["schemas"]["SecretInRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretOut"];
+                };
+            };
+        };
+    };
+    api_v1_triggers_secret_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trigger_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    api_v1_workflows_list: {
         parameters: {
             query?: {
                 archived?: boolean;
@@ -1755,7 +2701,7 @@ export interface operations {
             };
         };
     };
-    v1_workflows_create: {
+    api_v1_workflows_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -1773,6 +2719,14 @@ export interface operations {
             };
         };
         responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowDetail"];
+                };
+            };
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -1781,9 +2735,19 @@ export interface operations {
                     "application/json": components["schemas"]["WorkflowDetail"];
                 };
             };
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
         };
     };
-    v1_workflows_retrieve: {
+    api_v1_workflows_retrieve: {
         parameters: {
             query?: never;
             header?: never;
@@ -1804,7 +2768,7 @@ export interface operations {
             };
         };
     };
-    v1_workflows_update: {
+    api_v1_workflows_update: {
         parameters: {
             query?: never;
             header?: never;
@@ -1834,7 +2798,7 @@ export interface operations {
             };
         };
     };
-    v1_workflows_destroy: {
+    api_v1_workflows_destroy: {
         parameters: {
             query?: never;
             header?: never;
@@ -1854,7 +2818,7 @@ export interface operations {
             };
         };
     };
-    v1_workflows_partial_update: {
+    api_v1_workflows_partial_update: {
         parameters: {
             query?: never;
             header?: never;
@@ -1884,7 +2848,7 @@ export interface operations {
             };
         };
     };
-    v1_workflows_diff_retrieve: {
+    api_v1_workflows_diff_retrieve: {
         parameters: {
             query: {
                 from: number;
@@ -1910,7 +2874,7 @@ export interface operations {
             };
         };
     };
-    v1_workflows_duplicate_create: {
+    api_v1_workflows_duplicate_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -1940,7 +2904,7 @@ export interface operations {
             };
         };
     };
-    v1_workflows_execute_create: {
+    api_v1_workflows_execute_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -1982,7 +2946,7 @@ export interface operations {
             };
         };
     };
-    v1_workflows_export_retrieve: {
+    api_v1_workflows_export_retrieve: {
         parameters: {
             query?: {
                 version?: number;
@@ -2005,7 +2969,7 @@ export interface operations {
             };
         };
     };
-    v1_workflows_rollback_create: {
+    api_v1_workflows_rollback_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -2035,7 +2999,58 @@ export interface operations {
             };
         };
     };
-    v1_workflows_versions_list: {
+    api_v1_workflows_triggers_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trigger"][];
+                };
+            };
+        };
+    };
+    api_v1_workflows_triggers_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TriggerCreateRequest"];
+                "application/yaml": components["schemas"]["TriggerCreateRequest"];
+                "application/x-yaml": components["schemas"]["TriggerCreateRequest"];
+                "text/yaml": components["schemas"]["TriggerCreateRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["TriggerCreateRequest"];
+                "multipart/form-data": components["schemas"]["TriggerCreateRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trigger"];
+                };
+            };
+        };
+    };
+    api_v1_workflows_versions_list: {
         parameters: {
             query?: never;
             header?: never;
@@ -2056,7 +3071,7 @@ export interface operations {
             };
         };
     };
-    v1_workflows_versions_retrieve: {
+    api_v1_workflows_versions_retrieve: {
         parameters: {
             query?: never;
             header?: never;
@@ -2078,7 +3093,7 @@ export interface operations {
             };
         };
     };
-    v1_workflows_import_create: {
+    api_v1_workflows_import_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -2100,7 +3115,27 @@ export interface operations {
             };
         };
         responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
             201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2112,7 +3147,7 @@ export interface operations {
             };
         };
     };
-    v1_workflows_validate_create: {
+    api_v1_workflows_validate_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -2138,6 +3173,46 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+        };
+    };
+    hooks_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+                "application/x-www-form-urlencoded": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HookAccepted"];
                 };
             };
         };
