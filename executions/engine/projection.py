@@ -129,6 +129,8 @@ def apply_event(state: ExecutionState, event: Event) -> ExecutionState:
             state.status = "paused"
         elif kind == "execution.resumed":
             state.status = "running"
+        elif kind == "execution.timeout_passed":
+            pass  # the workflow's timeout passed with timeout_action: ignore; nothing changes
         elif kind == "execution.retried":
             # A failed execution goes on from its failed nodes (each reset by a node.reset).
             state.status, state.error, state.finished_at, state.compensation = "running", None, None, None

@@ -514,8 +514,11 @@ def expire(execution_id: str, generation: int = 0) -> None:
         if journal.state.terminal or generation != _retries(execution_id):
             return
         step = Step.open(journal)
-        step.fail({"code": "timeout", "message": f"The execution did not finish within "
-                   f"{step.plan.spec.spec.timeout:g}s."})
+        message = f"The execution did not finish within {step.plan.spec.spec.timeout:g}s."
+        if step.plan.spec.spec.timeout_action == "ignore":
+            journal.append("execution.timeout_passed", "", {"message": message})  # recorded; it goes on
+            return
+        step.fail({"code": "timeout", "message": message})
         _after_finish(step)
 
 

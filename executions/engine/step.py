@@ -252,6 +252,7 @@ class Step:
             depth=execution.depth,
             redact=self.redactor.clean,
             breaker=node.breaker,
+            scheduled_at=self.state.nodes[node.id].scheduled_at,
         )
 
     @staticmethod

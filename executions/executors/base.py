@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 from workflows.spec.expressions import ExpressionError, budget, evaluate, render_value
@@ -139,6 +140,8 @@ class NodeContext:
     redact: Callable[[Any], Any] = lambda value: value
     # The attempt whose call this one makes again: its worker died and the attempt was requeued.
     redelivery_of: int | None = None
+    # When the attempt was due, for a node that waited for its time (a delay, wait_until).
+    scheduled_at: datetime | None = None
     # The node's circuit breaker (the engine's business: executors leave it alone).
     breaker: Any = None
     children: Children | None = None

@@ -36,4 +36,7 @@ class WaitUntilExecutor(Executor):
         return max((self._until(config) - datetime.now(UTC)).total_seconds(), 0.0)
 
     def run(self, config: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+        # The moment it was scheduled for: ``until`` rendered again now may differ (``now()``).
+        if ctx.scheduled_at is not None:
+            return {"waited_until": ctx.scheduled_at.astimezone(UTC).isoformat()}
         return {"waited_until": self._until(config).isoformat()}

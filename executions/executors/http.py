@@ -117,6 +117,13 @@ def parse_body(content: bytes, content_type: str, mode: str) -> Any:
         return {"base64": base64.b64encode(content).decode(), "size": len(content)}
 
 
+def _with_query(url: str, query: Any) -> httpx.URL:
+    """The URL with ``query`` added to the parameters it already has (httpx's ``params`` would
+    replace them)."""
+    parsed = httpx.URL(url)
+    return parsed.copy_merge_params(query) if query else parsed
+
+
 def _timeout(config: dict[str, Any], ctx: NodeContext) -> float:
     own = config.get("timeout")
     limit = parse_duration(own) if own is not None else DEFAULT_TIMEOUT
@@ -153,7 +160,7 @@ class HttpExecutor(Executor):
         limit = int(config.get("max_response_bytes") or 10 * 1024 * 1024)
         try:
             request = CLIENT.build_request(
-                config.get("method", "GET"), url, headers=headers, params=config.get("query") or None,
+                config.get("method", "GET"), _with_query(url, config.get("query")), headers=headers,
                 timeout=httpx.Timeout(timeout), **kwargs,
             )
             return self._send(request, basic, bool(config.get("follow_redirects")), expected, limit,

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from rest_framework.test import APIClient
 
-from executions.models import ExecutionEvent
+from executions.models import Execution, ExecutionEvent
 from tests.executions.conftest import Run, Store, doc, steps
 from tests.executions.servers import LocalServer
 
@@ -141,3 +141,36 @@ def test_rerun_takes_a_new_input(embedded: Any, store: Store, run: Run, editor: 
                          format="json").json()
     assert steps(same)["echo"]["output"] == {"x": 1}
     assert steps(edited)["echo"]["output"] == {"x": 2}
+
+
+def test_a_workflow_timeout_with_ignore_is_recorded_and_the_run_goes_on(embedded: Any, store: Store, run: Run,
+                                                                      http_server: LocalServer) -> None:
+    key = uuid.uuid4().hex
+    store(doc("patient", f"""
+  timeout: 0.2s
+  timeout_action: ignore
+  nodes:
+    - {{id: hold, type: http, config: {{url: "{http_server.url}/gather?key={key}&n=2&timeout=30"}}}}
+"""))
+    started = run("patient", wait=0)
+    for _ in range(600):  # the timeout's event is written; the run is still going
+        if "execution.timeout_passed" in _events(started["id"]):
+            break
+        threading.Event().wait(0.05)
+    assert Execution.objects.get(pk=started["id"]).status == "running"
+    httpx.get(f"{http_server.url}/gather?key={key}&n=2&timeout=30", timeout=30)
+    for _ in range(600):
+        if Execution.objects.get(pk=started["id"]).status == "succeeded":
+            break
+        threading.Event().wait(0.05)
+    assert Execution.objects.get(pk=started["id"]).status == "succeeded"
+
+
+def test_an_http_node_keeps_the_urls_own_query_when_it_adds_query(embedded: Any, store: Store, run: Run,
+                                                                 http_server: LocalServer) -> None:
+    store(doc("both-queries", f"""
+  nodes:
+    - {{id: call, type: http, config: {{url: "{http_server.url}/echo?a=1&b=2", query: {{b: 3, c: 4}}}}}}
+"""))
+    execution = run("both-queries")
+    assert steps(execution)["call"]["output"]["body"]["query"] == {"a": "1", "b": "3", "c": "4"}

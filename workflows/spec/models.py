@@ -235,7 +235,9 @@ class WorkflowBody(Strict):
     variables: dict[str, Any] = {}
     defaults: Defaults = Defaults()
     timeout: Duration | None = None
-    timeout_action: TimeoutAction | None = None
+    # When the workflow's timeout passes: stop and clean up (cancel what runs, run the
+    # compensation steps due, fail with `timeout`; the default), or only record it and go on.
+    timeout_action: Literal["cancel_and_cleanup", "ignore"] | None = None
     nodes: list[NodeSpec]
     edges: list[EdgeSpec] = []
     output: Any = None

@@ -151,6 +151,10 @@ class _MagicFlowConverter:
             self.marks.put(("spec", "timeout"), ("spec", "timeout"))
         action = self._timeout_action(raw_spec.get("timeout_action"), ("spec", "timeout_action"), None,
                                       ("spec", "timeout_action"))
+        if action not in (None, "cancel_and_cleanup", "ignore"):
+            self.warnings.add("dialect_dropped", f"A workflow's timeout_action is cancel_and_cleanup or ignore; "
+                              f"{action!r} dropped.", ("spec", "timeout_action"), path=("spec", "timeout_action"))
+            action = None
         if action is not None:
             spec["timeout_action"] = action
             self.marks.put(("spec", "timeout_action"), ("spec", "timeout_action"))
