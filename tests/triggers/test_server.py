@@ -226,7 +226,8 @@ def test_a_body_over_the_limit_an_unknown_token_and_an_inactive_workflow_start_n
 
 
 def test_an_event_starts_each_workflow_whose_trigger_takes_it_once_per_id(flow: Flow, api: httpx.Client) -> None:
-    flow("big-orders", ECHO + '  triggers: [{type: event, event: order.created, filter: "{{ event.data.amount > 100 }}"}]\n')
+    flow("big-orders", ECHO + "  triggers: [{type: event, event: order.created, "
+                             'filter: "{{ event.data.amount > 100 }}"}]\n')
     flow("gold-orders", ECHO + "  triggers: [{type: event, event: order.created, filter: {customer.tier: gold}, "
                               "input: event}]\n")
     flow("shop-orders", ECHO + "  triggers: [{type: event, event: order.created, source: shop}]\n")
