@@ -329,19 +329,35 @@ def _expressions(text: str, found: set[str]) -> None:
 
 
 def _triggers(text: str, found: set[str]) -> None:
+    """Each kind's bullet (``- **cron**: …``; ``- Both: …`` applies to the two kinds before it)
+    names its keys in code spans: a bare name or ``key: value`` (a value it takes). A node type
+    named there (``webhook_response``) and its config keys after it are not trigger keys."""
     triggers = section(text, "Triggers")
-    kinds = []
-    for span in tokens(triggers):
-        if span.depth == 0 and span.text.startswith("{type:"):
-            keys = brace_keys(span.text)
-            kind = keys.pop("type")
+    common = [token.text for token in tokens(sentence(triggers, "Each trigger may carry")) if not token.depth]
+    kinds: list[str] = []
+    for match in re.finditer(r"^- (?:\*\*(\w+)\*\*|(Both)):(.*?)(?=^- |^\S|\Z)", triggers, re.MULTILINE | re.DOTALL):
+        kind, both, bullet = match.groups()
+        owners = kinds[-2:] if both else [kind]
+        if kind:
             kinds.append(kind)
             found.add(f"trigger.{kind}")
-            _add_keys(found, f"trigger.{kind}", keys)
-    common = sentence(triggers, "each may")
-    for span in tokens(common):
-        if span.depth == 0:
-            found.update(f"trigger.{kind}.{span.text}" for kind in kinds)
+            found.update(f"trigger.{kind}.{key}" for key in common)
+        for part in re.split(r"(?<=[.;])\s", bullet):
+            node_type = None
+            for token in tokens(part):
+                match_key = IDENTIFIER.match(token.text)
+                if token.depth or not match_key or match_key.group(1) == "type":
+                    continue
+                key, value = match_key.group(1), (match_key.group(2) or "").strip()
+                if f"type.{key}" in found:
+                    node_type = key
+                    continue
+                if node_type and f"{node_type}.{key}" in found:
+                    continue
+                for owner in owners:
+                    found.add(f"trigger.{owner}.{key}")
+                    if re.fullmatch(r"[a-z_]+", value):
+                        found.add(f"trigger.{owner}.{key}={value}")
 
 
 # ------------------------------------------------------------------------------------ the code
