@@ -205,6 +205,8 @@ def _document_block(text: str, found: set[str]) -> None:
     found.update(f"defaults.{key}" for key in block["spec"]["defaults"])
     durations = sentence(text, "Durations:")
     found.update(f"duration.{token.text}" for token in tokens(durations) if token.depth == 0)
+    if "a number of seconds" in " ".join(durations.split()):
+        found.add("duration.seconds")
 
 
 def _nodes(text: str, found: set[str]) -> None:

@@ -73,6 +73,11 @@ def document(h: Harness) -> Seen:
     durations = h.put("durations", f"  nodes:\n{waits}")
     waiting = h.until(h.start(durations), lambda body: all(s["status"] == "waiting" for s in body["steps"]))
     assert h.editor.post(f"/api/v1/executions/{waiting['id']}/cancel").status_code == 200
+    seconds = f"seconds-{h.tag}"  # saved as a document object (as the designer does), then exported
+    saved = h.editor.post("/api/v1/workflows", {"document": {
+        "apiVersion": "mbflow/v1", "kind": "Workflow", "metadata": {"name": seconds},
+        "spec": {"nodes": [{"id": "n", "type": "noop", "timeout": 45}]}}}, format="json")
+    assert saved.status_code == 201, saved.json()
     waited = {event["node_id"]: (datetime.fromisoformat(event["payload"]["timeout_at"]) - event["time"])
               .total_seconds() for event in h.events(waiting["id"]) if event["type"] == "node.waiting"}
     return {
@@ -85,7 +90,7 @@ def document(h: Harness) -> Seen:
         "tagged": [w["name"] for w in h.editor.get("/api/v1/workflows", {"tag": f"doc-{h.tag}"}).json()["results"]],
         "exported": yaml.safe_load(h.editor.get(f"/api/v1/workflows/{name}/export").content),
         "waited": waited,
-        "durations_exported": yaml.safe_load(h.editor.get(f"/api/v1/workflows/{durations}/export").content),
+        "seconds_exported": yaml.safe_load(h.editor.get(f"/api/v1/workflows/{seconds}/export").content),
     }
 
 
@@ -179,8 +184,8 @@ def check_duration(text: str) -> Any:
         node = f"n{DURATIONS.index(text)}"
         assert abs(seen["waited"][node] - SECONDS[text]) < 0.05, (text, seen["waited"][node])
         if text.isdigit():  # a number of seconds is written `Ns` on export
-            exported = next(n for n in seen["durations_exported"]["spec"]["nodes"] if n["id"] == node)
-            assert exported["config"]["timeout"] == f"{text}s", exported
+            [exported] = seen["seconds_exported"]["spec"]["nodes"]
+            assert exported["timeout"] == f"{text}s", exported
 
     return check
 
@@ -201,10 +206,15 @@ SCENARIOS: dict[str, Scenario] = {
     "spec.nodes": Scenario(document, check_nodes),
     "spec.edges": Scenario(document, check_edges),
     "spec.output": Scenario(document, check_output),
-    **{f"duration.{text}": Scenario(document, check_duration(text)) for text in DURATIONS},
+    **{f"duration.{'seconds' if text.isdigit() else text}": Scenario(document, check_duration(text))
+       for text in DURATIONS},
 }
 
-KNOWN: dict[str, str] = {}
+KNOWN: dict[str, str] = {
+    "duration.seconds": "defect (export or reference): a number of seconds is read as seconds, but export writes it "
+                        "as given (`timeout: 45`), not normalised to `45s` as the reference says, whether the "
+                        "workflow was saved as YAML text or as a document object",
+}
 
 
 @pytest.mark.parametrize(("name", "dispatcher"), list(cases(SCENARIOS, "document", KNOWN)))
