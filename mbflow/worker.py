@@ -33,17 +33,37 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
 from types import FrameType
-from typing import Any, get_type_hints
+from typing import Any, Protocol, get_type_hints
 
 from pydantic import TypeAdapter
 from pydantic import ValidationError as InputError
 
-from mbflow.client import Client
 from mbflow.errors import ApiError, MBFlowError, TransportError
 from mbflow.models import FunctionTask
 
 logger = logging.getLogger("mbflow.worker")
 Handler = Callable[..., Any]
+
+
+class TaskApi(Protocol):
+    """Where a worker takes tasks and reports them: ``Client.functions`` over HTTP, or the
+    engine itself in embedded mode."""
+
+    def poll(self, executor: str, functions: list[str] | None = None, wait: float = 0) -> FunctionTask | None: ...
+
+    def complete(self, task_id: str, output: Any = None) -> None: ...
+
+    def fail(self, task_id: str, message: str, *, code: str | None = None, retryable: bool = True,
+             details: Any = None) -> None: ...
+
+
+class TaskClient(Protocol):
+    """What a worker needs of its client (``mbflow.Client`` is one)."""
+
+    base_url: str
+
+    @property
+    def functions(self) -> TaskApi: ...
 
 
 class FunctionError(MBFlowError):
@@ -106,8 +126,8 @@ async def _awaited(awaitable: Any) -> Any:
 
 
 class Worker:
-    def __init__(self, client: Client, executor: str = "", *, concurrency: int = 4, poll_wait: float = 10.0,
-                 shutdown_timeout: float = 30.0) -> None:
+    def __init__(self, client: TaskClient | None = None, executor: str = "", *, concurrency: int = 4,
+                 poll_wait: float = 10.0, shutdown_timeout: float = 30.0) -> None:
         if not 0 <= poll_wait <= 20:
             raise ValueError("poll_wait is 0 to 20 seconds (the server's longest poll)")
         self.client = client
@@ -148,6 +168,8 @@ class Worker:
         """Serves tasks until ``stop()`` (or SIGTERM/SIGINT, when called in the main thread)."""
         if not self.functions:
             raise MBFlowError("The worker has no functions: register some with @worker.function(...)")
+        if self.client is None:
+            raise MBFlowError("The worker has no client: Worker(mbflow.Client(...), ...) (embedded mode needs none)")
         previous: dict[signal.Signals, Any] = {}
         if handle_signals and threading.current_thread() is threading.main_thread():
             for number in (signal.SIGTERM, signal.SIGINT):
@@ -177,13 +199,18 @@ class Worker:
         logger.info("Signal %s: finishing the tasks in hand, taking no new one", number)
         self.stop()
 
+    @property
+    def tasks(self) -> TaskApi:
+        assert self.client is not None, "run() checks it"
+        return self.client.functions
+
     def _poll_loop(self, executor: str, names: list[str], pool: ThreadPoolExecutor) -> None:
         failures = 0
         while not self.stopping.is_set():
             if not self._slots.acquire(timeout=0.5):
                 continue
             try:
-                task = self.client.functions.poll(executor, names, wait=self.poll_wait)
+                task = self.tasks.poll(executor, names, wait=self.poll_wait)
                 failures = 0
             except (TransportError, ApiError) as exc:
                 self._slots.release()
@@ -219,7 +246,7 @@ class Worker:
 
     def _complete(self, task: FunctionTask, output: Any) -> None:
         try:
-            self.client.functions.complete(task.id, output)
+            self.tasks.complete(task.id, output)
             self.completed += 1
         except ApiError as exc:
             if exc.code != "not_waiting":
@@ -229,7 +256,7 @@ class Worker:
     def _report(self, task: FunctionTask, message: str, code: str | None, retryable: bool, details: Any) -> None:
         self.failed += 1
         try:
-            self.client.functions.fail(task.id, message, code=code, retryable=retryable, details=details)
+            self.tasks.fail(task.id, message, code=code, retryable=retryable, details=details)
         except ApiError as exc:
             if exc.code != "not_waiting":
                 raise
@@ -245,7 +272,7 @@ class Worker:
         for task_id in left:
             logger.warning("Task %s did not finish before shutdown: reported as a retryable failure", task_id)
             try:
-                self.client.functions.fail(task_id, "The worker shut down before the task finished.",
+                self.tasks.fail(task_id, "The worker shut down before the task finished.",
                                            code="worker_shutdown", retryable=True)
             except ApiError as exc:
                 logger.warning("Could not give back task %s: %s", task_id, exc)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import typer
 
-from mbflow.cli import serving
+from mbflow.cli import documents, runs, serving
 from mbflow.cli.context import Options
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
+app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
                   help="MBFlow from the command line: validate, import, run and watch workflows, serve "
                        "function steps, generate typed clients.")
 
@@ -28,6 +28,18 @@ def main_options(
     ctx.obj = Options(url=url, api_key=api_key, profile=profile)
 
 
+app.command("start")(serving.start)
+app.command("validate")(documents.validate)
+app.command("convert")(documents.convert)
+app.command("fmt")(documents.fmt)
+app.command("import")(documents.import_)
+app.command("export")(documents.export)
+app.command("list")(documents.list_)
+app.command("diff")(documents.diff)
+app.command("rollback")(documents.rollback)
+app.command("run")(runs.run)
+app.add_typer(runs.executions, name="executions")
+app.add_typer(runs.events, name="events")
 app.command("worker")(serving.worker)
 
 

@@ -1,0 +1,300 @@
+"""The `mbflow` console script, run as a user runs it (a subprocess), against a live server and
+in process (--local)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from mbflow import Client
+from tests.sdk.conftest import hello, slow
+from tests.server_process import ServerProcess
+from tests.workflows.api.documents import CYCLE, magic_flow_user_onboarding
+
+MBFLOW = str(Path(sys.executable).parent / "mbflow")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str, server: ServerProcess | None = None, env: dict[str, str] | None = None, cwd: Path | None = None,
+        stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Runs `mbflow ARGS` with a clean configuration: the server's URL and key when given."""
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("MBFLOW_URL", "MBFLOW_API_KEY", "MBFLOW_PROFILE", "DJANGO_SETTINGS_MODULE")}
+    environment.update({"MBFLOW_CONFIG": "/nonexistent/mbflow.toml", "COLUMNS": "200", "NO_COLOR": "1"})
+    if server is not None:
+        environment.update({"MBFLOW_URL": server.url, "MBFLOW_API_KEY": server.key})
+    environment.update(env or {})
+    return subprocess.run([MBFLOW, *args], env=environment, cwd=cwd or ROOT, input=stdin, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+COMMANDS = [[], ["start"], ["validate"], ["convert"], ["fmt"], ["import"], ["export"], ["list"], ["diff"],
+            ["rollback"], ["run"], ["worker"], ["executions"], ["executions", "list"], ["executions", "show"],
+            ["executions", "logs"], ["executions", "cancel"], ["executions", "retry"], ["events"],
+            ["events", "send"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "mbflow")
+def test_every_command_has_help(command: list[str]) -> None:
+    done = cli(*command, "--help")
+    assert done.returncode == 0, done.stderr
+    assert "Usage: mbflow" in done.stdout
+
+
+@pytest.mark.parametrize("where", ["local", "remote"])
+def test_validate_prints_file_line_col_code_message_and_exits_1(where: str, server: ServerProcess,
+                                                                tmp_path: Path) -> None:
+    bad = tmp_path / "loop.yaml"
+    bad.write_text(CYCLE)
+    good = tmp_path / "hello.yaml"
+    good.write_text(hello("fine"))
+    done = cli("validate", str(good), str(bad), server=server if where == "remote" else None)
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines and all(re.match(rf"^{re.escape(str(bad))}:\d+:\d+: \w+ ", line) for line in lines), lines
+    cycle = next(line for line in lines if ": cycle " in line)
+    line_number = int(cycle.split(":")[1])
+    assert "b" in CYCLE.splitlines()[line_number - 1]  # points into the cycle's part of the file
+    assert "2 file(s) checked, 1 invalid" in done.stderr
+
+    fine = cli("validate", "--json", str(good), server=server if where == "remote" else None)
+    assert fine.returncode == 0, fine.stderr
+    assert json.loads(fine.stdout)[0]["valid"] is True
+
+
+@pytest.mark.parametrize("where", ["local", "remote"])
+def test_convert_writes_a_seed_file_as_native_yaml(where: str, server: ServerProcess, tmp_path: Path) -> None:
+    seed = tmp_path / "workflow.yaml"
+    seed.write_text(magic_flow_user_onboarding())
+    done = cli("convert", str(seed), server=server if where == "remote" else None)
+    assert done.returncode == 0, done.stderr
+    native = yaml.safe_load(done.stdout)
+    assert native["apiVersion"] == "mbflow/v1" and native["metadata"]["name"] == "user-onboarding"
+    assert {node["id"] for node in native["spec"]["nodes"]} >= {"validate-user", "create-account"}
+
+
+def test_fmt_rewrites_a_file_canonically_and_check_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "messy.yaml"
+    path.write_text("spec:\n  nodes:\n  - {type: noop, id: a}\nkind: Workflow\nmetadata: {name: messy}\n"
+                    "apiVersion: mbflow/v1\n")
+    assert cli("fmt", "--check", str(path)).returncode == 1
+    done = cli("fmt", str(path))
+    assert done.returncode == 0 and "reformatted" in done.stderr
+    text = path.read_text()
+    assert text.startswith("apiVersion: mbflow/v1\nkind: Workflow\n")
+    assert "- id: a\n" in text
+    assert cli("fmt", "--check", str(path)).returncode == 0
+
+
+def test_import_list_export_diff_rollback(server: ServerProcess, tmp_path: Path) -> None:
+    name = unique("cli")
+    first, second = tmp_path / "v1.yaml", tmp_path / "v2.yaml"
+    first.write_text(hello(name))
+    second.write_text(hello(name, "Hi"))
+    done = cli("import", str(first), server=server)
+    assert done.returncode == 0 and f"created {name} v1" in done.stdout, done.stderr
+    done = cli("import", "-m", "hi", str(second), server=server)
+    assert done.returncode == 3 and "name_taken" in done.stderr  # import creates; a new version is a PUT
+    with Client(server.url, server.key) as client:
+        client.workflows.update(name, second.read_text(), message="hi")
+    listed = cli("list", "--json", "--search", name, server=server)
+    assert [w["name"] for w in json.loads(listed.stdout)] == [name]
+    assert name in cli("list", server=server).stdout
+    exported = cli("export", name, "--version", "1", server=server)
+    assert exported.returncode == 0 and "Hello {{ input.name }}" in exported.stdout
+    diff = cli("diff", name, "1", "2", server=server)
+    assert diff.returncode == 0 and "-" in diff.stdout and "nodes changed: shape" in diff.stderr
+    back = cli("rollback", name, "1", "-m", "back", server=server)
+    assert back.returncode == 0 and "v3 is now active" in back.stdout
+    missing = cli("export", unique("nope"), server=server)
+    assert missing.returncode == 3 and "not_found" in missing.stderr
+
+
+def test_run_waits_shows_progress_lines_and_exits_by_the_outcome(server: ServerProcess, tmp_path: Path) -> None:
+    name = unique("cli-run")
+    with Client(server.url, server.key) as client:
+        client.workflows.create(hello(name))
+    done = cli("run", name, "--input", '{"name": "Ada"}', "--wait", server=server)
+    assert done.returncode == 0, done.stderr
+    assert "execution " in done.stdout and ": succeeded" in done.stdout
+    assert json.loads(done.stdout.split("\n", 1)[1]) == {"greeting": "Hello Ada"}
+    # Not a terminal: one plain line per event, in order.
+    events = [line.split() for line in done.stderr.splitlines() if re.match(r"^\d\d:\d\d:\d\d +\d+ ", line)]
+    assert [int(e[1]) for e in events] == list(range(1, len(events) + 1))
+    assert ["node.succeeded", "shape"] in [e[2:4] for e in events]
+
+    (tmp_path / "input.json").write_text('{"nom": "Ada"}')
+    refused = cli("run", name, "--input", f"@{tmp_path / 'input.json'}", "--wait", server=server)
+    assert refused.returncode == 3 and "invalid_input" in refused.stderr
+
+    started = cli("run", name, "--input", '{"name": "Bo"}', server=server)
+    assert started.returncode == 0
+    execution_id = started.stdout.strip()
+    shown = cli("executions", "show", execution_id, "--json", server=server)
+    assert json.loads(shown.stdout)["id"] == execution_id
+
+
+def test_a_failed_run_exits_1_and_a_run_past_its_timeout_exits_5(server: ServerProcess, tmp_path: Path) -> None:
+    failing = tmp_path / "fail.yaml"
+    failing.write_text("apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {name: boom}\nspec:\n  nodes:\n"
+                       "    - {id: boom, type: fail, config: {message: Boom}}\n")
+    done = cli("run", str(failing), "--wait", server=server)
+    assert done.returncode == 1 and ": failed" in done.stdout and "Boom" in done.stderr
+    name = unique("cli-slow")
+    with Client(server.url, server.key) as client:
+        client.workflows.create(slow(name, "30s"))
+    late = cli("run", name, "--wait", "--timeout", "1", "--json", server=server)
+    assert late.returncode == 5
+    execution = json.loads(late.stdout)
+    assert execution["status"] == "running"
+    cancelled = cli("executions", "cancel", execution["id"], server=server)
+    assert cancelled.returncode == 0 and "cancelled" in cancelled.stdout
+    logs = cli("executions", "logs", execution["id"], server=server)
+    assert logs.returncode == 0 and "execution.cancelled" in logs.stdout
+    listed = cli("executions", "list", "--workflow", name, "--json", server=server)
+    assert [e["status"] for e in json.loads(listed.stdout)] == ["cancelled"]
+    not_failed = cli("executions", "retry", execution["id"], server=server)
+    assert not_failed.returncode == 3 and "not_failed" in not_failed.stderr
+
+
+def test_run_local_runs_a_file_in_process(tmp_path: Path) -> None:
+    path = tmp_path / "hello.yaml"
+    path.write_text(hello("local-hello"))
+    done = cli("run", "--local", str(path), "--input", '{"name": "Ada"}', env={"DATABASE_URL": "postgresql://x@/x"})
+    assert done.returncode == 0, done.stderr
+    assert ": succeeded" in done.stdout and '"greeting": "Hello Ada"' in done.stdout
+    assert not list(tmp_path.glob("*.sqlite3")) and not (ROOT / "mbflow.sqlite3-wal").exists()
+
+
+LOCAL_WORKER = '''\
+import mbflow
+
+worker = mbflow.Worker(executor="user-service")
+
+@worker.function("validateUserData")
+def validate(data: dict) -> dict:
+    return {"valid": "@" in data["user_data"]["email"], "errors": []}
+
+@worker.function("createUserAccount", executor="account-service")
+def create(data: dict) -> dict:
+    return {"user_id": "u-" + data["email"].split("@")[0], "status": "created"}
+
+@worker.function("verifyUser", executor="verification-service")
+def verify(data: dict) -> dict:
+    return {"verified": True}
+
+@worker.function("sendWelcomeEmail", executor="notification-service")
+def welcome(data: dict) -> dict:
+    return {"sent": True, "to": data["email"]}
+'''
+
+
+def test_run_local_serves_the_seeds_function_steps_with_a_worker_module(tmp_path: Path) -> None:
+    (tmp_path / "seed_worker.py").write_text(LOCAL_WORKER)
+    seed = tmp_path / "workflow.yaml"
+    seed.write_text(magic_flow_user_onboarding())
+    done = cli("run", "--local", str(seed), "--worker", "seed_worker:worker", "--json", "--input",
+               '{"email": "ada@example.com", "name": "Ada", "preferences": {}}', cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    execution = json.loads(done.stdout)
+    steps = {step["node_id"]: step for step in execution["steps"]}
+    assert steps["send-welcome-email"]["output"] == {"sent": True, "to": "ada@example.com"}
+    assert steps["create-account"]["status"] == "succeeded"
+
+
+def test_where_the_server_is_comes_from_flags_env_or_a_profile(server: ServerProcess, tmp_path: Path) -> None:
+    profiles = tmp_path / "config.toml"
+    profiles.write_text(f'profile = "dev"\n\n[profiles.dev]\nurl = "{server.url}"\napi_key = "{server.key}"\n\n'
+                        '[profiles.broken]\nurl = "http://127.0.0.1:9"\napi_key = "x"\n')
+    config = {"MBFLOW_CONFIG": str(profiles)}
+    assert cli("list", "--json", env=config).returncode == 0  # the file's default profile
+    unreachable = cli("--profile", "broken", "list", env=config)
+    assert unreachable.returncode == 4 and "Could not reach" in unreachable.stderr
+    assert cli("--profile", "nope", "list", env=config).returncode == 3
+    flags = cli("--url", server.url, "--api-key", server.key, "--profile", "broken", "list", "--json", env=config)
+    assert flags.returncode == 0, flags.stderr  # flags win over the profile
+    bad_key = cli("list", server=server, env={"MBFLOW_API_KEY": "wrong"})
+    assert bad_key.returncode == 3 and "401" in bad_key.stderr
+
+
+EVENT_WORKFLOW = """\
+apiVersion: mbflow/v1
+kind: Workflow
+metadata: {name: NAME}
+spec:
+  nodes:
+    - {id: shape, type: transform, config: {mapping: {order: "{{ input.order }}"}}}
+  output: "{{ nodes.shape.output }}"
+  triggers:
+    - {type: event, event: TYPE}
+"""
+
+
+def test_events_send_starts_the_workflows_listening_or_says_the_api_is_missing(server: ServerProcess) -> None:
+    served = "/api/v1/events/" in httpx.get(f"{server.url}/api/schema/?format=json", timeout=30).json()["paths"]
+    kind = f"order.{uuid.uuid4().hex[:6]}"
+    if served:
+        with Client(server.url, server.key) as client:
+            client.workflows.create(EVENT_WORKFLOW.replace("NAME", unique("on-order")).replace("TYPE", kind))
+    done = cli("events", "send", kind, "--data", '{"order": 7}', "--json", server=server)
+    if not served:
+        assert done.returncode == 6 and "no events API" in done.stderr
+        return
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert len(answer["executions"]) == 1, answer
+    with Client(server.url, server.key) as client:
+        finished = client.executions.wait(answer["executions"][0]["execution"], timeout=60)
+    assert finished.output == {"order": 7}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_start_serves_the_site_until_sigterm(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "CELERY_BROKER_URL")}
+    settings = tmp_path / "mbflow.env"
+    settings.write_text(f"# settings\nDATABASE_URL=sqlite:///{tmp_path / 'db.sqlite3'}\n"
+                        "MBFLOW_ADMIN_PASSWORD='pw-Secret-1'\n")
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    process = subprocess.Popen([MBFLOW, "start", "--port", str(port), "--host", "127.0.0.1", "--config",
+                                str(settings)], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "mbflow start did not serve /health"
+            time.sleep(0.2)
+        assert (tmp_path / "db.sqlite3").exists()  # the --config file's DATABASE_URL
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
