@@ -1,12 +1,18 @@
-"""Prometheus metrics for the web process, served at /metrics."""
+"""Prometheus metrics served at /metrics: this process's HTTP figures (below) and whatever the
+apps register in the default registry (monitoring: executions, nodes, queues, pools, live
+subscribers, read from the database and Redis so that every process's work is counted)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.crypto import constant_time_compare
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+from mbflow_site.errors import envelope
 
 REQUESTS = Counter("mbflow_http_requests_total", "HTTP requests", ["method", "status"])
 LATENCY = Histogram(
@@ -30,4 +36,8 @@ class RequestMetricsMiddleware:
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
+    token = settings.MBFLOW_METRICS_TOKEN
+    if token and not constant_time_compare(request.headers.get("Authorization", ""), f"Bearer {token}"):
+        return JsonResponse(envelope("not_authenticated", "/metrics needs its bearer token (MBFLOW_METRICS_TOKEN)."),
+                            status=401, headers={"WWW-Authenticate": "Bearer"})
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)

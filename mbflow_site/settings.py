@@ -214,6 +214,12 @@ MBFLOW_EXPRESSION_CPU_MS = env_int("MBFLOW_EXPRESSION_CPU_MS", 1000, minimum=10)
 MBFLOW_EXPRESSION_MAX_SIZE = env_int("MBFLOW_EXPRESSION_MAX_SIZE", 1_000_000, minimum=1000)
 MBFLOW_REQUIRE_SERVICES = env_bool("MBFLOW_REQUIRE_SERVICES", False)
 
+# --- Metrics (/metrics) ------------------------------------------------------------------------
+# Workflows with a label of their own in the Prometheus figures; the others count as "other".
+MBFLOW_METRICS_MAX_WORKFLOWS = env_int("MBFLOW_METRICS_MAX_WORKFLOWS", 100, minimum=1)
+# When set, /metrics answers only a request with "Authorization: Bearer <this token>".
+MBFLOW_METRICS_TOKEN = env_str("MBFLOW_METRICS_TOKEN", "")
+
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import AsyncIterator
 
@@ -23,6 +24,19 @@ from workflows.api.base import TenantView
 POLL_SECONDS = 0.2
 KEEPALIVE_SECONDS = 15.0
 MAX_STREAM_SECONDS = 3600.0
+_open = 0
+_open_lock = threading.Lock()
+
+
+def open_streams() -> int:
+    """How many streams this process is sending now (for the metrics)."""
+    return _open
+
+
+def _opened(change: int) -> None:
+    global _open
+    with _open_lock:
+        _open += change
 
 
 def _read(execution_id: str, after_seq: int) -> tuple[list[ExecutionEvent], str | None]:
@@ -38,22 +52,26 @@ async def event_stream(execution_id: str, after_seq: int) -> AsyncIterator[str]:
     iterator whole before sending any of it). Each read borrows a pooled connection and gives it
     back, so an open stream holds none while it waits; a client that goes away cancels the wait."""
     read = database_sync_to_async(_read)
-    yield "retry: 2000\n\n"
-    started = last_write = time.monotonic()
-    while time.monotonic() - started < MAX_STREAM_SECONDS:
-        events, status = await read(execution_id, after_seq)
-        for event in events:
-            after_seq = event.seq
-            yield f"id: {event.seq}\nevent: {event.type}\ndata: {json.dumps(event_data(event))}\n\n"
-            last_write = time.monotonic()
-        if not events:
-            if status in (None, "succeeded", "failed", "cancelled"):
-                yield "event: end\ndata: {}\n\n"
-                return
-            if time.monotonic() - last_write > KEEPALIVE_SECONDS:
-                yield ": keep-alive\n\n"
+    _opened(+1)
+    try:
+        yield "retry: 2000\n\n"
+        started = last_write = time.monotonic()
+        while time.monotonic() - started < MAX_STREAM_SECONDS:
+            events, status = await read(execution_id, after_seq)
+            for event in events:
+                after_seq = event.seq
+                yield f"id: {event.seq}\nevent: {event.type}\ndata: {json.dumps(event_data(event))}\n\n"
                 last_write = time.monotonic()
-            await asyncio.sleep(POLL_SECONDS)
+            if not events:
+                if status in (None, "succeeded", "failed", "cancelled"):
+                    yield "event: end\ndata: {}\n\n"
+                    return
+                if time.monotonic() - last_write > KEEPALIVE_SECONDS:
+                    yield ": keep-alive\n\n"
+                    last_write = time.monotonic()
+                await asyncio.sleep(POLL_SECONDS)
+    finally:
+        _opened(-1)
 
 
 class StreamNegotiation(DefaultContentNegotiation):

@@ -9,6 +9,16 @@ from typing import Any
 import pytest
 
 from executions.models import Execution, NodeRun
+
+# The runtime's fixtures: workflows stored through the API, both dispatchers, a real worker.
+from tests.executions.conftest import (  # noqa: F401
+    _allow_local_http,
+    celery_worker,
+    dispatcher,
+    django_db_modify_db_settings,
+    run,
+    store,
+)
 from workflows.models import Tenant, Workflow
 
 T0 = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
@@ -32,12 +42,12 @@ def make_execution(db: None) -> MakeExecution:
             tenant=tenant, workflow=workflow, status=status, created_at=created,
             started_at=created if status != "pending" else None,
             finished_at=created + timedelta(seconds=seconds) if seconds is not None else None)
-        for order, (node_id, run) in enumerate((nodes or {}).items()):
-            started = created + timedelta(seconds=0.1) if run.get("attempt", 1) > 0 else None
-            ran = run.get("seconds")
+        for order, (node_id, node) in enumerate((nodes or {}).items()):
+            started = created + timedelta(seconds=0.1) if node.get("attempt", 1) > 0 else None
+            ran = node.get("seconds")
             NodeRun.objects.create(
-                execution=execution, node_id=node_id, order=order, status=run["status"],
-                attempt=run.get("attempt", 1), error=run.get("error"), reused_from=run.get("reused_from"),
+                execution=execution, node_id=node_id, order=order, status=node["status"],
+                attempt=node.get("attempt", 1), error=node.get("error"), reused_from=node.get("reused_from"),
                 started_at=started,
                 finished_at=started + timedelta(seconds=ran) if started and ran is not None else None)
         return execution
