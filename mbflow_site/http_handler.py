@@ -4,9 +4,10 @@ Every view and middleware of the site is synchronous. Django's own ASGI handler 
 event loop into a thread three times per request (the ``request_started`` signal, the middleware
 chain, ``response.close``) and starts a new thread for each request (``ThreadSensitiveContext``).
 This handler reads the body on the event loop, then runs the whole synchronous part - signals,
-middleware, view, rendering, ``request_finished`` - in one call on a pool of reused threads, and
-sends the finished response from the event loop. The request's database connection goes back to
-the pool before the response is sent, as the last thing its thread does.
+middleware, view, rendering, ``request_finished`` - in one call on a pool of reused threads (reads
+on a pool of their own), and sends the finished response from the event loop. The request's
+database connection goes back to the pool before the response is sent, as the last thing its
+thread does.
 
 Streaming responses keep Django's own path, in a thread of their own: an async iterator (the
 server-sent events) is sent part by part as it comes, and the stream stops when the client goes
@@ -39,12 +40,17 @@ from mbflow_site.turns import turn
 # and plan caches, queries compiled once: some 45,000 objects) is frozen out of the cyclic
 # collector's full passes, as asgi.py does with what loading the site made (figures there).
 FREEZE_AFTER = 1000
+# Methods that change nothing (RFC 9110's safe methods).
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class ThreadedASGIHandler(ASGIHandler):
     def __init__(self) -> None:
         super().__init__()
         self.threads = ThreadPoolExecutor(max_workers=settings.HTTP_THREADS, thread_name_prefix="mbflow-http")
+        # Reads have threads of their own: a request waiting for its execution holds a thread,
+        # and a read must not wait for one behind starts that wait (threads start when needed).
+        self.read_threads = ThreadPoolExecutor(max_workers=settings.HTTP_THREADS, thread_name_prefix="mbflow-read")
         self.served = itertools.count(1)
 
     def load_middleware(self, is_async: bool = False) -> None:
@@ -61,7 +67,8 @@ class ThreadedASGIHandler(ASGIHandler):
             return
         try:
             respond = functools.partial(contextvars.copy_context().run, self.respond, scope, body_file)
-            response = await asyncio.get_running_loop().run_in_executor(self.threads, respond)
+            threads = self.read_threads if scope["method"] in READS else self.threads
+            response = await asyncio.get_running_loop().run_in_executor(threads, respond)
             if response.streaming:
                 await self.stream(response, receive, send)
             else:
@@ -70,8 +77,9 @@ class ThreadedASGIHandler(ASGIHandler):
             body_file.close()
 
     def respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
-        """The synchronous part of one request, in one thread: what a WSGI server would call."""
-        with turn():
+        """The synchronous part of one request, in one thread: what a WSGI server would call.
+        A read goes before the requests that change state (mbflow_site/turns.py)."""
+        with turn(first=scope["method"] in READS):
             return self._respond(scope, body_file)
 
     def _respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
