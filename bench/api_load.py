@@ -124,8 +124,8 @@ def base_env(key: str) -> dict[str, str]:
     return env
 
 
-def manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run([str(PY), "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+def manage(env: dict[str, str], *args: str, tree: Path = ROOT) -> None:
+    subprocess.run([str(PY), "manage.py", *args], cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
 def start_server(kind: str, env: dict[str, str], workers: int = 1,
@@ -405,14 +405,15 @@ def host_busy() -> tuple[int, int, int]:
 
 
 def processes_cpu(roots: dict[str, list[int]]) -> dict[str, float]:
-    """CPU seconds so far of each named group of process trees, of PostgreSQL and of this client."""
+    """CPU seconds so far of each named group of process trees, of each PostgreSQL backend
+    (``postgres <pid>``) and of this client."""
     processes = {pid: info for pid in os.listdir("/proc") if pid.isdigit() and (info := _cpu_of(pid))}
     children: dict[int, list[int]] = {}
     for pid, (_, parent, _) in processes.items():
         children.setdefault(parent, []).append(int(pid))
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = {"postgres": sum(c for name, _, c in processes.values() if name.startswith("postgres")),
-           "client": usage.ru_utime + usage.ru_stime}
+    cpu = {f"postgres {pid}": c for pid, (name, _, c) in processes.items() if name.startswith("postgres")}
+    cpu["client"] = usage.ru_utime + usage.ru_stime
     for group, pids in roots.items():
         todo, total = list(pids), 0.0
         while todo:
@@ -542,7 +543,10 @@ async def starts_round(url: str, key: str, target: str, args: argparse.Namespace
         reads, read_errors = await reading
         wall = time.perf_counter() - begin
         cpu_after, host_after = processes_cpu(roots), host_busy()
-    cpu = {part: cpu_after[part] - cpu_before[part] for part in cpu_after}
+    cpu = {part: cpu_after[part] - cpu_before[part] for part in cpu_after if not part.startswith("postgres")}
+    # PostgreSQL: the backends alive at both ends (every database's: other agents' too).
+    cpu["postgres"] = sum(cpu_after[part] - cpu_before[part] for part in cpu_after
+                          if part.startswith("postgres") and part in cpu_before)
     ticks = max(1, host_after[2] - host_before[2])
     return {"started": started, "start_latency": start_latency, "start_errors": start_errors, "reads": reads,
             "read_errors": read_errors, "alone": alone, "starts_wall": starts_wall, "wall": wall, "cpu": cpu,
@@ -598,16 +602,23 @@ def parse_variants(text: str) -> dict[str, tuple[Path, dict[str, str]]]:
     return variants
 
 
+def set_up_database(variants: dict[str, tuple[Path, dict[str, str]]], envs: dict[str, dict[str, str]]) -> None:
+    """Migrates with the first variant's code (the variants compared share its schema) and seeds
+    the demo tenant with the run's key."""
+    first = next(iter(variants))
+    manage(envs[first], "migrate", "--verbosity", "0", tree=variants[first][0])
+    manage(envs[first], "mbflow_demo", tree=variants[first][0])
+
+
 def run_starts(args: argparse.Namespace) -> None:
     if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not os.environ.get("REDIS_URL"):
         raise SystemExit("set DATABASE_URL (PostgreSQL) and REDIS_URL")
     key = "mbf_" + secrets.token_urlsafe(32)
     env = {**base_env(key), "CELERY_BROKER_URL": os.environ["REDIS_URL"], "MBFLOW_DISPATCHER": "celery",
            "MBFLOW_HTTP_ALLOW_HOSTS": "127.0.0.1", "WEB_CONCURRENCY": str(args.workers)}
-    manage(env, "migrate", "--verbosity", "0")
-    manage(env, "mbflow_demo")
     variants = parse_variants(args.variants or f"this={ROOT}")
     envs = {name: {**tree_env(env, tree), **settings} for name, (tree, settings) in variants.items()}
+    set_up_database(variants, envs)
     waits = [float(w) for w in args.waits.split(",")]
     print(f"MBFlow starts under reads: {args.starts} executions of load-io (http GET to a local aiohttp "
           f"server, then 2 transform nodes) per round from {args.clients} clients at once, wait="
@@ -688,16 +699,15 @@ def main() -> None:
         raise SystemExit("set DATABASE_URL (PostgreSQL) and REDIS_URL")
     key = "mbf_" + secrets.token_urlsafe(32)
     env = base_env(key)
-    manage(env, "migrate", "--verbosity", "0")
-    manage(env, "mbflow_demo")
+    variants = parse_variants(args.variants or f"this={ROOT}")
+    envs = {name: {**tree_env(env, tree), **settings} for name, (tree, settings) in variants.items()}
+    set_up_database(variants, envs)
     print(f"MBFlow API open-loop load: {args.rate:.0f} req/s for {args.duration:.0f} s per server, mix "
           f"1/3 GET /workflows, 1/3 GET /workflows/load-light, 1/3 POST /executions wait=10 (3-node light "
           f"workflow); PostgreSQL + Redis, embedded dispatcher in each server process; python "
           f"{sys.version.split()[0]}; client: one aiohttp ClientSession, latency from scheduled send time"
           + f"; uvicorn with {args.workers} worker process(es), daphne with one; settings as shipped (one "
           "psycopg pool per process, DB_MAX_CONNECTIONS)")
-    variants = parse_variants(args.variants or f"this={ROOT}")
-    envs = {name: {**tree_env(env, tree), **settings} for name, (tree, settings) in variants.items()}
     figures: dict[tuple[str, str], list[dict[str, float]]] = {}
     for _round in range(args.rounds or 1):
         for variant, (tree, _settings) in variants.items():
