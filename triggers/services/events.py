@@ -25,8 +25,8 @@ from triggers.services.specs import parse
 from triggers.services.sync import do_sync_stale
 from workflows.models import Tenant
 from workflows.spec import ExpressionError, evaluate
+from workflows.spec.models import EVENT_TYPE_PATTERN
 
-EVENT_TYPE = r"^[A-Za-z0-9_.:/-]{1,200}$"
 _MISSING = object()
 
 
@@ -35,12 +35,13 @@ class EventIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: Annotated[str, Field(pattern=EVENT_TYPE, description="What happened, e.g. `order.created`.")]
+    type: Annotated[str, Field(pattern=EVENT_TYPE_PATTERN, description="What happened, e.g. `order.created`.")]
     data: Any = Field(default_factory=dict, description="The event's payload (a workflow's input by default).")
     source: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     id: Annotated[str, Field(min_length=1, max_length=200, description="Given: the same id again starts nothing.")] \
         | None = None
-    time: datetime | None = None
+    time: datetime | None = Field(default=None, description="When it happened (UTC unless it says); default: "
+                                                            "when it was received.")
 
 
 @dataclass
@@ -53,7 +54,8 @@ class Published:
 
 def event_view(event: EventIn, received: datetime) -> dict[str, Any]:
     """The event as a filter and a run see it (``input: event``)."""
-    moment = (event.time or received).astimezone(UTC)
+    moment = event.time or received
+    moment = (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(UTC)
     return {"type": event.type, "data": event.data, "source": event.source, "id": event.id,
             "time": moment.isoformat().replace("+00:00", "Z")}
 

@@ -30,6 +30,7 @@ from workflows.spec.expressions import check_syntax, is_expression
 
 NODE_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
 WORKFLOW_NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,99}$"
+EVENT_TYPE_PATTERN = r"^[A-Za-z0-9_.:/-]{1,200}$"  # an event trigger's `event`, an event's `type`
 
 Duration = Annotated[
     float,
@@ -212,7 +213,7 @@ class WebhookTrigger(_Trigger):
 
 class EventTrigger(_Trigger):
     type: Literal["event"]
-    event: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/-]{1,200}$")]
+    event: Annotated[str, Field(pattern=EVENT_TYPE_PATTERN)]
     source: str | None = None
     # Field → value equality over the event's data (`customer.tier: gold`), or an expression over `event`.
     filter: EventFilter = {}
