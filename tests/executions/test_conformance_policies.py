@@ -173,31 +173,31 @@ RETRIES = """
     - id: fixed
       type: http
       config: {url: "@url/status/503?key=fixed-@tag"}
-      retry: {max_attempts: 4, backoff: fixed, initial_delay: 100ms, jitter: false}
+      retry: {max_attempts: 4, backoff: fixed, initial_delay: 50ms, jitter: false}
     - id: linear
       type: http
       config: {url: "@url/status/503?key=linear-@tag"}
-      retry: {max_attempts: 4, backoff: linear, initial_delay: 100ms, jitter: false}
+      retry: {max_attempts: 4, backoff: linear, initial_delay: 50ms, jitter: false}
     - id: exponential
       type: http
       config: {url: "@url/status/503?key=exponential-@tag"}
-      retry: {max_attempts: 4, backoff: exponential, initial_delay: 100ms, jitter: false}
+      retry: {max_attempts: 4, backoff: exponential, initial_delay: 50ms, jitter: false}
     - id: multiplied
       type: http
       config: {url: "@url/status/503?key=multiplied-@tag"}
-      retry: {max_attempts: 4, backoff: exponential, initial_delay: 100ms, multiplier: 3, jitter: false}
+      retry: {max_attempts: 4, backoff: exponential, initial_delay: 50ms, multiplier: 3, jitter: false}
     - id: capped
       type: http
       config: {url: "@url/status/503?key=capped-@tag"}
-      retry: {max_attempts: 4, backoff: exponential, initial_delay: 100ms, max_delay: 250ms, jitter: false}
+      retry: {max_attempts: 4, backoff: exponential, initial_delay: 50ms, max_delay: 120ms, jitter: false}
     - id: late
       type: http
       config: {url: "@url/status/503?key=late-@tag"}
-      retry: {max_attempts: 2, backoff: fixed, initial_delay: 400ms, jitter: false}
+      retry: {max_attempts: 2, backoff: fixed, initial_delay: 250ms, jitter: false}
     - id: jittered
       type: http
       config: {url: "@url/status/503?key=jittered-@tag"}
-      retry: {max_attempts: 5, backoff: fixed, initial_delay: 200ms, jitter: true}
+      retry: {max_attempts: 5, backoff: fixed, initial_delay: 100ms, jitter: true}
     - {id: handled, type: noop}
   edges:
 """
@@ -229,7 +229,7 @@ def _delays(seen: Seen, node: str) -> list[float]:
 
 
 def _close(delays: list[float], expected: list[float]) -> bool:
-    return len(delays) == len(expected) and all(abs(a - b) < 0.03 for a, b in zip(delays, expected, strict=True))
+    return len(delays) == len(expected) and all(abs(a - b) < 0.015 for a, b in zip(delays, expected, strict=True))
 
 
 def check_node_retry(seen: Seen) -> None:
@@ -270,26 +270,26 @@ def check_backoff(kind: str, expected: list[float]) -> Any:
 
 
 def check_backoff_key(seen: Seen) -> None:
-    for kind, expected in (("fixed", [0.1] * 3), ("linear", [0.1, 0.2, 0.3]), ("exponential", [0.1, 0.2, 0.4])):
+    for kind, expected in (("fixed", [0.05] * 3), ("linear", [0.05, 0.1, 0.15]), ("exponential", [0.05, 0.1, 0.2])):
         check_backoff(kind, expected)(seen)
 
 
 def check_initial_delay(seen: Seen) -> None:
-    assert _close(_delays(seen, "late"), [0.4]), _delays(seen, "late")
-    assert _close(_delays(seen, "fixed"), [0.1] * 3)
+    assert _close(_delays(seen, "late"), [0.25]), _delays(seen, "late")
+    assert _close(_delays(seen, "fixed"), [0.05] * 3)
 
 
 def check_multiplier(seen: Seen) -> None:
-    assert _close(_delays(seen, "multiplied"), [0.1, 0.3, 0.9]), _delays(seen, "multiplied")
+    assert _close(_delays(seen, "multiplied"), [0.05, 0.15, 0.45]), _delays(seen, "multiplied")
 
 
 def check_max_delay(seen: Seen) -> None:
-    assert _close(_delays(seen, "capped"), [0.1, 0.2, 0.25]), _delays(seen, "capped")
+    assert _close(_delays(seen, "capped"), [0.05, 0.1, 0.12]), _delays(seen, "capped")
 
 
 def check_jitter(seen: Seen) -> None:
     jittered = _delays(seen, "jittered")
-    assert len(jittered) == 4 and all(0.1 - 0.01 <= delay <= 0.2 + 0.01 for delay in jittered), jittered
+    assert len(jittered) == 4 and all(0.05 - 0.005 <= delay <= 0.1 + 0.005 for delay in jittered), jittered
     assert len({round(delay, 3) for delay in jittered}) > 1, jittered  # spread, not one value
     assert len({round(delay, 3) for delay in _delays(seen, "fixed")}) == 1  # without jitter: exact
 
@@ -551,14 +551,6 @@ def breakers(h: Harness) -> Seen:
         runs.append(h.run(name, data))
         states.append(_breaker(h, key))
     seen["calls_while_open"] = len(h.calls(f"breaker-{h.tag}"))
-    retry_at = datetime.fromisoformat(states[-1]["retry_at"])
-    while datetime.now(UTC) < retry_at:  # the breaker's own recovery time, read from it
-        time.sleep(0.02)
-    for data in (PASS, PASS):
-        runs.append(h.run(name, data))
-        states.append(_breaker(h, key))
-    seen.update(runs=runs, states=states, events=h.events(runs[1]["id"], "call"),
-                calls=len(h.calls(f"breaker-{h.tag}")))
     first, second = h.put("payer-a", SHARED), h.put("payer-b", SHARED)
     seen["shared"] = [h.run(first), h.run(second)]
     seen["shared_calls"] = len(h.calls(f"shared-{h.tag}"))
@@ -569,6 +561,14 @@ def breakers(h: Harness) -> Seen:
         seen["rate"].append(h.run(rate, data))
         seen["rate_states"].append(_breaker(h, f"{rate}:call")["state"])
     seen["rate_calls"] = len(h.calls(f"rate-{h.tag}"))
+    retry_at = datetime.fromisoformat(states[-1]["retry_at"])  # meanwhile the first breaker recovers
+    while datetime.now(UTC) < retry_at:  # the breaker's own recovery time, read from it
+        time.sleep(0.02)
+    for data in (PASS, PASS):
+        runs.append(h.run(name, data))
+        states.append(_breaker(h, key))
+    seen.update(runs=runs, states=states, events=h.events(runs[1]["id"], "call"),
+                calls=len(h.calls(f"breaker-{h.tag}")))
     return seen
 
 
@@ -762,9 +762,9 @@ SCENARIOS: dict[str, Scenario] = {
     "node.retry": Scenario(retries, check_node_retry),
     "retry.max_attempts": Scenario(retries, check_max_attempts),
     "retry.backoff": Scenario(retries, check_backoff_key),
-    "retry.backoff=fixed": Scenario(retries, check_backoff("fixed", [0.1, 0.1, 0.1])),
-    "retry.backoff=linear": Scenario(retries, check_backoff("linear", [0.1, 0.2, 0.3])),
-    "retry.backoff=exponential": Scenario(retries, check_backoff("exponential", [0.1, 0.2, 0.4])),
+    "retry.backoff=fixed": Scenario(retries, check_backoff("fixed", [0.05, 0.05, 0.05])),
+    "retry.backoff=linear": Scenario(retries, check_backoff("linear", [0.05, 0.1, 0.15])),
+    "retry.backoff=exponential": Scenario(retries, check_backoff("exponential", [0.05, 0.1, 0.2])),
     "retry.initial_delay": Scenario(retries, check_initial_delay),
     "retry.multiplier": Scenario(retries, check_multiplier),
     "retry.max_delay": Scenario(retries, check_max_delay),
