@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -165,3 +166,15 @@ def test_the_api_shows_the_next_five_fire_times_in_utc(store: Store, editor: API
     assert {(t.hour, t.minute) for t in paris} == {(9, 0)}
     assert [b - a for a, b in itertools.pairwise(paris)] == [timedelta(days=1)] * 4
     assert trigger["schedule"]["timezone"] == "Europe/Paris" and trigger["schedule"]["missed"] == "skip"
+
+
+def test_the_scheduled_report_template_starts_on_weekday_mornings_in_paris(embedded: object, store: Store) -> None:
+    template = (Path(__file__).resolve().parents[2] / "workflows/templates_library/scheduled_report.yaml").read_text()
+    trigger = only_trigger(store(template)["id"])
+    due = trigger.next_fire_at.astimezone(ZoneInfo("Europe/Paris"))
+    assert (due.hour, due.minute) == (8, 0) and due.isoweekday() <= 5
+
+    assert tick(trigger.next_fire_at).started == 1
+    execution = Execution.objects.get()
+    assert execution.input == {"channel": "#sales"}
+    assert execution.trigger["name"] == "Weekday mornings"

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.server_process import ServerProcess, server_process
+from tests.server_process import ROOT, ServerProcess, server_process
 
 RATE_LIMIT = 10
 BODY_LIMIT = 4096
@@ -266,3 +266,17 @@ def test_the_embedded_server_fires_an_interval_trigger_once_per_due_time(flow: F
     due_times = [run["trigger"]["due_at"] for run in runs]
     assert len(due_times) == len(set(due_times)) >= 3
     assert {run["trigger"]["id"] for run in runs} == {made["trigger"]["id"]}
+
+
+def test_the_webhook_alert_template_answers_its_caller_on_its_own(flow: Flow, api: httpx.Client,
+                                                                 anonymous: httpx.Client) -> None:
+    """The template as shipped: its sync webhook gets the `acknowledge` node's 202 at once."""
+    template = (ROOT / "workflows" / "templates_library" / "webhook_alert.yaml").read_text()
+    created = api.post("/api/v1/workflows", content=template, headers={"Content-Type": "application/yaml"})
+    assert created.status_code == 201, created.text
+    hook = api.get("/api/v1/workflows/webhook-alert/triggers").json()["results"][0]
+    answer = anonymous.post(hook_path(hook), json={"title": "disk full", "severity": "info"})
+    assert answer.status_code == 202, answer.text
+    body = answer.json()
+    assert body["accepted"] is True
+    assert settled(api, body["execution"])["trigger"]["name"] == "Alert intake"
