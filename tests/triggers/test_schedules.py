@@ -14,8 +14,9 @@ from rest_framework.test import APIClient
 
 from executions.models import Execution
 from tests.triggers.conftest import Store, doc, finished
-from triggers.models import FireStatus, Trigger, TriggerFire
+from triggers.models import FireStatus, Trigger, TriggerFire, TriggerSync
 from triggers.services.schedules import tick
+from workflows.models import WorkflowVersion
 
 
 def cron_flow(name: str = "report", missed: str = "skip", extra: str = "") -> str:
@@ -178,3 +179,21 @@ def test_the_scheduled_report_template_starts_on_weekday_mornings_in_paris(embed
     execution = Execution.objects.get()
     assert execution.input == {"channel": "#sales"}
     assert execution.trigger["name"] == "Weekday mornings"
+
+
+def test_a_trigger_an_older_version_declared_that_no_longer_validates_starts_nothing_and_stops_no_other(
+        embedded: object, store: Store) -> None:
+    """GIVEN a version stored before its trigger keys were checked as they are now (a 6-field cron)
+    WHEN the tick derives the triggers
+    THEN that trigger gets no row and the other workflows' schedules fire as before."""
+    old = store(cron_flow("legacy"))
+    version = WorkflowVersion.objects.get(workflow_id=old["id"])
+    version.spec["spec"]["triggers"][0]["schedule"] = "*/5 * * * * *"
+    WorkflowVersion.objects.filter(pk=version.pk).update(spec=version.spec)
+    # As after the upgrade that brought triggers: no rows derived yet.
+    Trigger.objects.filter(workflow_id=old["id"]).delete()
+    TriggerSync.objects.filter(workflow_id=old["id"]).delete()
+    fine = only_trigger(store(interval_flow("fine"))["id"])
+
+    assert not Trigger.objects.filter(workflow_id=old["id"]).exists()
+    assert tick(fine.next_fire_at).started == 1

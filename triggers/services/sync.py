@@ -19,7 +19,9 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
+from pydantic import ValidationError
 
+from mbflow_site.errors import UNAVAILABLE
 from triggers.models import SCHEDULED_KINDS, Trigger, TriggerSync
 from triggers.schedules import next_after
 from triggers.services.specs import declared_triggers, parse
@@ -51,9 +53,14 @@ def do_sync_workflow(workflow_id: uuid.UUID | str) -> None:
             return
         now = timezone.now()
         rows = {row.key: row for row in Trigger.objects.filter(workflow=workflow)}
-        declared = declared_triggers(version.spec)
-        for key, raw in declared:
-            model = parse(raw)
+        declared = []
+        for key, raw in declared_triggers(version.spec):
+            try:
+                declared.append((key, raw, parse(raw)))
+            except ValidationError as exc:  # a version saved before its keys were checked as they are now
+                logger.warning("Workflow %s v%s: trigger %s is not valid and starts nothing: %s",
+                               workflow.pk, version.number, key, exc.errors(include_url=False)[0]["msg"])
+        for key, raw, model in declared:
             row = rows.get(key) or Trigger(tenant_id=workflow.tenant_id, workflow=workflow, key=key)
             schedule_changed = _schedule_changed(row, raw) or not row.declared
             row.kind, row.name, row.enabled, row.declared, row.version = (
@@ -67,7 +74,7 @@ def do_sync_workflow(workflow_id: uuid.UUID | str) -> None:
             else:
                 row.next_fire_at = None
             row.save()
-        keys = {key for key, _ in declared}
+        keys = {key for key, _, _ in declared}
         Trigger.objects.filter(workflow=workflow).exclude(key__in=keys).update(
             declared=False, next_fire_at=None, version=version, updated_at=now)
         state.version, state.synced_at = version, now
@@ -89,7 +96,12 @@ def do_sync_stale(tenant: Tenant | None = None) -> int:
     """Derives the rows of every stale workflow (of ``tenant``); how many were stale."""
     stale = stale_workflows(tenant)
     for workflow_id in stale:
-        do_sync_workflow(workflow_id)
+        try:
+            do_sync_workflow(workflow_id)
+        except UNAVAILABLE:
+            raise
+        except Exception:  # one workflow's trouble does not keep the others' triggers from firing
+            logger.exception("Could not derive the triggers of workflow %s", workflow_id)
     return len(stale)
 
 
