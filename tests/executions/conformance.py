@@ -20,6 +20,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from executions.dispatch import use_dispatcher
+from executions.dispatch.celery import CeleryDispatcher
 from executions.models import ExecutionEvent
 from tests.executions.language_reference import defined, documented
 from tests.executions.servers import LocalServer
@@ -205,8 +206,6 @@ def _harness(request: pytest.FixtureRequest, dispatcher: str) -> Harness:
         worker = request.getfixturevalue("celery_worker")
         if worker is None:
             pytest.skip("Celery runs need Redis (REDIS_URL) and PostgreSQL")
-        from executions.dispatch.celery import CeleryDispatcher
-
         use_dispatcher(CeleryDispatcher())
         request.addfinalizer(lambda: use_dispatcher(None))
     return Harness(request, dispatcher, request.getfixturevalue("editor"), request.getfixturevalue("admin_client"),

@@ -186,6 +186,8 @@ def _add_keys(found: set[str], prefix: str, keys: dict[str, str]) -> None:
 
 @cache
 def documented() -> frozenset[str]:
+    """The names docs/workflow-language.md documents (node types before triggers: a trigger's
+    paragraph may name a node type's keys, which are not the trigger's)."""
     text = REFERENCE.read_text()
     found: set[str] = set()
     _document_block(text, found)
@@ -406,6 +408,8 @@ def _add_model(found: set[str], prefix: str, model: type[BaseModel], enumerated:
 
 @cache
 def defined() -> frozenset[str]:
+    """The names the code defines: the models' fields, the built-in node types' config schemas,
+    the expression environment's globals, filters and tests, the trigger models."""
     enumerated = frozenset(entry for entry in documented() if "=" in entry)
     found: set[str] = set()
     found.update(f"document.{key}" for key in _fields(WorkflowSpec))

@@ -210,6 +210,7 @@ SCENARIOS: dict[str, Scenario] = {
        for text in DURATIONS},
 }
 
+# Defects reported to the lead: their tests are expected to fail, strictly (see conformance.cases).
 KNOWN: dict[str, str] = {
     "duration.seconds": "defect (export or reference): a number of seconds is read as seconds, but export writes it "
                         "as given (`timeout: 45`), not normalised to `45s` as the reference says, whether the "

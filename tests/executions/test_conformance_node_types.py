@@ -872,6 +872,7 @@ SCENARIOS: dict[str, Scenario] = {
     "function.output": Scenario(function, check_function_output),
 }
 
+# Defects reported to the lead: their tests are expected to fail, strictly (see conformance.cases).
 KNOWN: dict[str, str] = {}
 
 

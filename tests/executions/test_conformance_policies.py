@@ -833,7 +833,7 @@ SCENARIOS: dict[str, Scenario] = {
     "rate_limit.per": Scenario(limits, check_rate_per),
 }
 
-# Runtime defects found by these scenarios, reported to the lead (the test fails until fixed).
+# Defects reported to the lead: their tests are expected to fail, strictly (see conformance.cases).
 KNOWN: dict[str, str] = {}
 
 
