@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8181
 SERVER ?= uvicorn
 
-.PHONY: run test lint install frontend migrate demo browser test-backend test-frontend test-e2e bench clean worker
+.PHONY: run test lint install codegen frontend migrate demo browser test-backend test-frontend test-e2e bench clean worker
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,13 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+# json-schema-to-typescript and tsc for `mbflow generate client --language typescript` (and its tests).
+mbflow/codegen/node/node_modules/.installed: mbflow/codegen/node/package.json mbflow/codegen/node/package-lock.json
+	cd mbflow/codegen/node && npm ci --no-audit --no-fund
+	touch $@
+
+codegen: mbflow/codegen/node/node_modules/.installed
 
 frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund
@@ -55,7 +62,7 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi; }
 
-test-backend: install
+test-backend: install codegen
 	$(BIN)/pytest -q -m "not e2e" -p no:randomly
 
 test-frontend: frontend/node_modules/.installed

@@ -160,9 +160,10 @@ class AsyncWorkflows(_AsyncResource):
 
 class AsyncExecutions(_AsyncResource):
     async def start(self, workflow: str, input: Any = None, *, wait: float | None = None,
-                    idempotency_key: str | None = None, version: int | None = None) -> Execution:
+                    idempotency_key: str | None = None, version: int | None = None,
+                    metadata: dict[str, Any] | None = None) -> Execution:
         return await self._execution(api.start_execution(workflow, input, wait=wait, idempotency_key=idempotency_key,
-                                                         version=version))
+                                                         version=version, metadata=metadata))
 
     async def start_adhoc(self, document: Document, input: Any = None, *, wait: float | None = None,
                           idempotency_key: str | None = None) -> Execution:

@@ -198,9 +198,10 @@ def _wait_time(wait: float | None) -> float:
 
 
 def start_execution(workflow: str, input: Any = None, *, wait: float | None = None,
-                    idempotency_key: str | None = None, version: int | None = None) -> Call[Execution]:
+                    idempotency_key: str | None = None, version: int | None = None,
+                    metadata: dict[str, Any] | None = None) -> Call[Execution]:
     body = {"workflow": workflow, "input": input, "wait": wait, "idempotency_key": idempotency_key,
-            "version": version}
+            "version": version, "metadata": metadata}
     return Call("POST", "/executions", _model(Execution), json={k: v for k, v in body.items() if v is not None},
                 extra_time=_wait_time(wait), idempotent=idempotency_key is not None)
 

@@ -169,11 +169,12 @@ class Workflows(_Resource):
 
 class Executions(_Resource):
     def start(self, workflow: str, input: Any = None, *, wait: float | None = None,
-              idempotency_key: str | None = None, version: int | None = None) -> Execution:
+              idempotency_key: str | None = None, version: int | None = None,
+              metadata: dict[str, Any] | None = None) -> Execution:
         """Starts a run of ``workflow`` (id or name); with ``wait``, answers once it ended or
         after that many seconds, whichever comes first."""
         return self._execution(api.start_execution(workflow, input, wait=wait, idempotency_key=idempotency_key,
-                                                   version=version))
+                                                   version=version, metadata=metadata))
 
     def start_adhoc(self, document: Document, input: Any = None, *, wait: float | None = None,
                     idempotency_key: str | None = None) -> Execution:

@@ -152,6 +152,9 @@ class ExecutionSummary(ApiModel):
     """An execution as lists show it."""
 
     id: str
+    execution_id: str = ""  # the same as id (the Magic Flow seed's name)
+    tracking_url: str = ""  # the page that shows the run
+    metadata: dict[str, Any] = Field(default_factory=dict)
     workflow: WorkflowRef | None
     version: int | None
     status: ExecutionStatus

@@ -7,6 +7,7 @@ import typer
 
 from mbflow.cli import documents, runs, serving
 from mbflow.cli.context import Options
+from mbflow.cli.generate import generate
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
                   help="MBFlow from the command line: validate, import, run and watch workflows, serve "
@@ -41,6 +42,7 @@ app.command("run")(runs.run)
 app.add_typer(runs.executions, name="executions")
 app.add_typer(runs.events, name="events")
 app.command("worker")(serving.worker)
+app.add_typer(generate, name="generate")
 
 
 def main() -> None:

@@ -79,3 +79,14 @@ def canonical(document: Document) -> str:
     """The document written the one canonical way (key order, quoting, indentation); comments
     are not kept."""
     return str(_documents().canonical(read_text(document)))
+
+
+def document(document: Document) -> dict[str, Any]:
+    """A valid workflow file (any dialect) as the native document; InvalidWorkflow otherwise."""
+    return dict(_documents().document(read_text(document)))
+
+
+def context_schemas(document: Document) -> dict[str, Any]:
+    """The ``input_schema`` and ``output_schema`` a WorkflowContext file (Magic Flow's
+    context.yaml) sets."""
+    return dict(_documents().context(read_text(document)))

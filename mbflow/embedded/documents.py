@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from mbflow.errors import BadRequest
+from mbflow.errors import BadRequest, InvalidWorkflow
 from workflows.spec import (
     CONTEXT_KIND,
     LoadedDocument,
     SpecSyntaxError,
+    context_schemas,
     dump_yaml,
     load_document,
     validate_context,
@@ -49,3 +50,25 @@ def convert(text: str) -> str:
 
 def canonical(text: str) -> str:
     return dump_yaml(read(text).data)
+
+
+def _checked(text: str, kind: str) -> LoadedDocument:
+    loaded = read(text)
+    report = validate_context(loaded) if loaded.kind == CONTEXT_KIND else validate_document(loaded)
+    if loaded.kind != kind:
+        raise BadRequest(400, "wrong_kind", f"This is a {loaded.kind}, not a {kind}.")
+    if not report.valid:
+        first = report.errors[0]
+        raise InvalidWorkflow(400, "invalid_workflow", f"{len(report.errors)} error(s); first: {first.message} "
+                              f"(line {first.line})", {"errors": [issue.to_dict() for issue in report.errors]})
+    return loaded
+
+
+def document(text: str) -> dict[str, Any]:
+    """A valid workflow as the native document (JSON-like data)."""
+    return dict(_checked(text, "Workflow").data)
+
+
+def context(text: str) -> dict[str, Any]:
+    """The input and output schemas a valid WorkflowContext sets."""
+    return dict(context_schemas(_checked(text, CONTEXT_KIND).data))
