@@ -47,7 +47,7 @@ def _compared() -> list[object]:
 def test_the_reference_and_the_code_agree(name: str) -> None:
     in_docs, in_code = name in documented(), name in defined()
     assert in_docs, f"`{name}` is defined in {where_defined(name)} but docs/workflow-language.md does not document it"
-    assert in_code, f"docs/workflow-language.md documents `{name}` but {where_defined(name)} does not define it"
+    assert in_code, f"docs/workflow-language.md documents `{name}` but it is not defined in {where_defined(name)}"
 
 
 def test_the_reference_is_read_whole() -> None:
