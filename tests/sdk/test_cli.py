@@ -47,7 +47,7 @@ def unique(prefix: str) -> str:
 COMMANDS = [[], ["start"], ["validate"], ["convert"], ["fmt"], ["import"], ["export"], ["list"], ["diff"],
             ["rollback"], ["run"], ["worker"], ["executions"], ["executions", "list"], ["executions", "show"],
             ["executions", "logs"], ["executions", "cancel"], ["executions", "retry"], ["events"],
-            ["events", "send"]]
+            ["events", "send"], ["generate"], ["generate", "client"], ["generate", "docs"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "mbflow")
