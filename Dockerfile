@@ -12,7 +12,10 @@ COPY pyproject.toml ./
 COPY mbflow_site ./mbflow_site
 COPY workflows ./workflows
 COPY executions ./executions
+COPY triggers ./triggers
+COPY monitoring ./monitoring
 COPY designer ./designer
+COPY mbflow ./mbflow
 COPY manage.py ./
 RUN pip install --no-cache-dir .
 COPY --from=frontend /app/frontend/dist ./frontend/dist

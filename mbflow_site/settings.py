@@ -182,6 +182,15 @@ MBFLOW_SCHEDULE_TICK_SECONDS = env_int("MBFLOW_SCHEDULE_TICK_SECONDS", 1, minimu
 # Each webhook trigger takes at most this many calls per window (then 429 with Retry-After).
 MBFLOW_WEBHOOK_RATE_LIMIT = env_int("MBFLOW_WEBHOOK_RATE_LIMIT", 100, minimum=1)
 MBFLOW_WEBHOOK_RATE_WINDOW = env_int("MBFLOW_WEBHOOK_RATE_WINDOW", 10, minimum=1)
+# Events from RabbitMQ (manage.py mbflow_consume): the broker (default: CELERY_BROKER_URL when it
+# is AMQP), the topic exchange publishers send to, the queue this consumer reads and the binding
+# keys it takes; messages it cannot take go to <exchange>.dead and the queue <queue>.dead.
+MBFLOW_EVENTS_BROKER_URL = env_str(
+    "MBFLOW_EVENTS_BROKER_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("amqp://", "amqps://")) else ""
+)
+MBFLOW_EVENTS_EXCHANGE = env_str("MBFLOW_EVENTS_EXCHANGE", "mbflow.events")
+MBFLOW_EVENTS_QUEUE = env_str("MBFLOW_EVENTS_QUEUE", "mbflow.events")
+MBFLOW_EVENTS_BINDINGS = env_list("MBFLOW_EVENTS_BINDINGS", ["#"])
 # Redis broker: a message a worker took and never acknowledged (it died) is delivered again this
 # many seconds after it was taken; a delivery of a node that already ran again is refused.
 MBFLOW_BROKER_VISIBILITY_TIMEOUT = env_int("MBFLOW_BROKER_VISIBILITY_TIMEOUT", 3600, minimum=1)
