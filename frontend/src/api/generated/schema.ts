@@ -434,6 +434,43 @@ export interface paths {
         patch: operations["api_v1_members_partial_update"];
         trace?: never;
     };
+    "/api/v1/metrics/nodes/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The nodes that failed most over a window, and the slowest (by p95), of the tenant or of
+         *     one workflow.
+         */
+        get: operations["api_v1_metrics_nodes_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/metrics/summary/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The tenant's executions over a window, by workflow, and what is running now. */
+        get: operations["api_v1_metrics_summary_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/node-types/": {
         parameters: {
             query?: never;
@@ -700,6 +737,26 @@ export interface paths {
         patch: operations["api_v1_workflows_partial_update"];
         trace?: never;
     };
+    "/api/v1/workflows/{ref}/client/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The typed client of the workflow's active version (or ``version``): input and output
+         *     types from its schemas, ``run``/``start``, step-name constants (see docs/sdk.md).
+         */
+        get: operations["api_v1_workflows_client_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workflows/{ref}/diff/": {
         parameters: {
             query?: never;
@@ -760,6 +817,26 @@ export interface paths {
         };
         /** @description Every view of the API works inside the caller's tenant. */
         get: operations["api_v1_workflows_export_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{ref}/metrics/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description A workflow's executions over a window: counts, success rate, durations (seconds; p50/p95/p99
+         *     interpolated), a time series, and each step's figures.
+         */
+        get: operations["api_v1_workflows_metrics_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -891,6 +968,13 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        ActiveSchema: {
+            pending: number;
+            running: number;
+            paused: number;
+            /** @description Executions with a node waiting for a signal or its turn. */
+            waiting: number;
+        };
         ApiKey: {
             /** Format: uuid */
             readonly id: string;
@@ -1008,6 +1092,7 @@ export interface components {
             id: string | null;
             /**
              * Time
+             * @description When it happened (UTC unless it says); default: when it was received.
              * @default null
              */
             time: string | null;
@@ -1021,6 +1106,29 @@ export interface components {
             workflow: {
                 [key: string]: unknown;
             };
+        };
+        FiguresSchema: {
+            /** @description Executions created in the window, whatever their state. */
+            execution_count: number;
+            success_count: number;
+            failure_count: number;
+            cancelled_count: number;
+            /**
+             * Format: double
+             * @description Successes over executions that ended.
+             */
+            success_rate: number | null;
+            /**
+             * Format: double
+             * @description Seconds, over executions that ended.
+             */
+            avg_duration: number | null;
+            /** Format: double */
+            p50_duration: number | null;
+            /** Format: double */
+            p95_duration: number | null;
+            /** Format: double */
+            p99_duration: number | null;
         };
         HookAccepted: {
             /** Format: uuid */
@@ -1058,6 +1166,27 @@ export interface components {
          * @enum {string}
          */
         ModeEnum: "async" | "sync";
+        NodeFiguresSchema: {
+            /** @description Executions in which the node ran. */
+            execution_count: number;
+            failure_count: number;
+            /** Format: double */
+            failure_rate: number | null;
+            /** @description Attempts after the first. */
+            retry_count: number;
+            /** Format: double */
+            avg_duration: number | null;
+            /** Format: double */
+            p95_duration: number | null;
+            workflow: components["schemas"]["WorkflowRefSchema"] | null;
+            node_id: string;
+        };
+        NodeRankingsSchema: {
+            period: components["schemas"]["PeriodSchema"];
+            most_failing: components["schemas"]["NodeFiguresSchema"][];
+            /** @description By p95 duration. */
+            slowest: components["schemas"]["NodeFiguresSchema"][];
+        };
         PatchedMemberRoleRequest: {
             role?: components["schemas"]["RoleEnum"];
         };
@@ -1083,6 +1212,32 @@ export interface components {
             archived?: boolean;
             /** @description Whether the workflow's triggers start runs. */
             active?: boolean;
+        };
+        PeriodSchema: {
+            /** Format: date-time */
+            start: string;
+            /** Format: date-time */
+            end: string;
+            /** @description The period asked for, or the window's length. */
+            length: string;
+            granularity: string;
+        };
+        PointSchema: {
+            /**
+             * Format: date-time
+             * @description The bucket's start.
+             */
+            time: string;
+            execution_count: number;
+            success_count: number;
+            failure_count: number;
+            cancelled_count: number;
+            /** Format: double */
+            success_rate: number | null;
+            /** Format: double */
+            avg_duration: number | null;
+            /** Format: double */
+            p95_duration: number | null;
         };
         /**
          * Poll
@@ -1254,6 +1409,27 @@ export interface components {
          * @enum {string}
          */
         StateEnum: "closed" | "open" | "half_open";
+        StepSchema: {
+            /** @description Executions in which the node ran. */
+            execution_count: number;
+            failure_count: number;
+            /** Format: double */
+            failure_rate: number | null;
+            /** @description Attempts after the first. */
+            retry_count: number;
+            /** Format: double */
+            avg_duration: number | null;
+            /** Format: double */
+            p95_duration: number | null;
+        };
+        SummarySchema: {
+            period: components["schemas"]["PeriodSchema"];
+            metrics: components["schemas"]["FiguresSchema"];
+            time_series: components["schemas"]["PointSchema"][];
+            workflows: components["schemas"]["WorkflowFiguresSchema"][];
+            /** @description Now, whenever they started. */
+            active: components["schemas"]["ActiveSchema"];
+        };
         TenantChoiceRequest: {
             tenant: string;
         };
@@ -1320,7 +1496,6 @@ export interface components {
          */
         TriggerTypeEnum: "cron" | "interval" | "webhook" | "event" | "manual";
         Version: {
-            /** Format: int64 */
             number: number;
             checksum: string;
             message?: string;
@@ -1330,7 +1505,6 @@ export interface components {
             readonly created_at: string;
         };
         VersionDetail: {
-            /** Format: int64 */
             number: number;
             checksum: string;
             message?: string;
@@ -1387,11 +1561,40 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        WorkflowFiguresSchema: {
+            execution_count: number;
+            success_count: number;
+            failure_count: number;
+            cancelled_count: number;
+            /** Format: double */
+            success_rate: number | null;
+            /** Format: double */
+            avg_duration: number | null;
+            /** Format: double */
+            p95_duration: number | null;
+            /** @description null for ad hoc executions. */
+            workflow: components["schemas"]["WorkflowRefSchema"] | null;
+        };
+        WorkflowMetricsSchema: {
+            workflow: components["schemas"]["WorkflowRefSchema"];
+            period: components["schemas"]["PeriodSchema"];
+            metrics: components["schemas"]["FiguresSchema"];
+            time_series: components["schemas"]["PointSchema"][];
+            /** @description By node id. */
+            step_metrics: {
+                [key: string]: components["schemas"]["StepSchema"];
+            };
+        };
         WorkflowRef: {
             /** Format: uuid */
             id: string;
             name: string;
             active: boolean;
+        };
+        WorkflowRefSchema: {
+            /** Format: uuid */
+            id: string;
+            name: string;
         };
     };
     responses: never;
@@ -2196,6 +2399,66 @@ export interface operations {
             };
         };
     };
+    api_v1_metrics_nodes_retrieve: {
+        parameters: {
+            query?: {
+                /** @description The window's end (ISO 8601); now by default. */
+                end?: string;
+                /** @description The length of each time-series bucket (`1m`, `1h`, `1d`...); by default the finest of 1m, 5m, 15m, 1h, 6h, 1d, 1w giving at most 60 buckets. At most 1000 buckets. */
+                granularity?: string;
+                /** @description How many of each (10 by default, at most 100). */
+                limit?: number;
+                /** @description How far back from now (or from `end`): `<n>s|m|h|d|w`, e.g. `1h`, `24h` (the default), `7d`; at most 400d. */
+                period?: string;
+                /** @description Instead of `period`: the window's start (ISO 8601). */
+                start?: string;
+                /** @description Only this workflow's nodes (an id or a name). */
+                workflow?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeRankingsSchema"];
+                };
+            };
+        };
+    };
+    api_v1_metrics_summary_retrieve: {
+        parameters: {
+            query?: {
+                /** @description The window's end (ISO 8601); now by default. */
+                end?: string;
+                /** @description The length of each time-series bucket (`1m`, `1h`, `1d`...); by default the finest of 1m, 5m, 15m, 1h, 6h, 1d, 1w giving at most 60 buckets. At most 1000 buckets. */
+                granularity?: string;
+                /** @description How far back from now (or from `end`): `<n>s|m|h|d|w`, e.g. `1h`, `24h` (the default), `7d`; at most 400d. */
+                period?: string;
+                /** @description Instead of `period`: the window's start (ISO 8601). */
+                start?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SummarySchema"];
+                };
+            };
+        };
+    };
     api_v1_node_types_retrieve: {
         parameters: {
             query?: never;
@@ -2848,6 +3111,30 @@ export interface operations {
             };
         };
     };
+    api_v1_workflows_client_retrieve: {
+        parameters: {
+            query?: {
+                language?: "python" | "typescript";
+                version?: number;
+            };
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+        };
+    };
     api_v1_workflows_diff_retrieve: {
         parameters: {
             query: {
@@ -2965,6 +3252,36 @@ export interface operations {
                 };
                 content: {
                     "text/yaml": string;
+                };
+            };
+        };
+    };
+    api_v1_workflows_metrics_retrieve: {
+        parameters: {
+            query?: {
+                /** @description The window's end (ISO 8601); now by default. */
+                end?: string;
+                /** @description The length of each time-series bucket (`1m`, `1h`, `1d`...); by default the finest of 1m, 5m, 15m, 1h, 6h, 1d, 1w giving at most 60 buckets. At most 1000 buckets. */
+                granularity?: string;
+                /** @description How far back from now (or from `end`): `<n>s|m|h|d|w`, e.g. `1h`, `24h` (the default), `7d`; at most 400d. */
+                period?: string;
+                /** @description Instead of `period`: the window's start (ISO 8601). */
+                start?: string;
+            };
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowMetricsSchema"];
                 };
             };
         };
