@@ -199,6 +199,40 @@ export const api = {
       http.GET("/api/v1/executions/{execution_id}/", { params: path("execution_id", id) }),
       "Loading the execution",
     ),
+
+  // Control of an execution (docs/api.md, Executions): each answers the execution's detail.
+  pauseExecution: (id: string) =>
+    unwrap<Execution>(http.POST("/api/v1/executions/{execution_id}/pause/", { params: path("execution_id", id) }), "Pausing"),
+  resumeExecution: (id: string) =>
+    unwrap<Execution>(http.POST("/api/v1/executions/{execution_id}/resume/", { params: path("execution_id", id) }), "Resuming"),
+  /** With `compensate`, the compensation steps undoing what succeeded run before it ends. */
+  cancelExecution: (id: string, compensate = false) =>
+    unwrap<Execution>(
+      http.POST("/api/v1/executions/{execution_id}/cancel/", { params: path("execution_id", id), body: { compensate } }),
+      "Cancelling",
+    ),
+  /** A failed execution goes on in place from its failed nodes. */
+  retryExecution: (id: string) =>
+    unwrap<Execution>(http.POST("/api/v1/executions/{execution_id}/retry/", { params: path("execution_id", id) }), "Retrying"),
+  /** A new execution of the same version, with `input`. */
+  rerunExecution: (id: string, input: unknown) =>
+    unwrap<Execution>(
+      http.POST("/api/v1/executions/{execution_id}/rerun/", {
+        params: path("execution_id", id),
+        // Only the input: the start body's other fields keep their defaults (as `execute` sends it).
+        body: { input } as never,
+      }),
+      "Running again",
+    ),
+  /** A new execution (`replay_of` this one) running `from` and everything after it; the others reuse their outputs. */
+  replayExecution: (id: string, body: { from: string; input: unknown; version?: number | null }) =>
+    unwrap<Execution>(
+      http.POST("/api/v1/executions/{execution_id}/replay/", {
+        params: path("execution_id", id),
+        body: { from: body.from, input: body.input, version: body.version ?? null, idempotency_key: null, wait: null },
+      }),
+      "Replaying",
+    ),
 };
 
 export function executionSocketUrl(executionId: string): string {

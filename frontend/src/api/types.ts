@@ -131,7 +131,17 @@ export interface TemplateDetail extends TemplateSummary {
   yaml: string;
 }
 
-export type NodeRunStatus = "pending" | "running" | "succeeded" | "failed" | "skipped" | "retrying" | "cancelled";
+export type NodeRunStatus =
+  | "pending"
+  | "running"
+  | "waiting"
+  | "falling_back"
+  | "succeeded"
+  | "failed"
+  | "skipped"
+  | "retrying"
+  | "timed_out"
+  | "cancelled";
 
 export interface NodeRun {
   node_id: string;
@@ -143,15 +153,22 @@ export interface NodeRun {
   error?: unknown;
   started_at?: string | null;
   finished_at?: string | null;
+  scheduled_at?: string | null;
+  /** A replay: the execution whose output this node reused instead of running. */
+  reused_from?: string | null;
 }
 
 export interface Execution {
   id: string;
   status: string;
   workflow?: unknown;
+  version?: number | null;
   input?: unknown;
   output?: unknown;
   error?: unknown;
+  /** The execution this one replays (POST /executions/{id}/replay). */
+  replay_of?: string | null;
+  compensation?: { error?: unknown; nodes?: string[]; status?: string } | null;
   steps?: NodeRun[];
   nodes?: NodeRun[] | Record<string, NodeRun>;
   node_runs?: NodeRun[];

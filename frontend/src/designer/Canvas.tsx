@@ -25,6 +25,7 @@ import { nodeDetailAt } from "../lib/levelOfDetail";
 import { measureSince } from "../lib/perf";
 import { fittedViewport } from "../lib/viewport";
 import { reuseUnchanged, sameValue } from "../lib/reuse";
+import { displayStatus, runNodeNote } from "../lib/runControls";
 import { hasSuccessOutput, outputPorts } from "../lib/nodeKinds";
 import { addEdge, addNode, moveNodes, uniqueId, type XY } from "../lib/workflowDoc";
 import { useDesigner, useDesignerStoreApi } from "./store";
@@ -189,10 +190,11 @@ export function Canvas() {
     const result = reuseUnchanged(nodeCache.current, graph.nodes.map((n): WorkflowFlowNode => {
       const nodeType = nodeTypesCatalog[n.type];
       const issues = issuesByNode.get(n.id) ?? NO_ISSUES;
-      const status = run?.nodes[n.id]?.status;
+      const status = displayStatus(run?.nodes[n.id]);
+      const statusNote = runNodeNote(run?.nodes[n.id]);
       const position = dragging[n.id] ?? positions[n.id];
       // (`raw`, the node's item as data, is what its fields are read from; `index` does not show.)
-      const inputs = [n.raw, nodeType, issues, status, position, selected.has(n.id), geometryOk, dims.current.get(n.id)];
+      const inputs = [n.raw, nodeType, issues, status, statusNote, position, selected.has(n.id), geometryOk, dims.current.get(n.id)];
       const last = madeFrom.current.get(n.id);
       if (last && sameInputs(last.inputs, inputs)) {
         if (last.geometry) given.current.set(n.id, last.geometry);
@@ -208,6 +210,7 @@ export function Canvas() {
         success: hasSuccessOutput(nodeType),
         issues,
         status,
+        statusNote,
         summary: summarize(n.type, n.config),
       });
       const known = outputs.current.byNode.get(n.id);
@@ -589,7 +592,7 @@ function minimapClassName(): string {
 function minimapColor(flowNode: Node): string {
   const node = flowNode as WorkflowFlowNode;
   const status = node.data.status;
-  if (status === "succeeded") return "#12b76a";
+  if (status === "succeeded" || status === "reused") return "#12b76a";
   if (status === "failed") return "#f04438";
   if (status === "running" || status === "retrying") return "#2e90fa";
   if (node.data.issues.length) return "#f04438";

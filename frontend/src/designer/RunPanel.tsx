@@ -1,32 +1,31 @@
 /**
  * Running the saved workflow: an input form from `spec.input_schema`, the start call, and the
- * live node states from the execution's WebSocket (with polling as a fallback).
+ * live node states from the execution's WebSocket (with polling as a fallback). The controls of
+ * a run (pause, resume, cancel, retry, run again, replay) are in ./RunControls.
  */
 import { useEffect, useMemo, useState } from "react";
-import { Check, Play, X } from "lucide-react";
+import { Check, History, Play, X } from "lucide-react";
 import { api, ApiError, executionSocketUrl } from "../api/client";
-import type { Execution, ExecutionEvent, JsonSchema, NodeRun } from "../api/types";
+import type { ExecutionEvent, JsonSchema, NodeRun } from "../api/types";
 import { Modal } from "../components/Modal";
 import { useSession } from "../components/session";
 import { toast } from "../components/toast";
+import {
+  applyRunEvent,
+  canControlRuns,
+  canReplayFrom,
+  displayStatus,
+  FINISHED_STATUSES as TERMINAL,
+  liveEventsOf,
+  nodeRunsOf,
+  runNodeNote,
+  runNodesFrom,
+} from "../lib/runControls";
+import { ReplayDialog } from "./RunControls";
 import { SchemaForm, type FieldPath } from "./SchemaForm";
 import { useDesigner, useDesignerStoreApi, type RunState } from "./store";
 
-const TERMINAL = new Set(["succeeded", "failed", "cancelled", "timed_out"]);
-
-const EVENT_STATUS: Record<string, string> = {
-  "node.started": "running",
-  "node.waiting": "waiting",
-  "node.succeeded": "succeeded",
-  "node.failed": "failed",
-  "node.skipped": "skipped",
-  "node.retrying": "retrying",
-  "node.cancelled": "cancelled",
-  "node.timed_out": "timed_out",
-  "node.scheduled": "pending",
-};
-
-const EXECUTION_STATUS: Record<string, string> = { created: "pending", started: "running", resumed: "running" };
+export { nodeRunsOf };
 
 function setPath(target: Record<string, unknown>, path: FieldPath, value: unknown): Record<string, unknown> {
   const copy: Record<string, unknown> = { ...target };
@@ -47,24 +46,9 @@ function errorText(error: unknown): string {
   return typeof message === "string" ? message : JSON.stringify(error);
 }
 
-/** Node runs of an execution, whichever shape the detail uses (list or map). */
-export function nodeRunsOf(execution: Execution): NodeRun[] {
-  const raw = execution.steps ?? execution.nodes ?? execution.node_runs ?? [];
-  if (Array.isArray(raw)) return raw;
-  return Object.entries(raw).map(([node_id, run]) => ({ ...run, node_id: run.node_id ?? node_id }));
-}
-
 /** Applies one live event to the run state. */
 export function applyEvent(run: RunState, event: ExecutionEvent): RunState {
-  if (event.node_id && EVENT_STATUS[event.type]) {
-    const attempt = typeof event.payload?.attempt === "number" ? event.payload.attempt : run.nodes[event.node_id]?.attempt;
-    return { ...run, nodes: { ...run.nodes, [event.node_id]: { status: EVENT_STATUS[event.type], attempt } } };
-  }
-  if (event.type.startsWith("execution.")) {
-    const name = event.type.slice("execution.".length);
-    return { ...run, status: EXECUTION_STATUS[name] ?? name };
-  }
-  return run;
+  return applyRunEvent(run, event);
 }
 
 export function RunDialog({ workflowId, onClose }: { workflowId: string; onClose: () => void }) {
@@ -133,18 +117,25 @@ export async function showLastRun(store: ReturnType<typeof useDesignerStoreApi>,
       return;
     }
     const execution = await api.getExecution(last.id);
-    const nodes: RunState["nodes"] = {};
-    for (const r of nodeRunsOf(execution)) nodes[r.node_id] = { status: r.status, attempt: typeof r.attempt === "number" ? r.attempt : undefined };
-    store.getState().setRun({ executionId: execution.id, status: execution.status, nodes, past: TERMINAL.has(execution.status) });
+    store.getState().setRun({
+      executionId: execution.id,
+      status: execution.status,
+      nodes: runNodesFrom(execution),
+      past: TERMINAL.has(execution.status),
+    });
   } catch (error) {
     toast.fromError(error, "Could not load the last run");
   }
 }
 
-/** Keeps the store's run state current: WebSocket events, and a poll of the detail. */
+/**
+ * Keeps the store's run state current: WebSocket events, and a poll of the detail. Follows the
+ * run again when `follow` is bumped (a finished run retried in place).
+ */
 export function useRunStream(): void {
   const store = useDesignerStoreApi();
   const executionId = useDesigner((s) => s.run?.executionId);
+  const follow = useDesigner((s) => s.run?.follow ?? 0);
   useEffect(() => {
     if (!executionId) return;
     let closed = false;
@@ -155,9 +146,7 @@ export function useRunStream(): void {
       socket = new WebSocket(executionSocketUrl(executionId));
       socket.onmessage = (message) => {
         try {
-          const data = JSON.parse(message.data as string);
-          const events: ExecutionEvent[] = Array.isArray(data) ? data : data.event ? [data.event] : data.events ?? [data];
-          events.filter((e) => e && typeof e.type === "string").forEach(onEvent);
+          liveEventsOf(JSON.parse(message.data as string)).forEach(onEvent);
         } catch {
           /* not an event */
         }
@@ -169,14 +158,9 @@ export function useRunStream(): void {
       while (!closed) {
         try {
           const execution = await api.getExecution(executionId);
-          store.getState().setRun((run) => {
-            if (!run || run.executionId !== executionId) return run;
-            const nodes = { ...run.nodes };
-            for (const r of nodeRunsOf(execution)) {
-              nodes[r.node_id] = { status: r.status, attempt: typeof r.attempt === "number" ? r.attempt : nodes[r.node_id]?.attempt };
-            }
-            return { ...run, status: execution.status, nodes };
-          });
+          store.getState().setRun((run) =>
+            run && run.executionId === executionId ? { ...run, status: execution.status, nodes: runNodesFrom(execution, run.nodes) } : run,
+          );
           if (TERMINAL.has(execution.status)) {
             if (store.getState().run?.past) break; // a finished run shown again: nothing new to tell
             if (execution.status === "succeeded") toast.success("Run succeeded");
@@ -197,7 +181,7 @@ export function useRunStream(): void {
       closed = true;
       socket?.close();
     };
-  }, [executionId, store]);
+  }, [executionId, follow, store]);
 }
 
 function Json({ value }: { value: unknown }) {
@@ -264,12 +248,20 @@ function Decision({ executionId, nodeId, message, approvers }: { executionId: st
 export function RunDetails({ nodeId, nodeType }: { nodeId: string; nodeType?: string }) {
   const run = useDesigner((s) => s.run);
   const status = run?.nodes[nodeId]?.status;
+  const note = runNodeNote(run?.nodes[nodeId]);
+  const shownStatus = displayStatus(run?.nodes[nodeId]) ?? "pending";
+  const canControl = canControlRuns(useSession((s) => s.me?.role));
+  const [replaying, setReplaying] = useState(false);
   const [detail, setDetail] = useState<NodeRun | null>(null);
+  const [replayOf, setReplayOf] = useState<string | null>(null);
   useEffect(() => {
     if (!run) return;
     api
       .getExecution(run.executionId)
-      .then((execution) => setDetail(nodeRunsOf(execution).find((r) => r.node_id === nodeId) ?? null))
+      .then((execution) => {
+        setDetail(nodeRunsOf(execution).find((r) => r.node_id === nodeId) ?? null);
+        setReplayOf(execution.replay_of ?? null);
+      })
       .catch(() => setDetail(null));
   }, [run?.executionId, nodeId, status]); // eslint-disable-line react-hooks/exhaustive-deps
   if (!run) return null;
@@ -279,12 +271,35 @@ export function RunDetails({ nodeId, nodeType }: { nodeId: string; nodeType?: st
       <div className="kv-line">
         <span className="muted">Execution</span> <span className="mono">{run.executionId.slice(0, 8)}</span>
         <span className={`status-pill status-${run.status}`}>{run.status}</span>
+        {replayOf && (
+          <span className="muted" data-testid="run-replay-of">
+            replay of <span className="mono">{replayOf.slice(0, 8)}</span>
+          </span>
+        )}
       </div>
       <div className="kv-line">
         <span className="muted">This node</span>
-        <span className={`status-pill status-${status ?? "pending"}`}>{status ?? "pending"}</span>
+        <span className={`status-pill status-${shownStatus}`} data-testid="run-node-status">
+          {shownStatus}
+        </span>
         <span className="muted">attempts: {Array.isArray(attempts) ? attempts.length : attempts ?? run.nodes[nodeId]?.attempt ?? "—"}</span>
       </div>
+      {note && (
+        <p className="run-note" data-testid="run-node-note">
+          {note}
+        </p>
+      )}
+      {canReplayFrom(run.status, canControl) && (
+        <button
+          className="button small"
+          onClick={() => setReplaying(true)}
+          data-testid="replay-from-here"
+          title="A new execution that runs this node and everything after it; the nodes before it keep their outputs"
+        >
+          <History size={14} /> Replay from here
+        </button>
+      )}
+      {replaying && <ReplayDialog executionId={run.executionId} nodeId={nodeId} onClose={() => setReplaying(false)} />}
       {status === "waiting" && nodeType === "approval" && (
         <Decision executionId={run.executionId} nodeId={nodeId} message={messageOf(detail?.input)} approvers={approversOf(detail?.input)} />
       )}

@@ -51,7 +51,7 @@ describe("live run state", () => {
     let run = { executionId: "e", status: "running", nodes: {} as Record<string, { status: string; attempt?: number }> };
     run = applyEvent(run, { seq: 1, type: "node.started", node_id: "approve", payload: { attempt: 1 } });
     run = applyEvent(run, { seq: 2, type: "node.waiting", node_id: "approve", payload: { attempt: 1, reason: "approval" } });
-    expect(run.nodes.approve).toEqual({ status: "waiting", attempt: 1 });
+    expect(run.nodes.approve).toEqual({ status: "waiting", attempt: 1, reason: "approval" });
     run = applyEvent(run, { seq: 3, type: "node.succeeded", node_id: "approve", payload: {} });
     expect(run.nodes.approve.status).toBe("succeeded");
   });

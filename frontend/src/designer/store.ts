@@ -13,6 +13,7 @@ import type { Issue, NodeType } from "../api/types";
 import { History } from "../lib/history";
 import { mark, timed } from "../lib/perf";
 import { LiveWorkflow } from "../lib/liveDoc";
+import type { RunNode } from "../lib/runControls";
 import { EMPTY_GRAPH, type ParseProblem, type WorkflowGraph } from "../lib/workflowDoc";
 
 export type Origin = "load" | "editor" | "canvas" | "history";
@@ -20,9 +21,11 @@ export type Origin = "load" | "editor" | "canvas" | "history";
 export interface RunState {
   executionId: string;
   status: string;
-  nodes: Record<string, { status: string; attempt?: number }>;
+  nodes: Record<string, RunNode>;
   /** A run that had finished when it was opened (the last run shown again), not one started here. */
   past?: boolean;
+  /** Bumped to follow the same execution again (it was retried in place after it had ended). */
+  follow?: number;
 }
 
 export interface DesignerState {

@@ -31,6 +31,7 @@ import { HistoryDialog } from "../designer/HistoryDialog";
 import { Palette } from "../designer/Palette";
 import { Problems } from "../designer/Problems";
 import { PropertyPanel } from "../designer/PropertyPanel";
+import { RunControls } from "../designer/RunControls";
 import { RunDialog, showLastRun, useRunStream } from "../designer/RunPanel";
 import { ShortcutsHelp } from "../designer/ShortcutsHelp";
 import { TriggersPanel } from "../designer/TriggersPanel";
@@ -400,14 +401,21 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
               <Activity size={16} />
             </button>
           )}
+          {run && <RunControls />}
           {run && ["succeeded", "failed", "cancelled", "timed_out"].includes(run.status) && (
             <button className="icon-button" onClick={() => store.getState().setRun(null)} title="Clear the run's colours" aria-label="Clear the run" data-testid="clear-run-button">
               <X size={16} />
             </button>
           )}
           {run && !["succeeded", "failed", "cancelled", "timed_out"].includes(run.status) ? (
-            <button className="button" onClick={() => store.getState().setRun(null)} title="Stop following this run">
-              <Square size={14} /> {run.status}
+            <button
+              className="icon-button"
+              onClick={() => store.getState().setRun(null)}
+              title="Stop following this run"
+              aria-label="Stop following this run"
+              data-testid="stop-following"
+            >
+              <Square size={14} />
             </button>
           ) : (
             <button

@@ -1,6 +1,6 @@
 import { memo, useContext } from "react";
 import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
-import { AlertTriangle, Ban, CheckCircle2, Hourglass, Loader2, RotateCw, SkipForward, XCircle } from "lucide-react";
+import { AlertTriangle, Ban, CheckCircle2, CornerDownRight, Hourglass, Loader2, Recycle, RotateCw, SkipForward, XCircle } from "lucide-react";
 import type { Issue } from "../../api/types";
 import { nodeBodyHeight } from "../../lib/nodeGeometry";
 import { iconFor } from "../../lib/nodeKinds";
@@ -16,6 +16,8 @@ export type WorkflowNodeData = {
   success: boolean;
   issues: Issue[];
   status?: string;
+  /** Why the node of the run is in its status (a limit, its fallback, a reused output). */
+  statusNote?: string;
   summary?: string;
 };
 
@@ -31,6 +33,8 @@ const STATUS_ICON: Record<string, typeof CheckCircle2> = {
   skipped: SkipForward,
   retrying: RotateCw,
   cancelled: Ban,
+  falling_back: CornerDownRight,
+  reused: Recycle,
 };
 
 function WorkflowNodeView({ data, selected }: NodeProps<WorkflowFlowNode>) {
@@ -51,6 +55,7 @@ function WorkflowNodeView({ data, selected }: NodeProps<WorkflowFlowNode>) {
       className={classes}
       data-testid={`node-${data.nodeId}`}
       data-status={data.status ?? ""}
+      data-status-note={data.statusNote}
       data-errors={errors.length}
       title={errors.map((e) => e.message).join("\n") || undefined}
     >
@@ -74,7 +79,7 @@ function WorkflowNodeView({ data, selected }: NodeProps<WorkflowFlowNode>) {
             {data.summary && <div className="wf-node-summary mono">{data.summary}</div>}
           </div>
           {StatusIcon && (
-            <span className={`wf-node-status status-${data.status}`} title={data.status}>
+            <span className={`wf-node-status status-${data.status}`} title={data.statusNote ? `${data.status}: ${data.statusNote}` : data.status}>
               <StatusIcon size={15} className={data.status === "running" ? "spin" : ""} />
             </span>
           )}
