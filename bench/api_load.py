@@ -54,6 +54,29 @@ starts per second, statuses, the machine's busy and steal share (/proc/stat: oth
 work counts), the CPU per execution of web, workers, PostgreSQL and this client, and the
 percentiles; then the median of the rounds per variant and the ratio of each round's read
 p95 to the first variant's in the same round.
+
+Figures of ``starts`` (2-core VM shared with other agents' test suites and benches, 94-100% of
+its CPU busy in every round; 1 uvicorn process, 1 Celery worker; before = the request gate as
+of b48bbc8, after = mbflow_site/turns.py with reads first, reads' own threads and the connection
+given back; rounds taken in turn, copies of one working tree):
+- 2 rounds each, reads alone p95 28-53 ms. wait=30: read p50 447 -> 53 ms, p95 1,516 -> 119
+  and 1,358 -> 123 ms (x0.08, x0.09), p99 2.8 -> 0.2 s; start p95 3.1 -> 1.4 s, 41 -> 46
+  starts/s. wait=0: read p95 2,531 -> 149 and 823 -> 169 ms (x0.06, x0.21); start p95 4.4 ->
+  1.2 s, 60 -> 59 starts/s. The old gate with only the connection given back: read p95 1,091
+  and 1,297 ms (x0.72, x0.96): the queue, not the pool, made the reads slow. 0 of 12,000 lost.
+- 4 rounds each, a busier machine (load average 12-17, reads alone p95 125-190 ms). wait=30:
+  read p95 2,993/2,291/2,629/1,791 -> 332/318/348/385 ms (x0.11-0.21), start p95 7.9/5.5/6.3/
+  3.3 -> 5.0/4.1/5.3/5.7 s. wait=0: read p95 2,425/2,459/2,537/1,506 -> 302/319/452/335 ms
+  (x0.12-0.22), read p99 33 s -> 0.4 s; start p50 0.1-1.4 -> 1.6-2.5 s but p99 44-65 -> 2.7-5.4
+  s (the old semaphore let a newcomer take a freed turn before the waiter it woke: most starts
+  went fast, some waited a minute). 0 of 16,000 lost.
+- Read p95 under the starts was 1.8 to 4.3 times that of the reads alone in the same round
+  after, 9.5 to 63 times before. Under 100 ms needs a machine whose reads alone stay well under
+  it; these runs never had one (the nearest: 119 and 123 ms with reads alone at 28 and 37 ms).
+- In 3 of some 24 rounds of the old code the web process stopped (2 seen with py-spy dump):
+  its 4 turns were held by requests waiting for a database connection, and the 20 connections
+  of its pool by requests back from their wait, waiting for a turn; starts then timed out in
+  the client. Not seen after, where such a request gives its connection back before it waits.
 """
 
 from __future__ import annotations
