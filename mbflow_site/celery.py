@@ -36,6 +36,12 @@ app.conf.beat_schedule = {
         "schedule": float(settings.MBFLOW_SCHEDULE_TICK_SECONDS),
         "options": {"queue": QUEUES["light"], "expires": float(settings.MBFLOW_SCHEDULE_TICK_SECONDS)},
     },
+    # Outbound webhook deliveries left pending past their time (their worker died) are sent again.
+    "mbflow-sweep-webhooks": {
+        "task": "mbflow.sweep_webhook_deliveries",
+        "schedule": float(settings.MBFLOW_LEASE_SWEEP_SECONDS),
+        "options": {"queue": QUEUES["light"], "expires": float(settings.MBFLOW_LEASE_SWEEP_SECONDS)},
+    },
 }
 
 

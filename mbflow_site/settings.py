@@ -182,6 +182,15 @@ MBFLOW_SCHEDULE_TICK_SECONDS = env_int("MBFLOW_SCHEDULE_TICK_SECONDS", 1, minimu
 # Each webhook trigger takes at most this many calls per window (then 429 with Retry-After).
 MBFLOW_WEBHOOK_RATE_LIMIT = env_int("MBFLOW_WEBHOOK_RATE_LIMIT", 100, minimum=1)
 MBFLOW_WEBHOOK_RATE_WINDOW = env_int("MBFLOW_WEBHOOK_RATE_WINDOW", 10, minimum=1)
+# Outbound webhooks: an attempt waits this long for an answer; a failed one is tried again after
+# MBFLOW_DELIVERY_RETRY_SECONDS, doubling each time up to MBFLOW_DELIVERY_MAX_DELAY_SECONDS, at
+# most MBFLOW_DELIVERY_MAX_ATTEMPTS attempts in all. A process reads a tenant's subscriptions
+# again after MBFLOW_SUBSCRIPTION_CACHE_SECONDS.
+MBFLOW_DELIVERY_TIMEOUT_SECONDS = env_int("MBFLOW_DELIVERY_TIMEOUT_SECONDS", 10, minimum=1)
+MBFLOW_DELIVERY_MAX_ATTEMPTS = env_int("MBFLOW_DELIVERY_MAX_ATTEMPTS", 8, minimum=1)
+MBFLOW_DELIVERY_RETRY_SECONDS = env_int("MBFLOW_DELIVERY_RETRY_SECONDS", 10, minimum=1)
+MBFLOW_DELIVERY_MAX_DELAY_SECONDS = env_int("MBFLOW_DELIVERY_MAX_DELAY_SECONDS", 3600, minimum=1)
+MBFLOW_SUBSCRIPTION_CACHE_SECONDS = env_int("MBFLOW_SUBSCRIPTION_CACHE_SECONDS", 5, minimum=0)
 # Events from RabbitMQ (manage.py mbflow_consume): the broker (default: CELERY_BROKER_URL when it
 # is AMQP), the topic exchange publishers send to, the queue this consumer reads and the binding
 # keys it takes; messages it cannot take go to <exchange>.dead and the queue <queue>.dead.

@@ -133,3 +133,104 @@ class ReceivedEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+# --- What runs notify: outbound webhooks --------------------------------------------------------
+
+
+class WebhookEvent(models.TextChoices):
+    """What a subscription may ask to hear of (``node.failed``: a node failed or timed out for good)."""
+
+    EXECUTION_STARTED = "execution.started"
+    EXECUTION_SUCCEEDED = "execution.succeeded"
+    EXECUTION_FAILED = "execution.failed"
+    EXECUTION_CANCELLED = "execution.cancelled"
+    NODE_FAILED = "node.failed"
+
+
+class WebhookSubscription(models.Model):
+    """A tenant's outbound webhook: each event it names, of any workflow or of ``workflow``, is
+    POSTed to ``url``, signed with ``secret`` (Fernet-encrypted) in ``X-MBFlow-Signature``."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="webhook_subscriptions")
+    url = models.URLField(max_length=2000)
+    events = models.JSONField(default=list, help_text="Among the WebhookEvent values.")
+    workflow = models.ForeignKey(Workflow, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                                 help_text="Only this workflow's runs (all when empty).")
+    secret = models.BinaryField()
+    description = models.CharField(max_length=200, blank=True)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["tenant", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.url} ({', '.join(self.events)})"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending"  # to be sent (again) at next_attempt_at
+    SUCCEEDED = "succeeded"  # the receiver answered 2xx
+    FAILED = "failed"  # given up: attempts used up, a refused address, or the subscription disabled
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription, recorded before it is sent: a process that dies before
+    or while sending leaves it pending, and the sweep sends it. ``body`` is the JSON sent, the
+    same at every attempt. While an attempt is under way ``next_attempt_at`` is its lease."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    event = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    execution_id = models.UUIDField()
+    seq = models.PositiveIntegerField(help_text="The execution event's seq.")
+    node_id = models.CharField(max_length=64, blank=True)
+    body = models.TextField()
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    redelivery_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="redeliveries")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # An event is recorded once per subscription, however many times it is published.
+            models.UniqueConstraint(fields=["subscription", "execution_id", "seq"], name="unique_webhook_delivery",
+                                    condition=models.Q(redelivery_of__isnull=True)),
+        ]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="webhook_delivery_due",
+                         condition=models.Q(status="pending")),
+            models.Index(fields=["tenant", "-created_at"], name="webhook_delivery_tenant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.execution_id} #{self.seq}: {self.status}"
+
+
+class DeliveryAttempt(models.Model):
+    """One POST of a delivery and what came back."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_records")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    response = models.TextField(blank=True, help_text="The start of the response's body.")
+
+    class Meta:
+        ordering = ["delivery", "number"]
+        constraints = [models.UniqueConstraint(fields=["delivery", "number"], name="unique_delivery_attempt")]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} attempt {self.number}: {self.status_code or self.error[:40]}"

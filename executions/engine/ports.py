@@ -5,11 +5,13 @@ commits it hands its work (``Dispatch``) to the dispatcher and its events to the
 asks the breaker store whether a call may be made. ``executions.apps`` plugs in the real ones
 (the embedded pool or Celery, chosen by ``MBFLOW_DISPATCHER``; the live publisher; breakers in
 Redis when ``REDIS_URL`` is set, else in process memory); tests and the benchmark switch the
-dispatcher with ``use_dispatcher``.
+dispatcher with ``use_dispatcher``. Apps above the runtime hear of events through
+``add_event_listener`` (outbound webhooks, ``triggers.apps``) without the engine knowing them.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +46,7 @@ class Dispatcher(Protocol):
 
 
 EventSink = Callable[[Any, Any, Sequence[Event]], None]  # (tenant id, execution id, events)
+logger = logging.getLogger(__name__)
 
 
 def _no_events(tenant_id: Any, execution_id: Any, events: Sequence[Event]) -> None:
@@ -54,6 +57,7 @@ _dispatcher_factory: Callable[[], Dispatcher] | None = None
 _default: Dispatcher | None = None
 _override: Dispatcher | None = None
 _event_sink: EventSink = _no_events
+_listeners: list[EventSink] = []
 _breaker_store: BreakerStore = MemoryBreakerStore()
 
 
@@ -84,8 +88,21 @@ def use_dispatcher(dispatcher: Dispatcher | None) -> None:
     _override = dispatcher
 
 
+def add_event_listener(listener: EventSink) -> None:
+    """Lets another app hear of the events a step committed (from its ``AppConfig.ready``), after
+    the event sink, in the thread that published them: a listener must return quickly, handing
+    slow work on. One that raises is logged and never fails the engine."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
 def publish_events(tenant_id: Any, execution_id: Any, events: Sequence[Event]) -> None:
     _event_sink(tenant_id, execution_id, events)
+    for listener in _listeners:
+        try:
+            listener(tenant_id, execution_id, events)
+        except Exception:
+            logger.exception("An event listener failed on the events of execution %s", execution_id)
 
 
 def breaker_store() -> BreakerStore:

@@ -1,4 +1,5 @@
-"""Fixtures of the trigger tests: workflows stored through the API, the embedded dispatcher."""
+"""Fixtures of the trigger tests: workflows stored through the API, the embedded dispatcher, and
+for outbound webhooks a receiver and the embedded sender."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from rest_framework.test import APIClient
 from executions.dispatch import use_dispatcher
 from executions.dispatch.embedded import EmbeddedDispatcher
 from executions.models import Execution
+from tests.triggers.receiver import Receiver
+from triggers.outbound import EmbeddedSender, use_sender
 
 
 def doc(name: str, body: str) -> str:
@@ -62,3 +65,23 @@ def finished(execution_id: Any, timeout: float = 20.0) -> Execution:
             return execution
         time.sleep(0.05)
     raise AssertionError(f"execution {execution_id} did not finish in {timeout}s")
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def outbox(embedded: Any, settings: Any) -> Iterator[EmbeddedSender]:
+    """Deliveries sent by threads of the test process; retries 0.2 s, 0.4 s... apart."""
+    settings.MBFLOW_HTTP_ALLOW_HOSTS = ["127.0.0.1"]
+    settings.MBFLOW_DELIVERY_RETRY_SECONDS = 0.2
+    settings.MBFLOW_DELIVERY_MAX_ATTEMPTS = 4
+    sender = EmbeddedSender(workers=2)
+    use_sender(sender)
+    yield sender
+    use_sender(None)
+    sender.close()
