@@ -262,3 +262,59 @@ def test_mbflow_worker_runs_a_module_worker_and_finishes_its_task_on_sigterm(ser
                 process.kill()
         done = client.executions.wait(execution.id, timeout=60)
         assert done.status == "succeeded" and done.output == {"receipt": "r-5"}
+
+
+def test_a_worker_runs_up_to_its_concurrency_at_once(server: ServerProcess) -> None:
+    """GIVEN a worker of concurrency 3 whose handler waits until 3 calls are in it together
+    WHEN 3 runs start THEN all 3 succeed on their first attempt (they ran side by side)."""
+    together = threading.Barrier(3, timeout=30)
+    with Client(server.url, server.key) as client:
+        client.workflows.create(ONE_STEP.replace("NAME", "charge-three").replace("billing", "billing-3"))
+        worker = Worker(client, executor="billing-3", concurrency=3, poll_wait=1)
+
+        @worker.function("charge")
+        def charge(data: dict[str, Any]) -> dict[str, Any]:
+            together.wait()
+            return {"id": f"r-{data['amount']}"}
+
+        serving = threading.Thread(target=worker.run, kwargs={"handle_signals": False})
+        serving.start()
+        try:
+            started = [client.executions.start("charge-three", {"amount": n}) for n in range(3)]
+            done = [client.executions.wait(execution.id, timeout=60) for execution in started]
+        finally:
+            worker.stop()
+            serving.join(30)
+    assert [(e.status, e.output, e.step("charge").attempt) for e in done] == [
+        ("succeeded", {"receipt": f"r-{n}"}, 1) for n in range(3)]
+
+
+def test_a_task_still_running_at_shutdown_is_given_back_as_retryable(server: ServerProcess) -> None:
+    """GIVEN a handler that does not finish WHEN the worker stops with a short shutdown_timeout
+    THEN the task is reported as a retryable `worker_shutdown` failure (the node has no retries
+    left, so it fails saying so) and run() returns."""
+    release = threading.Event()
+    entered = threading.Event()
+    with Client(server.url, server.key) as client:
+        client.workflows.create(ONE_STEP.replace("NAME", "charge-stuck").replace("billing", "billing-stuck"))
+        worker = Worker(client, executor="billing-stuck", poll_wait=1, shutdown_timeout=0.5)
+
+        @worker.function("charge")
+        def charge(data: dict[str, Any]) -> dict[str, Any]:
+            entered.set()
+            release.wait(60)
+            return {"id": "late"}
+
+        serving = threading.Thread(target=worker.run, kwargs={"handle_signals": False})
+        serving.start()
+        try:
+            execution = client.executions.start("charge-stuck", {"amount": 1})
+            assert entered.wait(60), "the worker never took the task"
+            worker.stop()
+            serving.join(30)
+            assert not serving.is_alive()
+            done = client.executions.wait(execution.id, timeout=60)
+        finally:
+            release.set()
+    assert done.status == "failed"
+    assert done.step("charge").error["code"] == "worker_shutdown"
