@@ -8,7 +8,7 @@ appended to: counting its events gives figures that any web process answers alik
 up, and that need no hook in the engine.
 
 How: ``Tally`` rows hold the counts of the events up to ``TallyCursor.event_id``; each scrape
-adds those after it (the tail, a few minutes of events) in one consistent read. At most every
+adds those after it (the tail: about a minute of events) in one consistent read. At most every
 ``FOLD_SECONDS``, a scrape folds the settled part of the tail into the tallies, under a row lock
 that one process takes at a time. Event ids come from a sequence when a step writes its events,
 which is before it commits: a smaller id can become visible after a larger one. An event is
@@ -32,17 +32,17 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Count, F, IntegerField, Max, OuterRef, QuerySet, Subquery, Sum, Value, When
+from django.db.models import Case, Count, F, FilteredRelation, IntegerField, Max, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
-from executions.models import Execution, ExecutionEvent, NodeRun
+from executions.models import Execution, ExecutionEvent
 from monitoring.aggregates import Seconds
 from monitoring.models import Tally, TallyCursor
 from workflows.models import WorkflowVersion
 from workflows.public import spec_for
 
-SETTLE_SECONDS = 60
-FOLD_SECONDS = 30
+SETTLE_SECONDS = 30
+FOLD_SECONDS = 10
 FOLD_CHUNK = 200_000  # event ids per fold transaction
 EXECUTION_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 NODE_BUCKETS = (0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
@@ -122,12 +122,12 @@ def count_events(events: QuerySet[ExecutionEvent], labels: _Labels) -> dict[Key,
 
 
 def _count_nodes(events: QuerySet[ExecutionEvent], counts: dict[Key, float]) -> None:
-    # A node's duration is its last attempt's, from the node's row (the attempt that ended).
-    started = Subquery(NodeRun.objects.filter(execution_id=OuterRef("execution_id"), node_id=OuterRef("node_id"))
-                       .values("started_at")[:1])
-    duration = Seconds("time", "started")
+    # A node's duration is its last attempt's, from the node's row (the attempt that ended),
+    # joined by execution and node id.
+    run = FilteredRelation("execution__node_runs", condition=Q(execution__node_runs__node_id=F("node_id")))
+    duration = Seconds("time", "run__started_at")
     rows = list(events.filter(type__in=("node.retrying", *NODE_ENDINGS))
-                .alias(started=started, duration=duration).annotate(bucket=_buckets(NODE_BUCKETS))
+                .annotate(run=run).alias(duration=duration).annotate(bucket=_buckets(NODE_BUCKETS))
                 .annotate(adhoc=Case(When(execution__version_id__isnull=True, then=F("execution_id"))))
                 .values("type", "node_id", "execution__version_id", "adhoc", "bucket")
                 .annotate(n=Count("pk"), seconds=Sum(duration)).order_by())
