@@ -12,7 +12,9 @@ of the last 10 minutes and 1 in 2,000 of the others still running with a node wa
 log-normal (median 2 s). A later run reuses the data
 when it holds as many executions (`--fresh` makes it again), then VACUUM ANALYZE. Each call
 goes through Django's test client (URL routing, API-key auth, the view, the JSON answer; no
-socket) and is timed `--rounds` times after one warm-up: median, p95 and the slowest, per
+socket) and is timed `--rounds` times after one warm-up: median, p95 and the slowest wall time,
+and the CPU time per call of this process and the PostgreSQL backends (read from /proc when the
+database runs on this machine; it does not grow with the machine's load as wall time does), per
 endpoint (a workflow's metrics for the busiest workflow, the tenant summary, the tenant's node
 rankings) and period. The executions in each window are printed beside the figure. Then
 `/metrics` is timed with the events of `--tail-executions` executions (11 events each, as if
@@ -211,10 +213,30 @@ def _truncate() -> None:
         cursor.execute(f"TRUNCATE {NodeRun._meta.db_table}, {Execution._meta.db_table} CASCADE")
 
 
-def _timed(client: Client, path: str, rounds: int) -> tuple[list[float], dict[str, Any]]:
+def _backends_cpu() -> float:
+    """CPU seconds used so far by the PostgreSQL backends connected to the bench database (read
+    from /proc: the database runs on this machine; 0 when it does not)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [BENCH_NAME])
+        pids = [row[0] for row in cursor.fetchall()]
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return total
+
+
+def _timed(client: Client, path: str, rounds: int) -> tuple[list[float], dict[str, Any], float]:
+    """Wall times of each call (ms), the last answer, and the CPU per call (ms) of this process
+    and the database backends: unlike the wall time, it does not grow with the machine's load."""
     body: dict[str, Any] = {}
     samples = []
+    cpu = 0.0
     for index in range(rounds + 1):
+        cpu_before = time.process_time() + _backends_cpu()
         started = time.perf_counter()
         response = client.get(path)
         elapsed = (time.perf_counter() - started) * 1000
@@ -222,7 +244,8 @@ def _timed(client: Client, path: str, rounds: int) -> tuple[list[float], dict[st
         body = response.json()
         if index:  # the first call warms caches (the key, the workflow lookup, plans)
             samples.append(elapsed)
-    return samples, body
+            cpu += time.process_time() + _backends_cpu() - cpu_before
+    return samples, body, cpu * 1000 / rounds
 
 
 def _figures(samples: list[float]) -> str:
@@ -283,15 +306,15 @@ def main() -> None:
     load = ", ".join(f"{figure:.1f}" for figure in os.getloadavg())
     print(f"\n{total:,} executions, {NodeRun.objects.count():,} node runs in {BENCH_NAME}; "
           f"{ARGS.rounds} calls each (ms); load average {load} on {os.cpu_count()} CPUs\n")
-    print(f"{'call':<44} {'executions':>11} {'median':>8} {'p95':>8} {'max':>8}")
+    print(f"{'call':<44} {'executions':>11} {'median':>8} {'p95':>8} {'max':>8} {'cpu/call':>8}")
     for period in ARGS.periods.split(","):
         for label, path in ((f"workflows/{busiest}/metrics?period={period}",
                              f"/api/v1/workflows/{busiest}/metrics?period={period}"),
                             (f"metrics/summary?period={period}", f"/api/v1/metrics/summary?period={period}"),
                             (f"metrics/nodes?period={period}", f"/api/v1/metrics/nodes?period={period}")):
-            samples, body = _timed(client, path, ARGS.rounds)
+            samples, body, cpu = _timed(client, path, ARGS.rounds)
             count = f"{body['metrics']['execution_count']:,}" if "metrics" in body else "(as above)"
-            print(f"{label:<44} {count:>11} {_figures(samples)}", flush=True)
+            print(f"{label:<44} {count:>11} {_figures(samples)} {cpu:>8.1f}", flush=True)
     if ARGS.tail_executions:
         _time_metrics_scrape(Client())
     load = ", ".join(f"{figure:.1f}" for figure in os.getloadavg())
