@@ -30,16 +30,24 @@ from mbflow_site.celery import QUEUES, app
 
 logger = logging.getLogger(__name__)
 REPORT_SECONDS = 10
-SNAPSHOT_PREFIX = "mbflow:metrics:process:"
-PROCESS = f"{socket.gethostname()}:{os.getpid()}"
 _role = "web"
 _reporter: threading.Event | None = None
 _reporter_lock = threading.Lock()
 
 
+def _snapshot_key(process: str) -> str:
+    # Under the queue prefix, as the circuit breakers: installs sharing one Redis keep apart.
+    return f"{settings.MBFLOW_QUEUE_PREFIX}:metrics:process:{process}"
+
+
+def process_name() -> str:
+    """host:pid (asked each time: a process forked after import has a pid of its own)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def process_snapshot() -> dict[str, Any]:
     """This process: its role, its database pool's figures (PostgreSQL), its open SSE streams."""
-    snapshot: dict[str, Any] = {"process": PROCESS, "role": _role, "sse_streams": open_streams()}
+    snapshot: dict[str, Any] = {"process": process_name(), "role": _role, "sse_streams": open_streams()}
     pool = getattr(connections["default"], "pool", None) if settings.IS_POSTGRES else None
     if pool is not None:
         stats = pool.get_stats()
@@ -50,7 +58,7 @@ def process_snapshot() -> dict[str, Any]:
 
 def publish_snapshot() -> None:
     if settings.REDIS_URL:
-        redis_client().set(SNAPSHOT_PREFIX + PROCESS, json.dumps(process_snapshot()), ex=3 * REPORT_SECONDS)
+        redis_client().set(_snapshot_key(process_name()), json.dumps(process_snapshot()), ex=3 * REPORT_SECONDS)
 
 
 def process_snapshots() -> list[dict[str, Any]]:
@@ -59,8 +67,8 @@ def process_snapshots() -> list[dict[str, Any]]:
     if not settings.REDIS_URL:
         return [mine]
     client = redis_client()
-    client.set(SNAPSHOT_PREFIX + PROCESS, json.dumps(mine), ex=3 * REPORT_SECONDS)
-    keys = sorted(client.scan_iter(match=SNAPSHOT_PREFIX + "*", count=1000))
+    client.set(_snapshot_key(mine["process"]), json.dumps(mine), ex=3 * REPORT_SECONDS)
+    keys = sorted(client.scan_iter(match=_snapshot_key("*"), count=1000))
     snapshots = [json.loads(value) for value in client.mget(keys) if value] if keys else []
     return sorted(snapshots, key=lambda snapshot: snapshot["process"])
 
@@ -92,7 +100,7 @@ def stop_reporting(**kwargs: Any) -> None:
             _reporter.set()
             _reporter = None
     if settings.REDIS_URL:
-        redis_client().delete(SNAPSHOT_PREFIX + PROCESS)
+        redis_client().delete(_snapshot_key(process_name()))
 
 
 def websocket_subscriptions() -> int:

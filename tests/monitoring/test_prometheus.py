@@ -206,7 +206,7 @@ def test_metrics_need_the_token_when_one_is_set(db: None, client: Client, settin
 @pytest.mark.skipif(not settings.IS_POSTGRES, reason="the connection pool is PostgreSQL's")
 def test_this_process_pool_is_shown(db: None, client: Client) -> None:
     samples = scrape(client)
-    mine = {"process": system.PROCESS, "role": "web"}
+    mine = {"process": system.process_name(), "role": "web"}
     assert value(samples, "mbflow_db_pool_connections_max", **mine) == settings.DB_MAX_CONNECTIONS
     assert value(samples, "mbflow_db_pool_connections", **mine) >= 1
     assert value(samples, "mbflow_db_pool_requests_waiting", **mine) == 0
@@ -225,7 +225,7 @@ def test_a_celery_worker_process_reports_its_pool(dispatcher: str, client: Clien
         if not workers:
             time.sleep(0.5)
     assert workers, "no worker snapshot within three report periods"
-    assert all(worker["process"] != system.PROCESS for worker in workers)
+    assert all(worker["process"] != system.process_name() for worker in workers)
 
 
 async def test_sse_streams_are_counted(transactional_db: None) -> None:
