@@ -53,6 +53,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,6 +81,7 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connections  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 import mbflow_site  # noqa: E402
 from executions.dispatch import use_dispatcher  # noqa: E402
@@ -165,7 +167,7 @@ def start_sleep_server() -> tuple[subprocess.Popen[str], str]:
     return process, f"http://127.0.0.1:{process.stdout.readline().strip()}"
 
 
-def _client_process(args: tuple[str, int, int]) -> tuple[list[float], float, float]:
+def _client_process(args: tuple[str, int, int]) -> tuple[list[float], float, float, float]:
     """One process of scenario 2 (spawned: a fork would inherit locks held by other threads)."""
     key, threads, per_client = args
     durations: list[float] = []
@@ -188,13 +190,13 @@ def _client_process(args: tuple[str, int, int]) -> tuple[list[float], float, flo
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(client_thread, [1] * threads))
     durations.clear()
-    begun = time.time()
+    begun, cpu = time.time(), time.process_time()
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(client_thread, [per_client] * threads))
-    return durations, begun, time.time()
+    return durations, begun, time.time(), time.process_time() - cpu
 
 
-def _start_process(args: tuple[str, int, int]) -> tuple[list[float], float, float]:
+def _start_process(args: tuple[str, int, int]) -> tuple[list[float], float, float, float]:
     """One process of scenario 4: ``count`` executions started by ``threads`` threads at once."""
     tenant_id, threads, count = args
     tenant = Tenant.objects.get(pk=tenant_id)
@@ -215,10 +217,25 @@ def _start_process(args: tuple[str, int, int]) -> tuple[list[float], float, floa
     with ThreadPoolExecutor(threads) as pool:  # warm up (as in scenario 2), on another workflow
         list(pool.map(lambda i: start_one(i, "chain1"), range(threads)))
     latencies.clear()
-    begun = time.time()
+    begun, cpu = time.time(), time.process_time()
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(start_one, range(count)))
-    return latencies, begun, time.time()
+    return latencies, begun, time.time(), time.process_time() - cpu
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+@dataclass
+class Timed:
+    durations: list[float]
+    cpu: float  # CPU seconds per run: this process, plus the Celery worker's when there is one
 
 
 def pct(values: list[float], p: float) -> float:
@@ -236,6 +253,7 @@ class Bench:
         self.scenarios = scenarios
         self.figures: dict[str, float] = {}  # "<dispatcher>/<scenario>.<figure>" -> seconds or per second
         self.dispatcher = ""
+        self.worker_pid: int | None = None  # the Celery worker, while it runs
         self.tenant, _ = Tenant.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
         Execution.objects.filter(tenant=self.tenant).delete()
         Workflow.objects.filter(tenant=self.tenant).delete()
@@ -276,11 +294,26 @@ class Bench:
         assert response.status_code == 200 and response.json()["status"] == status, response.content[:500]
         return elapsed
 
-    def sequential(self, workflow: str, runs: int, status: str = "succeeded") -> list[float]:
+    def worker_cpu(self) -> float:
+        return cpu_seconds(self.worker_pid) if self.worker_pid else 0.0
+
+    def cpu_now(self) -> float:
+        """CPU seconds so far of the engine's processes: this one, and the Celery worker."""
+        return time.process_time() + self.worker_cpu()
+
+    def sequential(self, workflow: str, runs: int, status: str = "succeeded") -> Timed:
         client = self.client()
         for _ in range(10):
             self.request(client, workflow, status=status)
-        return [self.request(client, workflow, status=status) for _ in range(runs)]
+        cpu = self.cpu_now()
+        durations = [self.request(client, workflow, status=status) for _ in range(runs)]
+        return Timed(durations, (self.cpu_now() - cpu) / runs)
+
+    def queries(self, workflow: str, status: str = "succeeded") -> int:
+        """SQL statements of one run (light nodes: all on this thread's connection)."""
+        with CaptureQueriesContext(connections["default"]) as captured:
+            self.request(self.client(), workflow, status=status)
+        return len(captured.captured_queries)
 
     def run(self, dispatcher: str, label: str) -> None:
         print(f"\n== dispatcher: {label} ==")
@@ -297,11 +330,13 @@ class Bench:
             self.burst_scenario()
 
     def chain_scenarios(self) -> None:
-        chain40 = self.sequential("chain40", self.runs)
+        timed = self.sequential("chain40", self.runs)
+        chain40, queries = timed.durations, self.queries("chain40")
         print(f"(1) 40-node transform chain, 1 client, POST /executions wait=30, {self.runs} runs: "
-              f"p50 {ms(pct(chain40, 50))}, p95 {ms(pct(chain40, 95))}   [target p50 <= 25 ms]")
-        self.record("1", p50=pct(chain40, 50), p95=pct(chain40, 95))
-        one = self.sequential("chain1", self.runs)
+              f"p50 {ms(pct(chain40, 50))}, p95 {ms(pct(chain40, 95))}, CPU {ms(timed.cpu)} and {queries} SQL "
+              f"statements per run   [target p50 <= 25 ms]")
+        self.record("1", p50=pct(chain40, 50), p95=pct(chain40, 95), cpu=timed.cpu, queries=queries)
+        one = self.sequential("chain1", self.runs).durations
         per_node = (statistics.median(chain40) - statistics.median(one)) / 39
         print(f"(5) engine overhead per light node = (p50 of 40-node chain - p50 of 1-node chain) / 39 = "
               f"{per_node * 1000:.3f} ms   [target <= 0.5 ms]")
@@ -312,55 +347,66 @@ class Bench:
             print(f"(6) skipped: this tree refuses the workflow ({self.guarded_refused})")
             return
         runs = self.runs
-        guarded40 = self.sequential("guarded40", runs)
+        timed = self.sequential("guarded40", runs)
+        guarded40, queries = timed.durations, self.queries("guarded40")
         line = (f"(6) the same chain, every node with a circuit breaker (closed), concurrency: 1000 and a "
                 f"compensation step (skipped), {runs} runs: p50 {ms(pct(guarded40, 50))}, "
-                f"p95 {ms(pct(guarded40, 95))}")
-        self.record("6", p50=pct(guarded40, 50), p95=pct(guarded40, 95))
+                f"p95 {ms(pct(guarded40, 95))}, CPU {ms(timed.cpu)} and {queries} SQL statements per run")
+        self.record("6", p50=pct(guarded40, 50), p95=pct(guarded40, 95), cpu=timed.cpu, queries=queries)
         chain40 = self.figures.get(f"{self.dispatcher}/1.p50")
         if chain40 is not None:
             per_node = (pct(guarded40, 50) - chain40) / 40
             line += f"; policies per node = (p50 of 6 - p50 of 1) / 40 = {per_node * 1000:.3f} ms"
             self.record("6", policies_per_node=per_node)
         print(line)
-        failing = self.sequential("guarded40-fail", runs, status="failed")
+        timed = self.sequential("guarded40-fail", runs, status="failed")
+        failing, queries = timed.durations, self.queries("guarded40-fail", status="failed")
         print(f"(6f) same, its last node failing: 39 compensation steps run before the execution fails, {runs} runs: "
-              f"p50 {ms(pct(failing, 50))}, p95 {ms(pct(failing, 95))}")
-        self.record("6f", p50=pct(failing, 50), p95=pct(failing, 95))
+              f"p50 {ms(pct(failing, 50))}, p95 {ms(pct(failing, 95))}, CPU {ms(timed.cpu)} and {queries} SQL "
+              f"statements per run")
+        self.record("6f", p50=pct(failing, 50), p95=pct(failing, 95), cpu=timed.cpu, queries=queries)
 
     def clients_scenario(self) -> None:
         clients, processes = 20, 4
         per_client = max(self.runs // clients, 10)
+        worker_cpu = self.worker_cpu()
         with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
             parts = list(pool.map(_client_process, [(self.key, clients // processes, per_client)] * processes))
+        worker_cpu = self.worker_cpu() - worker_cpu
         # From the first request of any process to the last answer (process start-up excluded).
         wall = max(part[2] for part in parts) - min(part[1] for part in parts)
         durations = [d for part in parts for d in part[0]]
+        cpu = (sum(part[3] for part in parts) + worker_cpu) / len(durations)
         print(f"(2) same, {clients} concurrent clients ({processes} processes x {clients // processes} threads, "
               f"like {processes} web workers, each thread warmed up by one run) x {per_client} requests: "
               f"{len(durations) / wall:.0f} executions/s, "
-              f"p50 {ms(pct(durations, 50))}, p95 {ms(pct(durations, 95))}   [target >= 60/s]")
-        self.record("2", rate=len(durations) / wall, p50=pct(durations, 50), p95=pct(durations, 95))
+              f"p50 {ms(pct(durations, 50))}, p95 {ms(pct(durations, 95))}, CPU {ms(cpu)} per execution   "
+              f"[target >= 60/s]")
+        self.record("2", rate=len(durations) / wall, p50=pct(durations, 50), p95=pct(durations, 95), cpu=cpu)
 
     def fan_out_scenario(self) -> None:
-        fan = self.sequential("fan-out", 20)
+        timed = self.sequential("fan-out", 20)
+        fan = timed.durations
         print(f"(3) 10 parallel http nodes (server sleeps 200 ms) + merge, wall per request over 20 runs: "
-              f"p50 {ms(pct(fan, 50))}, p95 {ms(pct(fan, 95))}   [target <= 250 ms]")
-        self.record("3", p50=pct(fan, 50), p95=pct(fan, 95))
+              f"p50 {ms(pct(fan, 50))}, p95 {ms(pct(fan, 95))}, CPU {ms(timed.cpu)} per run   [target <= 250 ms]")
+        self.record("3", p50=pct(fan, 50), p95=pct(fan, 95), cpu=timed.cpu)
 
     def burst_scenario(self) -> None:
         total, processes, threads = 1000, 4, 8
+        worker_cpu = self.worker_cpu()
         with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
             parts = list(pool.map(_start_process, [(str(self.tenant.pk), threads, total // processes)] * processes))
+        worker_cpu = self.worker_cpu() - worker_cpu
         wall = max(part[2] for part in parts) - min(part[1] for part in parts)
         latencies = [d for part in parts for d in part[0]]
+        cpu = (sum(part[3] for part in parts) + worker_cpu) / total
         ok = Execution.objects.filter(tenant=self.tenant, workflow__name="three", status="succeeded").count()
         print(f"(4) {total} executions of a 3-node workflow started at once ({processes} processes x {threads} "
               f"threads calling the start service, like {processes} web workers, each thread warmed up by one "
               f"1-node run): {total / wall:.0f}/s, "
-              f"p50 {ms(pct(latencies, 50))}, p95 {ms(pct(latencies, 95))}, {ok}/{total} succeeded   "
-              f"[target >= 200/s]")
-        self.record("4", rate=total / wall, p50=pct(latencies, 50), p95=pct(latencies, 95))
+              f"p50 {ms(pct(latencies, 50))}, p95 {ms(pct(latencies, 95))}, CPU {ms(cpu)} per execution, "
+              f"{ok}/{total} succeeded   [target >= 200/s]")
+        self.record("4", rate=total / wall, p50=pct(latencies, 50), p95=pct(latencies, 95), cpu=cpu)
         Execution.objects.filter(tenant=self.tenant, workflow__name="three").delete()
 
 
@@ -416,11 +462,13 @@ def bench_main(args: argparse.Namespace) -> None:
             from executions.dispatch.celery import CeleryDispatcher
 
             worker = start_worker()
+            bench.worker_pid = worker.pid
             try:
                 use_dispatcher(CeleryDispatcher())
                 broker = (settings.CELERY_BROKER_URL or settings.REDIS_URL).split(":", 1)[0]
                 bench.run("celery", f"celery ({broker} broker, 1 worker process, 16 threads)")
             finally:
+                bench.worker_pid = None
                 worker.terminate()
                 worker.wait(timeout=20)
         use_dispatcher(None)
@@ -439,8 +487,9 @@ def parse_variants(text: str) -> dict[str, tuple[Path, dict[str, str]]]:
     return variants
 
 
-# Figures where more is better (executions per second); the others are seconds.
+# Figures where more is better (executions per second), counts (SQL statements); the others are seconds.
 THROUGHPUT = re.compile(r"\.rate$")
+COUNT = re.compile(r"\.queries$")
 
 
 def compare_main(args: argparse.Namespace, passed: list[str]) -> None:
@@ -470,8 +519,8 @@ def compare_main(args: argparse.Namespace, passed: list[str]) -> None:
             values = [figures[name][key] for figures in rounds if key in figures[name]]
             if not values:
                 continue
-            unit = "/s" if THROUGHPUT.search(key) else " ms"
-            shown = statistics.median(values) * (1 if unit == "/s" else 1000)
+            unit = "/s" if THROUGHPUT.search(key) else "" if COUNT.search(key) else " ms"
+            shown = statistics.median(values) * (1000 if unit == " ms" else 1)
             line = f"  {key:28s} {name:8s} {shown:9.3f}{unit}"
             if name != first:
                 ratios = [(f[first][key] / f[name][key]) if unit == "/s" else (f[name][key] / f[first][key])
