@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.app, name="app"),
     path("workflows", views.app),
     path("templates", views.app),
+    path("deliveries", views.app),
     path("executions", views.app),
     path("executions/<str:execution_id>", views.app),
     path("designer/new", views.app),

@@ -266,6 +266,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name for a choice set used by several schemas.
+    "ENUM_NAME_OVERRIDES": {"WebhookEventEnum": "triggers.models.WebhookEvent",
+                            "DeliveryStatusEnum": "triggers.models.DeliveryStatus"},
 }
 
 # --- Static files and the designer -------------------------------------------------------------

@@ -1,12 +1,13 @@
 import { useEffect } from "react";
 import { createBrowserRouter, Link, NavLink, Outlet, RouterProvider, useLocation, useNavigate, useRouteError } from "react-router-dom";
-import { Building2, LayoutTemplate, LogOut, Workflow as WorkflowIcon, Zap } from "lucide-react";
+import { Building2, LayoutTemplate, LogOut, Webhook, Workflow as WorkflowIcon, Zap } from "lucide-react";
 import { csrfToken } from "./api/client";
 import { Toaster } from "./components/toast";
 import { useSession } from "./components/session";
 import { WorkflowListPage } from "./pages/WorkflowListPage";
 import { TemplatesPage } from "./pages/TemplatesPage";
 import { DesignerPage } from "./pages/DesignerPage";
+import { DeliveriesPage } from "./pages/DeliveriesPage";
 
 /** The query parameter that asks the workflow list to switch tenant once it is shown. */
 const SWITCH_TENANT = "switch_tenant";
@@ -79,6 +80,9 @@ function Shell() {
           <NavLink to="/templates">
             <LayoutTemplate size={15} /> Templates
           </NavLink>
+          <NavLink to="/deliveries">
+            <Webhook size={15} /> Deliveries
+          </NavLink>
         </nav>
         <div className="topbar-right">
           <TenantSwitcher />
@@ -121,6 +125,7 @@ const router = createBrowserRouter([
       { index: true, element: <WorkflowListPage /> },
       { path: "workflows", element: <WorkflowListPage /> },
       { path: "templates", element: <TemplatesPage /> },
+      { path: "deliveries", element: <DeliveriesPage /> },
       { path: "designer/new", element: <DesignerPage /> },
       { path: "designer/:id", element: <DesignerPage /> },
       { path: "*", element: <RouteError /> },

@@ -26,5 +26,5 @@ urlpatterns = [
     re_path(DELIVERY + S, views_webhooks.DeliveryDetailView.as_view()),
     re_path(DELIVERY + "/redeliver" + S, views_webhooks.RedeliverView.as_view()),
     re_path(WEBHOOK + S, views_webhooks.WebhookDetailView.as_view()),
-    re_path(WEBHOOK + "/deliveries" + S, views_webhooks.DeliveryListView.as_view()),
+    re_path(WEBHOOK + "/deliveries" + S, views_webhooks.WebhookDeliveryListView.as_view()),
 ]

@@ -88,6 +88,15 @@ class DeliveryListView(_WebhookView):
         return self.paginate(request, deliveries, delivery_data)
 
 
+class WebhookDeliveryListView(DeliveryListView):
+    """One webhook's deliveries (its own operation in the schema)."""
+
+    @extend_schema(parameters=FILTERS, responses=DeliverySerializer(many=True),
+                   operation_id="api_v1_webhook_deliveries_list")
+    def get(self, request: Request, webhook_id: str | None = None) -> Response:
+        return super().get(request, webhook_id)
+
+
 class DeliveryDetailView(_WebhookView):
     @extend_schema(responses=DeliveryDetailSerializer)
     def get(self, request: Request, delivery_id: str) -> Response:

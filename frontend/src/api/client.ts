@@ -6,6 +6,7 @@
 import createClient from "openapi-fetch";
 import type { paths } from "./generated/schema";
 import type {
+  Delivery,
   DiffResult,
   Execution,
   Me,
@@ -17,6 +18,7 @@ import type {
   VersionDetail,
   VersionInfo,
   Trigger,
+  Webhook,
   Workflow,
   WorkflowDetail,
 } from "./types";
@@ -118,6 +120,25 @@ export const api = {
         ? http.POST("/api/v1/triggers/{trigger_id}/enable/", { params: path("trigger_id", id) })
         : http.POST("/api/v1/triggers/{trigger_id}/disable/", { params: path("trigger_id", id) }),
       enabled ? "Enabling the trigger" : "Disabling the trigger",
+    ),
+  listWebhooks: () =>
+    unwrap<Page<Webhook>>(
+      http.GET("/api/v1/webhooks/", { params: { query: { page_size: 100 } as never } }),
+      "Loading the webhooks",
+    ),
+  /** The tenant's outbound webhook deliveries, newest first (`status`: comma-separated). */
+  listDeliveries: (query: { status?: string; webhook?: string; page_size?: number }) =>
+    unwrap<Page<Delivery>>(
+      http.GET("/api/v1/webhooks/deliveries/", {
+        params: { query: { status: query.status || undefined, webhook: query.webhook || undefined, page_size: query.page_size } as never },
+      }),
+      "Loading the deliveries",
+    ),
+  /** Sends the delivery's body to its webhook again, as a new delivery. */
+  redeliver: (id: string) =>
+    unwrap<Delivery>(
+      http.POST("/api/v1/webhooks/deliveries/{delivery_id}/redeliver/", { params: path("delivery_id", id) }),
+      "Redelivering",
     ),
   duplicateWorkflow: (id: string, name: string) =>
     unwrap<WorkflowDetail>(

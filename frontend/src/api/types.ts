@@ -55,6 +55,13 @@ export interface WorkflowDetail extends Workflow {
 /** A trigger of the workflow's active version, as the server keeps it (docs/api.md, Triggers). */
 export type Trigger = components["schemas"]["Trigger"];
 
+/** An outbound webhook of the tenant (docs/api.md, Webhooks out). */
+export type Webhook = components["schemas"]["Subscription"];
+/** One event owed to one webhook, with each attempt to send it. */
+export type Delivery = components["schemas"]["Delivery"];
+export type DeliveryAttempt = components["schemas"]["Attempt"];
+export type DeliveryStatus = components["schemas"]["DeliveryStatusEnum"];
+
 export interface VersionDetail extends VersionInfo {
   yaml: string;
   spec: Record<string, unknown>;

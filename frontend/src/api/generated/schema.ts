@@ -699,6 +699,111 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/webhooks/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Every view of the API works inside the caller's tenant. */
+        get: operations["api_v1_webhooks_list"];
+        put?: never;
+        /** @description Every view of the API works inside the caller's tenant. */
+        post: operations["api_v1_webhooks_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhook_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Every view of the API works inside the caller's tenant. */
+        get: operations["api_v1_webhooks_retrieve"];
+        put?: never;
+        post?: never;
+        /** @description Every view of the API works inside the caller's tenant. */
+        delete: operations["api_v1_webhooks_destroy"];
+        options?: never;
+        head?: never;
+        /** @description Every view of the API works inside the caller's tenant. */
+        patch: operations["api_v1_webhooks_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhook_id}/deliveries/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One webhook's deliveries (its own operation in the schema). */
+        get: operations["api_v1_webhook_deliveries_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/deliveries/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The tenant's deliveries, newest first (``/webhooks/{id}/deliveries``: one webhook's). */
+        get: operations["api_v1_webhooks_deliveries_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/deliveries/{delivery_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Every view of the API works inside the caller's tenant. */
+        get: operations["api_v1_webhooks_deliveries_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/deliveries/{delivery_id}/redeliver/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Every view of the API works inside the caller's tenant. */
+        post: operations["api_v1_webhooks_deliveries_redeliver_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workflows/": {
         parameters: {
             query?: never;
@@ -995,6 +1100,16 @@ export interface components {
             /** @default editor */
             role: components["schemas"]["RoleEnum"];
         };
+        Attempt: {
+            number: number;
+            /** Format: date-time */
+            started_at: string;
+            duration_ms: number;
+            status_code: number | null;
+            error: string | null;
+            /** @description The start of the response's body (1,000 characters). */
+            response: string;
+        };
         /** Cancel */
         CancelRequest: {
             /**
@@ -1044,6 +1159,63 @@ export interface components {
         };
         /** @enum {string} */
         DecisionEnum: "approved" | "rejected";
+        Delivery: {
+            /** Format: uuid */
+            id: string;
+            webhook: components["schemas"]["WebhookRef"];
+            event: components["schemas"]["WebhookEventEnum"];
+            /** @description <execution id>:<seq>, the same at every redelivery. */
+            event_id: string;
+            /** Format: uuid */
+            execution_id: string;
+            node_id: string | null;
+            status: components["schemas"]["DeliveryStatusEnum"];
+            attempts: number;
+            /** Format: date-time */
+            next_attempt_at: string | null;
+            last_status_code: number | null;
+            last_error: string | null;
+            /** Format: uuid */
+            redelivery_of: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            finished_at: string | null;
+            attempt_log: components["schemas"]["Attempt"][];
+        };
+        DeliveryDetail: {
+            /** Format: uuid */
+            id: string;
+            webhook: components["schemas"]["WebhookRef"];
+            event: components["schemas"]["WebhookEventEnum"];
+            /** @description <execution id>:<seq>, the same at every redelivery. */
+            event_id: string;
+            /** Format: uuid */
+            execution_id: string;
+            node_id: string | null;
+            status: components["schemas"]["DeliveryStatusEnum"];
+            attempts: number;
+            /** Format: date-time */
+            next_attempt_at: string | null;
+            last_status_code: number | null;
+            last_error: string | null;
+            /** Format: uuid */
+            redelivery_of: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            finished_at: string | null;
+            attempt_log: components["schemas"]["Attempt"][];
+            /** @description The JSON sent. */
+            body: unknown;
+        };
+        /**
+         * @description * `pending` - Pending
+         *     * `succeeded` - Succeeded
+         *     * `failed` - Failed
+         * @enum {string}
+         */
+        DeliveryStatusEnum: "pending" | "succeeded" | "failed";
         DuplicateRequest: {
             name: string;
         };
@@ -1189,6 +1361,42 @@ export interface components {
         };
         PatchedMemberRoleRequest: {
             role?: components["schemas"]["RoleEnum"];
+        };
+        /**
+         * SubscriptionChange
+         * @description Fields to replace (``workflow: null``: every workflow).
+         */
+        PatchedSubscriptionChangeRequest: {
+            /**
+             * Url
+             * @default null
+             */
+            url: string | null;
+            /**
+             * Events
+             * @default null
+             */
+            events: components["schemas"]["WebhookEvent"][] | null;
+            /**
+             * Workflow
+             * @default null
+             */
+            workflow: string | null;
+            /**
+             * Secret
+             * @default null
+             */
+            secret: string | null;
+            /**
+             * Description
+             * @default null
+             */
+            description: string | null;
+            /**
+             * Enabled
+             * @default null
+             */
+            enabled: boolean | null;
         };
         /**
          * TriggerChange
@@ -1422,6 +1630,78 @@ export interface components {
             /** Format: double */
             p95_duration: number | null;
         };
+        Subscription: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uri */
+            url: string;
+            events: components["schemas"]["WebhookEventEnum"][];
+            /** @description Only this workflow's runs (null: all). */
+            workflow: components["schemas"]["WorkflowName"] | null;
+            description: string;
+            enabled: boolean;
+            signature_header: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        SubscriptionCreated: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uri */
+            url: string;
+            events: components["schemas"]["WebhookEventEnum"][];
+            /** @description Only this workflow's runs (null: all). */
+            workflow: components["schemas"]["WorkflowName"] | null;
+            description: string;
+            enabled: boolean;
+            signature_header: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description The signing secret made for it, shown this once (null when the request gave one). */
+            secret: string | null;
+        };
+        /**
+         * SubscriptionIn
+         * @description A subscription as a client creates it.
+         */
+        SubscriptionInRequest: {
+            /**
+             * Url
+             * @description Where to POST (http or https).
+             */
+            url: string;
+            /**
+             * Events
+             * @description What to hear of.
+             */
+            events: components["schemas"]["WebhookEvent"][];
+            /**
+             * Workflow
+             * @description Only this workflow's runs (id or name).
+             * @default null
+             */
+            workflow: string | null;
+            /**
+             * Secret
+             * @description The signing secret; omitted, one is made and answered once.
+             * @default null
+             */
+            secret: string | null;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+        };
         SummarySchema: {
             period: components["schemas"]["PeriodSchema"];
             metrics: components["schemas"]["FiguresSchema"];
@@ -1496,6 +1776,7 @@ export interface components {
          */
         TriggerTypeEnum: "cron" | "interval" | "webhook" | "event" | "manual";
         Version: {
+            /** Format: int64 */
             number: number;
             checksum: string;
             message?: string;
@@ -1505,6 +1786,7 @@ export interface components {
             readonly created_at: string;
         };
         VersionDetail: {
+            /** Format: int64 */
             number: number;
             checksum: string;
             message?: string;
@@ -1526,6 +1808,27 @@ export interface components {
             /** @description Calls must carry X-MBFlow-Signature. */
             signed: boolean;
             signature_header: string;
+        };
+        /**
+         * WebhookEvent
+         * @description What a subscription may ask to hear of (``node.failed``: a node failed or timed out for good).
+         * @enum {string}
+         */
+        WebhookEvent: "execution.started" | "execution.succeeded" | "execution.failed" | "execution.cancelled" | "node.failed";
+        /**
+         * @description * `execution.started` - Execution Started
+         *     * `execution.succeeded` - Execution Succeeded
+         *     * `execution.failed` - Execution Failed
+         *     * `execution.cancelled` - Execution Cancelled
+         *     * `node.failed` - Node Failed
+         * @enum {string}
+         */
+        WebhookEventEnum: "execution.started" | "execution.succeeded" | "execution.failed" | "execution.cancelled" | "node.failed";
+        WebhookRef: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uri */
+            url: string;
         };
         Workflow: {
             /** Format: uuid */
@@ -1584,6 +1887,11 @@ export interface components {
             step_metrics: {
                 [key: string]: components["schemas"]["StepSchema"];
             };
+        };
+        WorkflowName: {
+            /** Format: uuid */
+            id: string;
+            name: string;
         };
         WorkflowRef: {
             /** Format: uuid */
@@ -2938,6 +3246,222 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    api_v1_webhooks_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscription"][];
+                };
+            };
+        };
+    };
+    api_v1_webhooks_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionInRequest"];
+                "application/yaml": components["schemas"]["SubscriptionInRequest"];
+                "application/x-yaml": components["schemas"]["SubscriptionInRequest"];
+                "text/yaml": components["schemas"]["SubscriptionInRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["SubscriptionInRequest"];
+                "multipart/form-data": components["schemas"]["SubscriptionInRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionCreated"];
+                };
+            };
+        };
+    };
+    api_v1_webhooks_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+        };
+    };
+    api_v1_webhooks_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    api_v1_webhooks_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedSubscriptionChangeRequest"];
+                "application/yaml": components["schemas"]["PatchedSubscriptionChangeRequest"];
+                "application/x-yaml": components["schemas"]["PatchedSubscriptionChangeRequest"];
+                "text/yaml": components["schemas"]["PatchedSubscriptionChangeRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedSubscriptionChangeRequest"];
+                "multipart/form-data": components["schemas"]["PatchedSubscriptionChangeRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+        };
+    };
+    api_v1_webhook_deliveries_list: {
+        parameters: {
+            query?: {
+                /** @description Event names, comma-separated. */
+                event?: string;
+                /** @description An execution's id. */
+                execution?: string;
+                /** @description pending, succeeded, failed (comma-separated). */
+                status?: string;
+            };
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"][];
+                };
+            };
+        };
+    };
+    api_v1_webhooks_deliveries_list: {
+        parameters: {
+            query?: {
+                /** @description Event names, comma-separated. */
+                event?: string;
+                /** @description An execution's id. */
+                execution?: string;
+                /** @description pending, succeeded, failed (comma-separated). */
+                status?: string;
+                /** @description A webhook's id. */
+                webhook?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"][];
+                };
+            };
+        };
+    };
+    api_v1_webhooks_deliveries_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryDetail"];
+                };
+            };
+        };
+    };
+    api_v1_webhooks_deliveries_redeliver_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryDetail"];
+                };
             };
         };
     };
