@@ -198,6 +198,8 @@ class ListQuerySerializer(serializers.Serializer):
         r"^[a-z_]{1,32}(,[a-z_]{1,32})*$|^[0-9a-fA-F-]{32,36}$", required=False,
         help_text="What started the runs: kinds (webhook, cron, interval, event, api, rerun, replay; "
                   "comma-separated) or one trigger's id.")
+    id = serializers.RegexField(r"^(?:[0-9a-fA-F]-?){1,32}$", max_length=36, required=False,
+                                help_text="An execution's id, or its first characters.")
 
 
 METADATA_PREFIX = "metadata."

@@ -8,6 +8,7 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from executions.api.paging import ExecutionCursor
 from executions.api.serializers import (
     DETAIL_FIELDS,
     SUMMARY_FIELDS,
@@ -44,7 +45,7 @@ from executions.services.signals import do_signal
 from mbflow_site.bodies import read_body
 from mbflow_site.errors import ApiError
 from workflows.api.base import TenantView
-from workflows.public import body_from_request_data, read_adhoc_document
+from workflows.public import Caller, body_from_request_data, read_adhoc_document
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 
@@ -54,6 +55,12 @@ def _started(execution: Execution, created: bool, wait: float | None) -> Respons
     finished = execution.status in TERMINAL
     code = status.HTTP_200_OK if (wait and finished) or not created else status.HTTP_201_CREATED
     return Response(execution_detail(execution, getattr(execution, "known_runs", None)), status=code)
+
+
+def _started_by(caller: Caller) -> dict[str, Any]:
+    """What an execution started over the API records as its trigger: who started it (a user's
+    name, or ``key:<name>`` for an API key)."""
+    return {"type": "api", "by": caller.username}
 
 
 def _start_body(request: Request) -> Start:
@@ -71,7 +78,10 @@ class ExecutionListView(TenantView):
                     OpenApiParameter("created_after", OpenApiTypes.DATETIME),
                     OpenApiParameter("created_before", OpenApiTypes.DATETIME),
                     OpenApiParameter("trigger", str, description="What started the runs: kinds such as "
-                                     "`webhook,cron` (comma-separated), or one trigger's id.")],
+                                     "`webhook,cron` (comma-separated), or one trigger's id."),
+                    OpenApiParameter("id", str, description="An execution's id, or its first characters."),
+                    OpenApiParameter("cursor", str, description="Pages by position instead of number (`next` and "
+                                     "`previous` links, no `count`): empty for the first page.")],
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request: Request) -> Response:
@@ -80,8 +90,12 @@ class ExecutionListView(TenantView):
         tenant = self.caller().tenant
         queryset = filter_executions(executions_of(tenant), tenant, **query.validated_data)
         queryset = filter_by_metadata(queryset, metadata_filters(request.query_params))
-        return self.paginate(request, queryset.only(*SUMMARY_FIELDS).order_by("-created_at", "-pk"),
-                             execution_summary)
+        queryset = queryset.only(*SUMMARY_FIELDS).order_by("-created_at", "-pk")
+        if "cursor" in request.query_params:
+            paginator = ExecutionCursor()
+            page = paginator.paginate_queryset(queryset, request, view=self) or []
+            return paginator.get_paginated_response([execution_summary(execution) for execution in page])
+        return self.paginate(request, queryset, execution_summary)
 
     @extend_schema(request=Start, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
@@ -92,7 +106,7 @@ class ExecutionListView(TenantView):
         wait = check_wait(body.wait)
         execution, created = do_start_execution(self.caller().tenant, body.workflow, version=body.version,
                                                 data=body.input, idempotency_key=body.idempotency_key,
-                                                metadata=body.metadata)
+                                                trigger=_started_by(self.caller()), metadata=body.metadata)
         return _started(execution, created, wait)
 
 
@@ -102,7 +116,8 @@ class WorkflowExecuteView(TenantView):
         body = _start_body(request)
         wait = check_wait(body.wait)
         execution, created = do_start_execution(self.caller().tenant, ref, version=body.version, data=body.input,
-                                                idempotency_key=body.idempotency_key, metadata=body.metadata)
+                                                idempotency_key=body.idempotency_key,
+                                                trigger=_started_by(self.caller()), metadata=body.metadata)
         return _started(execution, created, wait)
 
 
