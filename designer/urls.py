@@ -1,6 +1,6 @@
 """Browser routes: sign in and out, and the single-page app's client-side routes."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from designer import views
 
@@ -15,4 +15,9 @@ urlpatterns = [
     path("executions/<str:execution_id>", views.app),
     path("designer/new", views.app),
     path("designer/<str:workflow_id>", views.app),
+    path("workflows/<str:workflow_id>/executions", views.app),
+    path("dashboard", views.app),
+    # Any other page (not the API's, the webhooks', the admin's, the files' or the sockets'
+    # paths, which answer their own 404) is the app's "not found" page.
+    re_path(r"^(?!(?:api|hooks|admin|static|ws)(?:/|$))", views.not_found),
 ]

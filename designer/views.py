@@ -63,15 +63,28 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return render(request, "designer/logout.html")
 
 
-@require_http_methods(["GET", "HEAD"])
-@login_required
-@ensure_csrf_cookie
-def app(request: HttpRequest, **_route: str) -> HttpResponse:
+def _index(request: HttpRequest, status: int = 200) -> HttpResponse:
     index = _index_path()
     try:
         html = index.read_text(encoding="utf-8")
     except FileNotFoundError:
         return render(request, "designer/unavailable.html", {"path": str(index)}, status=503)
-    response = HttpResponse(html, content_type="text/html; charset=utf-8")
+    response = HttpResponse(html, content_type="text/html; charset=utf-8", status=status)
     response["Cache-Control"] = "no-cache"
     return response
+
+
+@require_http_methods(["GET", "HEAD"])
+@login_required
+@ensure_csrf_cookie
+def app(request: HttpRequest, **_route: str) -> HttpResponse:
+    return _index(request)
+
+
+@require_http_methods(["GET", "HEAD"])
+@login_required
+@ensure_csrf_cookie
+def not_found(request: HttpRequest, **_route: str) -> HttpResponse:
+    """A page the app does not have: the app itself, which shows its own "not found" page, with
+    the 404 status (the API's unknown paths keep their JSON error)."""
+    return _index(request, status=404)
