@@ -131,16 +131,20 @@ def _reading() -> Iterator[None]:
     On PostgreSQL, two planner settings for them: no JIT compilation (it costs more than these
     queries), and the cost of a random page read of SSDs and cached data (1.1, not the default
     4 of spinning disks), without which the planner reads every node run of every execution to
-    find those of a day's executions, instead of looking them up by execution.
+    find those of a day's executions, instead of looking them up by execution. On SQLite the
+    reads go one by one: its transactions here start with the write lock (``IMMEDIATE``), which
+    would hold every engine write back while a long window is read.
     """
+    if connection.vendor != "postgresql":
+        yield
+        return
     outermost = not connection.in_atomic_block
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                if outermost:
-                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                cursor.execute("SET LOCAL jit = off")
-                cursor.execute("SET LOCAL random_page_cost = 1.1")
+        with connection.cursor() as cursor:
+            if outermost:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SET LOCAL random_page_cost = 1.1")
         yield
 
 
