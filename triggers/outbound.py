@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
+from executions.dispatch.celery import configure_broker
 from executions.engine.projection import Event
 from triggers.services.deliveries import do_attempt_delivery, do_record_deliveries, due_deliveries, hand_on
 from triggers.tasks import send_deliveries
@@ -38,6 +39,9 @@ class Sender(Protocol):
 
 
 class CelerySender:
+    def __init__(self) -> None:
+        configure_broker()  # the broker the engine's tasks go to (REDIS_URL without CELERY_BROKER_URL)
+
     def send(self, ids: Sequence[Any]) -> None:
         send_deliveries(ids)
 
