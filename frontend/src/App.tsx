@@ -1,6 +1,6 @@
-import { useEffect } from "react";
+import { lazy, Suspense, useEffect } from "react";
 import { createBrowserRouter, Link, NavLink, Outlet, RouterProvider, useLocation, useNavigate, useRouteError } from "react-router-dom";
-import { Building2, LayoutTemplate, LogOut, Webhook, Workflow as WorkflowIcon, Zap } from "lucide-react";
+import { Activity, BarChart3, Building2, LayoutTemplate, LogOut, Webhook, Workflow as WorkflowIcon, Zap } from "lucide-react";
 import { csrfToken } from "./api/client";
 import { Toaster } from "./components/toast";
 import { useSession } from "./components/session";
@@ -8,6 +8,11 @@ import { WorkflowListPage } from "./pages/WorkflowListPage";
 import { TemplatesPage } from "./pages/TemplatesPage";
 import { DesignerPage } from "./pages/DesignerPage";
 import { DeliveriesPage } from "./pages/DeliveriesPage";
+import { ExecutionsPage } from "./executions/ExecutionsPage";
+import { ExecutionDetailPage } from "./executions/ExecutionDetailPage";
+
+// The dashboard brings the chart library: loaded the first time it is opened, in its own chunk.
+const DashboardPage = lazy(() => import("./dashboard/DashboardPage").then((module) => ({ default: module.DashboardPage })));
 
 /** The query parameter that asks the workflow list to switch tenant once it is shown. */
 const SWITCH_TENANT = "switch_tenant";
@@ -80,6 +85,12 @@ function Shell() {
           <NavLink to="/templates">
             <LayoutTemplate size={15} /> Templates
           </NavLink>
+          <NavLink to="/executions">
+            <Activity size={15} /> Executions
+          </NavLink>
+          <NavLink to="/dashboard">
+            <BarChart3 size={15} /> Dashboard
+          </NavLink>
           <NavLink to="/deliveries">
             <Webhook size={15} /> Deliveries
           </NavLink>
@@ -105,10 +116,11 @@ function Shell() {
 
 function RouteError() {
   const error = useRouteError() as { statusText?: string; message?: string } | undefined;
+  const location = useLocation();
   return (
-    <div className="empty-state">
+    <div className="empty-state" data-testid="not-found">
       <h2>Page not found</h2>
-      <p>{error?.statusText ?? error?.message ?? "This page does not exist."}</p>
+      <p>{error?.statusText ?? error?.message ?? <>There is no page at <span className="mono">{location.pathname}</span>.</>}</p>
       <Link className="button" to="/workflows">
         Back to workflows
       </Link>
@@ -126,6 +138,17 @@ const router = createBrowserRouter([
       { path: "workflows", element: <WorkflowListPage /> },
       { path: "templates", element: <TemplatesPage /> },
       { path: "deliveries", element: <DeliveriesPage /> },
+      { path: "executions", element: <ExecutionsPage /> },
+      { path: "executions/:id", element: <ExecutionDetailPage /> },
+      { path: "workflows/:workflowId/executions", element: <ExecutionsPage /> },
+      {
+        path: "dashboard",
+        element: (
+          <Suspense fallback={<div className="loading">Loading the dashboard…</div>}>
+            <DashboardPage />
+          </Suspense>
+        ),
+      },
       { path: "designer/new", element: <DesignerPage /> },
       { path: "designer/:id", element: <DesignerPage /> },
       { path: "*", element: <RouteError /> },

@@ -165,11 +165,32 @@ export interface NodeRun {
   reused_from?: string | null;
 }
 
+/** What started an execution: `{"type": "webhook"|"cron"|"api"|"rerun"|..., "id"?, "name"?, "by"?, "of"?}`. */
+export interface ExecutionTrigger {
+  type?: string;
+  id?: string;
+  name?: string;
+  /** Who started it over the API (a user, or `key:<name>`). */
+  by?: string;
+  /** The execution a rerun or a replay comes from. */
+  of?: string;
+  from?: string;
+  [key: string]: unknown;
+}
+
 export interface Execution {
   id: string;
   status: string;
-  workflow?: unknown;
+  workflow?: { id: string; name: string } | null;
   version?: number | null;
+  trigger?: ExecutionTrigger;
+  metadata?: Record<string, unknown>;
+  parent_id?: string | null;
+  created_at?: string;
+  started_at?: string | null;
+  finished_at?: string | null;
+  total_steps?: number;
+  completed_steps?: number;
   input?: unknown;
   output?: unknown;
   error?: unknown;
@@ -186,4 +207,27 @@ export interface ExecutionEvent {
   type: string;
   node_id?: string | null;
   payload?: Record<string, unknown>;
+  /** When it happened (server time, ISO). */
+  time?: string | null;
+}
+
+/** A list paged by position (`?cursor=`): no count, links to the pages before and after. */
+export interface CursorPage<T> {
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
+
+/** The metrics API (docs/api.md, Metrics; docs/metrics.md). */
+export type MetricsSummary = components["schemas"]["SummarySchema"];
+export type WorkflowMetrics = components["schemas"]["WorkflowMetricsSchema"];
+export type NodeRankings = components["schemas"]["NodeRankingsSchema"];
+export type MetricsPoint = components["schemas"]["PointSchema"];
+export type MetricsFigures = components["schemas"]["FiguresSchema"];
+/** A metrics window: `period` back from now, or `start` (and `end`). */
+export interface MetricsWindow {
+  period?: string;
+  start?: string;
+  end?: string;
+  granularity?: string;
 }

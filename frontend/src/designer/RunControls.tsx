@@ -1,10 +1,12 @@
 /**
  * The controls of the run on show (docs/api.md, Executions: control): the buttons its status
- * allows (lib/runControls `controlsFor`) in the designer's toolbar, and the dialogs that start a
- * new execution from it: run again (same version, input editable) and replay from a node.
+ * allows (lib/runControls `controlsFor`) in the designer's toolbar, and the dialogs that cancel
+ * it or start a new execution from it: run again (same version, input editable) and replay from
+ * a node. The dialogs know no store: the designer and the execution page each say what to do
+ * with the execution they answer.
  */
 import { useEffect, useState } from "react";
-import { Ban, History, Loader2, Pause, Play, RefreshCcw, RotateCw } from "lucide-react";
+import { Ban, History, Loader2, Pause, Play, RefreshCcw, RotateCw, Square } from "lucide-react";
 import { api } from "../api/client";
 import type { Execution, VersionInfo } from "../api/types";
 import { Modal } from "../components/Modal";
@@ -16,10 +18,10 @@ import "./runControls.css";
 
 type StoreApi = ReturnType<typeof useDesignerStoreApi>;
 
-const LABELS: Record<RunControl, { label: string; title: string; icon: typeof Pause }> = {
+export const CONTROL_LABELS: Record<RunControl, { label: string; title: string; icon: typeof Pause }> = {
   pause: { label: "Pause", title: "Start no new node (those running finish); resume later", icon: Pause },
   resume: { label: "Resume", title: "Go on from the pause", icon: Play },
-  cancel: { label: "Cancel", title: "Cancel what is still open", icon: Ban },
+  cancel: { label: "Stop", title: "Cancel the run: what is still open is cancelled", icon: Square },
   retry: { label: "Retry", title: "Go on from the failed nodes, in place: the nodes that succeeded keep their outputs", icon: RotateCw },
   rerun: { label: "Re-run", title: "A new execution of the same version, with the same input or an edited one", icon: RefreshCcw },
 };
@@ -34,7 +36,7 @@ function takeDetail(store: StoreApi, execution: Execution, change: (run: RunStat
 }
 
 /** Shows a new execution (a re-run or a replay) and follows it. */
-function follow(store: StoreApi, execution: Execution): void {
+export function follow(store: StoreApi, execution: Execution): void {
   store.getState().setRun({ executionId: execution.id, status: execution.status, nodes: runNodesFrom(execution) });
 }
 
@@ -67,7 +69,7 @@ export function RunControls() {
         toast.info("Retrying from the failed nodes");
       }
     } catch (error) {
-      toast.fromError(error, `Could not ${LABELS[control].label.toLowerCase()} the run`);
+      toast.fromError(error, `Could not ${CONTROL_LABELS[control].label.toLowerCase()} the run`);
     } finally {
       setBusy(null);
     }
@@ -79,7 +81,7 @@ export function RunControls() {
         {run.status}
       </span>
       {controlsFor(run.status, canControl).map((control) => {
-        const { label, title, icon: Icon } = LABELS[control];
+        const { label, title, icon: Icon } = CONTROL_LABELS[control];
         return (
           <button
             key={control}
@@ -93,25 +95,43 @@ export function RunControls() {
           </button>
         );
       })}
-      {dialog === "cancel" && <CancelDialog executionId={executionId} onClose={() => setDialog(null)} />}
-      {dialog === "rerun" && <RerunDialog executionId={executionId} onClose={() => setDialog(null)} />}
+      {dialog === "cancel" && (
+        <CancelDialog
+          executionId={executionId}
+          hasCompensation={hasCompensation(store)}
+          onCancelled={(execution) => takeDetail(store, execution)}
+          onClose={() => setDialog(null)}
+        />
+      )}
+      {dialog === "rerun" && <RerunDialog executionId={executionId} onStarted={(execution) => follow(store, execution)} onClose={() => setDialog(null)} />}
     </span>
   );
 }
 
-function CancelDialog({ executionId, onClose }: { executionId: string; onClose: () => void }) {
-  const store = useDesignerStoreApi();
-  // Whether the workflow on show has compensation steps to offer (read once, when asked).
-  const [hasCompensation] = useState(() => {
-    const spec = (store.getState().getDoc()?.toJS() as { spec?: { compensation?: unknown[] } } | undefined)?.spec;
-    return Array.isArray(spec?.compensation) && spec.compensation.length > 0;
-  });
+/** Whether the workflow on show has compensation steps to offer. */
+function hasCompensation(store: StoreApi): boolean {
+  const spec = (store.getState().getDoc()?.toJS() as { spec?: { compensation?: unknown[] } } | undefined)?.spec;
+  return Array.isArray(spec?.compensation) && spec.compensation.length > 0;
+}
+
+/** Asks before cancelling a run (and whether to compensate first, when the workflow can). */
+export function CancelDialog({
+  executionId,
+  hasCompensation,
+  onCancelled,
+  onClose,
+}: {
+  executionId: string;
+  hasCompensation: boolean;
+  onCancelled: (execution: Execution) => void;
+  onClose: () => void;
+}) {
   const [compensate, setCompensate] = useState(false);
   const [busy, setBusy] = useState(false);
   const cancel = async () => {
     setBusy(true);
     try {
-      takeDetail(store, await api.cancelExecution(executionId, compensate));
+      onCancelled(await api.cancelExecution(executionId, compensate));
       onClose();
     } catch (error) {
       toast.fromError(error, "Could not cancel the run");
@@ -198,8 +218,8 @@ function InputEditor({ text, onChange, error }: { text: string; onChange: (text:
   );
 }
 
-function RerunDialog({ executionId, onClose }: { executionId: string; onClose: () => void }) {
-  const store = useDesignerStoreApi();
+/** Runs the execution again as a new one, with its input or an edited one. */
+export function RerunDialog({ executionId, onStarted, onClose }: { executionId: string; onStarted: (execution: Execution) => void; onClose: () => void }) {
   const execution = useExecution(executionId, onClose);
   const [text, setText, parsed] = useInputText(execution);
   const [busy, setBusy] = useState(false);
@@ -207,7 +227,7 @@ function RerunDialog({ executionId, onClose }: { executionId: string; onClose: (
     setBusy(true);
     try {
       const started = await api.rerunExecution(executionId, parsed.value);
-      follow(store, started);
+      onStarted(started);
       toast.info(`Execution ${started.id.slice(0, 8)} started`);
       onClose();
     } catch (error) {
@@ -240,8 +260,17 @@ function RerunDialog({ executionId, onClose }: { executionId: string; onClose: (
 }
 
 /** "Replay from here": a new execution that runs `nodeId` and everything after it again. */
-export function ReplayDialog({ executionId, nodeId, onClose }: { executionId: string; nodeId: string; onClose: () => void }) {
-  const store = useDesignerStoreApi();
+export function ReplayDialog({
+  executionId,
+  nodeId,
+  onStarted,
+  onClose,
+}: {
+  executionId: string;
+  nodeId: string;
+  onStarted: (execution: Execution) => void;
+  onClose: () => void;
+}) {
   const execution = useExecution(executionId, onClose);
   const [text, setText, parsed] = useInputText(execution);
   const [versions, setVersions] = useState<VersionInfo[]>([]);
@@ -260,7 +289,7 @@ export function ReplayDialog({ executionId, nodeId, onClose }: { executionId: st
     setBusy(true);
     try {
       const started = await api.replayExecution(executionId, { from: nodeId, input: parsed.value, version: chosen });
-      follow(store, started);
+      onStarted(started);
       toast.info(`Replay ${started.id.slice(0, 8)} started from ${nodeId}`);
       onClose();
     } catch (error) {

@@ -4,9 +4,13 @@
  * a run (pause, resume, cancel, retry, run again, replay) are in ./RunControls.
  */
 import { useEffect, useMemo, useState } from "react";
-import { Check, History, Play, X } from "lucide-react";
+import { Link } from "react-router-dom";
+import { Check, ExternalLink, History, Play, X } from "lucide-react";
 import { api, ApiError, executionSocketUrl } from "../api/client";
-import type { ExecutionEvent, JsonSchema, NodeRun } from "../api/types";
+import type { Execution, ExecutionEvent, JsonSchema, NodeRun } from "../api/types";
+import { NodeRunData } from "../executions/NodeRunData";
+import { nodeTimelines } from "../lib/gantt";
+import { upstreamOf } from "../lib/upstream";
 import { Modal } from "../components/Modal";
 import { useSession } from "../components/session";
 import { toast } from "../components/toast";
@@ -21,7 +25,7 @@ import {
   runNodeNote,
   runNodesFrom,
 } from "../lib/runControls";
-import { ReplayDialog } from "./RunControls";
+import { follow, ReplayDialog } from "./RunControls";
 import { SchemaForm, type FieldPath } from "./SchemaForm";
 import { useDesigner, useDesignerStoreApi, type RunState } from "./store";
 
@@ -184,23 +188,18 @@ export function useRunStream(): void {
   }, [executionId, follow, store]);
 }
 
-function Json({ value }: { value: unknown }) {
-  if (value === undefined || value === null) return <span className="muted">—</span>;
-  return <pre className="json">{typeof value === "string" ? value : JSON.stringify(value, null, 2)}</pre>;
-}
-
-function approversOf(input: unknown): string[] {
+export function approversOf(input: unknown): string[] {
   const approvers = (input as { approvers?: unknown } | null | undefined)?.approvers;
   return Array.isArray(approvers) ? approvers.filter((name): name is string => typeof name === "string") : [];
 }
 
-function messageOf(input: unknown): string {
+export function messageOf(input: unknown): string {
   const message = (input as { message?: unknown } | null | undefined)?.message;
   return typeof message === "string" ? message : "";
 }
 
 /** Approve or reject a node waiting for a decision (an approval node). */
-function Decision({ executionId, nodeId, message, approvers }: { executionId: string; nodeId: string; message: string; approvers: string[] }) {
+export function Decision({ executionId, nodeId, message, approvers }: { executionId: string; nodeId: string; message: string; approvers: string[] }) {
   const [comment, setComment] = useState("");
   const [busy, setBusy] = useState(false);
   const username = useSession((s) => s.me?.username);
@@ -244,27 +243,49 @@ function Decision({ executionId, nodeId, message, approvers }: { executionId: st
   );
 }
 
-/** Input, output, error and attempts of one node in the current run. */
+/**
+ * One node of the current run: the data that arrived, its rendered config, output, error,
+ * attempts and timings (the execution page's NodeRunData), and its controls.
+ */
 export function RunDetails({ nodeId, nodeType }: { nodeId: string; nodeType?: string }) {
+  const store = useDesignerStoreApi();
   const run = useDesigner((s) => s.run);
+  const graph = useDesigner((s) => s.graph);
   const status = run?.nodes[nodeId]?.status;
   const note = runNodeNote(run?.nodes[nodeId]);
   const shownStatus = displayStatus(run?.nodes[nodeId]) ?? "pending";
   const canControl = canControlRuns(useSession((s) => s.me?.role));
   const [replaying, setReplaying] = useState(false);
-  const [detail, setDetail] = useState<NodeRun | null>(null);
-  const [replayOf, setReplayOf] = useState<string | null>(null);
+  const [execution, setExecution] = useState<Execution | null>(null);
+  const [events, setEvents] = useState<ExecutionEvent[]>([]);
   useEffect(() => {
     if (!run) return;
+    let live = true;
     api
       .getExecution(run.executionId)
-      .then((execution) => {
-        setDetail(nodeRunsOf(execution).find((r) => r.node_id === nodeId) ?? null);
-        setReplayOf(execution.replay_of ?? null);
-      })
-      .catch(() => setDetail(null));
+      .then((loaded) => live && setExecution(loaded))
+      .catch(() => live && setExecution(null));
+    // The node's attempts and timings come from the log (its first page is enough for one node of a designer run).
+    api
+      .listEvents(run.executionId, 0, 500)
+      .then((page) => live && setEvents(page.results))
+      .catch(() => live && setEvents([]));
+    return () => {
+      live = false;
+    };
   }, [run?.executionId, nodeId, status]); // eslint-disable-line react-hooks/exhaustive-deps
+  const steps = useMemo(
+    () => Object.fromEntries((execution ? nodeRunsOf(execution) : []).map((step) => [step.node_id, step])) as Record<string, NodeRun>,
+    [execution],
+  );
+  const timeline = useMemo(
+    () => nodeTimelines(events.filter((event) => event.node_id === nodeId || !event.node_id), Date.now()).find((t) => t.nodeId === nodeId),
+    [events, nodeId],
+  );
   if (!run) return null;
+  const detail: NodeRun | null = steps[nodeId] ?? null;
+  const replayOf = execution?.replay_of ?? null;
+  const upstream = execution ? upstreamOf(nodeId, graph.nodes, graph.edges, steps, execution.input) : null;
   const attempts = detail?.attempts;
   return (
     <div className="run-details" data-testid="run-details">
@@ -276,6 +297,9 @@ export function RunDetails({ nodeId, nodeType }: { nodeId: string; nodeType?: st
             replay of <span className="mono">{replayOf.slice(0, 8)}</span>
           </span>
         )}
+        <Link to={`/executions/${run.executionId}`} className="small" data-testid="open-execution-page" title="Its page: the timeline, the event log, every node">
+          Open the execution <ExternalLink size={11} />
+        </Link>
       </div>
       <div className="kv-line">
         <span className="muted">This node</span>
@@ -299,7 +323,9 @@ export function RunDetails({ nodeId, nodeType }: { nodeId: string; nodeType?: st
           <History size={14} /> Replay from here
         </button>
       )}
-      {replaying && <ReplayDialog executionId={run.executionId} nodeId={nodeId} onClose={() => setReplaying(false)} />}
+      {replaying && (
+        <ReplayDialog executionId={run.executionId} nodeId={nodeId} onStarted={(execution) => follow(store, execution)} onClose={() => setReplaying(false)} />
+      )}
       {status === "waiting" && nodeType === "approval" && (
         <Decision executionId={run.executionId} nodeId={nodeId} message={messageOf(detail?.input)} approvers={approversOf(detail?.input)} />
       )}
@@ -309,16 +335,7 @@ export function RunDetails({ nodeId, nodeType }: { nodeId: string; nodeType?: st
           take this task (<span className="mono">POST /api/v1/function-tasks/poll</span>).
         </p>
       )}
-      <h5>Input</h5>
-      <Json value={detail?.input} />
-      <h5>Output</h5>
-      <Json value={detail?.output} />
-      {detail?.error != null && (
-        <>
-          <h5>Error</h5>
-          <Json value={detail.error} />
-        </>
-      )}
+      <NodeRunData step={detail ?? undefined} upstream={upstream} timeline={timeline} now={Date.now()} />
     </div>
   );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { criticalPath, formatDuration, layoutBars, nodeTimelines, timeTicks, type TimedEvent } from "./gantt";
+import { attemptsOf, criticalPath, formatDuration, layoutBars, nodeTimelines, timeTicks, type TimedEvent } from "./gantt";
 
 const T0 = Date.parse("2025-01-01T00:00:00Z");
 let seq = 0;
@@ -28,6 +28,10 @@ describe("nodeTimelines", () => {
       ["run", 5000, 6000, 2, "succeeded", false],
     ]);
     expect([fetch.start - T0, fetch.end - T0]).toEqual([0, 6000]);
+    expect(attemptsOf(fetch).map((a) => [a.attempt, a.end - a.start, a.outcome, a.error])).toEqual([
+      [1, 2000, "retrying", { message: "503" }],
+      [2, 1000, "succeeded", undefined],
+    ]);
   });
 
   it("shows a started approval as waiting in the same attempt, open until now while the run goes on", () => {
@@ -37,6 +41,7 @@ describe("nodeTimelines", () => {
     expect(approve.status).toBe("waiting");
     const wait = approve.segments[approve.segments.length - 1];
     expect([wait.kind, wait.reason, wait.attempt, wait.open, wait.end - T0]).toEqual(["wait", "approval", 1, true, 30_000]);
+    expect(attemptsOf(approve)).toMatchObject([{ attempt: 1, open: true, waited: 30_000, reason: "approval" }]);
   });
 
   it("ends what is still open when the execution ended, and keeps a delay and a limit's wait apart from the run", () => {
@@ -56,6 +61,14 @@ describe("nodeTimelines", () => {
       ["wait", "limit", 7000, false],
       ["run", undefined, 9000, false],
     ]);
+  });
+
+  it("gives a light node, whose outcome is its only event, an instant attempt", () => {
+    seq = 0;
+    const [order, skipped] = nodeTimelines([at(1, "node.succeeded", "order", { output: {} }), at(1, "node.skipped", "later")], T0);
+    expect(order.segments.map((s) => [s.kind, s.start - T0, s.end - T0, s.outcome])).toEqual([["run", 1000, 1000, "succeeded"]]);
+    expect(order.attempts).toBe(1);
+    expect(skipped.segments).toEqual([]);
   });
 
   it("marks a reused node (a replay) as not having run", () => {
@@ -105,6 +118,17 @@ describe("criticalPath", () => {
       { from: "d", to: "e" },
     ];
     expect(criticalPath(nodeTimelines(events, T0), edges)).toEqual(["a", "b", "d", "e"]);
+  });
+
+  it("ends with the light node that ended in the same step as the node before it", () => {
+    seq = 0;
+    const events = [
+      at(0, "node.started", "charge", { attempt: 1 }),
+      at(0, "node.waiting", "charge", { reason: "function" }),
+      at(4, "node.succeeded", "charge"),
+      at(4, "node.succeeded", "ship"),
+    ];
+    expect(criticalPath(nodeTimelines(events, T0), [{ from: "charge", to: "ship" }])).toEqual(["charge", "ship"]);
   });
 
   it("is empty when nothing ran", () => {

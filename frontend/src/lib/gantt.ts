@@ -21,6 +21,8 @@ export interface Segment {
   outcome?: string;
   /** Why it waited (a wait): approval, function, limit, ... */
   reason?: string;
+  /** The error it ended with (an attempt that failed). */
+  error?: unknown;
 }
 
 export interface NodeTimeline {
@@ -60,12 +62,13 @@ export function nodeTimelines(events: TimedEvent[], now: number): NodeTimeline[]
   const rows = new Map<string, NodeTimeline>();
   const openOf = new Map<string, Segment>();
   const ordered = [...events].sort((a, b) => a.seq - b.seq);
-  const close = (nodeId: string, at: number, outcome?: string) => {
+  const close = (nodeId: string, at: number, outcome?: string, error?: unknown) => {
     const open = openOf.get(nodeId);
     if (!open) return;
     open.end = Math.max(open.start, at);
     open.open = false;
     if (outcome) open.outcome = outcome;
+    if (error !== undefined && error !== null) open.error = error;
     openOf.delete(nodeId);
   };
   const begin = (row: NodeTimeline, segment: Omit<Segment, "end" | "open">) => {
@@ -120,7 +123,7 @@ export function nodeTimelines(events: TimedEvent[], now: number): NodeTimeline[]
         break;
       }
       case "node.retrying":
-        close(nodeId, at, "retrying");
+        close(nodeId, at, "retrying", payload?.error);
         begin(row, { kind: "backoff", start: at, attempt: typeof payload?.next_attempt === "number" ? payload.next_attempt : undefined });
         row.status = "retrying";
         break;
@@ -130,7 +133,7 @@ export function nodeTimelines(events: TimedEvent[], now: number): NodeTimeline[]
         row.status = "pending";
         break;
       case "node.falling_back":
-        close(nodeId, at, "failed");
+        close(nodeId, at, "failed", payload?.error);
         begin(row, { kind: "fallback", start: at, reason: text(payload, "fallback") });
         row.status = "falling_back";
         break;
@@ -142,7 +145,12 @@ export function nodeTimelines(events: TimedEvent[], now: number): NodeTimeline[]
       default: {
         const outcome = ENDING[event.type];
         if (!outcome) break;
-        close(nodeId, at, outcome);
+        if (!openOf.has(nodeId) && outcome !== "skipped" && outcome !== "reset" && outcome !== "cancelled") {
+          // A light node runs inside the step that decides it: its outcome is its only event.
+          begin(row, { kind: "run", start: at, attempt: attempt ?? row.attempts + 1 });
+          row.attempts += 1;
+        }
+        close(nodeId, at, outcome, payload?.error);
         row.status = outcome === "reset" ? "pending" : outcome;
       }
     }
@@ -162,6 +170,43 @@ export function nodeTimelines(events: TimedEvent[], now: number): NodeTimeline[]
     }
   }
   return [...rows.values()];
+}
+
+/** One attempt of a node: its run and the wait it went into (an approval, a function task). */
+export interface Attempt {
+  attempt: number;
+  start: number;
+  end: number;
+  open: boolean;
+  /** How it ended: succeeded, failed, retrying (failed, then tried again), timed_out, ... */
+  outcome?: string;
+  error?: unknown;
+  /** The part of it spent waiting, and why. */
+  waited: number;
+  reason?: string;
+}
+
+/** A node's attempts, in order (from its timeline's run and wait segments). */
+export function attemptsOf(timeline: NodeTimeline): Attempt[] {
+  const attempts: Attempt[] = [];
+  for (const segment of timeline.segments) {
+    const last = attempts[attempts.length - 1];
+    if (segment.kind === "run") {
+      attempts.push({
+        attempt: segment.attempt ?? attempts.length + 1,
+        start: segment.start,
+        end: segment.end,
+        open: segment.open,
+        outcome: segment.outcome,
+        error: segment.error,
+        waited: 0,
+      });
+    } else if (segment.kind === "wait" && last && segment.attempt === last.attempt && last.outcome === "waiting") {
+      Object.assign(last, { end: segment.end, open: segment.open, outcome: segment.outcome, error: segment.error, reason: segment.reason });
+      last.waited += segment.end - segment.start;
+    }
+  }
+  return attempts;
 }
 
 /** An edge of the graph, as far as the critical path cares. */
@@ -184,7 +229,10 @@ export function criticalPath(timelines: NodeTimeline[], edges: DependsOn[]): str
   if (ran.size === 0) return [];
   const parents = new Map<string, string[]>();
   for (const edge of edges) parents.set(edge.to, [...(parents.get(edge.to) ?? []), edge.from]);
-  let current = [...ran.values()].reduce((last, t) => (t.end > last.end ? t : last));
+  // Of nodes ending at once (a light node ends in the step that ended the node before it), the
+  // one that started last is the later in the chain.
+  const later = (a: NodeTimeline, b: NodeTimeline) => (b.end > a.end || (b.end === a.end && b.start > a.start) ? b : a);
+  let current = [...ran.values()].reduce(later);
   const path = [current.nodeId];
   const seen = new Set(path);
   for (;;) {
@@ -192,7 +240,7 @@ export function criticalPath(timelines: NodeTimeline[], edges: DependsOn[]): str
       .map((id) => ran.get(id))
       .filter((t): t is NodeTimeline => t !== undefined && !seen.has(t.nodeId) && t.end <= current.start + SLACK_MS);
     if (waitedFor.length === 0) break;
-    current = waitedFor.reduce((last, t) => (t.end > last.end ? t : last));
+    current = waitedFor.reduce(later);
     path.unshift(current.nodeId);
     seen.add(current.nodeId);
   }

@@ -10,7 +10,7 @@ export interface ViewLimits {
   maxItems: number;
 }
 
-export const DEFAULT_LIMITS: ViewLimits = { maxString: 500, maxItems: 50 };
+export const DEFAULT_LIMITS: ViewLimits = { maxString: 240, maxItems: 50 };
 
 /** Values above this many characters of JSON are not drawn whole: they are offered as a download first. */
 export const LARGE_JSON = 200_000;

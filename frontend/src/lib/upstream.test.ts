@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { NodeRun } from "../api/types";
-import { portOf, upstreamOf } from "./upstream";
+import { edgeDecisions, portOf, upstreamOf } from "./upstream";
 import { graphFromData } from "./workflowDoc";
 
 function graph(nodes: Record<string, unknown>[], edges: Record<string, unknown>[]) {
@@ -30,6 +30,7 @@ describe("upstreamOf", () => {
     const alert = upstreamOf("alert", g.nodes, g.edges, runs, {});
     expect(alert.sources[0]).toMatchObject({ taken: "no", why: "an on-failure edge, and fetch succeeded" });
     expect(alert.value).toBeUndefined();
+    expect(Object.fromEntries(edgeDecisions(g.nodes, g.edges, runs))).toEqual({ "fetch->save": "yes", "fetch->alert": "no" });
   });
 
   it("follows a condition's port and an approval's decision", () => {

@@ -120,3 +120,18 @@ export function upstreamOf(
   else if (ran && taken.length) value = merged(taken.map((s) => s.output));
   return { fromInput, sources, value, uncertain: sources.some((s) => s.taken === "unknown") };
 }
+
+/** Each edge's decision in the run (by its canvas key), for drawing taken and untaken paths. */
+export function edgeDecisions(
+  nodes: Pick<GraphNode, "id" | "type" | "raw">[],
+  edges: GraphEdge[],
+  steps: Record<string, NodeRun>,
+): Map<string, Taken> {
+  const decisions = new Map<string, Taken>();
+  for (const target of new Set(edges.map((edge) => edge.to))) {
+    for (const source of upstreamOf(target, nodes, edges, steps, undefined).sources) {
+      if (source.edge) decisions.set(source.edge.key, source.taken);
+    }
+  }
+  return decisions;
+}

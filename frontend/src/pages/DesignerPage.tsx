@@ -14,8 +14,9 @@ import {
   PanelRight,
   Play,
   Redo2,
+  EyeOff,
+  List,
   Save,
-  Square,
   Undo2,
   Wand2,
   X,
@@ -387,6 +388,11 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
           >
             <Zap size={15} /> Triggers
           </button>
+          {meta.id && (
+            <Link className="icon-button" to={`/workflows/${meta.id}/executions`} data-testid="workflow-executions" title="Every run of this workflow" aria-label="Every run of this workflow">
+              <List size={16} />
+            </Link>
+          )}
           <Switch
             label="Active"
             showLabel
@@ -411,11 +417,11 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
             <button
               className="icon-button"
               onClick={() => store.getState().setRun(null)}
-              title="Stop following this run"
+              title="Stop following this run (it goes on: Stop cancels it)"
               aria-label="Stop following this run"
               data-testid="stop-following"
             >
-              <Square size={14} />
+              <EyeOff size={14} />
             </button>
           ) : (
             <button

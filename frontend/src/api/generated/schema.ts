@@ -1994,6 +1994,10 @@ export interface operations {
             query?: {
                 created_after?: string;
                 created_before?: string;
+                /** @description Pages by position instead of number (`next` and `previous` links, no `count`): empty for the first page. */
+                cursor?: string;
+                /** @description An execution's id, or its first characters. */
+                id?: string;
                 status?: string;
                 /** @description What started the runs: kinds such as `webhook,cron` (comma-separated), or one trigger's id. */
                 trigger?: string;
