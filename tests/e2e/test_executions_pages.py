@@ -221,3 +221,37 @@ def test_an_unknown_page_is_the_apps_own_not_found_page(page: Page) -> None:
     expect(page.get_by_test_id("execution-missing")).to_be_visible()
     api = page.request.get("/api/v1/no-such-thing")
     assert api.status == 404 and api.json()["error"]["code"] == "not_found"
+
+
+def test_an_approval_is_decided_on_the_page_and_the_run_replayed_from_a_node_with_a_new_input(page: Page) -> None:
+    workflow = create_workflow(page, (
+        "apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {name: e2e-exec-approval}\nspec:\n  nodes:\n"
+        "    - {id: ask, type: approval, config: {message: Ship it?, timeout: 1h}, position: {x: 0, y: 0}}\n"
+        "    - {id: label, type: transform, config: {mapping: {sku: '{{ input.sku }}'}}, position: {x: 320, y: 0}}\n"
+        "  edges:\n    - {from: ask, to: label, port: approved}\n"
+    ))
+    execution = start(page, workflow, {"sku": "old"})
+    page.goto(f"/executions/{execution['id']}")
+    expect(page.get_by_test_id("node-ask")).to_have_attribute("data-status", "waiting")
+    page.get_by_test_id("node-ask").click()
+    decision = page.get_by_test_id("approval-decision")
+    expect(decision).to_contain_text("Ship it?")
+    page.get_by_test_id("approval-comment").fill("looks right")
+    page.get_by_test_id("approve-button").click()
+    expect(page.get_by_test_id("execution-status")).to_have_text("succeeded")
+    expect(page.get_by_test_id("node-label")).to_have_attribute("data-status", "succeeded")
+    expect(page.get_by_test_id("node-output")).to_contain_text('"looks right"')
+
+    # Replay from label with a new input: ask keeps its decision (reused), label runs again.
+    page.get_by_test_id("node-label").click()
+    expect(page.get_by_test_id("upstream-ask")).to_have_attribute("data-taken", "yes")
+    page.get_by_test_id("replay-from-node").click()
+    page.get_by_test_id("run-input-editor").fill('{"sku": "new"}')
+    page.get_by_test_id("replay-start").click()
+    page.wait_for_url(re.compile(r"/executions/(?!" + execution["id"] + r")[0-9a-f-]{36}$"))
+    expect(page.get_by_test_id("execution-status")).to_have_text("succeeded")
+    expect(page.get_by_test_id("node-ask")).to_have_attribute("data-status", "reused")
+    replay_id = page.url.rsplit("/", 1)[1]
+    replay = page.request.get(f"/api/v1/executions/{replay_id}").json()
+    assert replay["replay_of"] == execution["id"] and replay["input"] == {"sku": "new"}
+    assert {step["node_id"]: step["output"] for step in replay["steps"]}["label"] == {"sku": "new"}
