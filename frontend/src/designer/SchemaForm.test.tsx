@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { useState } from "react";
 import { fireEvent, render, screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
 import type { JsonSchema, NodeType } from "../api/types";
 import { COMMON_SCHEMA, outputPorts } from "../lib/nodeKinds";
 import { coerce, expressionParts, narrowSchema, SchemaForm, taggedUnion } from "./SchemaForm";
@@ -53,6 +55,31 @@ describe("the form generated from a config schema", () => {
     expect(onChange).toHaveBeenLastCalledWith(["retry", "jitter"], true);
     fireEvent.change(screen.getByTestId("field-timeout_action"), { target: { value: JSON.stringify("fallback") } });
     expect(onChange).toHaveBeenLastCalledWith(["timeout_action"], "fallback");
+  });
+
+  it("keeps the same focused field while an expression is typed into a mapping value", async () => {
+    // The form is controlled, as in the property panel: every keystroke comes back as a new value.
+    function Controlled() {
+      const [config, setConfig] = useState<Record<string, unknown>>({ mapping: { name: "" } });
+      return (
+        <SchemaForm
+          schema={typeOf("transform").config_schema}
+          value={config}
+          path={["config"]}
+          onChange={(path, value) => setConfig((old) => ({ ...old, [path[1] as string]: value }))}
+        />
+      );
+    }
+    render(<Controlled />);
+    const field = screen.getByTestId("field-config.mapping-value-name") as HTMLInputElement;
+    await userEvent.click(field);
+    // `{{` is user-event's escape for one literal `{`.
+    await userEvent.keyboard("{{{{ nodes.http.output.body.name }}");
+    const after = screen.getByTestId("field-config.mapping-value-name") as HTMLInputElement;
+    expect(after).toBe(field);
+    expect(document.activeElement).toBe(field);
+    expect(field.value).toBe("{{ nodes.http.output.body.name }}");
+    expect(field.closest(".expr-input")).not.toBeNull(); // highlighted once it holds an expression
   });
 
   it("lists the other nodes for a fallback", () => {

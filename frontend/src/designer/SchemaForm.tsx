@@ -4,7 +4,7 @@
  * Every change reports the path of the field and its new value; an emptied field reports
  * `undefined`, which the document edit turns into a removed key.
  */
-import { createContext, memo, useContext, useEffect, useRef, useState, type ReactNode } from "react";
+import { createContext, memo, useContext, useEffect, useRef, useState, type ReactNode, type UIEvent } from "react";
 import { ChevronDown, ChevronRight, Plus, Trash2 } from "lucide-react";
 import type { JsonSchema } from "../api/types";
 
@@ -178,13 +178,21 @@ export function expressionParts(text: string): { text: string; expression: boole
     .map((part) => ({ text: part, expression: /^\{\{[\s\S]*\}\}$|^\$\./.test(part) }));
 }
 
-function ExpressionInput(props: {
+/**
+ * A text field (or area) whose `{{ }}` / `$.path` parts are highlighted when `highlight` is on.
+ * Whatever is typed, the same <input> stays mounted: typing `{{` into a plain field only turns
+ * the highlighting on. Swapping it for another element there would drop the focus mid-word, and
+ * the rest of the expression would go to whatever field the browser focused next.
+ */
+function TextInput(props: {
   value: string;
   onChange: (v: string) => void;
-  id: string;
-  placeholder?: string;
+  id?: string;
   testId: string;
+  highlight: boolean;
+  placeholder?: string;
   multiline?: boolean;
+  ariaLabel?: string;
 }) {
   const mirror = useRef<HTMLDivElement>(null);
   const sync = (el: HTMLInputElement | HTMLTextAreaElement) => {
@@ -192,41 +200,36 @@ function ExpressionInput(props: {
     mirror.current.scrollLeft = el.scrollLeft;
     mirror.current.scrollTop = el.scrollTop;
   };
+  const placeholder = props.placeholder ?? (props.highlight ? (props.multiline ? "text or {{ expression }}" : "value or {{ expression }}") : "");
+  const shared = {
+    id: props.id,
+    "data-testid": props.testId,
+    "aria-label": props.ariaLabel,
+    spellCheck: props.highlight ? false : undefined,
+    placeholder,
+    value: props.value,
+    onScroll: (e: UIEvent<HTMLInputElement | HTMLTextAreaElement>) => sync(e.currentTarget),
+  };
   return (
-    <div className={`expr-input ${props.multiline ? "multiline" : ""}`}>
-      <div className="expr-mirror" ref={mirror} aria-hidden="true">
-        {expressionParts(props.value).map((part, i) =>
-          part.expression ? (
-            <mark key={i} className="expr-token">
-              {part.text}
-            </mark>
-          ) : (
-            <span key={i}>{part.text}</span>
-          ),
-        )}
-        {"\u200b"}
-      </div>
+    <div className={`text-input ${props.highlight ? "expr-input" : ""} ${props.multiline ? "multiline" : ""}`}>
+      {props.highlight && (
+        <div className="expr-mirror" ref={mirror} aria-hidden="true">
+          {expressionParts(props.value).map((part, i) =>
+            part.expression ? (
+              <mark key={i} className="expr-token">
+                {part.text}
+              </mark>
+            ) : (
+              <span key={i}>{part.text}</span>
+            ),
+          )}
+          {"\u200b"}
+        </div>
+      )}
       {props.multiline ? (
-        <textarea
-          id={props.id}
-          data-testid={props.testId}
-          spellCheck={false}
-          rows={3}
-          placeholder={props.placeholder ?? "text or {{ expression }}"}
-          value={props.value}
-          onChange={(e) => props.onChange(e.target.value)}
-          onScroll={(e) => sync(e.currentTarget)}
-        />
+        <textarea {...shared} rows={3} onChange={(e) => props.onChange(e.target.value)} />
       ) : (
-        <input
-          id={props.id}
-          data-testid={props.testId}
-          spellCheck={false}
-          placeholder={props.placeholder ?? "value or {{ expression }}"}
-          value={props.value}
-          onChange={(e) => props.onChange(e.target.value)}
-          onScroll={(e) => sync(e.currentTarget)}
-        />
+        <input {...shared} onChange={(e) => props.onChange(e.target.value)} />
       )}
     </div>
   );
@@ -298,21 +301,14 @@ function KeyValueField(props: { value: unknown; valueSchema: JsonSchema; onChang
             onChange={(e) => write(entries.map((entry, j) => (j === i ? [e.target.value, entry[1]] : entry)))}
           />
           {typeof val === "string" || val === undefined ? (
-            expression || isExpressionField({}, val) ? (
-              <ExpressionInput
-                id={`${props.testId}-${i}`}
-                testId={`${props.testId}-value-${key}`}
-                value={String(val ?? "")}
-                onChange={(v) => write(entries.map((entry, j) => (j === i ? [entry[0], v] : entry)))}
-              />
-            ) : (
-              <input
-                aria-label="Value"
-                data-testid={`${props.testId}-value-${key}`}
-                value={String(val ?? "")}
-                onChange={(e) => write(entries.map((entry, j) => (j === i ? [entry[0], e.target.value] : entry)))}
-              />
-            )
+            <TextInput
+              id={`${props.testId}-${i}`}
+              testId={`${props.testId}-value-${key}`}
+              ariaLabel="Value"
+              highlight={expression || isExpressionField({}, val)}
+              value={String(val ?? "")}
+              onChange={(v) => write(entries.map((entry, j) => (j === i ? [entry[0], v] : entry)))}
+            />
           ) : (
             <input
               className="mono"
@@ -475,7 +471,7 @@ function SchemaValue({ name, schema: given, value, path, onChange, required, nod
         // An expression where a number is expected: keep it editable as text.
         return (
           <Field name={name} schema={schema} required={required} htmlFor={id}>
-            <ExpressionInput id={id} testId={testId} value={value} onChange={(v) => set(v === "" ? undefined : v)} />
+            <TextInput id={id} testId={testId} highlight value={value} onChange={(v) => set(v === "" ? undefined : v)} />
           </Field>
         );
       }
@@ -503,28 +499,15 @@ function SchemaValue({ name, schema: given, value, path, onChange, required, nod
       const multiline = /^(prompt|system|message|body|template|script|content|text|description)$/.test(String(name)) || text.includes("\n");
       return (
         <Field name={name} schema={schema} required={required} htmlFor={id}>
-          {multiline && isExpressionField(schema, text) ? (
-            <ExpressionInput id={id} testId={testId} value={text} multiline onChange={(v) => set(v === "" ? undefined : v)} />
-          ) : multiline ? (
-            <textarea
-              id={id}
-              data-testid={testId}
-              rows={3}
-              value={text}
-              placeholder={schema.default != null ? String(schema.default) : ""}
-              onChange={(e) => set(e.target.value === "" ? undefined : e.target.value)}
-            />
-          ) : isExpressionField(schema, text) ? (
-            <ExpressionInput id={id} testId={testId} value={text} onChange={(v) => set(v === "" ? undefined : v)} />
-          ) : (
-            <input
-              id={id}
-              data-testid={testId}
-              value={text}
-              placeholder={placeholderOf(schema)}
-              onChange={(e) => set(e.target.value === "" ? undefined : e.target.value)}
-            />
-          )}
+          <TextInput
+            id={id}
+            testId={testId}
+            multiline={multiline}
+            highlight={isExpressionField(schema, text)}
+            placeholder={isExpressionField(schema, "") ? undefined : multiline ? (schema.default != null ? String(schema.default) : "") : placeholderOf(schema)}
+            value={text}
+            onChange={(v) => set(v === "" ? undefined : v)}
+          />
         </Field>
       );
     }
@@ -613,7 +596,7 @@ function SchemaValue({ name, schema: given, value, path, onChange, required, nod
       if (typeof value === "string" || value === undefined) {
         return (
           <Field name={name} schema={schema} required={required} htmlFor={id}>
-            <ExpressionInput id={id} testId={testId} value={String(value ?? "")} onChange={(v) => set(v === "" ? undefined : v)} />
+            <TextInput id={id} testId={testId} highlight value={String(value ?? "")} onChange={(v) => set(v === "" ? undefined : v)} />
           </Field>
         );
       }
