@@ -8,12 +8,14 @@ from typing import Any
 from workflows.auth import caller_for_key
 from workflows.models import Workflow, WorkflowVersion
 from workflows.services.documents import check_document
+from workflows.services.secret_usage import WorkflowRef, secret_users
 from workflows.services.workflows import do_save_version, get_version, get_workflow
 from workflows.spec import WorkflowSpec, dump_yaml
 from workflows.tenancy import Caller, membership_for
 
 __all__ = [
     "Caller",
+    "WorkflowRef",
     "body_from_request_data",
     "caller_for_key",
     "caller_for_session_user",
@@ -21,6 +23,7 @@ __all__ = [
     "get_workflow",
     "read_adhoc_document",
     "save_new_version",
+    "secret_users",
     "spec_for",
 ]
 

@@ -226,3 +226,8 @@ class EventsQuerySerializer(serializers.Serializer):
 class SecretSerializer(serializers.Serializer):
     name = serializers.CharField()
     value = serializers.CharField(write_only=True, trim_whitespace=False)
+
+
+class SecretListQuerySerializer(serializers.Serializer):
+    with_unset = serializers.BooleanField(
+        required=False, default=False, help_text="Also the names workflows read that have no value (`set: false`).")

@@ -6,9 +6,9 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from executions.api.serializers import SecretSerializer
+from executions.api.serializers import SecretListQuerySerializer, SecretSerializer
 from executions.models import Secret
-from executions.services.secrets import do_delete_secret, do_set_secret, secret_names
+from executions.services.secrets import do_delete_secret, do_set_secret, secret_entries
 from mbflow_site.bodies import json_object
 from workflows.api.base import TenantView
 from workflows.models import Role
@@ -20,14 +20,18 @@ def _secret_data(secret: Secret) -> dict[str, str]:
 
 
 class SecretListView(TenantView):
-    """Names only: a value is written here and read by the engine, never returned."""
+    """Names only: a value is written here and read by the engine, never returned. Each name
+    comes with the workflows whose active version reads it (`used_by`)."""
 
     read_role = Role.ADMIN
     write_role = Role.ADMIN
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=[SecretListQuerySerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
-        return self.paginate(request, secret_names(self.caller().tenant), _secret_data)
+        query = SecretListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        entries = secret_entries(self.caller().tenant, with_unset=query.validated_data["with_unset"])
+        return self.paginate(request, entries, lambda entry: entry.to_dict())
 
     @extend_schema(request=SecretSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:

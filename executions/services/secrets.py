@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from executions.models import Secret
 from executions.vault import encrypt
 from mbflow_site.errors import ApiError, NotFound
 from workflows.models import Tenant
+from workflows.public import WorkflowRef, secret_users
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 MAX_VALUE_BYTES = 64 * 1024
@@ -44,3 +47,40 @@ def do_delete_secret(tenant: Tenant, name: str) -> None:
 
 def secret_names(tenant: Tenant) -> list[Secret]:
     return list(Secret.objects.filter(tenant=tenant).defer("ciphertext").order_by("name"))
+
+
+@dataclass(frozen=True, slots=True)
+class SecretEntry:
+    """A secret name as the Credentials page lists it: whether a value is set, and who reads it."""
+
+    name: str
+    set: bool
+    created_at: datetime | None
+    updated_at: datetime | None
+    used_by: list[WorkflowRef]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "set": self.set,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+            "used_by": [ref.to_dict() for ref in self.used_by],
+        }
+
+
+def secret_entries(tenant: Tenant, *, with_unset: bool = False) -> list[SecretEntry]:
+    """The tenant's secrets by name with the workflows whose active version reads each; with
+    ``with_unset`` also the names workflows read that have no value yet."""
+    users = secret_users(tenant)
+    entries = [
+        SecretEntry(name=s.name, set=True, created_at=s.created_at, updated_at=s.updated_at,
+                    used_by=users.get(s.name, []))
+        for s in secret_names(tenant)
+    ]
+    if with_unset:
+        stored = {entry.name for entry in entries}
+        entries += [SecretEntry(name=name, set=False, created_at=None, updated_at=None, used_by=refs)
+                    for name, refs in users.items() if name not in stored]
+        entries.sort(key=lambda entry: entry.name)
+    return entries

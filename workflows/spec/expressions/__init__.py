@@ -42,7 +42,7 @@ __all__ = [
     "CONTEXT_NAMES", "MASK", "Budget", "ExpressionError", "ExpressionLimit", "ExpressionTimeout", "Limits",
     "Secret", "SecretMisuse", "SecretText", "budget", "check_syntax", "compile_expression", "configure_limits",
     "evaluate", "holds_secret", "is_expression", "is_secret", "iter_expressions", "path_to_jinja",
-    "referenced_nodes", "render_value", "reveal",
+    "referenced_nodes", "referenced_secrets", "render_value", "reveal",
 ]
 
 CONTEXT_NAMES = frozenset(
@@ -220,8 +220,8 @@ def iter_expressions(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[t
 
 
 @lru_cache(maxsize=8192)
-def referenced_nodes(text: str) -> frozenset[str]:
-    """Ids of the nodes an expression reads through ``nodes.<id>`` or ``nodes['<id>']``."""
+def _referenced(text: str, root: str) -> frozenset[str]:
+    """The names an expression reads under ``root`` through ``root.<name>`` or ``root['<name>']``."""
     source, native = _source(text)
     try:
         tree = ENV.parse("{{ " + source + " }}" if native else source)
@@ -230,9 +230,19 @@ def referenced_nodes(text: str) -> frozenset[str]:
     found: set[str] = set()
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
         target = node.node
-        if isinstance(target, nodes.Name) and target.name == "nodes":
+        if isinstance(target, nodes.Name) and target.name == root:
             if isinstance(node, nodes.Getattr):
                 found.add(node.attr)
             elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
                 found.add(node.arg.value)
     return frozenset(found)
+
+
+def referenced_nodes(text: str) -> frozenset[str]:
+    """Ids of the nodes an expression reads through ``nodes.<id>`` or ``nodes['<id>']``."""
+    return _referenced(text, "nodes")
+
+
+def referenced_secrets(text: str) -> frozenset[str]:
+    """Names of the secrets an expression reads through ``secrets.<NAME>`` or ``secrets['<NAME>']``."""
+    return _referenced(text, "secrets")
