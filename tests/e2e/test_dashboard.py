@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import WAIT_MS, shot
 from tests.e2e.test_designer import create_workflow
-from tests.e2e.test_executions_pages import start
+from tests.e2e.test_executions_pages import FAILING_NODE, OK_NODE, one_node_workflow, start
 
 pytestmark = pytest.mark.e2e
 
@@ -22,10 +22,8 @@ def count(page: Page, test_id: str) -> int:
 
 
 def test_the_dashboard_counts_change_as_runs_end(page: Page) -> None:
-    ok = create_workflow(page, "apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {name: e2e-dash-ok}\nspec:\n"
-                               "  nodes:\n    - {id: hello, type: noop}\n")
-    bad = create_workflow(page, "apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {name: e2e-dash-bad}\nspec:\n"
-                                "  nodes:\n    - {id: boom, type: fail, config: {message: always}}\n")
+    ok = create_workflow(page, one_node_workflow("e2e-dash-ok", "Dash ok", OK_NODE))
+    bad = create_workflow(page, one_node_workflow("e2e-dash-bad", "Dash bad", FAILING_NODE))
     page.goto("/dashboard?range=1h")
     expect(page.get_by_test_id("stat-executions-value")).not_to_have_text("…")
     before = count(page, "stat-executions")

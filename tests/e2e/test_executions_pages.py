@@ -25,7 +25,7 @@ expect.set_options(timeout=WAIT_MS)
 def charge_workflow(name: str, executor: str) -> str:
     """order (transform) -> charge (a function task, no retries) -> ship."""
     return (
-        f"apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {{name: {name}}}\nspec:\n  nodes:\n"
+        f"apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {{name: {name}, title: Charge and ship}}\nspec:\n  nodes:\n"
         "    - {id: order, type: transform, config: {mapping: {sku: '{{ input.sku }}', qty: 2}},"
         " position: {x: 0, y: 0}}\n"
         f"    - {{id: charge, type: function, config: {{executor: {executor}, function: charge}},"
@@ -33,6 +33,16 @@ def charge_workflow(name: str, executor: str) -> str:
         "    - {id: ship, type: noop, position: {x: 640, y: 0}}\n"
         "  edges:\n    - {from: order, to: charge}\n    - {from: charge, to: ship}\n"
     )
+
+
+def one_node_workflow(name: str, title: str, node: str) -> str:
+    """A workflow of one node (a title, so that the workflow list shows it apart from its name)."""
+    return (f"apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {{name: {name}, title: {title}}}\nspec:\n"
+            f"  nodes:\n    - {node}\n")
+
+
+OK_NODE = "{id: hello, type: noop}"
+FAILING_NODE = "{id: boom, type: fail, config: {message: always}}"
 
 
 def start(page: Page, workflow: str, data: dict | None = None, wait: float | None = None) -> dict:
@@ -128,10 +138,8 @@ def test_the_page_catches_up_after_its_connection_drops(page: Page) -> None:
 
 
 def test_the_list_filters_finds_by_id_and_shows_new_runs_live(page: Page) -> None:
-    ok = create_workflow(page, "apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {name: e2e-list-ok}\nspec:\n"
-                               "  nodes:\n    - {id: hello, type: noop}\n")
-    bad = create_workflow(page, "apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {name: e2e-list-bad}\nspec:\n"
-                                "  nodes:\n    - {id: boom, type: fail, config: {message: always}}\n")
+    ok = create_workflow(page, one_node_workflow("e2e-list-ok", "List ok", OK_NODE))
+    bad = create_workflow(page, one_node_workflow("e2e-list-bad", "List bad", FAILING_NODE))
     good_run = start(page, ok, wait=20)
     bad_run = start(page, bad, wait=20)
     assert (good_run["status"], bad_run["status"]) == ("succeeded", "failed")
@@ -225,7 +233,7 @@ def test_an_unknown_page_is_the_apps_own_not_found_page(page: Page) -> None:
 
 def test_an_approval_is_decided_on_the_page_and_the_run_replayed_from_a_node_with_a_new_input(page: Page) -> None:
     workflow = create_workflow(page, (
-        "apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {name: e2e-exec-approval}\nspec:\n  nodes:\n"
+        "apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {name: e2e-exec-approval, title: Approval}\nspec:\n  nodes:\n"
         "    - {id: ask, type: approval, config: {message: Ship it?, timeout: 1h}, position: {x: 0, y: 0}}\n"
         "    - {id: label, type: transform, config: {mapping: {sku: '{{ input.sku }}'}}, position: {x: 320, y: 0}}\n"
         "  edges:\n    - {from: ask, to: label, port: approved}\n"
