@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from tests.executions.conftest import Store, doc
+from tests.executions.conftest import Store
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,8 @@ def users(item: dict[str, Any]) -> list[str]:
 def test_each_secret_names_the_workflows_whose_active_version_reads_it(
         store: Store, admin_client: APIClient, editor: APIClient, outsider: APIClient) -> None:
     for name in ("CRM_TOKEN", "UNUSED", "SLACK_URL"):
-        assert admin_client.post("/api/v1/secrets", {"name": name, "value": "v-" + name}, format="json").status_code == 201
+        created = admin_client.post("/api/v1/secrets", {"name": name, "value": "v-" + name}, format="json")
+        assert created.status_code == 201
     crm = store(reads("crm-sync", "Bearer {{ secrets.CRM_TOKEN }}", "{{ secrets['SLACK_URL'] }}", title="CRM sync"))
     store(reads("billing", "{{ 'Bearer ' ~ secrets.CRM_TOKEN }}"))
     store(reads("no-secrets", "{{ input.x }}"))
