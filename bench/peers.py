@@ -1,0 +1,302 @@
+"""MBFlow side by side with n8n and Node-RED: chains of 10/40/160 light nodes behind an HTTP call
+that waits for the result, measured interleaved round by round on this machine.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/peers REDIS_URL=redis://127.0.0.1:6379/5 \\
+        .venv/bin/python bench/peers.py --harness ../shared/peers [--rounds 5] [--lengths 10,40,160]
+        [--latency-n 200] [--throughput-n 1000] [--clients 20] [--targets n8n,nodered,mbflow]
+
+The peers harness is not part of this repository: it is the ``peers`` folder (``setup.sh``,
+``start.sh``, ``stop.sh``, ``flows.py``, ``load.py``) shipped beside the project in the shared
+folder (``../shared/peers`` from a checkout next to it). Give its path with ``--harness DIR`` or
+``MBFLOW_PEERS_HARNESS=DIR``; without it the script stops at once and says so. It is never run
+by ``make test``.
+
+How it is measured:
+
+- Peers: ``setup.sh`` installs n8n and Node-RED from the npm registry into /tmp/peers (once; it
+  reloads the chains each time) and ``start.sh`` starts Node-RED on :1880 (in memory, nothing
+  persisted) and n8n on :5678 (every execution recorded in its SQLite). Both are stopped at the
+  end (``stop.sh``).
+- MBFlow: the database of DATABASE_URL is migrated and the demo tenant seeded with a generated
+  API key; the chains are ``flows.py mbflow`` (N ``transform`` nodes, each merging one field into
+  its upstream's output, as the peers' "set" nodes do) imported over the API. Then uvicorn
+  (``--web-workers`` processes, 1 by default) and one Celery worker (``--pool threads -c 8``) on
+  Redis (broker, cache, events) and PostgreSQL, as in production. The call is ``POST
+  /api/v1/workflows/chainN/execute {"input": {"a": 1}, "wait": 60}`` with an API key, checked to
+  answer ``succeeded`` with an output; n8n's webhook and Node-RED's ``http in`` are called with
+  ``{"a": 1}``.
+- Load: the harness's ``load.py`` (urllib, one connection per request, threads). Per round and
+  per chain length: each target's one-client latency (``--latency-n`` calls in a row: p50 and
+  p95) in turn, then for chain-40 each target's throughput (``--throughput-n`` calls from
+  ``--clients`` threads: executions per second), in turn. A warm-up of 50 calls per target and
+  length comes first.
+- RSS after the load: the resident memory of each target's processes (the process started and
+  all its descendants, from /proc): n8n (and its task runner), Node-RED, and MBFlow's web
+  process(es) + the Celery worker (idle worker memory is counted: the worker is part of it).
+- The summary gives each figure's median over the rounds and, per round, MBFlow's ratio to each
+  peer, then the median ratio.
+
+Figures on this 2-core machine shared with other agents (Dec 2026; n8n 2.x on SQLite, Node-RED 4.x;
+see the commit that changed this docstring for the run's output) are recorded at the end of this
+docstring.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = Path(sys.executable)
+HARNESS_FILES = ("setup.sh", "start.sh", "stop.sh", "flows.py", "load.py")
+PEER_URLS = {"n8n": "http://127.0.0.1:5678/webhook/chain{n}", "nodered": "http://127.0.0.1:1880/chain{n}"}
+PEER_PIDS = {"n8n": "/tmp/peers/n8n.pid", "nodered": "/tmp/peers/nodered.pid"}
+
+
+def harness_dir(given: str | None) -> Path:
+    """The peers harness folder, or a clear stop: it lives outside this repository."""
+    where = given or os.environ.get("MBFLOW_PEERS_HARNESS")
+    if not where:
+        raise SystemExit("bench/peers.py needs the peers harness (setup.sh, start.sh, stop.sh, flows.py, load.py), "
+                         "which is not part of this repository: it is the shared folder's `peers` "
+                         "(../shared/peers beside the project). Pass --harness DIR or set MBFLOW_PEERS_HARNESS=DIR.")
+    path = Path(where).expanduser().resolve()
+    missing = [name for name in HARNESS_FILES if not (path / name).is_file()]
+    if missing:
+        raise SystemExit(f"bench/peers.py: {path} is not the peers harness (missing {', '.join(missing)}). "
+                         "Pass --harness DIR or MBFLOW_PEERS_HARNESS=DIR naming the folder with setup.sh, "
+                         "start.sh, stop.sh, flows.py and load.py.")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and all its descendants, in MB (Linux /proc)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields.get("PPid", "0").strip())
+        rss[int(entry)] = int(fields.get("VmRSS", "0 kB").split()[0]) if "VmRSS" in fields else 0
+    family, added = {pid}, True
+    while added:
+        added = False
+        for child, parent in parents.items():
+            if parent in family and child not in family:
+                family.add(child)
+                added = True
+    return sum(rss.get(p, 0) for p in family) / 1024
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+class MBFlow:
+    """uvicorn + one Celery worker on PostgreSQL and Redis, with the chains imported."""
+
+    def __init__(self, harness: Path, lengths: list[int], web_workers: int, worker_threads: int) -> None:
+        for name in ("DATABASE_URL", "REDIS_URL"):
+            if not os.environ.get(name):
+                raise SystemExit(f"bench/peers.py: set {name} (MBFlow runs on PostgreSQL and Redis here).")
+        self.key = "mbk_" + secrets.token_urlsafe(24)
+        prefix = f"peers{os.getpid()}"
+        self.env = {**os.environ, "API_KEYS": self.key, "LOG_LEVEL": "warning", "PYTHONUNBUFFERED": "1",
+                    "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL") or os.environ["REDIS_URL"],
+                    "MBFLOW_DISPATCHER": "celery", "MBFLOW_QUEUE_PREFIX": prefix, "MBFLOW_SCHEDULER": "off"}
+        for args in (("migrate", "--verbosity", "0"), ("mbflow_demo",)):
+            subprocess.run([str(PY), "manage.py", *args], cwd=ROOT, env=self.env, check=True,
+                           stdout=subprocess.DEVNULL)
+        log_dir = Path(tempfile.gettempdir())
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.web = subprocess.Popen(
+            [str(PY.parent / "uvicorn"), "mbflow_site.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+             "--log-level", "warning", "--no-access-log", "--workers", str(web_workers)],
+            cwd=ROOT, env=self.env, stdout=open(log_dir / "mbflow-peers-web.log", "wb"),  # noqa: SIM115
+            stderr=subprocess.STDOUT)
+        atexit.register(stop, self.web)
+        self.worker = subprocess.Popen(
+            [str(PY.parent / "celery"), "-A", "mbflow_site", "worker", "--pool", "threads", "-c", str(worker_threads),
+             "--loglevel", "warning", "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "-n", f"{prefix}@%h"],
+            cwd=ROOT, env=self.env, stdout=open(log_dir / "mbflow-peers-worker.log", "wb"),  # noqa: SIM115
+            stderr=subprocess.STDOUT)
+        atexit.register(stop, self.worker)
+        self._wait_ready(log_dir / "mbflow-peers-web.log")
+        self._import(harness, lengths)
+
+    def _request(self, method: str, path: str, body: bytes | None = None,
+                 content_type: str = "application/json") -> tuple[int, bytes]:
+        request = urllib.request.Request(self.url + path, data=body, method=method,
+                                         headers={"X-API-Key": self.key, "Content-Type": content_type})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def _wait_ready(self, log: Path) -> None:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.web.poll() is not None:
+                raise SystemExit(f"uvicorn exited at start; see {log}")
+            try:
+                if self._request("GET", "/ready")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise SystemExit(f"uvicorn did not become ready; see {log}")
+
+    def _import(self, harness: Path, lengths: list[int]) -> None:
+        folder = Path(tempfile.mkdtemp(prefix="mbflow-peers-"))
+        subprocess.run([sys.executable, str(harness / "flows.py"), "mbflow", str(folder), *map(str, lengths)],
+                       check=True)
+        for length in lengths:
+            name = f"chain{length}"
+            text = (folder / f"{name}.yaml").read_bytes()
+            code, _ = self._request("GET", f"/api/v1/workflows/{name}")
+            if code == 200:
+                code, answer = self._request("PUT", f"/api/v1/workflows/{name}", text, "application/yaml")
+            else:
+                code, answer = self._request("POST", "/api/v1/workflows", text, "application/yaml")
+            if code not in (200, 201):
+                raise SystemExit(f"importing {name} answered {code}: {answer[:300]!r}")
+
+    def rss_mb(self) -> float:
+        return tree_rss_mb(self.web.pid) + tree_rss_mb(self.worker.pid)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--harness", help="the peers harness folder (or MBFLOW_PEERS_HARNESS)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--lengths", default="10,40,160")
+    parser.add_argument("--latency-n", type=int, default=200)
+    parser.add_argument("--throughput-n", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--targets", default="n8n,nodered,mbflow")
+    parser.add_argument("--web-workers", type=int, default=1)
+    parser.add_argument("--worker-threads", type=int, default=8)
+    parser.add_argument("--skip-setup", action="store_true", help="the peers are installed and running already")
+    args = parser.parse_args()
+    harness = harness_dir(args.harness)
+    sys.path.insert(0, str(harness))
+    from load import run  # the harness's load generator, the same for every target
+
+    lengths = [int(x) for x in args.lengths.split(",")]
+    names = [name for name in args.targets.split(",") if name]
+    peers = [name for name in names if name in PEER_URLS]
+    if peers and not args.skip_setup:
+        subprocess.run(["bash", str(harness / "setup.sh")], check=True)
+        subprocess.run(["bash", str(harness / "stop.sh")], check=False, stdout=subprocess.DEVNULL)
+        subprocess.run(["bash", str(harness / "start.sh")], check=True)
+        atexit.register(subprocess.run, ["bash", str(harness / "stop.sh")], check=False)
+    mbflow = MBFlow(harness, lengths, args.web_workers, args.worker_threads) if "mbflow" in names else None
+
+    def target(name: str, length: int) -> tuple[str, str | None, bytes, bytes | None]:
+        if name == "mbflow":
+            assert mbflow is not None
+            return (f"{mbflow.url}/api/v1/workflows/chain{length}/execute", mbflow.key,
+                    b'{"input": {"a": 1}, "wait": 60}', b"mb")
+        return PEER_URLS[name].format(n=length), None, b'{"a":1}', None
+
+    def measure(name: str, length: int, n: int, clients: int) -> dict[str, Any]:
+        url, key, body, check = target(name, length)
+        result = run(url, n, clients, key, body, check)
+        if result["errors"]:
+            print(f"  {name} chain-{length}: {result['errors']} errors, e.g. {result['err_sample'][:1]}", flush=True)
+        return result
+
+    print(f"peers side by side: {args.rounds} interleaved rounds, chains {lengths}, one client x {args.latency_n} "
+          f"calls, {args.clients} clients x {args.throughput_n} calls (chain-40); {os.cpu_count()} CPUs; MBFlow: "
+          f"uvicorn x{args.web_workers} + 1 Celery worker (threads x{args.worker_threads}), PostgreSQL + Redis; "
+          "n8n on SQLite; Node-RED in memory", flush=True)
+    for name in names:
+        for length in lengths:
+            measure(name, length, 50, 4)
+    figures: dict[tuple[str, str], list[float]] = {}
+    for round_ in range(1, args.rounds + 1):
+        for length in lengths:
+            for name in names:
+                x = measure(name, length, args.latency_n, 1)
+                figures.setdefault((name, f"p50.{length}"), []).append(x["p50"])
+                figures.setdefault((name, f"p95.{length}"), []).append(x["p95"])
+                print(f"round {round_} chain-{length:<3d} {name:8s} c=1  p50 {x['p50']:8.2f} ms  "
+                      f"p95 {x['p95']:8.2f} ms", flush=True)
+        if 40 in lengths:
+            for name in names:
+                x = measure(name, 40, args.throughput_n, args.clients)
+                figures.setdefault((name, "eps.40"), []).append(x["eps"])
+                print(f"round {round_} chain-40  {name:8s} c={args.clients:<2d} {x['eps']:8.1f} exec/s  "
+                      f"p95 {x['p95']:8.1f} ms", flush=True)
+    rss = {}
+    for name in names:
+        if name == "mbflow":
+            assert mbflow is not None
+            rss[name] = mbflow.rss_mb()
+        else:
+            rss[name] = tree_rss_mb(int(Path(PEER_PIDS[name]).read_text().strip()))
+    report(names, lengths, figures, rss, args)
+
+
+def report(names: list[str], lengths: list[int], figures: dict[tuple[str, str], list[float]],
+           rss: dict[str, float], args: argparse.Namespace) -> None:
+    metrics = [(f"p50.{n}", f"p50, one client, chain-{n} (ms)") for n in lengths]
+    metrics += [(f"p95.{n}", f"p95, one client, chain-{n} (ms)") for n in lengths]
+    if 40 in lengths:
+        metrics.append(("eps.40", f"exec/s, {args.clients} clients, chain-40"))
+    others = [name for name in names if name != "mbflow"]
+    header = "| | " + " | ".join(names) + "".join(f" | MBFlow ÷ {o}" for o in others if "mbflow" in names) + " |"
+    print(f"\nmedians over {args.rounds} rounds; a ratio is MBFlow's figure over the peer's in the same round, "
+          "then the median of the rounds")
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for key, label in metrics:
+        cells = [f"{statistics.median(figures[(name, key)]):.1f}" for name in names]
+        if "mbflow" in names:
+            mine = figures[("mbflow", key)]
+            cells += [f"{statistics.median(a / b for a, b in zip(mine, figures[(o, key)], strict=True)):.2f}"
+                      for o in others]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    cells = [f"{rss[name]:.0f}" for name in names]
+    if "mbflow" in names:
+        cells += [f"{rss['mbflow'] / rss[o]:.2f}" for o in others]
+    print("| RSS after the load (MB; MBFlow: web + worker) | " + " | ".join(cells) + " |")
+    print(json.dumps({"figures": {f"{n}.{k}": v for (n, k), v in figures.items()}, "rss_mb": rss}))
+
+
+if __name__ == "__main__":
+    main()
