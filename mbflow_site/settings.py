@@ -56,6 +56,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # A span per request when tracing is on (W3C traceparent read); removed at start-up when off.
+    "monitoring.tracing.middleware.TracingMiddleware",
     "mbflow_site.middleware.BodySizeLimitMiddleware",
     "mbflow_site.middleware.RequestTextMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -237,6 +239,31 @@ MBFLOW_REQUIRE_SERVICES = env_bool("MBFLOW_REQUIRE_SERVICES", False)
 MBFLOW_METRICS_MAX_WORKFLOWS = env_int("MBFLOW_METRICS_MAX_WORKFLOWS", 100, minimum=1)
 # When set, /metrics answers only a request with "Authorization: Bearer <this token>".
 MBFLOW_METRICS_TOKEN = env_str("MBFLOW_METRICS_TOKEN", "")
+# Business metrics (spec.metrics): label sets one metric of one workflow may have; more count as "other".
+MBFLOW_BUSINESS_METRIC_SERIES = env_int("MBFLOW_BUSINESS_METRIC_SERIES", 100, minimum=1)
+# Days each business metric observation is kept for the windows of the API and the alert rules
+# (the Prometheus totals stay).
+MBFLOW_BUSINESS_METRIC_DAYS = env_int("MBFLOW_BUSINESS_METRIC_DAYS", 35, minimum=1)
+# How often each alert rule is evaluated, by the schedule tick (Celery beat or the embedded server).
+MBFLOW_ALERT_EVALUATION_SECONDS = env_int("MBFLOW_ALERT_EVALUATION_SECONDS", 30, minimum=1)
+
+# --- Tracing (OpenTelemetry) -------------------------------------------------------------------
+# Off unless an OTLP endpoint is set (the SDK reads OTEL_EXPORTER_OTLP_* and OTEL_SERVICE_NAME
+# itself); off, no span is made. MBFLOW_TRACE_URL links a trace id to a trace viewer
+# (http://jaeger:16686/trace/{trace_id}).
+MBFLOW_TRACING = bool(env_str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env_str("OTEL_EXPORTER_OTLP_ENDPOINT"))
+MBFLOW_TRACE_URL = env_str("MBFLOW_TRACE_URL", "")
+
+# --- Email (alert channels) ------------------------------------------------------------------
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "mbflow@localhost")
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -10,13 +10,20 @@ class MonitoringConfig(AppConfig):
         from functools import partial
 
         from celery.signals import worker_ready, worker_shutdown
+        from django.conf import settings
         from django.db.backends.signals import connection_created
         from prometheus_client import REGISTRY
 
+        from executions.engine.ports import add_event_listener
+        from executions.executors.http import wire_trace_headers
         from mbflow_site.lifespan import server_started, server_stopping
         from monitoring import prometheus
         from monitoring.aggregates import register_sqlite_functions
+        from monitoring.services import business
+        from monitoring.services.alerts.evaluation import evaluate_due
         from monitoring.services.system import start_reporting, stop_reporting
+        from monitoring.tracing import provider, spans
+        from triggers.services.schedules import ticked
 
         # SQLite has no percentile or interval functions: each of its connections gets ours.
         connection_created.connect(register_sqlite_functions, dispatch_uid="monitoring.sqlite_functions")
@@ -27,3 +34,16 @@ class MonitoringConfig(AppConfig):
         server_stopping.connect(stop_reporting, dispatch_uid="monitoring.stop_web")
         worker_ready.connect(partial(start_reporting, "worker"), weak=False, dispatch_uid="monitoring.report_worker")
         worker_shutdown.connect(stop_reporting, dispatch_uid="monitoring.stop_worker")
+        # Finished executions feed their workflow's business metrics; alert rules are evaluated
+        # on the schedule tick (Celery beat's task, or the embedded server's timer).
+        add_event_listener(business.on_execution_events)
+        ticked.connect(evaluate_due, dispatch_uid="monitoring.evaluate_alerts")
+        # Tracing, when an OTLP endpoint is set: spans from the engine's events, a traceparent on
+        # the http and llm nodes' calls; flushed when the process stops.
+        provider.when_started(start=lambda: (add_event_listener(spans.on_execution_events),
+                                             wire_trace_headers(spans.outgoing_headers)),
+                              stop=lambda: wire_trace_headers(None))
+        if settings.MBFLOW_TRACING:
+            provider.start_tracing()
+        server_stopping.connect(provider.stop_tracing, dispatch_uid="monitoring.stop_tracing")
+        worker_shutdown.connect(provider.stop_tracing, dispatch_uid="monitoring.stop_tracing_worker")

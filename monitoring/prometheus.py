@@ -19,7 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from monitoring.services import system, tallies
+from monitoring.services import business, system, tallies
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class MonitoringCollector(Collector):
         up = GaugeMetricFamily("mbflow_metrics_source_up", "1 when the source of these metrics could be read.",
                                labels=["source"])
         sources: list[tuple[str, Callable[[], list[Metric]]]] = [
-            ("executions", _execution_families), ("processes", _process_families)]
+            ("executions", _execution_families), ("processes", _process_families), ("business", _business_families)]
         if settings.MBFLOW_DISPATCHER == "celery":
             sources.append(("broker", _queue_families))
         for name, source in sources:
@@ -129,6 +129,48 @@ def _queue_families() -> list[Metric]:
     for queue, depth in system.queue_depths().items():
         family.add_metric([queue], depth)
     return [family]
+
+
+def _business_families() -> list[Metric]:
+    """``mbflow_business_<name>`` per metric the workflows declare (``spec.metrics``), labelled by
+    tenant, workflow and the metric's own labels. A name two workflows declare with two types
+    gets a family per type, the later ones named ``..._<type>``."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in business.series_totals():
+        groups[row["metric"], row["type"]].append(row)
+    families: list[Metric] = []
+    named: set[str] = set()
+    for (metric, kind), rows in groups.items():
+        name = f"mbflow_business_{metric}" if metric not in named else f"mbflow_business_{metric}_{kind}"
+        named.add(metric)
+        own = sorted({label for row in rows for label in row["labels"]})
+        labels = ["tenant", "workflow", *own]
+        documentation = f"Business metric {metric} ({kind}) the workflows' runs feed (spec.metrics)."
+
+        def values(row: dict[str, Any], own: list[str] = own) -> list[str]:
+            return [row["tenant"], row["workflow"], *(row["labels"].get(label, "") for label in own)]
+
+        if kind == "counter":
+            counter = CounterMetricFamily(name, documentation, labels=labels)
+            for row in rows:
+                counter.add_metric(values(row), row["total"])
+            families.append(counter)
+        elif kind == "gauge":
+            gauge = GaugeMetricFamily(name, documentation, labels=labels)
+            for row in rows:
+                if row["last"] is not None:
+                    gauge.add_metric(values(row), row["last"])
+            families.append(gauge)
+        else:
+            histogram = HistogramMetricFamily(name, documentation, labels=labels)
+            for row in rows:
+                cumulative, buckets = 0.0, []
+                for bound, count in zip((*row["bounds"], float("inf")), row["buckets"], strict=False):
+                    cumulative += count
+                    buckets.append((floatToGoString(bound), cumulative))
+                histogram.add_metric(values(row), buckets, row["total"])
+            families.append(histogram)
+    return families
 
 
 def register(registry: Any) -> None:

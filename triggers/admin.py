@@ -119,8 +119,8 @@ class AttemptInline(admin.TabularInline):
 class WebhookDeliveryAdmin(ReadOnly):
     list_display = ["event", "subscription", "execution_id", "status", "attempts", "last_status_code", "created_at"]
     list_filter = ["status", "event", "tenant"]
-    search_fields = ["execution_id", "subscription__url"]
-    fields = ["tenant", "subscription", "event", "execution_id", "seq", "node_id", "status", "attempts",
+    search_fields = ["execution_id", "subject", "subscription__url"]
+    fields = ["tenant", "subscription", "event", "execution_id", "subject", "seq", "node_id", "status", "attempts",
               "next_attempt_at", "last_status_code", "last_error", "redelivery_of", "created_at", "finished_at", "body"]
     readonly_fields = fields
     inlines = [AttemptInline]

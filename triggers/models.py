@@ -139,13 +139,16 @@ class ReceivedEvent(models.Model):
 
 
 class WebhookEvent(models.TextChoices):
-    """What a subscription may ask to hear of (``node.failed``: a node failed or timed out for good)."""
+    """What a subscription may ask to hear of (``node.failed``: a node failed or timed out for good;
+    ``alert.*``: an alert rule naming the subscription among its channels fired or resolved)."""
 
     EXECUTION_STARTED = "execution.started"
     EXECUTION_SUCCEEDED = "execution.succeeded"
     EXECUTION_FAILED = "execution.failed"
     EXECUTION_CANCELLED = "execution.cancelled"
     NODE_FAILED = "node.failed"
+    ALERT_FIRING = "alert.firing"
+    ALERT_RESOLVED = "alert.resolved"
 
 
 class WebhookSubscription(models.Model):
@@ -186,8 +189,10 @@ class WebhookDelivery(models.Model):
     subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     event = models.CharField(max_length=40, choices=WebhookEvent.choices)
-    execution_id = models.UUIDField()
-    seq = models.PositiveIntegerField(help_text="The execution event's seq.")
+    # An execution's event, or else what ``subject`` names (an alert firing: ``alert:<id>``).
+    execution_id = models.UUIDField(null=True, blank=True)
+    subject = models.CharField(max_length=100, blank=True)
+    seq = models.PositiveIntegerField(help_text="The execution event's seq (the subject's notice number).")
     node_id = models.CharField(max_length=64, blank=True)
     body = models.TextField()
     status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
@@ -206,6 +211,8 @@ class WebhookDelivery(models.Model):
             # An event is recorded once per subscription, however many times it is published.
             models.UniqueConstraint(fields=["subscription", "execution_id", "seq"], name="unique_webhook_delivery",
                                     condition=models.Q(redelivery_of__isnull=True)),
+            models.UniqueConstraint(fields=["subscription", "subject", "seq"], name="unique_webhook_notice",
+                                    condition=models.Q(redelivery_of__isnull=True, execution_id__isnull=True)),
         ]
         indexes = [
             models.Index(fields=["next_attempt_at"], name="webhook_delivery_due",
@@ -214,7 +221,12 @@ class WebhookDelivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event} {self.execution_id} #{self.seq}: {self.status}"
+        return f"{self.event} {self.execution_id or self.subject} #{self.seq}: {self.status}"
+
+    @property
+    def event_id(self) -> str:
+        """The same at every redelivery: ``<execution id>:<seq>`` (``<subject>:<seq>``)."""
+        return f"{self.execution_id or self.subject}:{self.seq}"
 
 
 class DeliveryAttempt(models.Model):

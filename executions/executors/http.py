@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from http.cookiejar import CookieJar
 from typing import Any
 
@@ -60,6 +60,21 @@ _TRANSPORT._pool._network_backend = _CheckedBackend()
 # One pooled client for every outbound call of this process (http and llm nodes): it keeps
 # connections alive and builds its TLS context once, not per call.
 CLIENT = httpx.Client(transport=_TRANSPORT, cookies=_NoCookieJar())
+
+
+# Headers an attempt's outbound calls carry for whoever traces runs: the W3C ``traceparent`` of
+# the attempt's span. ``monitoring.tracing`` wires it while tracing is on; otherwise none is sent.
+TraceHeaders = Callable[[NodeContext], dict[str, str]]
+_trace_headers: TraceHeaders | None = None
+
+
+def wire_trace_headers(source: TraceHeaders | None) -> None:
+    global _trace_headers
+    _trace_headers = source
+
+
+def trace_headers(ctx: NodeContext) -> dict[str, str]:
+    return _trace_headers(ctx) if _trace_headers is not None else {}
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -147,6 +162,9 @@ class HttpExecutor(Executor):
         headers.update(auth_headers)
         if not any(name.lower() == "idempotency-key" for name in headers):  # the node's own wins
             headers["Idempotency-Key"] = ctx.idempotency_key
+        for name, value in trace_headers(ctx).items():
+            if not any(own.lower() == name for own in headers):
+                headers[name] = value
         kwargs: dict[str, Any] = {}
         if config.get("json") is not None:
             kwargs["json"] = config["json"]

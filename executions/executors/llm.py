@@ -10,7 +10,7 @@ import httpx
 import jsonschema
 
 from executions.executors.base import Executor, NodeContext, NodeTimeout, PermanentError, RetryableError
-from executions.executors.http import CLIENT, RETRYABLE_STATUS
+from executions.executors.http import CLIENT, RETRYABLE_STATUS, trace_headers
 from executions.executors.registry import executor
 from executions.executors.ssrf import check_host
 from workflows.spec.expressions import reveal
@@ -124,6 +124,7 @@ class LlmExecutor(Executor):
             raise PermanentError("An llm node needs `model`.", code="invalid_config")
         build = _anthropic_request if provider == "anthropic" else _openai_request
         url, headers, body = build(config)
+        headers.update(trace_headers(ctx))  # traceparent, while tracing is on
         parsed_url = httpx.URL(url)
         check_host(parsed_url.host, parsed_url.port or (443 if parsed_url.scheme == "https" else 80))
         timeout = ctx.remaining(120.0)

@@ -96,8 +96,13 @@ def _in_window(tenant: Tenant, window: Window, workflow: Workflow | None = None)
     return executions.order_by()
 
 
+def execution_figures(executions: QuerySet[Execution], percentiles: dict[str, float]) -> dict[str, Any]:
+    """The figures of ``executions`` as this API answers them (counts, success rate, durations)."""
+    return _shape(executions.aggregate(**_execution_figures(percentiles)), ("avg_duration", *percentiles))
+
+
 def _totals(executions: QuerySet[Execution]) -> dict[str, Any]:
-    return _shape(executions.aggregate(**_execution_figures(PERCENTILES)), ("avg_duration", *PERCENTILES))
+    return execution_figures(executions, PERCENTILES)
 
 
 def _time_series(executions: QuerySet[Execution], window: Window) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ test_conformance_policies, ``spec.triggers`` in test_conformance_triggers.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +48,12 @@ BAD_OUTPUT = """
   output: {something: else}
 """
 DURATIONS = ("500ms", "30s", "1m", "10m", "1h", "1d", "1h30m", "45")
+COUNTED = """
+  nodes: [{id: only, type: noop}]
+  metrics:
+    - {name: runs, type: counter, labels: {who: "{{ input.who }}"}}
+    - {name: size, type: gauge, value: "{{ input.size }}", when: "{{ input.size > 0 }}"}
+"""
 
 
 @group()
@@ -66,6 +73,7 @@ def document(h: Harness) -> Seen:
         "bad_name": DOCUMENT.replace("name: document-@tag", "name: Not A Slug"),
         "no_spec": DOCUMENT.split("spec:")[0],
         "unknown_key": DOCUMENT.replace("spec:\n", "spec:\n  surprise: 1\n"),
+        "gauge_without_value": DOCUMENT.replace("spec:\n", "spec:\n  metrics: [{name: size, type: gauge}]\n"),
     }
     # Each approval waits for its `timeout`: the wait's end, in its event, shows the seconds read.
     waits = "".join(f"    - {{id: n{index}, type: approval, config: {{timeout: {text}}}}}\n"
@@ -80,6 +88,9 @@ def document(h: Harness) -> Seen:
     assert saved.status_code == 201, saved.json()
     waited = {event["node_id"]: (datetime.fromisoformat(event["payload"]["timeout_at"]) - event["time"])
               .total_seconds() for event in h.events(waiting["id"]) if event["type"] == "node.waiting"}
+    counted = h.put("counted", COUNTED)
+    for who, size in (("ada", 3), ("bob", 5), ("ada", 0)):
+        h.run(counted, {"who": who, "size": size})
     return {
         "name": name, "execution": execution, "steps": steps(execution),
         "request": h.calls(f"document-{h.tag}")[0],
@@ -91,7 +102,20 @@ def document(h: Harness) -> Seen:
         "exported": yaml.safe_load(h.editor.get(f"/api/v1/workflows/{name}/export").content),
         "waited": waited,
         "seconds_exported": yaml.safe_load(h.editor.get(f"/api/v1/workflows/{seconds}/export").content),
+        "metrics": _observed(h, counted, "runs", 3),
     }
+
+
+def _observed(h: Harness, workflow: str, metric: str, count: int) -> dict[str, Any]:
+    """The workflow's business metrics once ``metric`` has ``count`` observations (each is
+    recorded as its run's end commits)."""
+    deadline = time.monotonic() + 20
+    while True:
+        found = {entry["name"]: entry for entry in
+                 h.editor.get(f"/api/v1/workflows/{workflow}/business-metrics").json()["metrics"]}
+        if found[metric]["count"] >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
 
 
 def _refused(seen: Seen, probe: str, *words: str) -> None:
@@ -176,6 +200,14 @@ def check_output(seen: Seen) -> None:
     assert seen["execution"]["output"] == {"greeting": "hello ada", "count": 3, "sent": "Bearer [secret]"}
 
 
+def check_metrics(seen: Seen) -> None:
+    _refused(seen, "gauge_without_value", "gauge needs `value`")
+    runs, size = seen["metrics"]["runs"], seen["metrics"]["size"]
+    assert (runs["type"], runs["count"], runs["value"]) == ("counter", 3, 3.0), runs
+    assert {entry["labels"]["who"]: entry["sum"] for entry in runs["series"]} == {"ada": 2.0, "bob": 1.0}
+    assert (size["type"], size["count"], size["last"], size["max"]) == ("gauge", 2, 5.0, 5.0), size  # `when`
+
+
 SECONDS = {"500ms": 0.5, "30s": 30, "1m": 60, "10m": 600, "1h": 3600, "1d": 86400, "1h30m": 5400, "45": 45}
 
 
@@ -206,6 +238,7 @@ SCENARIOS: dict[str, Scenario] = {
     "spec.nodes": Scenario(document, check_nodes),
     "spec.edges": Scenario(document, check_edges),
     "spec.output": Scenario(document, check_output),
+    "spec.metrics": Scenario(document, check_metrics),
     **{f"duration.{'seconds' if text.isdigit() else text}": Scenario(document, check_duration(text))
        for text in DURATIONS},
 }

@@ -16,9 +16,14 @@ from tests.executions.conftest import (  # noqa: F401
     celery_worker,
     dispatcher,
     django_db_modify_db_settings,
+    embedded,
+    http_server,
     run,
     store,
 )
+
+# Outbound webhooks (alert channels): a local receiver and the embedded sender.
+from tests.triggers.conftest import outbox, receiver  # noqa: F401
 from workflows.models import Tenant, Workflow
 
 T0 = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)

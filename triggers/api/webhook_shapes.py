@@ -38,8 +38,8 @@ def delivery_data(delivery: WebhookDelivery, *, body: bool = False) -> dict[str,
         "id": str(delivery.pk),
         "webhook": {"id": str(delivery.subscription_id), "url": delivery.subscription.url},
         "event": delivery.event,
-        "event_id": f"{delivery.execution_id}:{delivery.seq}",
-        "execution_id": str(delivery.execution_id),
+        "event_id": delivery.event_id,
+        "execution_id": str(delivery.execution_id) if delivery.execution_id else None,
         "node_id": delivery.node_id or None,
         "status": delivery.status,
         "attempts": delivery.attempts,
@@ -96,8 +96,9 @@ class DeliverySerializer(serializers.Serializer):
     id = serializers.UUIDField()
     webhook = WebhookRefSerializer()
     event = serializers.ChoiceField(choices=WebhookEvent.choices)
-    event_id = serializers.CharField(help_text="<execution id>:<seq>, the same at every redelivery.")
-    execution_id = serializers.UUIDField()
+    event_id = serializers.CharField(help_text="<execution id>:<seq> (an alert's: alert:<firing id>:<n>), the same "
+                                               "at every redelivery.")
+    execution_id = serializers.UUIDField(allow_null=True, help_text="null for an alert's notice.")
     node_id = serializers.CharField(allow_null=True)
     status = serializers.ChoiceField(choices=DeliveryStatus.choices)
     attempts = serializers.IntegerField()

@@ -111,6 +111,29 @@ def do_record_deliveries(tenant_id: Any, execution_id: Any, events: Sequence[Eve
     return [row.pk for row in rows]
 
 
+def do_record_notice(tenant_id: Any, subscription_id: Any, event: str, subject: str, seq: int,
+                     body: dict[str, Any], workflow_id: Any = None) -> uuid.UUID | None:
+    """Records a pending delivery of a notice that is no execution's event (an alert firing or
+    resolving: ``subject`` names it, ``seq`` numbers its notices) to one subscription of the
+    tenant, when that subscription is enabled and wants ``event`` (for ``workflow_id``). Its id,
+    for the caller to ``hand_on`` once its transaction commits; None when not wanted, or already
+    recorded (the same subject and seq are owed once). Sent, signed and retried as any delivery."""
+    wanted = [listener for listener in listeners(tenant_id)
+              if str(listener.subscription_id) == str(subscription_id) and listener.wants(event, workflow_id)]
+    if not wanted:
+        return None
+    delivery = WebhookDelivery(subscription_id=wanted[0].subscription_id, tenant_id=tenant_id, event=event,
+                               subject=subject, seq=seq, body=json.dumps(body, separators=(",", ":")),
+                               next_attempt_at=timezone.now())
+    created = WebhookDelivery.objects.bulk_create([delivery], ignore_conflicts=True)
+    return delivery.pk if created and _recorded(delivery) else None
+
+
+def _recorded(delivery: WebhookDelivery) -> bool:
+    # With ignore_conflicts the insert says nothing of a conflict: the row is there if it is ours.
+    return WebhookDelivery.objects.filter(pk=delivery.pk).exists()
+
+
 # --- Sending ----------------------------------------------------------------------------------
 
 Send = Callable[[Sequence[Any]], None]
@@ -288,7 +311,8 @@ def do_redeliver(delivery: WebhookDelivery) -> WebhookDelivery:
     with transaction.atomic():
         again = WebhookDelivery.objects.create(
             subscription_id=delivery.subscription_id, tenant_id=delivery.tenant_id, event=delivery.event,
-            execution_id=delivery.execution_id, seq=delivery.seq, node_id=delivery.node_id, body=delivery.body,
+            execution_id=delivery.execution_id, subject=delivery.subject, seq=delivery.seq, node_id=delivery.node_id,
+            body=delivery.body,
             redelivery_of=delivery, next_attempt_at=timezone.now())
         transaction.on_commit(lambda: hand_on([again.pk]))
     return again

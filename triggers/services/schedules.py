@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from mbflow_site.errors import ApiError
@@ -39,6 +40,12 @@ KEEP_FIRES = timedelta(days=30)
 KEEP_EVENT_IDS = timedelta(days=7)
 PURGE_EVERY_SECONDS = 60.0
 _last_purge = 0.0
+
+
+# Sent at the end of every tick, with ``now``: other apps do their periodic work on this clock
+# (monitoring evaluates its alert rules) rather than on a timer of their own. A receiver that
+# raises is logged; the tick goes on.
+ticked = Signal()
 
 
 @dataclass
@@ -66,6 +73,9 @@ def tick(now: datetime | None = None) -> TickResult:
         except Exception:  # one trigger's trouble does not stop the others
             logger.exception("Schedule trigger %s could not fire", trigger.pk)
     _purge(now)
+    for receiver, outcome in ticked.send_robust(sender=tick, now=now):
+        if isinstance(outcome, Exception):
+            logger.error("%s failed on the tick", getattr(receiver, "__qualname__", receiver), exc_info=outcome)
     return result
 
 

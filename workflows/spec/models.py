@@ -230,6 +230,54 @@ Trigger = Annotated[
 ]
 
 
+METRIC_NAME_PATTERN = r"^[a-z_][a-z0-9_]{0,79}$"
+METRIC_LABEL_PATTERN = r"^[a-z_][a-z0-9_]{0,49}$"
+# Labels every business metric carries already (and the histogram's bucket label).
+RESERVED_METRIC_LABELS = frozenset({"tenant", "workflow", "le"})
+
+
+def _number_or_expression(value: float | str | None) -> float | str | None:
+    if isinstance(value, str):
+        if not is_expression(value):
+            raise ValueError("a number, or an expression in `{{ }}` (or a `$.a.b` path) over the finished execution")
+        error = check_syntax(value)
+        if error:
+            raise ValueError(error)
+    return value
+
+
+MetricLabels = Annotated[dict[Annotated[str, Field(pattern=METRIC_LABEL_PATTERN)], str], Field(max_length=10)]
+
+
+class MetricSpec(Strict):
+    """A business metric the workflow's finished executions feed (``spec.metrics``): each
+    execution that ends adds one observation, ``value`` (and ``labels``) computed over it."""
+
+    name: Annotated[str, Field(pattern=METRIC_NAME_PATTERN)]
+    type: Literal["counter", "gauge", "histogram"]
+    description: Annotated[str, Field(max_length=500)] | None = None
+    # counter: what the run adds (1 when absent); gauge: the value it sets; histogram: what it observes.
+    value: Annotated[float | Expression | None, AfterValidator(_number_or_expression)] = None
+    labels: MetricLabels = {}
+    # Whether the run counts (an expression, or a bool); every execution that ends when absent.
+    when: Expression | bool | None = None
+    buckets: Annotated[list[float], Field(min_length=1, max_length=30)] | None = None  # histogram bounds
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MetricSpec:
+        if self.type != "counter" and self.value is None:
+            raise ValueError(f"a {self.type} needs `value` (what each finished execution sets or observes)")
+        if self.buckets is not None:
+            if self.type != "histogram":
+                raise ValueError("`buckets` belong to a histogram")
+            if any(later <= earlier for earlier, later in zip(self.buckets, self.buckets[1:], strict=False)):
+                raise ValueError("`buckets` must increase")
+        reserved = sorted(RESERVED_METRIC_LABELS & set(self.labels))
+        if reserved:
+            raise ValueError(f"the label {reserved[0]!r} is set by MBFlow itself; choose another name")
+        return self
+
+
 class WorkflowBody(Strict):
     input_schema: dict[str, Any] | None = None
     output_schema: dict[str, Any] | None = None
@@ -244,6 +292,7 @@ class WorkflowBody(Strict):
     output: Any = None
     compensation: list[CompensationStep] = []
     triggers: list[Trigger] = []
+    metrics: list[MetricSpec] = []
 
 
 class WorkflowSpec(Strict):

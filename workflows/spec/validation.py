@@ -336,12 +336,13 @@ def _find_expressions_within(container: dict[str, Any] | list[Any], path: Path, 
 
 
 def _other_expressions(spec: dict[str, Any], edges: list[Any], unchecked: list[int]) -> list[tuple[Path, str]]:
-    """(path, text) of every expression in edge conditions and the workflow's variables and output."""
+    """(path, text) of every expression in edge conditions and the workflow's variables, output
+    and business metrics."""
     found: list[tuple[Path, str]] = []
     for index in unchecked:  # a bare edge has no condition
         if isinstance(edges[index], dict) and "condition" in edges[index]:
             _find_expressions(edges[index]["condition"], ("spec", "edges", index, "condition"), found)
-    for key in ("variables", "output"):
+    for key in ("variables", "output", "metrics"):
         if key in spec:
             _find_expressions(spec[key], ("spec", key), found)
     return found
@@ -700,6 +701,20 @@ def _check_triggers(checker: _Checker, spec: dict[str, Any]) -> None:
         seen.add(name)
 
 
+def _check_metrics(checker: _Checker, spec: dict[str, Any]) -> None:
+    """A business metric is known by its name (in the API, on the dashboard, in Prometheus): one each."""
+    metrics = spec.get("metrics") if isinstance(spec.get("metrics"), list) else []
+    seen: set[str] = set()
+    for index, metric in enumerate(metrics):
+        name = metric.get("name") if isinstance(metric, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            checker.add("duplicate_metric_name", f"Two metrics are named `{name}`; give each its own name.",
+                        ("spec", "metrics", index, "name"))
+        seen.add(name)
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Validation allocates many short-lived objects and no cycles; the cyclic GC only slows it."""
@@ -745,4 +760,5 @@ def _validate(document: LoadedDocument) -> ValidationReport:
     reads = _check_expressions(checker, found, graph, policy_targets)
     _check_upstream(checker, graph, positions, reads)
     _check_triggers(checker, spec)
+    _check_metrics(checker, spec)
     return checker.report

@@ -1,4 +1,4 @@
-"""What monitoring keeps of its own: the Prometheus tallies folded from the event log."""
+"""What monitoring keeps of the Prometheus tallies: counts folded from the event log."""
 
 from __future__ import annotations
 
