@@ -12,6 +12,7 @@ import {
   parseWorkflow,
   pasteElements,
   removeElements,
+  renameInExpression,
   renameNode,
   setNodeField,
 } from "./workflowDoc";
@@ -119,6 +120,65 @@ describe("canvas edits keep what a person wrote", () => {
     // The edited line is printed anew; its comment stays with it.
     expect(next).toMatch(/ {4}- \{from: begin, to: shape\} +# aligned comment/);
     expect(next).toContain('          greeting: "Hello {{ input.name }}\\n"   # escapes stay as written');
+  });
+
+  it("renames every reference to the node: expressions, when, fallback, compensation, edges", () => {
+    const text = [
+      "apiVersion: mbflow/v1",
+      "kind: Workflow",
+      "metadata: {name: rename}",
+      "spec:",
+      "  variables: {who: \"{{ nodes.fetch.output.body.name }}\"}  # who asked",
+      "  nodes:",
+      "    # fetches the user",
+      "    - id: fetch",
+      "      type: http",
+      "      config: {url: https://x.test}",
+      "      fallback: fetch_backup",
+      "    - id: fetch_backup",
+      "      type: transform",
+      "      config:",
+      "        mapping:",
+      "          name: \"{{ nodes['fetch'].error }}\"   # the error",
+      "    - id: shape",
+      "      type: transform",
+      "      when: '{{ nodes.fetch.output.status == 200 and nodes.fetcher is none }}'",
+      "      config:",
+      "        mapping:",
+      "          a: $.fetch.body.id",
+      "          b: \"Hi {{ nodes[\\\"fetch\\\"].output.body.name | upper }}, nodes.fetch stays\"",
+      "          c: '{% if nodes.fetch.output %}yes{% endif %}'",
+      "    - {id: undo, type: log, config: {message: undo}}",
+      "  edges:",
+      "    - {from: fetch, to: shape, condition: '{{ nodes.fetch.output.ok }}'}  # main path",
+      "  output: {id: \"{{ nodes.fetch.output.body.id }}\"}",
+      "  compensation: [{node: undo, compensates: fetch}, {node: undo, when_failed: fetch}]",
+      "",
+    ].join("\n");
+    const next = editText(text, (doc) => expect(renameNode(doc, "fetch", "get_user")).toBe(true));
+    expect(next).not.toMatch(/nodes\.fetch\.|nodes\['fetch'\]|\$\.fetch\./);
+    // An edited line is printed anew; its comment stays on it.
+    expect(next).toMatch(/variables: \{who: "\{\{ nodes\.get_user\.output\.body\.name \}\}"\} +# who asked/);
+    expect(next).toContain("    # fetches the user\n    - id: get_user\n");
+    expect(next).toContain("      fallback: fetch_backup\n"); // another node, same prefix
+    expect(next).toMatch(/name: "\{\{ nodes\['get_user'\]\.error \}\}" +# the error/);
+    expect(next).toContain("when: '{{ nodes.get_user.output.status == 200 and nodes.fetcher is none }}'");
+    expect(next).toContain("a: $.get_user.body.id");
+    expect(next).toContain('b: "Hi {{ nodes[\\"get_user\\"].output.body.name | upper }}, nodes.fetch stays"');
+    expect(next).toContain("c: '{% if nodes.get_user.output %}yes{% endif %}'");
+    expect(next).toMatch(/- \{from: get_user, to: shape, condition: '\{\{ nodes\.get_user\.output\.ok \}\}'\} +# main path/);
+    expect(next).toContain('output: {id: "{{ nodes.get_user.output.body.id }}"}');
+    expect(next).toContain("compensation: [{node: undo, compensates: get_user}, {node: undo, when_failed: get_user}]");
+    // A node that is the fallback of another is renamed there too.
+    const again = editText(next, (doc) => renameNode(doc, "fetch_backup", "backup"));
+    expect(again).toContain("      fallback: backup\n");
+  });
+
+  it("writes a renamed reference in brackets when the new id is not an identifier", () => {
+    expect(renameInExpression("{{ nodes.a.output }}", "a", "my-node")).toBe("{{ nodes['my-node'].output }}");
+    expect(renameInExpression("{{ nodes['my-node'].output }}", "my-node", "b")).toBe("{{ nodes['b'].output }}");
+    expect(renameInExpression("{{ x.nodes.a }} nodes.a", "a", "b")).toBe("{{ x.nodes.a }} nodes.a");
+    expect(renameInExpression("{{ nodes.ab.output }}", "a", "b")).toBe("{{ nodes.ab.output }}");
   });
 
   it("removes a node with its edges", () => {

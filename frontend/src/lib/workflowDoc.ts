@@ -13,6 +13,7 @@ import {
   parseDocument,
   YAMLMap,
   YAMLSeq,
+  visit,
   type ToStringOptions,
 } from "yaml";
 import { applyEditPreservingFormat } from "./preserve";
@@ -374,12 +375,44 @@ export function setNodeField(doc: Document, id: string, path: (string | number)[
   doc.setIn(full, typeof value === "object" ? doc.createNode(value) : value);
 }
 
-/** Renames a node and every reference to it in edges, fallbacks and compensation. */
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * `text` with every reference to node `from` renamed to `to`: `nodes.<from>` and
+ * `nodes['<from>']` / `nodes["<from>"]` inside `{{ ... }}` and `{% ... %}`, and a whole-string
+ * path `$.<from>...`. A dotted reference to an id that is not an identifier (`a-b`) becomes
+ * `nodes['a-b']`. Anything outside an expression is left alone.
+ */
+export function renameInExpression(text: string, from: string, to: string): string {
+  if (!text.includes(from)) return text;
+  const path = /^\$\.([A-Za-z_][\w-]*)(?=$|[.[])/.exec(text);
+  if (path && path[1] === from) {
+    return `$.${to}${text.slice(path[0].length)}`;
+  }
+  const old = escapeRegExp(from);
+  const dotted = new RegExp(`(?<![\\w.\\]])nodes\\s*\\.\\s*${old}(?![\\w])`, "g");
+  const bracketed = new RegExp(`(?<![\\w.\\]])nodes\\s*\\[\\s*(['"])${old}\\1\\s*\\]`, "g");
+  const renameIn = (body: string) =>
+    body
+      .replace(dotted, () => (IDENTIFIER.test(to) ? `nodes.${to}` : `nodes['${to}']`))
+      .replace(bracketed, (_m, quote: string) => `nodes[${quote}${to}${quote}]`);
+  return text.replace(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g, renameIn);
+}
+
+/**
+ * Renames a node and every reference to it: edges, `fallback`, compensation steps (`node`,
+ * `compensates`, `when_failed`), and every expression in the document (`{{ nodes.<id>... }}`,
+ * `nodes['<id>']`, `$.<id>...`: configs, `when`, edge conditions, variables, the output...).
+ * Only the scalars that change are touched, so comments and quoting stay as written.
+ */
 export function renameNode(doc: Document, from: string, to: string): boolean {
   if (from === to || !to || nodeIndex(doc, to) >= 0) return false;
   const index = nodeIndex(doc, from);
   if (index < 0) return false;
-  doc.setIn(["spec", "nodes", index, "id"], to);
   const rewrite = (seqPath: string[], keys: string[]) => {
     const seq = doc.getIn(seqPath, true);
     if (!isSeq(seq)) return;
@@ -393,7 +426,17 @@ export function renameNode(doc: Document, from: string, to: string): boolean {
   };
   rewrite(["spec", "edges"], ["from", "to"]);
   rewrite(["spec", "nodes"], ["fallback"]);
-  rewrite(["spec", "compensation"], ["node", "when_failed"]);
+  rewrite(["spec", "compensation"], ["node", "compensates", "when_failed"]);
+  visit(doc, {
+    Scalar(_key, scalar) {
+      if (typeof scalar.value !== "string") return;
+      const next = renameInExpression(scalar.value, from, to);
+      if (next !== scalar.value) scalar.value = next;
+    },
+  });
+  const idNode = doc.getIn(["spec", "nodes", index, "id"], true);
+  if (isScalar(idNode)) idNode.value = to;
+  else doc.setIn(["spec", "nodes", index, "id"], to);
   return true;
 }
 
