@@ -48,7 +48,7 @@ def start_run(page: Page, workflow_id: str) -> None:
     page.get_by_test_id("run-start").click()
 
 
-def test_a_run_is_paused_and_resumed_from_the_run_panel(page: Page) -> None:
+def test_a_run_is_paused_resumed_rerun_and_cancelled_from_the_run_panel(page: Page) -> None:
     document = (
         "apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {name: e2e-pause}\nspec:\n  nodes:\n"
         "    - {id: charge, type: function, config: {executor: e2e-pause, function: charge},"
@@ -56,7 +56,8 @@ def test_a_run_is_paused_and_resumed_from_the_run_panel(page: Page) -> None:
         "    - {id: ship, type: noop, position: {x: 320, y: 0}}\n"
         "  edges:\n    - {from: charge, to: ship}\n"
     )
-    start_run(page, create_workflow(page, document))
+    workflow_id = create_workflow(page, document)
+    start_run(page, workflow_id)
     page.wait_for_selector("[data-testid=node-charge][data-status=waiting]", timeout=30_000)
     status = page.get_by_test_id("run-status")
     expect(status).to_have_text("running")
@@ -84,6 +85,20 @@ def test_a_run_is_paused_and_resumed_from_the_run_panel(page: Page) -> None:
     expect(page.get_by_test_id("run-control-rerun")).to_be_visible()
     expect(page.get_by_test_id("run-control-pause")).to_have_count(0)
     assert execution(page, task["execution_id"])["status"] == "succeeded"
+
+    # Re-run it (a new execution, the input editable), then cancel that one while it waits.
+    page.get_by_test_id("run-control-rerun").click()
+    expect(page.get_by_test_id("run-input-editor")).to_have_value("{}")
+    page.get_by_test_id("rerun-start").click()
+    expect(status).to_have_text(re.compile(r"^(pending|running)$"))
+    page.wait_for_selector("[data-testid=node-charge][data-status=waiting]", timeout=30_000)
+    page.get_by_test_id("run-control-cancel").click()
+    page.get_by_test_id("cancel-confirm").click()
+    expect(status).to_have_text("cancelled")
+    page.wait_for_selector("[data-testid=node-charge][data-status=cancelled]", timeout=30_000)
+    runs = page.request.get(f"/api/v1/executions?workflow={workflow_id}").json()["results"]
+    assert sorted(run["status"] for run in runs) == ["cancelled", "succeeded"]
+    expect(page.get_by_test_id("run-control-rerun")).to_be_visible()
 
 
 def test_a_failed_run_is_retried_in_place_and_replayed_from_a_node_with_a_new_input(page: Page) -> None:
