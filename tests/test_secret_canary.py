@@ -143,7 +143,7 @@ def test_a_secret_never_comes_back_in_any_form(server: ServerProcess, echo: Loca
 
             listener = threading.Thread(target=listen, daemon=True)
             listener.start()
-            started = client.post("/api/v1/workflows/canary/execute", json={"input": {}, "wait": 60})
+            started = client.post("/api/v1/workflows/canary/execute?include=steps,io", json={"input": {}, "wait": 60})
             assert started.status_code in (200, 201), started.text
             execution = started.json()
             assert finished.wait(30), "the live feed did not carry the end of the run"

@@ -207,7 +207,7 @@ def test_while_postgres_is_down_the_api_and_designer_answer_503_and_nothing_is_h
     assert stored_counts() == before
     _until(lambda: api.get("/api/v1/workflows").status_code == 200, 30, "the API serves again")
     assert browser.get("/login").status_code == 302
-    started = api.post("/api/v1/workflows/shape/execute", json={"input": {"name": "Ann"}, "wait": 10})
+    started = api.post("/api/v1/workflows/shape/execute?include=steps,io", json={"input": {"name": "Ann"}, "wait": 10})
     assert started.status_code == 200, started.text
     assert started.json()["status"] == "succeeded"
     assert started.json()["steps"][0]["output"] == {"greeting": "Hello Ann"}

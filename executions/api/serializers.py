@@ -76,6 +76,51 @@ def execution_detail(execution: Execution, runs: list[NodeRun] | None = None) ->
     return data
 
 
+# What ``?include=`` may add to the execute answer (``POST /workflows/{ref}/execute``).
+INCLUDES = frozenset({"steps", "io"})
+FULL = INCLUDES
+
+
+def read_include(raw: str | None, default: frozenset[str]) -> frozenset[str]:
+    """The parts ``?include=`` asks for (comma-separated ``steps``, ``io``; ``all`` for both);
+    ``default`` without it. 400 naming ``include`` for an unknown part."""
+    if raw is None:
+        return default
+    parts = {part.strip() for part in raw.split(",") if part.strip()}
+    if "all" in parts:
+        parts = (parts - {"all"}) | INCLUDES
+    unknown = sorted(parts - INCLUDES)
+    if unknown:
+        raise ApiError(f"`include` takes steps, io or all (comma-separated), not {', '.join(unknown)}.",
+                       code="validation_error", details={"fields": {"include": [f"Unknown part: {unknown[0]}."]}})
+    return frozenset(parts)
+
+
+def execution_answer(execution: Execution, runs: list[NodeRun] | None, include: frozenset[str]) -> dict[str, Any]:
+    """The answer to a start: the detail with ``include`` = {steps, io}; without ``steps``, no
+    per-node list (``completed_steps`` counts them); without ``io``, neither the execution's
+    input nor any step's input and output. The output, error and status are always there."""
+    if include == FULL:
+        return execution_detail(execution, runs)
+    data = execution_summary(execution)
+    data.update({"output": execution.output, "error": execution.error, "compensation": execution.compensation,
+                 "replay_of": str(execution.replay_of_id) if execution.replay_of_id else None})
+    if "io" in include:
+        data["input"] = execution.input
+    if "steps" in include or runs is not None:
+        runs = runs if runs is not None else list(execution.node_runs.order_by("order"))
+        data["completed_steps"] = sum(1 for run in runs if run.status in FINISHED_STEPS)
+    else:
+        data["completed_steps"] = execution.node_runs.filter(status__in=FINISHED_STEPS).count()
+    if "steps" in include:
+        steps = [step_data(run) for run in runs]
+        if "io" not in include:
+            for step in steps:
+                del step["input"], step["output"]
+        data["steps"] = steps
+    return data
+
+
 def execution_results(execution: Execution) -> dict[str, Any]:
     runs = execution.node_runs.order_by("order")
     return {

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from executions.api.paging import ExecutionCursor
 from executions.api.serializers import (
     DETAIL_FIELDS,
+    FULL,
     SUMMARY_FIELDS,
     Cancel,
     EventsQuerySerializer,
@@ -19,10 +20,12 @@ from executions.api.serializers import (
     Signal,
     Start,
     event_data,
+    execution_answer,
     execution_detail,
     execution_results,
     execution_summary,
     metadata_filters,
+    read_include,
 )
 from executions.models import Execution
 from executions.services.executions import (
@@ -42,6 +45,7 @@ from executions.services.executions import (
     wait_and_reload,
 )
 from executions.services.signals import do_signal
+from executions.services.trials import do_test_run
 from mbflow_site.bodies import read_body
 from mbflow_site.errors import ApiError
 from workflows.api.base import TenantView
@@ -50,11 +54,12 @@ from workflows.public import Caller, body_from_request_data, read_adhoc_document
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 
-def _started(execution: Execution, created: bool, wait: float | None) -> Response:
+def _started(execution: Execution, created: bool, wait: float | None,
+             include: frozenset[str] = FULL) -> Response:
     execution = wait_and_reload(execution, wait)
     finished = execution.status in TERMINAL
     code = status.HTTP_200_OK if (wait and finished) or not created else status.HTTP_201_CREATED
-    return Response(execution_detail(execution, getattr(execution, "known_runs", None)), status=code)
+    return Response(execution_answer(execution, getattr(execution, "known_runs", None), include), status=code)
 
 
 def _started_by(caller: Caller) -> dict[str, Any]:
@@ -99,6 +104,7 @@ class ExecutionListView(TenantView):
 
     @extend_schema(request=Start, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
+        include = read_include(request.query_params.get("include"), FULL)
         body = _start_body(request)
         if not body.workflow:
             raise ApiError("`workflow` (an id or a name) is required.", code="validation_error",
@@ -107,22 +113,31 @@ class ExecutionListView(TenantView):
         execution, created = do_start_execution(self.caller().tenant, body.workflow, version=body.version,
                                                 data=body.input, idempotency_key=body.idempotency_key,
                                                 trigger=_started_by(self.caller()), metadata=body.metadata)
-        return _started(execution, created, wait)
+        return _started(execution, created, wait, include)
 
 
 class WorkflowExecuteView(TenantView):
-    @extend_schema(request=Start, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
+    """Starts the workflow; answers what a client needs (status, output, error, timings) and,
+    with ``?include=steps,io``, each step and the inputs and outputs too."""
+
+    @extend_schema(request=Start, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
+                   parameters=[OpenApiParameter("include", str, description=(
+                       "More in the answer, comma-separated: `steps` (each node's status, attempt, error and "
+                       "times), `io` (the input, and with steps each step's input and output); `all` for both."))])
     def post(self, request: Request, ref: str) -> Response:
+        include = read_include(request.query_params.get("include"), frozenset())
         body = _start_body(request)
         wait = check_wait(body.wait)
         execution, created = do_start_execution(self.caller().tenant, ref, version=body.version, data=body.input,
                                                 idempotency_key=body.idempotency_key,
                                                 trigger=_started_by(self.caller()), metadata=body.metadata)
-        return _started(execution, created, wait)
+        return _started(execution, created, wait, include)
 
 
 class AdhocView(TenantView):
-    """Runs a document that is not stored as a workflow (YAML body like /workflows/validate)."""
+    """Runs a document that is not stored as a workflow (YAML body like /workflows/validate).
+    ``pinned`` (node id → output) and ``step`` (one node alone) make it a designer's test run
+    (executions.services.trials)."""
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
@@ -132,6 +147,11 @@ class AdhocView(TenantView):
         start = read_body(Start, {key: options[key] for key in ("input", "idempotency_key", "wait", "metadata")
                                   if key in options})
         wait = check_wait(start.wait if "wait" in start.model_fields_set else request.query_params.get("wait"))
+        if "pinned" in options or "step" in options:
+            execution, created = do_test_run(self.caller().tenant, spec, data=start.input, pinned=options.get("pinned"),
+                                             step=options.get("step"), metadata=start.metadata,
+                                             by=self.caller().username)
+            return _started(execution, created, wait)
         execution, created = do_start_adhoc(self.caller().tenant, spec, data=start.input,
                                             idempotency_key=start.idempotency_key, metadata=start.metadata)
         return _started(execution, created, wait)
