@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from executions.api import views, views_breakers, views_functions, views_secrets
+from executions.api import views, views_breakers, views_expressions, views_functions, views_secrets
 from executions.live import sse
 
 S = "/?$"
@@ -25,6 +25,7 @@ urlpatterns = [
     re_path(r"^function-tasks/(?P<task_id>[^/]+)/complete" + S, views_functions.FunctionCompleteView.as_view()),
     re_path(r"^secrets" + S, views_secrets.SecretListView.as_view()),
     re_path(r"^secrets/(?P<name>[A-Za-z0-9_]+)" + S, views_secrets.SecretDetailView.as_view()),
+    re_path(r"^expressions/evaluate" + S, views_expressions.EvaluateView.as_view()),
     re_path(r"^circuit-breakers" + S, views_breakers.BreakerListView.as_view()),
     re_path(r"^circuit-breakers/(?P<key>[A-Za-z0-9_.:-]{1,200})/reset" + S, views_breakers.BreakerResetView.as_view()),
 ]

@@ -49,12 +49,14 @@ OPEN = ("running", "paused")
 CANCEL_CHECK_INTERVAL = 1.0
 
 
-def start(execution: Execution, plan: Plan, reuse: dict[str, Any] | None = None) -> Execution:
+def start(execution: Execution, plan: Plan, reuse: dict[str, Any] | None = None,
+          reused_from: str | None = None) -> Execution:
     """Saves a new execution and runs its first step (every light node it can reach).
 
     ``execution`` is an unsaved row with tenant, version (or adhoc document), input and the
     rest set; it is inserted in the same transaction as its first events. ``reuse`` (a replay)
-    gives nodes that do not run but keep an output from ``execution.replay_of``.
+    gives nodes that do not run but keep an output from ``execution.replay_of`` (or from
+    ``reused_from``: ``pinned``, the sample data of a test run from the designer).
     """
     with new_journal(execution) as journal:
         journal.append("execution.created", "", {
@@ -63,7 +65,8 @@ def start(execution: Execution, plan: Plan, reuse: dict[str, Any] | None = None)
         })
         journal.append("execution.started")
         for node_id, output in (reuse or {}).items():
-            journal.append("node.reused", node_id, {"output": output, "from": str(execution.replay_of_id)})
+            journal.append("node.reused", node_id, {"output": output,
+                                                    "from": reused_from or str(execution.replay_of_id)})
         step = Step(journal, plan)
         _schedule_expiry(step, generation=0)
         step.advance()

@@ -44,10 +44,11 @@ def check_wait(raw: Any) -> float | None:
     return min(value, MAX_WAIT_SECONDS)
 
 
-def _start(execution: Execution, plan: Plan, reuse: dict[str, Any] | None = None) -> tuple[Execution, bool]:
+def _start(execution: Execution, plan: Plan, reuse: dict[str, Any] | None = None,
+           reused_from: str | None = None) -> tuple[Execution, bool]:
     check_input(plan, execution.input)
     try:
-        return runner.start(execution, plan, reuse), True
+        return runner.start(execution, plan, reuse, reused_from), True
     except IntegrityError:
         if not execution.idempotency_key:
             raise
@@ -98,15 +99,17 @@ def do_start_execution(tenant: Tenant, workflow_ref: str, *, version: int | None
 
 
 def do_start_adhoc(tenant: Tenant, spec: WorkflowSpec, *, data: Any = None, idempotency_key: str | None = None,
-                   trigger: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None
-                   ) -> tuple[Execution, bool]:
+                   trigger: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None,
+                   pinned: dict[str, Any] | None = None) -> tuple[Execution, bool]:
+    """Runs a document not stored as a workflow. ``pinned`` (a test run from the designer):
+    node id → the output that node keeps without running (``node.reused`` from ``pinned``)."""
     existing = _existing(tenant, idempotency_key)
     if existing is not None:
         return existing, False
     execution = Execution(tenant=tenant, adhoc_spec=spec.model_dump(mode="json", by_alias=True, exclude_unset=True),
                           input=_input(data), idempotency_key=idempotency_key or None,
                           trigger=trigger or {"type": "adhoc"}, metadata=metadata or {})
-    return _start(execution, compile_plan(spec))
+    return _start(execution, compile_plan(spec), pinned or None, "pinned" if pinned else None)
 
 
 def _input(data: Any) -> Any:
