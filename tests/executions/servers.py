@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -20,6 +21,9 @@ class LocalServer:
         self.inflight = Counter[str]()  # calls of /inflight being served, by key
         self.peak = Counter[str]()  # the most served at once, by key
         self.arrival = threading.Condition()
+        # "METHOD /path" -> (status, JSON body), or a function of the request giving them: a
+        # test's stand-in for a service (a CRM, a shop) at paths the routes below do not serve.
+        self.answers: dict[str, tuple[int, Any] | Callable[[dict[str, Any]], tuple[int, Any]]] = {}
         handler = type("Handler", (_Handler,), {"server_state": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
@@ -27,6 +31,12 @@ class LocalServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
+
+    def answer(self, method: str, path: str,
+               reply: tuple[int, Any] | Callable[[dict[str, Any]], tuple[int, Any]]) -> None:
+        """Serves ``method path`` with ``reply``: (status, JSON body), or a function of the recorded
+        request (path, query, body, headers) returning them."""
+        self.answers[f"{method} {path}"] = reply
 
     def gather(self, key: str, count: int, timeout: float) -> bool:
         """Holds a request until ``count`` requests with this key have arrived: True when they
@@ -74,20 +84,33 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._route("POST")
 
+    def do_PUT(self) -> None:
+        self._route("PUT")
+
+    def do_PATCH(self) -> None:
+        self._route("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._route("DELETE")
+
     def _route(self, method: str) -> None:
         parsed = urlparse(self.path)
         query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
-        body = self._body() if method == "POST" else None
+        body = self._body() if method != "GET" else None
         state = self.server_state
+        request = {"method": method, "path": parsed.path, "query": query, "body": body,
+                   "headers": {k.lower(): v for k, v in self.headers.items()}}
         with state.lock:
             state.hits[parsed.path] += 1
             counter = parsed.path + "?" + query.get("key", "")
             state.hits[counter] += 1
             hits = state.hits[counter]
-            state.requests.append({"path": parsed.path, "query": query, "body": body,
-                                   "headers": {k.lower(): v for k, v in self.headers.items()}})
+            state.requests.append(request)
         path = parsed.path
-        if path == "/sleep":
+        reply = state.answers.get(f"{method} {path}")
+        if reply is not None:
+            self._send(*(reply(request) if callable(reply) else reply))
+        elif path == "/sleep":
             time.sleep(int(query.get("ms", "200")) / 1000)
             self._send(200, {"slept_ms": int(query.get("ms", "200")), "n": query.get("n")})
         elif path == "/gather":

@@ -24,6 +24,7 @@ urlpatterns = [
     path("schema/workflow.json", views_catalog.WorkflowSchemaView.as_view()),
     re_path(r"^templates" + S, views_catalog.TemplateListView.as_view()),
     re_path(r"^templates/(?P<template_id>[^/]+)" + S, views_catalog.TemplateDetailView.as_view()),
+    re_path(r"^templates/(?P<template_id>[^/]+)/instantiate" + S, views_catalog.TemplateInstantiateView.as_view()),
     re_path(r"^keys" + S, views_access.KeyListView.as_view()),
     re_path(r"^keys/(?P<key_id>[^/]+)" + S, views_access.KeyDetailView.as_view()),
     re_path(r"^members" + S, views_access.MemberListView.as_view()),
