@@ -4,6 +4,7 @@ with the pure reducer, and saves events and projection together in one transacti
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -13,9 +14,11 @@ from datetime import datetime
 from functools import cache, partial
 from typing import Any
 
+import orjson
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from executions.engine.ports import publish_events
 from executions.engine.projection import (
@@ -200,13 +203,31 @@ def _columns_of(model: type[models.Model]) -> _Columns:
     )
 
 
+def json_bytes(value: Any) -> bytes:
+    """JSON for a ``jsonb`` column: orjson (several times faster than ``json.dumps`` on the
+    engine's payloads), or ``json.dumps`` for what orjson refuses (an integer past 64 bits, a
+    key that is not text), so that what is stored is what ``json.dumps`` would have stored:
+    ``jsonb`` keeps values, not spelling. (NaN and infinities never get here: the engine's
+    values are cleaned first, ``values.Redactor``.)"""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value).encode()
+
+
+def _jsonb(field: models.JSONField[Any], value: Any, db: Any) -> Any:
+    if field.encoder is None and db.vendor == "postgresql" and value is not None:
+        return Jsonb(value, dumps=json_bytes)
+    return field.get_db_prep_save(value, db)
+
+
 def _insert(model: type[models.Model], rows: Iterator[list[Any]], count: int) -> None:
     columns = _columns_of(model)
     db = connections[DEFAULT_DB_ALIAS]
 
     def prepared(row: list[Any]) -> list[Any]:
         for index, field in columns.json:
-            row[index] = field.get_db_prep_save(row[index], db)
+            row[index] = _jsonb(field, row[index], db)
         return row
 
     if count <= SMALL_INSERT:
@@ -247,7 +268,8 @@ def update_rows(rows: list[Any], fields: list[str], key: tuple[str, ...]) -> Non
     quote = connection.ops.quote_name
     sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in columns)} "
            f"WHERE {' AND '.join(f'{quote(f.column)} = %s' for f in keys)}")
-    params = [[f.get_db_prep_save(getattr(row, f.attname), connection) for f in (*columns, *keys)] for row in rows]
+    params = [[_jsonb(f, getattr(row, f.attname), connection) if isinstance(f, models.JSONField)
+               else f.get_db_prep_save(getattr(row, f.attname), connection) for f in (*columns, *keys)] for row in rows]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 

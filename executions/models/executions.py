@@ -95,7 +95,9 @@ class Execution(models.Model):
 
 
 class NodeRun(models.Model):
-    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="node_runs")
+    # No index of its own: unique_node_run (execution, node_id) serves every lookup by execution,
+    # and each index is one more write per row of a step's journal.
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="node_runs", db_index=False)
     node_id = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=NodeStatus.choices, default=NodeStatus.PENDING)
     attempt = models.PositiveIntegerField(default=0)
@@ -113,7 +115,7 @@ class NodeRun(models.Model):
     first_attempt = models.PositiveIntegerField(default=1)
     # The limit (tenant:key) the node's current start goes through: held while it runs, waited
     # for while it waits (see engine.limits).
-    limit_key = models.CharField(max_length=200, null=True, blank=True, db_index=True)  # noqa: DJ001
+    limit_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
     # The execution whose output this node reuses (a replay from a later node).
     reused_from = models.CharField(max_length=36, null=True, blank=True)  # noqa: DJ001 (as the event's)
     order = models.PositiveIntegerField(default=0, help_text="Position of the node in the plan.")
@@ -122,7 +124,10 @@ class NodeRun(models.Model):
         ordering = ["execution", "order"]
         constraints = [models.UniqueConstraint(fields=["execution", "node_id"], name="unique_node_run")]
         # The lease sweep looks for running nodes whose lease ran out.
-        indexes = [models.Index(fields=["status", "lease_until"])]
+        indexes = [models.Index(fields=["status", "lease_until"]),
+                   # Only the runs that go through a limit (most have none: not indexed at all).
+                   models.Index(fields=["limit_key"], condition=models.Q(limit_key__isnull=False),
+                                name="noderun_limit_key")]
 
     def __str__(self) -> str:
         return f"{self.node_id} ({self.status})"
