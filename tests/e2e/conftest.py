@@ -94,7 +94,9 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         database_url = _postgres_database(given)
     else:
         database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.sqlite3'}"
-    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false", "MBFLOW_ADMIN_PASSWORD": PASSWORD}
+    # Outbound calls to this machine are allowed: tests start local receivers (alert webhooks).
+    env = {"MBFLOW_HTTP_ALLOW_HOSTS": "127.0.0.1", **os.environ, "DATABASE_URL": database_url, "DEBUG": "false",
+           "MBFLOW_ADMIN_PASSWORD": PASSWORD}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     manage = [str(BIN / "python"), str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True)

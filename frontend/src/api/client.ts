@@ -6,7 +6,11 @@
 import createClient from "openapi-fetch";
 import type { paths } from "./generated/schema";
 import type {
+  AlertFiring,
+  AlertRule,
+  AlertRuleIn,
   CursorPage,
+  ExecutionTrace,
   Delivery,
   DiffResult,
   Execution,
@@ -18,6 +22,7 @@ import type {
   NodeType,
   Page,
   TemplateDetail,
+  TenantBusinessMetrics,
   TemplateSummary,
   ValidationResult,
   VersionDetail,
@@ -25,6 +30,7 @@ import type {
   Trigger,
   Webhook,
   Workflow,
+  WorkflowBusinessMetrics,
   WorkflowDetail,
   WorkflowMetrics,
 } from "./types";
@@ -284,6 +290,20 @@ export const api = {
       http.GET("/api/v1/metrics/nodes/", { params: { query: { ...window, workflow: window.workflow || undefined } } }),
       "Loading the node metrics",
     ),
+  businessMetrics: (window: MetricsWindow) =>
+    unwrap<TenantBusinessMetrics>(http.GET("/api/v1/metrics/business/", { params: { query: window as never } }), "Loading the business metrics"),
+  workflowBusinessMetrics: (ref: string, window: MetricsWindow) =>
+    unwrap<WorkflowBusinessMetrics>(
+      http.GET("/api/v1/workflows/{ref}/business-metrics/", { params: { ...path("ref", ref), query: window as never } }),
+      "Loading the workflow's business metrics",
+    ),
+  listAlertRules: () => unwrap<Page<AlertRule>>(http.GET("/api/v1/alerts/rules/", { params: { query: { page_size: 200 } as never } }), "Loading the alert rules"),
+  createAlertRule: (rule: AlertRuleIn) => unwrap<AlertRule>(http.POST("/api/v1/alerts/rules/", { body: rule }), "Creating the alert rule"),
+  /** Firings, the latest first; `status` and `severity` comma-separated. */
+  listAlertFirings: (query: { status?: string; severity?: string; rule?: string; page_size?: number }) =>
+    unwrap<Page<AlertFiring>>(http.GET("/api/v1/alerts/firings/", { params: { query: query as never } }), "Loading the alerts"),
+  executionTrace: (id: string) =>
+    unwrap<ExecutionTrace>(http.GET("/api/v1/executions/{execution_id}/trace/", { params: path("execution_id", id) }), "Loading the trace id"),
   getExecution: (id: string) =>
     unwrap<Execution>(
       http.GET("/api/v1/executions/{execution_id}/", { params: path("execution_id", id) }),

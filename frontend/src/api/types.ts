@@ -224,6 +224,16 @@ export type WorkflowMetrics = components["schemas"]["WorkflowMetricsSchema"];
 export type NodeRankings = components["schemas"]["NodeRankingsSchema"];
 export type MetricsPoint = components["schemas"]["PointSchema"];
 export type MetricsFigures = components["schemas"]["FiguresSchema"];
+/** Business metrics (spec.metrics; docs/workflow-language.md, Business metrics). */
+export type BusinessMetric = components["schemas"]["BusinessMetricSchema"];
+export type WorkflowBusinessMetrics = components["schemas"]["WorkflowBusinessMetricsSchema"];
+export type TenantBusinessMetrics = components["schemas"]["TenantBusinessMetricsSchema"];
+/** Alert rules and their firings (docs/api.md, Alerts). */
+export type AlertRule = components["schemas"]["AlertRule"];
+export type AlertFiring = components["schemas"]["AlertFiring"];
+export type AlertRuleIn = components["schemas"]["RuleInRequest"];
+/** An execution's OpenTelemetry trace id (docs/api.md, Tracing). */
+export type ExecutionTrace = components["schemas"]["TraceSchema"];
 /** A metrics window: `period` back from now, or `start` (and `end`). */
 export interface MetricsWindow {
   period?: string;

@@ -2,19 +2,23 @@
  * /dashboard: how the tenant's runs go (or one workflow's, `?workflow=`): executions over time by
  * status, success rate, p50/p95/p99, throughput, the slowest and most failing nodes, what runs and
  * waits now, and a live feed; for 1h, 24h, 7d, 30d or a custom window. Figures from the metrics
- * API (docs/metrics.md), refreshed when the feed says a run started or ended.
+ * API (docs/metrics.md), refreshed when the feed says a run started or ended. Below them: the
+ * alert rules' firings (read again every 10 s: rules are evaluated on the schedule tick) and the
+ * business metrics the workflows declare (spec.metrics).
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import { Activity, Radio, RefreshCw, WifiOff } from "lucide-react";
 import { Bar, CartesianGrid, ComposedChart, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { api } from "../api/client";
-import type { Execution, MetricsFigures, MetricsPoint, NodeRankings, Workflow } from "../api/types";
+import type { AlertFiring, Execution, MetricsFigures, MetricsPoint, NodeRankings, Workflow } from "../api/types";
 import { toast } from "../components/toast";
 import { useSession } from "../components/session";
 import { useTenantFeed } from "../executions/ExecutionsPage";
 import { chartRows, DASHBOARD_RANGES, endsNow, percentText, rangeWindow, secondsText, throughputText } from "../lib/dashboard";
 import type { LiveEvent } from "../lib/liveSocket";
+import { Alerts } from "./Alerts";
+import { BusinessMetrics, type BusinessRow } from "./BusinessMetrics";
 import "./dashboard.css";
 
 interface Figures {
@@ -34,6 +38,7 @@ interface Active {
 
 const COLOURS = { succeeded: "#12b76a", failed: "#f04438", cancelled: "#98a2b3", open: "#84adff", rate: "#4f46e5", avg: "#1570ef", p95: "#dc6803" };
 const FEED_SIZE = 40;
+const ALERTS_EVERY_MS = 10_000;
 const FEED_TYPES = new Set(["execution.started", "execution.succeeded", "execution.failed", "execution.cancelled", "execution.paused", "execution.resumed", "execution.retried", "node.failed"]);
 
 function Card({ label, value, hint, testId, tone }: { label: string; value: string; hint?: string; testId?: string; tone?: string }) {
@@ -81,6 +86,9 @@ export function DashboardPage() {
   const [feed, setFeed] = useState<LiveEvent[]>([]);
   const [names, askName] = useExecutionNames();
   const [loading, setLoading] = useState(false);
+  const [business, setBusiness] = useState<BusinessRow[]>([]);
+  const [firings, setFirings] = useState<AlertFiring[]>([]);
+  const [ruleCount, setRuleCount] = useState<number | null>(null);
 
   const set = (change: Record<string, string>) => {
     const next = new URLSearchParams(params);
@@ -134,6 +142,39 @@ export function DashboardPage() {
     void load();
   }, [load, tenant]);
 
+  const loadBusiness = useCallback(async () => {
+    if (!window_) return;
+    try {
+      if (workflow) {
+        const answer = await api.workflowBusinessMetrics(workflow, window_);
+        setBusiness(answer.metrics.map((metric) => ({ workflow: answer.workflow as BusinessRow["workflow"], metric })));
+      } else {
+        const answer = await api.businessMetrics(window_);
+        setBusiness(answer.workflows.flatMap((entry) => entry.metrics.map((metric) => ({ workflow: entry.workflow as BusinessRow["workflow"], metric }))));
+      }
+    } catch {
+      setBusiness([]);
+    }
+  }, [window_, workflow]);
+  useEffect(() => {
+    void loadBusiness();
+  }, [loadBusiness, tenant]);
+
+  const loadAlerts = useCallback(async () => {
+    try {
+      const [page, rules] = await Promise.all([api.listAlertFirings({ page_size: 50 }), api.listAlertRules()]);
+      setFirings(page.results);
+      setRuleCount(rules.count);
+    } catch {
+      setRuleCount(null);
+    }
+  }, []);
+  useEffect(() => {
+    void loadAlerts();
+    const timer = window.setInterval(() => void loadAlerts(), ALERTS_EVERY_MS);
+    return () => window.clearInterval(timer);
+  }, [loadAlerts, tenant]);
+
   useEffect(() => {
     api
       .listWorkflows({ page_size: 200 })
@@ -151,6 +192,7 @@ export function DashboardPage() {
       refresh.current = window.setTimeout(() => {
         refresh.current = null;
         void load();
+        void loadBusiness();
       }, 1500);
     }
   });
@@ -218,7 +260,7 @@ export function DashboardPage() {
           <span className={`live-chip ${socket}`} title={socket === "live" ? "Live" : "Connection lost: reconnecting"} data-testid="dash-live">
             {socket === "live" ? <Radio size={12} /> : <WifiOff size={12} />} {socket === "live" ? "live" : socket}
           </span>
-          <button className="icon-button" onClick={() => void load()} title="Refresh" aria-label="Refresh">
+          <button className="icon-button" onClick={() => void Promise.all([load(), loadBusiness(), loadAlerts()])} title="Refresh" aria-label="Refresh">
             <RefreshCw size={15} className={loading ? "spin" : ""} />
           </button>
         </div>
@@ -312,6 +354,15 @@ export function DashboardPage() {
           <NodeTable rows={nodes?.slowest ?? []} figure="p95" testId="slowest-nodes" />
           <h3 className="second">Most failing nodes</h3>
           <NodeTable rows={nodes?.most_failing ?? []} figure="failures" testId="failing-nodes" />
+        </section>
+        <section className="dash-card span-3" data-testid="alerts-card">
+          <Alerts firings={workflow ? firings.filter((f) => !f.workflow || f.workflow.id === workflow) : firings} rules={ruleCount} />
+        </section>
+        <section className="dash-card span-3">
+          <h3>
+            Business metrics <span className="muted small">what the runs that ended in this window fed (spec.metrics)</span>
+          </h3>
+          <BusinessMetrics rows={business} showWorkflow={!workflow} />
         </section>
         {figures && figures.workflows.length > 0 && (
           <section className="dash-card span-3">

@@ -6,7 +6,7 @@ import { useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { ArrowLeft, Copy, History, Loader2, PenLine, Radio, WifiOff } from "lucide-react";
 import { api } from "../api/client";
-import type { Execution, NodeRun } from "../api/types";
+import type { Execution, ExecutionTrace, NodeRun } from "../api/types";
 import { JsonViewer } from "../components/JsonViewer";
 import { useSession } from "../components/session";
 import { toast } from "../components/toast";
@@ -74,6 +74,39 @@ function Meta({ label, children }: { label: string; children: React.ReactNode })
     <span className="exec-meta">
       <span className="muted">{label}</span> {children}
     </span>
+  );
+}
+
+/** The run's OpenTelemetry trace id (docs/api.md, Tracing), linked to the trace viewer when one is set. */
+function TraceMeta({ id }: { id: string }) {
+  const [trace, setTrace] = useState<ExecutionTrace | null>(null);
+  useEffect(() => {
+    let live = true;
+    api
+      .executionTrace(id)
+      .then((found) => live && setTrace(found))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [id]);
+  if (!trace) return null;
+  const hint = trace.enabled ? "OpenTelemetry trace id: its spans are exported over OTLP" : "OpenTelemetry trace id (this server exports no traces: OTEL_EXPORTER_OTLP_ENDPOINT is unset)";
+  return (
+    <Meta label="trace">
+      {trace.url ? (
+        <a className="mono" href={trace.url} target="_blank" rel="noreferrer" title={hint} data-testid="execution-trace">
+          {trace.trace_id}
+        </a>
+      ) : (
+        <span className={`mono${trace.enabled ? "" : " muted"}`} title={hint} data-testid="execution-trace">
+          {trace.trace_id}
+        </span>
+      )}
+      <button className="icon-button tiny" title="Copy the trace id" aria-label="Copy the trace id" onClick={() => void navigator.clipboard?.writeText(trace.trace_id)}>
+        <Copy size={12} />
+      </button>
+    </Meta>
   );
 }
 
@@ -198,6 +231,7 @@ export function ExecutionDetailPage() {
             </button>
           </Meta>
           <Meta label="started by">{triggerText(execution.trigger)}</Meta>
+          <TraceMeta id={execution.id} />
           <Meta label="created">{execution.created_at ? new Date(execution.created_at).toLocaleString() : "—"}</Meta>
           <Meta label="took">
             <span data-testid="execution-duration">{runDuration(execution, now)}</span>

@@ -162,7 +162,7 @@ export function DeliveriesPage() {
                       <strong>{delivery.event}</strong>
                       {delivery.node_id && <span className="muted"> · {delivery.node_id}</span>}
                       <div className="muted small" title={delivery.event_id}>
-                        run {delivery.execution_id.slice(0, 8)}
+                        {delivery.execution_id ? `run ${delivery.execution_id.slice(0, 8)}` : `${delivery.event_id.split(":")[0]} ${(delivery.event_id.split(":")[1] ?? "").slice(0, 8)}`}
                         {delivery.redelivery_of && " · redelivery"}
                       </div>
                     </td>

@@ -6,6 +6,94 @@
  */
 
 export interface paths {
+    "/api/v1/alerts/firings/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Every view of the API works inside the caller's tenant. */
+        get: operations["api_v1_alerts_firings_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/firings/{firing_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Every view of the API works inside the caller's tenant. */
+        get: operations["api_v1_alerts_firings_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/rules/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Every view of the API works inside the caller's tenant. */
+        get: operations["api_v1_alerts_rules_list"];
+        put?: never;
+        /** @description Every view of the API works inside the caller's tenant. */
+        post: operations["api_v1_alerts_rules_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/rules/{rule_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Every view of the API works inside the caller's tenant. */
+        get: operations["api_v1_alerts_rules_retrieve"];
+        put?: never;
+        post?: never;
+        /** @description Every view of the API works inside the caller's tenant. */
+        delete: operations["api_v1_alerts_rules_destroy"];
+        options?: never;
+        head?: never;
+        /** @description Every view of the API works inside the caller's tenant. */
+        patch: operations["api_v1_alerts_rules_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/alerts/rules/{rule_id}/check/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description What the rule's condition finds now, without changing its state or telling anyone. */
+        get: operations["api_v1_alerts_rules_check_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/circuit-breakers/": {
         parameters: {
             query?: never;
@@ -274,6 +362,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/executions/{execution_id}/trace/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The execution's OpenTelemetry trace id (its spans are exported while tracing is on). */
+        get: operations["api_v1_executions_trace_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executions/adhoc/": {
         parameters: {
             query?: never;
@@ -283,8 +388,33 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Runs a document that is not stored as a workflow (YAML body like /workflows/validate). */
+        /**
+         * @description Runs a document that is not stored as a workflow (YAML body like /workflows/validate).
+         *     ``pinned`` (node id → output) and ``step`` (one node alone) make it a designer's test run
+         *     (executions.services.trials).
+         */
         post: operations["api_v1_executions_adhoc_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/expressions/evaluate/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description ``{"expression", "execution"?, "node"?, "context"?}`` → ``{"value", "type"}``: the
+         *     expression evaluated in the sandbox on an execution's data (a node's ``upstream`` and
+         *     ``output`` with ``node``), with ``context`` laid over it; secrets read ``[secret]``.
+         */
+        post: operations["api_v1_expressions_evaluate_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -434,6 +564,23 @@ export interface paths {
         patch: operations["api_v1_members_partial_update"];
         trace?: never;
     };
+    "/api/v1/metrics/business/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The business metrics of every workflow of the tenant that declares some. */
+        get: operations["api_v1_metrics_business_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/metrics/nodes/": {
         parameters: {
             query?: never;
@@ -529,10 +676,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Names only: a value is written here and read by the engine, never returned. */
+        /**
+         * @description Names only: a value is written here and read by the engine, never returned. Each name
+         *     comes with the workflows whose active version reads it (`used_by`).
+         */
         get: operations["api_v1_secrets_retrieve"];
         put?: never;
-        /** @description Names only: a value is written here and read by the engine, never returned. */
+        /**
+         * @description Names only: a value is written here and read by the engine, never returned. Each name
+         *     comes with the workflows whose active version reads it (`used_by`).
+         */
         post: operations["api_v1_secrets_create"];
         delete?: never;
         options?: never;
@@ -589,6 +742,23 @@ export interface paths {
         post?: never;
         /** @description Every view of the API works inside the caller's tenant. */
         delete: operations["api_v1_templates_destroy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates/{template_id}/instantiate/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description A new workflow from a template, with the variables it asks for (`needs.variables`) set. */
+        post: operations["api_v1_templates_instantiate_create"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -842,6 +1012,26 @@ export interface paths {
         patch: operations["api_v1_workflows_partial_update"];
         trace?: never;
     };
+    "/api/v1/workflows/{ref}/business-metrics/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Each business metric the workflow's active version declares, over a window: its figures,
+         *     each label set's, and a time series.
+         */
+        get: operations["api_v1_workflows_business_metrics_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workflows/{ref}/client/": {
         parameters: {
             query?: never;
@@ -905,7 +1095,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Every view of the API works inside the caller's tenant. */
+        /**
+         * @description Starts the workflow; answers what a client needs (status, output, error, timings) and,
+         *     with ``?include=steps,io``, each step and the inputs and outputs too.
+         */
         post: operations["api_v1_workflows_execute_create"];
         delete?: never;
         options?: never;
@@ -1080,6 +1273,66 @@ export interface components {
             /** @description Executions with a node waiting for a signal or its turn. */
             waiting: number;
         };
+        AlertFiring: {
+            /** Format: uuid */
+            id: string;
+            rule: components["schemas"]["Ref"];
+            workflow: components["schemas"]["Ref"] | null;
+            status: components["schemas"]["Status02fEnum"];
+            severity: components["schemas"]["SeverityEnum"];
+            condition: string;
+            /**
+             * Format: double
+             * @description The figure that made it fire.
+             */
+            value: number | null;
+            /**
+             * Format: double
+             * @description The figure at the last evaluation.
+             */
+            last_value: number | null;
+            message: string;
+            /** @description What was found: the figures read, or the executions concerned. */
+            details: unknown;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            resolved_at: string | null;
+            notifications: components["schemas"]["Notification"][];
+        };
+        AlertRule: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            description: string;
+            /** @description Only this workflow's runs (null: all the tenant's). */
+            workflow: components["schemas"]["Ref"] | null;
+            condition: string;
+            severity: components["schemas"]["SeverityEnum"];
+            channels: components["schemas"]["Channel"][];
+            enabled: boolean;
+            state: components["schemas"]["AlertRuleStateEnum"];
+            /**
+             * Format: double
+             * @description The condition's figure at the last evaluation.
+             */
+            value: number | null;
+            /** Format: date-time */
+            evaluated_at: string | null;
+            /** @description Why the last evaluation could not decide. */
+            last_error: string | null;
+            created_by: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /**
+         * @description * `ok` - Ok
+         *     * `firing` - Firing
+         * @enum {string}
+         */
+        AlertRuleStateEnum: "ok" | "firing";
         ApiKey: {
             /** Format: uuid */
             readonly id: string;
@@ -1110,6 +1363,103 @@ export interface components {
             /** @description The start of the response's body (1,000 characters). */
             response: string;
         };
+        BusinessMetricSchema: {
+            /** @description Observations (finished executions that counted). */
+            count: number;
+            /** Format: double */
+            sum: number | null;
+            /** Format: double */
+            avg: number | null;
+            /** Format: double */
+            min: number | null;
+            /** Format: double */
+            max: number | null;
+            /**
+             * Format: double
+             * @description The latest value.
+             */
+            last: number | null;
+            /**
+             * Format: double
+             * @description The metric's one figure: a counter's sum, a gauge's last value, a histogram's average.
+             */
+            value: number | null;
+            /** Format: double */
+            p50: number | null;
+            /** Format: double */
+            p95: number | null;
+            /** Format: double */
+            p99: number | null;
+            name: string;
+            type: components["schemas"]["BusinessMetricSchemaTypeEnum"];
+            description: string | null;
+            /** @description The label names. */
+            labels: string[];
+            /** @description Each set of label values, the most observed first. */
+            series: components["schemas"]["BusinessSeriesSchema"][];
+            time_series: components["schemas"]["BusinessPointSchema"][];
+        };
+        /**
+         * @description * `counter` - counter
+         *     * `gauge` - gauge
+         *     * `histogram` - histogram
+         * @enum {string}
+         */
+        BusinessMetricSchemaTypeEnum: "counter" | "gauge" | "histogram";
+        BusinessPointSchema: {
+            /** @description Observations (finished executions that counted). */
+            count: number;
+            /** Format: double */
+            sum: number | null;
+            /** Format: double */
+            avg: number | null;
+            /**
+             * Format: double
+             * @description The latest value.
+             */
+            last: number | null;
+            /**
+             * Format: double
+             * @description The metric's one figure: a counter's sum, a gauge's last value, a histogram's average.
+             */
+            value: number | null;
+            /**
+             * Format: date-time
+             * @description The bucket's start.
+             */
+            time: string;
+        };
+        BusinessSeriesSchema: {
+            /** @description Observations (finished executions that counted). */
+            count: number;
+            /** Format: double */
+            sum: number | null;
+            /** Format: double */
+            avg: number | null;
+            /** Format: double */
+            min: number | null;
+            /** Format: double */
+            max: number | null;
+            /**
+             * Format: double
+             * @description The latest value.
+             */
+            last: number | null;
+            /**
+             * Format: double
+             * @description The metric's one figure: a counter's sum, a gauge's last value, a histogram's average.
+             */
+            value: number | null;
+            /** Format: double */
+            p50: number | null;
+            /** Format: double */
+            p95: number | null;
+            /** Format: double */
+            p99: number | null;
+            labels: {
+                [key: string]: string;
+            };
+        };
         /** Cancel */
         CancelRequest: {
             /**
@@ -1119,9 +1469,26 @@ export interface components {
              */
             compensate: boolean;
         };
+        Channel: {
+            type: components["schemas"]["TypeC47Enum"];
+            /**
+             * Format: uuid
+             * @description webhook and slack: the outbound webhook's id.
+             */
+            webhook?: string;
+            /** @description email: the addresses. */
+            to?: string[];
+        };
+        /**
+         * @description * `webhook` - webhook
+         *     * `slack` - slack
+         *     * `email` - email
+         * @enum {string}
+         */
+        ChannelEnum: "webhook" | "slack" | "email";
         CircuitBreaker: {
             key: string;
-            state: components["schemas"]["StateEnum"];
+            state: components["schemas"]["CircuitBreakerStateEnum"];
             /** @description Failures in a row (closed). */
             failures: number;
             /** @description Calls counted in the window. */
@@ -1140,6 +1507,13 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @description * `closed` - closed
+         *     * `open` - open
+         *     * `half_open` - half_open
+         * @enum {string}
+         */
+        CircuitBreakerStateEnum: "closed" | "open" | "half_open";
         /**
          * Completion
          * @description A task's result: ``output``, or ``error`` when it failed.
@@ -1164,10 +1538,13 @@ export interface components {
             id: string;
             webhook: components["schemas"]["WebhookRef"];
             event: components["schemas"]["WebhookEventEnum"];
-            /** @description <execution id>:<seq>, the same at every redelivery. */
+            /** @description <execution id>:<seq> (an alert's: alert:<firing id>:<n>), the same at every redelivery. */
             event_id: string;
-            /** Format: uuid */
-            execution_id: string;
+            /**
+             * Format: uuid
+             * @description null for an alert's notice.
+             */
+            execution_id: string | null;
             node_id: string | null;
             status: components["schemas"]["DeliveryStatusEnum"];
             attempts: number;
@@ -1188,10 +1565,13 @@ export interface components {
             id: string;
             webhook: components["schemas"]["WebhookRef"];
             event: components["schemas"]["WebhookEventEnum"];
-            /** @description <execution id>:<seq>, the same at every redelivery. */
+            /** @description <execution id>:<seq> (an alert's: alert:<firing id>:<n>), the same at every redelivery. */
             event_id: string;
-            /** Format: uuid */
-            execution_id: string;
+            /**
+             * Format: uuid
+             * @description null for an alert's notice.
+             */
+            execution_id: string | null;
             node_id: string | null;
             status: components["schemas"]["DeliveryStatusEnum"];
             attempts: number;
@@ -1219,6 +1599,48 @@ export interface components {
         DuplicateRequest: {
             name: string;
         };
+        /** EmailChannel */
+        EmailChannel: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "email";
+            /** To */
+            to: string[];
+        };
+        /**
+         * Evaluate
+         * @description The expression playground's body.
+         */
+        EvaluateRequest: {
+            /**
+             * Expression
+             * @default null
+             */
+            expression: unknown;
+            /**
+             * Execution
+             * @default null
+             */
+            execution: unknown;
+            /**
+             * Node
+             * @default null
+             */
+            node: unknown;
+            /**
+             * Context
+             * @default null
+             */
+            context: unknown;
+        };
+        /**
+         * @description * `firing` - Firing
+         *     * `resolved` - Resolved
+         * @enum {string}
+         */
+        Event02fEnum: "firing" | "resolved";
         EventAnswer: {
             event: {
                 [key: string]: unknown;
@@ -1359,8 +1781,70 @@ export interface components {
             /** @description By p95 duration. */
             slowest: components["schemas"]["NodeFiguresSchema"][];
         };
+        Notification: {
+            event: components["schemas"]["Event02fEnum"];
+            channel: components["schemas"]["ChannelEnum"];
+            target: string;
+            status: components["schemas"]["NotificationStatusEnum"];
+            /**
+             * Format: uuid
+             * @description The outbound webhook delivery carrying it.
+             */
+            delivery_id: string | null;
+            attempts: number;
+            error: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            sent_at: string | null;
+        };
+        /**
+         * @description * `pending` - pending
+         *     * `sent` - sent
+         *     * `failed` - failed
+         * @enum {string}
+         */
+        NotificationStatusEnum: "pending" | "sent" | "failed";
         PatchedMemberRoleRequest: {
             role?: components["schemas"]["RoleEnum"];
+        };
+        /**
+         * RuleChange
+         * @description Fields to replace (``workflow: null``: every workflow).
+         */
+        PatchedRuleChangeRequest: {
+            /**
+             * Name
+             * @default null
+             */
+            name: string | null;
+            /**
+             * Description
+             * @default null
+             */
+            description: string | null;
+            /**
+             * Workflow
+             * @default null
+             */
+            workflow: string | null;
+            /**
+             * Condition
+             * @default null
+             */
+            condition: string | null;
+            /** @default null */
+            severity: components["schemas"]["Severity"] | null;
+            /**
+             * Channels
+             * @default null
+             */
+            channels: (components["schemas"]["WebhookChannel"] | components["schemas"]["EmailChannel"])[] | null;
+            /**
+             * Enabled
+             * @default null
+             */
+            enabled: boolean | null;
         };
         /**
          * SubscriptionChange
@@ -1470,6 +1954,11 @@ export interface components {
              */
             wait: number;
         };
+        Ref: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+        };
         /**
          * Replay
          * @description Runs an execution again from one node: the nodes before it keep their outputs.
@@ -1517,6 +2006,51 @@ export interface components {
             /** @default  */
             message: string;
         };
+        RuleCheck: {
+            /** @description Whether the condition holds now (null: it could not be decided). */
+            holds: boolean | null;
+            /** Format: double */
+            value: number | null;
+            message: string;
+            details: unknown;
+            error: string | null;
+        };
+        /**
+         * RuleIn
+         * @description An alert rule as a client writes it.
+         */
+        RuleInRequest: {
+            /** Name */
+            name: string;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Workflow
+             * @description Only this workflow's runs (an id or a name); all the tenant's when absent.
+             * @default null
+             */
+            workflow: string | null;
+            /**
+             * Condition
+             * @description `<expression> over <window>` (e.g. `failure_rate > 0.05 over 15m`, `p95_duration > 60s`, `sum(order_value) < 100 over 1h`), `execution failed`, or `running longer than 10m`.
+             */
+            condition: string;
+            /** @default warning */
+            severity: components["schemas"]["Severity"];
+            /**
+             * Channels
+             * @default []
+             */
+            channels: (components["schemas"]["WebhookChannel"] | components["schemas"]["EmailChannel"])[];
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+        };
         Schedule: {
             next_fire_times: string[];
             timezone: string;
@@ -1540,6 +2074,18 @@ export interface components {
             name: string;
             value: string;
         };
+        /**
+         * Severity
+         * @enum {string}
+         */
+        Severity: "info" | "warning" | "critical";
+        /**
+         * @description * `info` - Info
+         *     * `warning` - Warning
+         *     * `critical` - Critical
+         * @enum {string}
+         */
+        SeverityEnum: "info" | "warning" | "critical";
         /**
          * Signal
          * @description A decision for an approval node that is waiting.
@@ -1611,12 +2157,11 @@ export interface components {
             metadata: Record<string, never> | null;
         };
         /**
-         * @description * `closed` - closed
-         *     * `open` - open
-         *     * `half_open` - half_open
+         * @description * `firing` - Firing
+         *     * `resolved` - Resolved
          * @enum {string}
          */
-        StateEnum: "closed" | "open" | "half_open";
+        Status02fEnum: "firing" | "resolved";
         StepSchema: {
             /** @description Executions in which the node ran. */
             execution_count: number;
@@ -1710,8 +2255,24 @@ export interface components {
             /** @description Now, whenever they started. */
             active: components["schemas"]["ActiveSchema"];
         };
+        TenantBusinessMetricsSchema: {
+            period: components["schemas"]["PeriodSchema"];
+            workflows: components["schemas"]["WorkflowBusinessEntrySchema"][];
+        };
         TenantChoiceRequest: {
             tenant: string;
+        };
+        TraceSchema: {
+            /** @description Whether this server exports traces (OTEL_EXPORTER_OTLP_ENDPOINT). */
+            enabled: boolean;
+            /** @description The execution's trace id (32 hex digits). */
+            trace_id: string;
+            /** @description The execution's span, every node attempt's parent. */
+            span_id: string;
+            /** @description W3C traceparent of the execution's span. */
+            traceparent: string;
+            /** @description The trace in a trace viewer (MBFLOW_TRACE_URL). */
+            url: string | null;
         };
         Trigger: {
             /** Format: uuid */
@@ -1775,8 +2336,14 @@ export interface components {
          * @enum {string}
          */
         TriggerTypeEnum: "cron" | "interval" | "webhook" | "event" | "manual";
+        /**
+         * @description * `webhook` - webhook
+         *     * `slack` - slack
+         *     * `email` - email
+         * @enum {string}
+         */
+        TypeC47Enum: "webhook" | "slack" | "email";
         Version: {
-            /** Format: int64 */
             number: number;
             checksum: string;
             message?: string;
@@ -1786,7 +2353,6 @@ export interface components {
             readonly created_at: string;
         };
         VersionDetail: {
-            /** Format: int64 */
             number: number;
             checksum: string;
             message?: string;
@@ -1809,21 +2375,40 @@ export interface components {
             signed: boolean;
             signature_header: string;
         };
+        /** WebhookChannel */
+        WebhookChannel: {
+            /**
+             * @description webhook: the firing as JSON, signed; slack: a Slack-compatible message. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "slack" | "webhook";
+            /**
+             * Webhook
+             * Format: uuid
+             * @description An outbound webhook of the tenant (/api/v1/webhooks) that asks for alert.firing and/or alert.resolved.
+             */
+            webhook: string;
+        };
+        /** @enum {string} */
+        WebhookChannelTypeEnum: "webhook" | "slack";
         /**
          * WebhookEvent
-         * @description What a subscription may ask to hear of (``node.failed``: a node failed or timed out for good).
+         * @description What a subscription may ask to hear of (``node.failed``: a node failed or timed out for good;
+         *     ``alert.*``: an alert rule naming the subscription among its channels fired or resolved).
          * @enum {string}
          */
-        WebhookEvent: "execution.started" | "execution.succeeded" | "execution.failed" | "execution.cancelled" | "node.failed";
+        WebhookEvent: "execution.started" | "execution.succeeded" | "execution.failed" | "execution.cancelled" | "node.failed" | "alert.firing" | "alert.resolved";
         /**
          * @description * `execution.started` - Execution Started
          *     * `execution.succeeded` - Execution Succeeded
          *     * `execution.failed` - Execution Failed
          *     * `execution.cancelled` - Execution Cancelled
          *     * `node.failed` - Node Failed
+         *     * `alert.firing` - Alert Firing
+         *     * `alert.resolved` - Alert Resolved
          * @enum {string}
          */
-        WebhookEventEnum: "execution.started" | "execution.succeeded" | "execution.failed" | "execution.cancelled" | "node.failed";
+        WebhookEventEnum: "execution.started" | "execution.succeeded" | "execution.failed" | "execution.cancelled" | "node.failed" | "alert.firing" | "alert.resolved";
         WebhookRef: {
             /** Format: uuid */
             id: string;
@@ -1844,6 +2429,15 @@ export interface components {
             readonly created_at: string;
             /** Format: date-time */
             readonly updated_at: string;
+        };
+        WorkflowBusinessEntrySchema: {
+            workflow: components["schemas"]["WorkflowRefSchema"];
+            metrics: components["schemas"]["BusinessMetricSchema"][];
+        };
+        WorkflowBusinessMetricsSchema: {
+            workflow: components["schemas"]["WorkflowRefSchema"];
+            period: components["schemas"]["PeriodSchema"];
+            metrics: components["schemas"]["BusinessMetricSchema"][];
         };
         WorkflowDetail: {
             /** Format: uuid */
@@ -1913,6 +2507,192 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    api_v1_alerts_firings_list: {
+        parameters: {
+            query?: {
+                /** @description Only this rule's (its id). */
+                rule?: string;
+                /** @description info, warning, critical (comma-separated). */
+                severity?: string;
+                /** @description firing, resolved (comma-separated). */
+                status?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertFiring"][];
+                };
+            };
+        };
+    };
+    api_v1_alerts_firings_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                firing_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertFiring"];
+                };
+            };
+        };
+    };
+    api_v1_alerts_rules_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRule"][];
+                };
+            };
+        };
+    };
+    api_v1_alerts_rules_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleInRequest"];
+                "application/yaml": components["schemas"]["RuleInRequest"];
+                "application/x-yaml": components["schemas"]["RuleInRequest"];
+                "text/yaml": components["schemas"]["RuleInRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["RuleInRequest"];
+                "multipart/form-data": components["schemas"]["RuleInRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRule"];
+                };
+            };
+        };
+    };
+    api_v1_alerts_rules_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRule"];
+                };
+            };
+        };
+    };
+    api_v1_alerts_rules_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    api_v1_alerts_rules_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedRuleChangeRequest"];
+                "application/yaml": components["schemas"]["PatchedRuleChangeRequest"];
+                "application/x-yaml": components["schemas"]["PatchedRuleChangeRequest"];
+                "text/yaml": components["schemas"]["PatchedRuleChangeRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedRuleChangeRequest"];
+                "multipart/form-data": components["schemas"]["PatchedRuleChangeRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRule"];
+                };
+            };
+        };
+    };
+    api_v1_alerts_rules_check_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleCheck"];
+                };
+            };
+        };
+    };
     api_v1_circuit_breakers_list: {
         parameters: {
             query?: never;
@@ -2354,6 +3134,27 @@ export interface operations {
             };
         };
     };
+    api_v1_executions_trace_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TraceSchema"];
+                };
+            };
+        };
+    };
     api_v1_executions_adhoc_create: {
         parameters: {
             query?: never;
@@ -2395,6 +3196,36 @@ export interface operations {
                 };
             };
             201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    api_v1_expressions_evaluate_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["EvaluateRequest"];
+                "application/yaml": components["schemas"]["EvaluateRequest"];
+                "application/x-yaml": components["schemas"]["EvaluateRequest"];
+                "text/yaml": components["schemas"]["EvaluateRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["EvaluateRequest"];
+                "multipart/form-data": components["schemas"]["EvaluateRequest"];
+            };
+        };
+        responses: {
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2711,6 +3542,34 @@ export interface operations {
             };
         };
     };
+    api_v1_metrics_business_retrieve: {
+        parameters: {
+            query?: {
+                /** @description The window's end (ISO 8601); now by default. */
+                end?: string;
+                /** @description The length of each time-series bucket (`1m`, `1h`, `1d`...); by default the finest of 1m, 5m, 15m, 1h, 6h, 1d, 1w giving at most 60 buckets. At most 1000 buckets. */
+                granularity?: string;
+                /** @description How far back from now (or from `end`): `<n>s|m|h|d|w`, e.g. `1h`, `24h` (the default), `7d`; at most 400d. */
+                period?: string;
+                /** @description Instead of `period`: the window's start (ISO 8601). */
+                start?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantBusinessMetricsSchema"];
+                };
+            };
+        };
+    };
     api_v1_metrics_nodes_retrieve: {
         parameters: {
             query?: {
@@ -2838,7 +3697,10 @@ export interface operations {
     };
     api_v1_secrets_retrieve: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Also the names workflows read that have no value (`set: false`). */
+                with_unset?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3042,6 +3904,48 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    api_v1_templates_instantiate_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+                "application/yaml": {
+                    [key: string]: unknown;
+                };
+                "application/x-yaml": {
+                    [key: string]: unknown;
+                };
+                "text/yaml": {
+                    [key: string]: unknown;
+                };
+                "application/x-www-form-urlencoded": {
+                    [key: string]: unknown;
+                };
+                "multipart/form-data": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowDetail"];
+                };
             };
         };
     };
@@ -3639,6 +4543,36 @@ export interface operations {
             };
         };
     };
+    api_v1_workflows_business_metrics_retrieve: {
+        parameters: {
+            query?: {
+                /** @description The window's end (ISO 8601); now by default. */
+                end?: string;
+                /** @description The length of each time-series bucket (`1m`, `1h`, `1d`...); by default the finest of 1m, 5m, 15m, 1h, 6h, 1d, 1w giving at most 60 buckets. At most 1000 buckets. */
+                granularity?: string;
+                /** @description How far back from now (or from `end`): `<n>s|m|h|d|w`, e.g. `1h`, `24h` (the default), `7d`; at most 400d. */
+                period?: string;
+                /** @description Instead of `period`: the window's start (ISO 8601). */
+                start?: string;
+            };
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowBusinessMetricsSchema"];
+                };
+            };
+        };
+    };
     api_v1_workflows_client_retrieve: {
         parameters: {
             query?: {
@@ -3721,7 +4655,10 @@ export interface operations {
     };
     api_v1_workflows_execute_create: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description More in the answer, comma-separated: `steps` (each node's status, attempt, error and times), `io` (the input, and with steps each step's input and output); `all` for both. */
+                include?: string;
+            };
             header?: never;
             path: {
                 ref: string;
