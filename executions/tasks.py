@@ -8,6 +8,7 @@ from celery import shared_task
 
 from executions.engine import runner
 from executions.engine.delivery import run_delivered_nodes
+from executions.services import retention
 
 TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 
@@ -41,3 +42,9 @@ def time_out_node(execution_id: str, node_id: str, attempt: int) -> None:
 @shared_task(name="mbflow.sweep_leases", **TASK_OPTIONS)
 def sweep_leases() -> int:
     return runner.sweep_expired_leases()
+
+
+@shared_task(name="mbflow.prune_executions", ignore_result=True)
+def prune_executions() -> int:
+    """Retention: deletes the finished executions past their period (executions.services.retention)."""
+    return retention.prune().executions

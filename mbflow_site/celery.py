@@ -42,6 +42,12 @@ app.conf.beat_schedule = {
         "schedule": float(settings.MBFLOW_LEASE_SWEEP_SECONDS),
         "options": {"queue": QUEUES["light"], "expires": float(settings.MBFLOW_LEASE_SWEEP_SECONDS)},
     },
+    # Retention: finished executions past their period are deleted in small batches.
+    "mbflow-prune-executions": {
+        "task": "mbflow.prune_executions",
+        "schedule": float(settings.MBFLOW_RETENTION_SECONDS),
+        "options": {"queue": QUEUES["light"], "expires": float(settings.MBFLOW_RETENTION_SECONDS)},
+    },
 }
 
 

@@ -181,6 +181,15 @@ MBFLOW_SCHEDULER = env_choice(
     "MBFLOW_SCHEDULER", "beat" if MBFLOW_DISPATCHER == "celery" else "embedded", {"beat", "embedded", "off"}
 )
 MBFLOW_SCHEDULE_TICK_SECONDS = env_int("MBFLOW_SCHEDULE_TICK_SECONDS", 1, minimum=1)
+# Retention (executions.services.retention): finished executions older than their workflow's
+# spec.retention, or than these tenant defaults (durations such as 30d; empty: kept forever), are
+# deleted every MBFLOW_RETENTION_SECONDS by Celery beat or the embedded tick, MBFLOW_RETENTION_BATCH
+# executions (with their events and node runs) per short transaction.
+MBFLOW_RETENTION_SUCCEEDED = env_str("MBFLOW_RETENTION_SUCCEEDED", "")
+MBFLOW_RETENTION_FAILED = env_str("MBFLOW_RETENTION_FAILED", "")
+MBFLOW_RETENTION_CANCELLED = env_str("MBFLOW_RETENTION_CANCELLED", "")  # MBFLOW_RETENTION_FAILED's when empty
+MBFLOW_RETENTION_SECONDS = env_int("MBFLOW_RETENTION_SECONDS", 300, minimum=1)
+MBFLOW_RETENTION_BATCH = env_int("MBFLOW_RETENTION_BATCH", 200, minimum=1)
 # Each webhook trigger takes at most this many calls per window (then 429 with Retry-After).
 MBFLOW_WEBHOOK_RATE_LIMIT = env_int("MBFLOW_WEBHOOK_RATE_LIMIT", 100, minimum=1)
 MBFLOW_WEBHOOK_RATE_WINDOW = env_int("MBFLOW_WEBHOOK_RATE_WINDOW", 10, minimum=1)

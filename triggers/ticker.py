@@ -1,4 +1,4 @@
-"""The schedule tick on a timer thread: the embedded server's Celery beat.
+"""The schedule tick on a timer thread: the embedded server's Celery beat (and its retention pruning).
 
 Each web server process (uvicorn, which tells the app it started through the ASGI lifespan)
 runs one when ``MBFLOW_SCHEDULER`` is ``embedded``, the default without a broker. Several
@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections
 
+from executions.services.retention import prune_if_due
 from triggers.services.schedules import tick
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,10 @@ class Ticker:
                 tick()
             except Exception:
                 logger.exception("The schedule tick failed")
+            try:
+                prune_if_due()  # retention, every MBFLOW_RETENTION_SECONDS
+            except Exception:
+                logger.exception("Pruning old executions failed")
             finally:
                 close_old_connections()
 

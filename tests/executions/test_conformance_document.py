@@ -8,13 +8,15 @@ test_conformance_policies, ``spec.triggers`` in test_conformance_triggers.
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 import yaml
+from django.utils import timezone
 
 from executions.models import Execution
+from executions.services import retention
 from tests.executions.conformance import Harness, Scenario, Seen, cases, group, missing, observe, steps
 
 SECRET = "tok-conformance-5d4c"
@@ -55,6 +57,14 @@ COUNTED = """
     - {name: size, type: gauge, value: "{{ input.size }}", when: "{{ input.size > 0 }}"}
 """
 
+KEPT = """
+  retention: {succeeded: 1h, failed: 1d}
+  nodes:
+    - {id: first, type: noop}
+    - {id: boom, type: fail, when: "{{ input.fail == true }}", config: {message: asked to}}
+  edges: [{from: first, to: boom}]
+"""
+
 
 @group()
 def document(h: Harness) -> Seen:
@@ -74,6 +84,8 @@ def document(h: Harness) -> Seen:
         "no_spec": DOCUMENT.split("spec:")[0],
         "unknown_key": DOCUMENT.replace("spec:\n", "spec:\n  surprise: 1\n"),
         "gauge_without_value": DOCUMENT.replace("spec:\n", "spec:\n  metrics: [{name: size, type: gauge}]\n"),
+        "retention_zero": DOCUMENT.replace("spec:\n", "spec:\n  retention: {succeeded: 0s}\n"),
+        "retention_unknown": DOCUMENT.replace("spec:\n", "spec:\n  retention: {skipped: 1d}\n"),
     }
     # Each approval waits for its `timeout`: the wait's end, in its event, shows the seconds read.
     waits = "".join(f"    - {{id: n{index}, type: approval, config: {{timeout: {text}}}}}\n"
@@ -91,6 +103,10 @@ def document(h: Harness) -> Seen:
     counted = h.put("counted", COUNTED)
     for who, size in (("ada", 3), ("bob", 5), ("ada", 0)):
         h.run(counted, {"who": who, "size": size})
+    kept = h.put("kept", KEPT)
+    kept_runs = [h.run(kept), h.run(kept, {"fail": True})]
+    pruned = [retention.prune(timezone.now() + timedelta(hours=hours)).executions for hours in (0.5, 2, 25)]
+    gone_after = [[h.editor.get(f"/api/v1/executions/{run['id']}").status_code for run in kept_runs]]
     return {
         "name": name, "execution": execution, "steps": steps(execution),
         "request": h.calls(f"document-{h.tag}")[0],
@@ -103,6 +119,7 @@ def document(h: Harness) -> Seen:
         "waited": waited,
         "seconds_exported": yaml.safe_load(h.editor.get(f"/api/v1/workflows/{seconds}/export").content),
         "metrics": _observed(h, counted, "runs", 3),
+        "kept_runs": [run["status"] for run in kept_runs], "pruned": pruned, "gone_after": gone_after,
     }
 
 
@@ -208,6 +225,15 @@ def check_metrics(seen: Seen) -> None:
     assert (size["type"], size["count"], size["last"], size["max"]) == ("gauge", 2, 5.0, 5.0), size  # `when`
 
 
+def check_retention(seen: Seen) -> None:
+    _refused(seen, "retention_zero", "retention.succeeded")
+    _refused(seen, "retention_unknown", "skipped")
+    assert seen["kept_runs"] == ["succeeded", "failed"]
+    # After 30 minutes nothing goes; after 2 hours the succeeded run (1h); after 25 the failed one (1d).
+    assert seen["pruned"] == [0, 1, 1], seen["pruned"]
+    assert seen["gone_after"] == [[404, 404]]
+
+
 SECONDS = {"500ms": 0.5, "30s": 30, "1m": 60, "10m": 600, "1h": 3600, "1d": 86400, "1h30m": 5400, "45": 45}
 
 
@@ -239,6 +265,7 @@ SCENARIOS: dict[str, Scenario] = {
     "spec.edges": Scenario(document, check_edges),
     "spec.output": Scenario(document, check_output),
     "spec.metrics": Scenario(document, check_metrics),
+    "spec.retention": Scenario(document, check_retention),
     **{f"duration.{'seconds' if text.isdigit() else text}": Scenario(document, check_duration(text))
        for text in DURATIONS},
 }

@@ -278,6 +278,18 @@ class MetricSpec(Strict):
         return self
 
 
+RetentionPeriod = Annotated[Duration, Field(gt=0)]
+
+
+class Retention(Strict):
+    """How long the workflow's finished executions are kept (``spec.retention``), by how they
+    ended; an absent one keeps the tenant's default (MBFLOW_RETENTION_*), or forever."""
+
+    succeeded: RetentionPeriod | None = None
+    failed: RetentionPeriod | None = None
+    cancelled: RetentionPeriod | None = None  # failed's when absent
+
+
 class WorkflowBody(Strict):
     input_schema: dict[str, Any] | None = None
     output_schema: dict[str, Any] | None = None
@@ -293,6 +305,7 @@ class WorkflowBody(Strict):
     compensation: list[CompensationStep] = []
     triggers: list[Trigger] = []
     metrics: list[MetricSpec] = []
+    retention: Retention | None = None
 
 
 class WorkflowSpec(Strict):
