@@ -11,6 +11,7 @@ urlpatterns = [
     path("workflows", views.app),
     path("templates", views.app),
     path("deliveries", views.app),
+    path("credentials", views.app),
     path("executions", views.app),
     path("executions/<str:execution_id>", views.app),
     path("designer/new", views.app),

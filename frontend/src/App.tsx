@@ -1,6 +1,6 @@
 import { lazy, Suspense, useEffect } from "react";
 import { createBrowserRouter, Link, NavLink, Outlet, RouterProvider, useLocation, useNavigate, useRouteError } from "react-router-dom";
-import { Activity, BarChart3, Building2, LayoutTemplate, LogOut, Webhook, Workflow as WorkflowIcon, Zap } from "lucide-react";
+import { Activity, BarChart3, Building2, KeyRound, LayoutTemplate, LogOut, Webhook, Workflow as WorkflowIcon, Zap } from "lucide-react";
 import { csrfToken } from "./api/client";
 import { Toaster } from "./components/toast";
 import { useSession } from "./components/session";
@@ -8,6 +8,7 @@ import { WorkflowListPage } from "./pages/WorkflowListPage";
 import { TemplatesPage } from "./pages/TemplatesPage";
 import { DesignerPage } from "./pages/DesignerPage";
 import { DeliveriesPage } from "./pages/DeliveriesPage";
+import { CredentialsPage } from "./pages/CredentialsPage";
 import { ExecutionsPage } from "./executions/ExecutionsPage";
 import { ExecutionDetailPage } from "./executions/ExecutionDetailPage";
 
@@ -94,6 +95,11 @@ function Shell() {
           <NavLink to="/deliveries">
             <Webhook size={15} /> Deliveries
           </NavLink>
+          {me && ["admin", "owner"].includes(me.role) && (
+            <NavLink to="/credentials">
+              <KeyRound size={15} /> Credentials
+            </NavLink>
+          )}
         </nav>
         <div className="topbar-right">
           <TenantSwitcher />
@@ -138,6 +144,7 @@ const router = createBrowserRouter([
       { path: "workflows", element: <WorkflowListPage /> },
       { path: "templates", element: <TemplatesPage /> },
       { path: "deliveries", element: <DeliveriesPage /> },
+      { path: "credentials", element: <CredentialsPage /> },
       { path: "executions", element: <ExecutionsPage /> },
       { path: "executions/:id", element: <ExecutionDetailPage /> },
       { path: "workflows/:workflowId/executions", element: <ExecutionsPage /> },

@@ -25,7 +25,8 @@ def browser(db: None, settings: Any, tmp_path: Path) -> Client:
 
 
 @pytest.mark.parametrize("path", ["/executions", "/executions/0b6f7a3c-0000-4000-8000-000000000001", "/dashboard",
-                                  "/workflows/0b6f7a3c-0000-4000-8000-000000000002/executions", "/deliveries"])
+                                  "/workflows/0b6f7a3c-0000-4000-8000-000000000002/executions", "/deliveries",
+                                  "/credentials"])
 def test_the_app_serves_its_pages(browser: Client, path: str) -> None:
     response = browser.get(path)
     assert response.status_code == 200

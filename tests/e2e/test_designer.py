@@ -227,7 +227,7 @@ def test_the_templates_gallery_starts_a_workflow(page: Page) -> None:
     page.goto("/templates")
     page.wait_for_selector("[data-testid=template-grid], .empty-state")
     shot(page, "08-templates")
-    cards = page.locator(".template-card .button")
+    cards = page.locator(".template-card").get_by_role("link", name="Preview")
     if cards.count() == 0:
         pytest.skip("No template is installed on the server (workflows/templates_library is empty)")
     cards.first.click()
