@@ -15,6 +15,7 @@ class ExecutionsConfig(AppConfig):
         from executions.engine import ports
         from executions.engine.breakers import MemoryBreakerStore
         from executions.live.publisher import publish_events
+        from executions.services import payloads  # noqa: F401 (registers its retention cleaner)
         from executions.stores.breakers import RedisBreakerStore
 
         breakers = (RedisBreakerStore(settings.REDIS_URL, prefix=f"{settings.MBFLOW_QUEUE_PREFIX}:breakers")

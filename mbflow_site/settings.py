@@ -7,6 +7,7 @@ move each part to a real service.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import dj_database_url
@@ -313,9 +314,20 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 FRONTEND_DIST = BASE_DIR / "frontend" / "dist"
 STATICFILES_DIRS = [FRONTEND_DIST] if FRONTEND_DIST.exists() else []
 WHITENOISE_USE_FINDERS = True
+# Files the app keeps: MEDIA_ROOT (MBFLOW_MEDIA_ROOT, default ./media beside the code).
+MEDIA_ROOT = Path(env_str("MBFLOW_MEDIA_ROOT", str(BASE_DIR / "media")))
+# Node outputs over the payload limit (spec.payload_limit, default MBFLOW_PAYLOAD_LIMIT bytes) are
+# kept in the "payloads" storage, not in the event row: files under MEDIA_ROOT/payloads, or any
+# Django storage backend (MBFLOW_PAYLOAD_STORAGE, e.g. storages.backends.s3.S3Storage of
+# django-storages, with MBFLOW_PAYLOAD_STORAGE_OPTIONS as a JSON object of its options).
+MBFLOW_PAYLOAD_LIMIT = env_int("MBFLOW_PAYLOAD_LIMIT", 1024 * 1024, minimum=1)
+_PAYLOAD_STORAGE = env_str("MBFLOW_PAYLOAD_STORAGE", "django.core.files.storage.FileSystemStorage")
+_PAYLOAD_OPTIONS = json.loads(env_str("MBFLOW_PAYLOAD_STORAGE_OPTIONS", "{}")) or (
+    {"location": str(MEDIA_ROOT / "payloads")} if _PAYLOAD_STORAGE.endswith("FileSystemStorage") else {})
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "payloads": {"BACKEND": _PAYLOAD_STORAGE, "OPTIONS": _PAYLOAD_OPTIONS},
 }
 
 LANGUAGE_CODE = "en-us"

@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 from rest_framework import serializers
 
 from executions.models import Execution, ExecutionEvent, NodeRun
+from executions.services.payloads import shown
 from mbflow_site.errors import ApiError
 from mbflow_site.formats import iso_time
 
@@ -49,7 +50,7 @@ def step_data(run: NodeRun) -> dict[str, Any]:
         "status": run.status,
         "attempt": run.attempt,
         "input": run.input,
-        "output": run.output,
+        "output": shown(run.output, run.execution_id, run.node_id),
         "error": run.error,
         "started_at": iso_time(run.started_at),
         "finished_at": iso_time(run.finished_at),
@@ -128,7 +129,8 @@ def execution_results(execution: Execution) -> dict[str, Any]:
         "status": execution.status,
         "output": execution.output,
         "error": execution.error,
-        "nodes": {run.node_id: {"status": run.status, "output": run.output, "error": run.error} for run in runs},
+        "nodes": {run.node_id: {"status": run.status, "output": shown(run.output, execution.pk, run.node_id),
+                                "error": run.error} for run in runs},
     }
 
 

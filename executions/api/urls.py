@@ -1,6 +1,13 @@
 from django.urls import re_path
 
-from executions.api import views, views_breakers, views_expressions, views_functions, views_secrets
+from executions.api import (
+    views,
+    views_breakers,
+    views_expressions,
+    views_functions,
+    views_payloads,
+    views_secrets,
+)
 from executions.live import sse
 
 S = "/?$"
@@ -20,6 +27,8 @@ urlpatterns = [
     re_path(EXECUTION + "/retry" + S, views.RetryView.as_view()),
     re_path(EXECUTION + "/signals" + S, views.SignalView.as_view()),
     re_path(EXECUTION + "/stream" + S, sse.ExecutionStreamView.as_view()),
+    re_path(EXECUTION + r"/steps/(?P<node_id>[A-Za-z_][A-Za-z0-9_-]{0,63})/output" + S,
+            views_payloads.StepOutputView.as_view()),
     re_path(r"^workflows/(?P<ref>[^/]+)/execute" + S, views.WorkflowExecuteView.as_view()),
     re_path(r"^function-tasks/poll" + S, views_functions.FunctionPollView.as_view()),
     re_path(r"^function-tasks/(?P<task_id>[^/]+)/complete" + S, views_functions.FunctionCompleteView.as_view()),

@@ -135,6 +135,11 @@ class Plan:
     def variables(self) -> dict[str, Any]:
         return self.spec.spec.variables
 
+    @property
+    def payload_limit(self) -> int | None:
+        """``spec.payload_limit`` in bytes (None: the server's default)."""
+        return getattr(self.spec.spec, "payload_limit", None)
+
 
 def _policy(node: NodeSpec, spec: WorkflowSpec) -> NodePolicy:
     defaults = spec.spec.defaults

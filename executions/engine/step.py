@@ -19,7 +19,7 @@ from typing import Any
 import jsonschema
 from django.utils import timezone
 
-from executions.engine import circuits, limits
+from executions.engine import circuits, limits, payloads
 from executions.engine.plan import NodePlan, Plan, plan_for
 from executions.engine.ports import Dispatch, get_dispatcher
 from executions.engine.projection import ExecutionState, NodeState
@@ -103,6 +103,8 @@ class Step:
     _revisit: bool = False
     # Holders of each limit this step started (+1) or ended (-1): the rows show them at commit.
     _limit_delta: Counter[str] = field(default_factory=Counter)
+    # Offloaded outputs read back in this step, by storage key.
+    _payloads: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def open(cls, journal: Journal) -> Step:
@@ -152,9 +154,16 @@ class Step:
             self._base = base
         return self._base
 
-    @staticmethod
-    def _node_view(node: NodeState) -> dict[str, Any]:
-        return {"output": node.output, "status": node.status, "error": node.error, "attempt": node.attempt}
+    def _node_view(self, node: NodeState) -> dict[str, Any]:
+        return {"output": self.output_of(node), "status": node.status, "error": node.error, "attempt": node.attempt}
+
+    def output_of(self, node: NodeState) -> Any:
+        """The node's output as expressions see it: read back from the payload store when it was
+        offloaded (once per step)."""
+        output = node.output
+        if payloads.reference(output) is None:
+            return output
+        return payloads.load(output, self.journal.tenant_id, self._payloads)
 
     def _refresh_node(self, node_id: str) -> None:
         if self._base is not None:
@@ -200,11 +209,11 @@ class Step:
             if edge.port in ("failure", "success"):
                 if (edge.port == "failure") == ok:
                     return False
-            elif not ok or get_executor(self.plan.nodes[edge.source].type).port(source.output) != edge.port:
+            elif not ok or get_executor(self.plan.nodes[edge.source].type).port(self.output_of(source)) != edge.port:
                 return False
         if edge.condition:
             try:
-                return _truthy(evaluate(edge.condition, {**self.base_context(), "output": source.output}))
+                return _truthy(evaluate(edge.condition, {**self.base_context(), "output": self.output_of(source)}))
             except ExpressionError:
                 return False
         return True
@@ -230,7 +239,7 @@ class Step:
         inputs: dict[str, Any] = {}
         for edge in node.inbound:
             if self.edge_taken(edge):
-                inputs[edge.source] = self.state.nodes[edge.source].output
+                inputs[edge.source] = self.output_of(self.state.nodes[edge.source])
         if len(inputs) == 1:
             upstream: Any = next(iter(inputs.values()))
         elif inputs:
@@ -431,7 +440,8 @@ class Step:
         if outcome.circuit:
             extra["circuit"] = outcome.circuit
         if outcome.ok:
-            self.append("node.succeeded", node.id, {"output": clean(outcome.output), **extra})
+            self.append("node.succeeded", node.id, {"output": self.offloaded(node, attempt, clean(outcome.output)),
+                                                    **extra})
             self._stand_in(node)
             return
         error = outcome.error
@@ -474,6 +484,12 @@ class Step:
             return
         self.append("node.timed_out" if timed_out else "node.failed", node.id, {"error": error_data, **extra})
         self._failed(node, error.message, error_data)
+
+    def offloaded(self, node: NodePlan, attempt: int, output: Any) -> Any:
+        """``output``, or its reference once kept in the payload store (over the payload limit)."""
+        execution = self.journal.execution
+        return payloads.offload(output, payloads.limit_of(self.plan.payload_limit), tenant_id=execution.tenant_id,
+                                execution_id=execution.pk, node_id=node.id, attempt=attempt)
 
     def _fallback_open(self, node: NodePlan) -> bool:
         """Whether the node's fallback node can still stand in for it (it has not ended)."""

@@ -123,6 +123,27 @@ def document(h: Harness) -> Seen:
     }
 
 
+LARGE = """\
+  payload_limit: 1KiB
+  nodes:
+    - {id: big, type: transform, config: {mapping: {text: "{{ input.text }}"}}}
+    - {id: after, type: transform, config: {mapping: {length: "{{ upstream.text | length }}"}}}
+  edges: [{from: big, to: after}]
+  output: "{{ nodes.after.output.length }}"
+"""
+
+
+@group()
+def large_outputs(h: Harness) -> Seen:
+    execution = h.run(h.put("large", LARGE), {"text": "x" * 3000})
+    return {
+        "execution": execution,
+        "events": {e["node_id"]: e["payload"] for e in h.events(execution["id"]) if e["type"] == "node.succeeded"},
+        "probes": {"zero": h.validate(h.fill(DOCUMENT.replace("spec:\n", "spec:\n  payload_limit: 0\n"))),
+                   "mib": h.validate(h.fill(DOCUMENT.replace("spec:\n", "spec:\n  payload_limit: 2MiB\n")))},
+    }
+
+
 def _observed(h: Harness, workflow: str, metric: str, count: int) -> dict[str, Any]:
     """The workflow's business metrics once ``metric`` has ``count`` observations (each is
     recorded as its run's end commits)."""
@@ -234,6 +255,15 @@ def check_retention(seen: Seen) -> None:
     assert seen["gone_after"] == [[404, 404]]
 
 
+def check_payload_limit(seen: Seen) -> None:
+    assert seen["execution"]["status"] == "succeeded" and seen["execution"]["output"] == 3000
+    reference = seen["events"]["big"]["output"]["$offloaded"]  # 3 KB over 1 KiB: kept outside the log
+    assert reference["limit"] == 1024 and reference["size"] > 3000
+    assert seen["events"]["after"]["output"] == {"length": 3000}  # read back by `upstream`
+    _refused(seen, "zero", "payload_limit")
+    assert seen["probes"]["mib"]["valid"], seen["probes"]["mib"]
+
+
 SECONDS = {"500ms": 0.5, "30s": 30, "1m": 60, "10m": 600, "1h": 3600, "1d": 86400, "1h30m": 5400, "45": 45}
 
 
@@ -266,6 +296,7 @@ SCENARIOS: dict[str, Scenario] = {
     "spec.output": Scenario(document, check_output),
     "spec.metrics": Scenario(document, check_metrics),
     "spec.retention": Scenario(document, check_retention),
+    "spec.payload_limit": Scenario(large_outputs, check_payload_limit),
     **{f"duration.{'seconds' if text.isdigit() else text}": Scenario(document, check_duration(text))
        for text in DURATIONS},
 }

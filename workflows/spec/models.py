@@ -27,6 +27,7 @@ from typing_extensions import TypedDict
 
 from workflows.spec.durations import parse_duration
 from workflows.spec.expressions import check_syntax, is_expression
+from workflows.spec.sizes import SIZE_PATTERN, parse_size
 
 NODE_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
 WORKFLOW_NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,99}$"
@@ -181,6 +182,13 @@ EventFilter = Annotated[dict[str, Any] | str, AfterValidator(_event_filter)]
 # After downtime (nothing ran the schedule tick at a due time): skip what was missed, or run once for it.
 Missed = Literal["skip", "run_once"]
 
+# A size in bytes (``spec.payload_limit``): a number of bytes or text like 512KiB, 1MiB, 2MB.
+Size = Annotated[
+    int,
+    BeforeValidator(parse_size),
+    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": SIZE_PATTERN}]}),
+]
+
 
 class _Trigger(Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
@@ -306,6 +314,9 @@ class WorkflowBody(Strict):
     triggers: list[Trigger] = []
     metrics: list[MetricSpec] = []
     retention: Retention | None = None
+    # A node output larger than this (as JSON) is stored outside the event row (the payload
+    # store); default MBFLOW_PAYLOAD_LIMIT (1 MiB).
+    payload_limit: Size | None = None
 
 
 class WorkflowSpec(Strict):
