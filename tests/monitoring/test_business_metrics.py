@@ -5,18 +5,23 @@ Prometheus (totals), in the runtime's own processes (embedded and a real Celery 
 from __future__ import annotations
 
 import time
+import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from executions.engine.store import event_of
 from executions.models import ExecutionEvent
 from monitoring.models import MetricObservation, MetricSeries
+from monitoring.services import business
 from monitoring.services.business import do_record_observations
 from tests.executions.conftest import Run, Store, doc
 from tests.monitoring.test_prometheus import scrape, value
+from workflows.models import Tenant, Workflow
 
 ORDERS = doc("orders", """
   nodes:
@@ -193,3 +198,25 @@ def test_tenants_see_only_their_metrics(store: Store, run: Run, editor: APIClien
     assert editor.get("/api/v1/metrics/business", {"period": "soon"}).json()["error"]["details"]["fields"] == {
         "period": ["'soon' is not a duration such as 15m, 24h or 7d."]}
 
+
+
+def test_observations_past_their_days_are_purged_and_the_totals_stay(db: None, tenant: Tenant, settings: Any,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """MBFLOW_BUSINESS_METRIC_DAYS: older observations leave the windows; Prometheus' totals stay."""
+    settings.MBFLOW_BUSINESS_METRIC_DAYS = 7
+    monkeypatch.setattr(business, "_last_purge", None)
+    workflow = Workflow.objects.create(tenant=tenant, name="kept")
+    series = MetricSeries.objects.create(tenant=tenant, workflow=workflow, metric="orders", type="counter",
+                                         labels="{}", count=3, total=3.0)
+    now = timezone.now()
+    for days_ago in (1, 6, 8):
+        MetricObservation.objects.create(series=series, execution_id=uuid.uuid4(), seq=1, value=1.0,
+                                         time=now - timedelta(days=days_ago))
+    assert business.purge_observations(now) == 1
+    assert sorted((now - o.time).days for o in MetricObservation.objects.all()) == [1, 6]
+    series.refresh_from_db()
+    assert (series.count, series.total) == (3, 3.0)
+    MetricObservation.objects.create(series=series, execution_id=uuid.uuid4(), seq=1, value=1.0,
+                                     time=now - timedelta(days=9))
+    assert business.purge_observations(now + timedelta(minutes=5)) == 0  # at most every 10 minutes
+    assert business.purge_observations(now + timedelta(minutes=10)) == 1

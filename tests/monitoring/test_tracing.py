@@ -181,3 +181,16 @@ def test_the_trace_of_another_tenants_run_is_not_found(embedded: EmbeddedDispatc
     execution = editor.post("/api/v1/executions", {"workflow": "mine", "wait": 20}, format="json").json()
     assert outsider.get(f"/api/v1/executions/{execution['id']}/trace").status_code == 404
     assert editor.get("/api/v1/executions/not-an-id/trace").status_code == 404
+
+
+def test_a_trace_viewer_url_links_the_trace_id(embedded: EmbeddedDispatcher, store: Store, editor: APIClient,
+                                               settings: Any) -> None:
+    """MBFLOW_TRACE_URL: the trace id filled into the viewer's URL (null when unset)."""
+    store(doc("viewed", "  nodes: [{id: only, type: noop}]\n"))
+    execution = editor.post("/api/v1/executions", {"workflow": "viewed", "wait": 20}, format="json").json()
+    trace_id = execution["id"].replace("-", "")
+    assert editor.get(f"/api/v1/executions/{execution['id']}/trace").json()["url"] is None
+    settings.MBFLOW_TRACE_URL = "http://jaeger.example:16686/trace/{trace_id}"
+    shown = editor.get(f"/api/v1/executions/{execution['id']}/trace").json()
+    assert shown["url"] == f"http://jaeger.example:16686/trace/{trace_id}"
+    assert shown["traceparent"] == f"00-{trace_id}-{shown['span_id']}-01"
