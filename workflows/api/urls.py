@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from workflows.api import views_access, views_catalog, views_client, views_workflows
+from workflows.api import views_access, views_catalog, views_client, views_drafts, views_workflows
 
 # Paths answer with or without a trailing slash, as in the seeds.
 S = "/?$"
@@ -19,6 +19,7 @@ urlpatterns = [
     re_path(r"^workflows/(?P<ref>[^/]+)/rollback" + S, views_workflows.RollbackView.as_view()),
     re_path(r"^workflows/(?P<ref>[^/]+)/export" + S, views_workflows.ExportView.as_view()),
     re_path(r"^workflows/(?P<ref>[^/]+)/client" + S, views_client.WorkflowClientView.as_view()),
+    re_path(r"^workflows/(?P<ref>[^/]+)/draft" + S, views_drafts.DraftView.as_view()),
     re_path(r"^node-types" + S, views_catalog.NodeTypeListView.as_view()),
     re_path(r"^node-types/(?P<type_name>[^/]+)" + S, views_catalog.NodeTypeDetailView.as_view()),
     path("schema/workflow.json", views_catalog.WorkflowSchemaView.as_view()),
