@@ -39,6 +39,39 @@ export function ErrorDetails({ error, testId }: { error: unknown; testId?: strin
   );
 }
 
+/** An output over the workflow's payload_limit: kept outside the log, a reference in its place. */
+type OffloadedReference = { key: string; size: number; limit: number; url?: string };
+
+function offloadedOf(output: unknown): OffloadedReference | null {
+  if (!output || typeof output !== "object" || Array.isArray(output)) return null;
+  const record = output as Record<string, unknown>;
+  const reference = record["$offloaded"];
+  if (Object.keys(record).length !== 1 || !reference || typeof reference !== "object") return null;
+  return typeof (reference as OffloadedReference).key === "string" ? (reference as OffloadedReference) : null;
+}
+
+function bytes(size: number): string {
+  return size >= 1024 * 1024 ? `${(size / 1024 / 1024).toFixed(1)} MiB` : size >= 1024 ? `${(size / 1024).toFixed(1)} KiB` : `${size} B`;
+}
+
+function Offloaded({ reference }: { reference: OffloadedReference }) {
+  // The link as the API gives it, on this page's origin (the server's public URL may differ).
+  const href = reference.url ? reference.url.slice(Math.max(reference.url.indexOf("/api/"), 0)) : undefined;
+  return (
+    <div className="offloaded-output" data-testid="node-output-offloaded">
+      <p className="small">
+        {bytes(reference.size)} of JSON, over the workflow's payload limit ({bytes(reference.limit)}): kept in the payload store, not in
+        the log. Expressions read it whole.
+      </p>
+      {href && (
+        <a className="button small" href={href} download data-testid="node-output-download">
+          Download output.json
+        </a>
+      )}
+    </div>
+  );
+}
+
 function errorMessage(error: unknown): string {
   if (error === null || error === undefined) return "";
   const message = (error as { message?: unknown }).message;
@@ -116,7 +149,9 @@ export function NodeRunData({
         <p className="muted small">Not rendered: the node has not started.</p>
       )}
       <h5>Output</h5>
-      {step?.output !== undefined && step?.output !== null ? (
+      {offloadedOf(step?.output) ? (
+        <Offloaded reference={offloadedOf(step?.output)!} />
+      ) : step?.output !== undefined && step?.output !== null ? (
         <JsonViewer value={step.output} name="output" testId="node-output" />
       ) : (
         <p className="muted small">No output.</p>
