@@ -12,7 +12,8 @@ database; light nodes run inline, no socket), one request after the other:
   1. ``--runs`` runs with no pruning (before),
   2. runs for as long as ``retention.prune`` (the function Celery beat and the embedded tick call,
      in a process of its own as a Celery worker would run it, set up before the clock starts)
-     deletes the old executions in batches of ``--batch``, ``--pause`` seconds apart,
+     deletes the old executions in batches of ``--batch``, ``--pause`` seconds apart (by default
+     it rests after each batch so as to work MBFLOW_RETENTION_DUTY of the time, as in production),
   3. ``--runs`` runs after (the tables now hold only what the runs wrote).
 Each phase prints p50/p95/p99 of the request's wall time; the pruner's rows deleted per second and
 the batches that gave way to a lock follow. The client, PostgreSQL and the pruner share the
@@ -129,8 +130,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=150)
-    parser.add_argument("--batch", type=int, default=200)
-    parser.add_argument("--pause", type=float, default=0.0, help="seconds the pruner waits between batches")
+    parser.add_argument("--batch", type=int, default=None, help="executions per batch (MBFLOW_RETENTION_BATCH)")
+    parser.add_argument("--pause", type=float, default=None,
+                        help="seconds the pruner waits between batches (default: MBFLOW_RETENTION_DUTY's)")
     parser.add_argument("--prune", action="store_true", help=argparse.SUPPRESS)  # the pruner process
     args = parser.parse_args()
     if args.prune:
@@ -176,8 +178,9 @@ def main() -> None:
 
     # The pruner runs where Celery beat sends it in production: a process of its own (started and
     # set up before the measuring starts, so its imports are not counted against the runs).
-    pruner = subprocess.Popen([sys.executable, __file__, "--prune", "--batch", str(args.batch), "--pause",
-                               str(args.pause)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    pause = ["--pause", str(args.pause)] if args.pause is not None else []
+    pruner = subprocess.Popen([sys.executable, __file__, "--prune", "--batch", str(args.batch or 0), *pause],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert pruner.stdin and pruner.stdout and pruner.stdout.readline().strip() == "ready"
     pruner.stdin.write("go\n")
     pruner.stdin.flush()
@@ -189,9 +192,13 @@ def main() -> None:
     after = [one_run() for _ in range(args.runs)]
     print(figures("chain-40, after", after))
     done = json.loads(report)
+    rest = (f"{args.pause:g} s apart" if args.pause is not None
+            else f"working {settings.MBFLOW_RETENTION_DUTY:g} of the time")
     print(f"pruner: {done['executions']:,} executions, {done['events']:,} events, {done['node_runs']:,} node runs "
           f"in {done['seconds']:.1f} s ({done['events'] / done['seconds']:,.0f} events/s), {done['batches']} "
-          f"batches of {args.batch}, {args.pause} s apart, {done['gave_way']} gave way to a lock")
+          f"batches of {args.batch or settings.MBFLOW_RETENTION_BATCH}, "
+          f"{rest}, "
+          f"{done['gave_way']} gave way to a lock")
     print(f"p95 while pruning / before: {pct(during, 95) / pct(before, 95):.2f}")
     use_dispatcher(None)
     dispatcher.close()

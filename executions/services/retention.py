@@ -159,11 +159,14 @@ def _delete_batch(which: Q, limit: int) -> PruneResult | None:
 
 
 def prune(now: datetime | None = None, *, batch: int | None = None, max_batches: int | None = None,
-          pause: float = 0.0) -> PruneResult:
+          pause: float | None = None) -> PruneResult:
     """Deletes the finished executions past their period (all of them, or ``max_batches``
-    batches), pausing ``pause`` seconds between batches."""
+    batches), pausing ``pause`` seconds between batches; by default as long as the batch took
+    times (1 - MBFLOW_RETENTION_DUTY) / MBFLOW_RETENTION_DUTY, so the pruner works at most that
+    share of the time and slows down by itself when the database is busy (its batches take longer)."""
     now = now or timezone.now()
     batch = batch or settings.MBFLOW_RETENTION_BATCH
+    duty = min(max(float(settings.MBFLOW_RETENTION_DUTY), 0.01), 1.0)
     total = PruneResult()
     for which, kept in _groups(tenant_default()):
         for ending in ENDINGS:
@@ -172,6 +175,7 @@ def prune(now: datetime | None = None, *, batch: int | None = None, max_batches:
                 continue
             due = which & Q(status=ending, finished_at__lt=now - timedelta(seconds=seconds))
             while max_batches is None or total.batches < max_batches:
+                began = time.monotonic()
                 try:
                     done = _delete_batch(due, batch)
                 except DatabaseError as error:  # lock_timeout: the engine holds a row; next run
@@ -182,8 +186,9 @@ def prune(now: datetime | None = None, *, batch: int | None = None, max_batches:
                     break
                 for key in ("executions", "events", "node_runs", "batches"):
                     setattr(total, key, getattr(total, key) + getattr(done, key))
-                if pause:
-                    time.sleep(pause)
+                wait = pause if pause is not None else (time.monotonic() - began) * (1 - duty) / duty
+                if wait > 0:
+                    time.sleep(wait)
     return total
 
 

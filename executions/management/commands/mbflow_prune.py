@@ -2,7 +2,7 @@
 
 The same pruning Celery beat and the embedded server's tick run every MBFLOW_RETENTION_SECONDS
 (executions.services.retention); ``--batch`` executions per transaction, ``--max-batches`` to stop
-early, ``--pause`` seconds between batches.
+early, ``--pause`` seconds between batches (by default it works MBFLOW_RETENTION_DUTY of the time).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--batch", type=int, default=None, help="Executions per transaction.")
         parser.add_argument("--max-batches", type=int, default=None, help="Stop after this many batches.")
-        parser.add_argument("--pause", type=float, default=0.0, help="Seconds between batches.")
+        parser.add_argument("--pause", type=float, default=None,
+                            help="Seconds between batches (default: by MBFLOW_RETENTION_DUTY).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         result = prune(batch=options["batch"], max_batches=options["max_batches"], pause=options["pause"])
