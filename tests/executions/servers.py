@@ -123,11 +123,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, {}, headers={"Set-Cookie": f"session={query.get('value', 's3cr3t')}; Path=/"})
         elif path == "/inflight":  # counts the calls served at once (the peak, by key)
             key = query.get("key", "")
-            with state.lock:
+            with state.arrival:
                 state.inflight[key] += 1
                 state.peak[key] = max(state.peak[key], state.inflight[key])
+                state.arrival.notify_all()
+                # until_peak=N holds the call until N were in flight at once (or 10 s passed), so
+                # a test of "N at a time" does not rest on calls overlapping by chance on a busy machine.
+                wanted = int(query.get("until_peak", "0"))
+                state.arrival.wait_for(lambda: state.peak[key] >= wanted, 10)
             time.sleep(int(query.get("ms", "200")) / 1000)
-            with state.lock:
+            with state.arrival:
                 state.inflight[key] -= 1
             self._send(200, {"key": key})
         elif path == "/unstorable":  # JSON no database can store as it is

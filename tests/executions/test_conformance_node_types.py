@@ -443,7 +443,7 @@ PARENT = """
       config:
         items: "{{ input.items }}"
         concurrency: 2
-        node: {type: http, config: {url: "@url/inflight?key=each-@tag&ms=200&i={{ index }}&v={{ item }}"}}
+        node: {type: http, config: {url: "@url/inflight?key=each-@tag&ms=200&until_peak=2&i={{ index }}&v={{ item }}"}}
     - id: each_workflow
       type: foreach
       config: {items: [1, 2], workflow: child-@tag, version: 1, input: {n: "{{ item }}"}}

@@ -631,7 +631,7 @@ GATE = """
 """
 BULKHEAD = """
   nodes:
-    - {id: call, type: http, concurrency: 2, config: {url: "@url/inflight?key=bulkhead-@tag&ms=300"}}
+    - {id: call, type: http, concurrency: 2, config: {url: "@url/inflight?key=bulkhead-@tag&ms=300&until_peak=2"}}
 @gate
   edges:
     - {from: gate, to: call}

@@ -15,7 +15,7 @@ def test_each_item_runs_the_workflow_as_a_child_a_few_at_a_time(dispatcher: str,
     key = uuid.uuid4().hex
     store(doc("double", f"""
   nodes:
-    - {{id: call, type: http, config: {{url: "{http_server.url}/inflight?key={key}&ms=150"}}}}
+    - {{id: call, type: http, config: {{url: "{http_server.url}/inflight?key={key}&ms=150&until_peak=2"}}}}
     - {{id: twice, type: transform, config: {{mapping: {{v: "{{{{ input.n * 2 }}}}"}}}}}}
   edges:
     - {{from: call, to: twice}}

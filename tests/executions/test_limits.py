@@ -37,7 +37,7 @@ def test_a_node_never_runs_more_than_its_concurrency_at_once(dispatcher: str, st
     - id: call
       type: http
       concurrency: 2
-      config: {{url: "{http_server.url}/inflight?key={key}&ms=300"}}
+      config: {{url: "{http_server.url}/inflight?key={key}&ms=300&until_peak=2"}}
 """))
     ids = _start_all(editor, "bulkhead", 6)
     assert _all_finished(ids) == ["succeeded"] * 6
