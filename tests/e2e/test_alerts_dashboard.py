@@ -58,7 +58,8 @@ def test_an_alert_fires_into_a_local_webhook_server_and_shows_on_the_dashboard(p
     page.goto("/dashboard?range=1h")
     expect(page.get_by_test_id("alerts-summary")).to_contain_text("rule")
     # Two orders fail (the node always does): the rule fires at the next tick.
-    runs = [start(page, workflow, {"plan": plan, "total": total}, wait=20) for plan, total in (("pro", 30), ("free", 70))]
+    runs = [start(page, workflow, {"plan": plan, "total": total}, wait=20)
+            for plan, total in (("pro", 30), ("free", 70))]
     assert [run["status"] for run in runs] == ["failed", "failed"]
 
     [call] = receiver.wait_for(1, "/alerts", timeout=60)
