@@ -1,7 +1,7 @@
 """The real server in a subprocess, a fresh database, and a signed-in Chromium page.
 
 The server is `uvicorn mbflow_site.asgi:application` on a free port. With DATABASE_URL pointing
-at PostgreSQL it gets its own database (`mbflow_e2e`, dropped and created here, so pytest-django's
+at PostgreSQL it gets its own database (`<its name>_e2e`, dropped and created here, so pytest-django's
 test database is never touched); without DATABASE_URL it uses a temporary SQLite file.
 """
 
@@ -24,7 +24,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = Path(os.environ.get("MBFLOW_CHROMIUM", "/usr/bin/chromium"))
 PASSWORD = "e2e-Secret-pass-1"
-E2E_DATABASE = "mbflow_e2e"
 BIN = Path(sys.executable).parent
 # How long a page action or an `expect` waits for its state: generous, for a busy machine.
 WAIT_MS = 15_000
@@ -36,15 +35,22 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _e2e_database(url: str) -> str:
+    """The e2e server's database: named after the one in `url` (<name>_e2e), so two checkouts
+    pointed at different databases never drop each other's."""
+    return (urlparse(url).path.lstrip("/") or "mbflow") + "_e2e"
+
+
 def _postgres_database(url: str) -> str:
     """Drops and creates the e2e database next to the one in `url`; returns its URL."""
     import psycopg
 
     parsed = urlparse(url)
+    database = _e2e_database(url)
     with psycopg.connect(_maintenance_url(url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{E2E_DATABASE}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{E2E_DATABASE}"')
-    return urlunparse(parsed._replace(path=f"/{E2E_DATABASE}"))
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{database}"')
+    return urlunparse(parsed._replace(path=f"/{database}"))
 
 
 def _maintenance_url(url: str) -> str:
@@ -56,7 +62,7 @@ def _drop_postgres_database(url: str) -> None:
     import psycopg
 
     with psycopg.connect(_maintenance_url(url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{E2E_DATABASE}" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{_e2e_database(url)}" WITH (FORCE)')
 
 
 def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
