@@ -346,8 +346,10 @@ def test_switching_tenant_asks_first_when_the_open_workflow_has_unsaved_changes(
     assert page.request.get("/api/v1/me").json()["tenant"]["slug"] != "zz-second"
 
     switcher.select_option("zz-second")
-    dialog.get_by_role("button", name="Discard changes").click()
-    # The list at /workflows?switch_tenant=… switches, then loads /workflows afresh in that tenant.
+    # The list at /workflows?switch_tenant=… switches, then loads /workflows afresh in that tenant:
+    # wait for that page load itself (the URL alone may change before the new page is there).
+    with page.expect_navigation(url=re.compile(r"/workflows$"), wait_until="load"):
+        dialog.get_by_role("button", name="Discard changes").click()
     expect(page).to_have_url(re.compile(r"/workflows$"))
     expect(switcher).to_have_value("zz-second")
     page.get_by_test_id("new-workflow").wait_for()

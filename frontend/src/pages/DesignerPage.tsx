@@ -38,9 +38,13 @@ import { ShortcutsHelp } from "../designer/ShortcutsHelp";
 import { TriggersPanel } from "../designer/TriggersPanel";
 import { createDesignerStore, DesignerContext, useDesigner, useDesignerStoreApi, type DesignerState } from "../designer/store";
 import { YamlPanel } from "../designer/YamlPanel";
+import "../designer/sidePanels.css";
 import { autoLayout } from "../lib/layout";
 import { FALLBACK_NODE_TYPES } from "../lib/nodeKinds";
 import { copyElements, moveNodes, NEW_WORKFLOW_NAME, newWorkflowYaml, pasteElements, setMetadata, type Clip } from "../lib/workflowDoc";
+
+/** Where the designer remembers whether its YAML panel is shown. */
+const YAML_PANEL_KEY = "mbflow.designer.yaml-panel";
 
 // What the server accepts as a workflow name (WORKFLOW_NAME_PATTERN in workflows/spec/models.py).
 const WORKFLOW_NAME = /^[a-z0-9][a-z0-9_.-]{0,99}$/;
@@ -166,7 +170,17 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
   const parseProblems = useDesigner((s) => s.parseProblems);
   const run = useDesigner((s) => s.run);
   const [dialog, setDialog] = useState<"save" | "history" | "run" | "help" | "triggers" | null>(null);
-  const [showYaml, setShowYaml] = useState(true);
+  const [showYaml, setShowYamlState] = useState(() => window.localStorage.getItem(YAML_PANEL_KEY) !== "hidden");
+  const setShowYaml = (show: boolean) => {
+    window.localStorage.setItem(YAML_PANEL_KEY, show ? "shown" : "hidden");
+    setShowYamlState(show);
+  };
+  // Below 1440 px the properties and the YAML take turns in the side column (tabs) instead of sharing it.
+  const [sideTab, setSideTab] = useState<"props" | "yaml">("props");
+  const selection = useDesigner((s) => s.selectedNodes.join(" ") + "|" + s.selectedEdges.join(" "));
+  useEffect(() => setSideTab("props"), [selection]);
+  const [saveTitle, setSaveTitle] = useState("");
+  const [nameEdited, setNameEdited] = useState(false);
   const [message, setMessage] = useState("");
   const [saving, setSaving] = useState(false);
   useRunStream();
@@ -181,8 +195,10 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
       return;
     }
     setApiName(graph.name && graph.name !== NEW_WORKFLOW_NAME ? graph.name : slugify(title));
+    setSaveTitle(graph.title);
+    setNameEdited(false);
     setDialog("save");
-  }, [graph.name, title, meta.id, store]);
+  }, [graph.name, graph.title, title, meta.id, store]);
 
   const layout = useCallback(async () => {
     const { graph: g } = store.getState();
@@ -199,6 +215,9 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
         return;
       }
       store.getState().edit((doc) => setMetadata(doc, "name", apiName), "metadata.name");
+    }
+    if (saveTitle.trim() !== (graph.title ?? "")) {
+      store.getState().edit((doc) => setMetadata(doc, "title", saveTitle.trim()), "metadata.title");
     }
     setSaving(true);
     const { text: current } = store.getState();
@@ -220,7 +239,7 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
     } finally {
       setSaving(false);
     }
-  }, [store, meta.id, message, onSaved, dialect, apiName, graph.name]);
+  }, [store, meta.id, message, onSaved, dialect, apiName, graph.name, graph.title, saveTitle]);
 
   const setActive = async (active: boolean) => {
     if (!meta.id) return;
@@ -464,7 +483,15 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
           <Canvas />
           <Problems />
         </div>
-        <div className="yaml-col">
+        <div className={`yaml-col side-${sideTab}`}>
+          <div className="side-tabs tabs" role="tablist" aria-label="Side panel">
+            <button role="tab" aria-selected={sideTab === "props"} className={sideTab === "props" ? "active" : ""} onClick={() => setSideTab("props")}>
+              Properties
+            </button>
+            <button role="tab" aria-selected={sideTab === "yaml"} className={sideTab === "yaml" ? "active" : ""} onClick={() => setSideTab("yaml")}>
+              YAML
+            </button>
+          </div>
           <PropertyPanel />
           <div className="yaml-area">
             <div className="panel-title row">
@@ -497,6 +524,22 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
             </>
           }
         >
+          <div className="field">
+            <label htmlFor="save-title">Title</label>
+            <input
+              id="save-title"
+              data-testid="save-title"
+              autoFocus={!meta.id}
+              onFocus={(e) => e.currentTarget.select()}
+              placeholder="e.g. Onboard new customers"
+              value={saveTitle}
+              onChange={(e) => {
+                setSaveTitle(e.target.value);
+                if (!meta.id && !nameEdited) setApiName(slugify(e.target.value));
+              }}
+              onKeyDown={(e) => e.key === "Enter" && void save()}
+            />
+          </div>
           {!meta.id && (
             <div className="field">
               <label htmlFor="save-name">Name (how the API and other workflows refer to it)</label>
@@ -505,7 +548,10 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
                 data-testid="save-name"
                 className="mono"
                 value={apiName}
-                onChange={(e) => setApiName(e.target.value.trim())}
+                onChange={(e) => {
+                  setNameEdited(true);
+                  setApiName(e.target.value.trim());
+                }}
                 onKeyDown={(e) => e.key === "Enter" && void save()}
               />
             </div>
@@ -515,7 +561,7 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
             <input
               id="save-message"
               data-testid="save-message"
-              autoFocus
+              autoFocus={Boolean(meta.id)}
               placeholder="e.g. Retry the CRM call three times"
               value={message}
               onChange={(e) => setMessage(e.target.value)}
