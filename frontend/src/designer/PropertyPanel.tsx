@@ -6,6 +6,7 @@ import { renameNode, setNodeField } from "../lib/workflowDoc";
 import { SchemaForm, type FieldPath } from "./SchemaForm";
 import { useDesigner, useDesignerStoreApi } from "./store";
 import { RunDetails } from "./RunPanel";
+import { DataArea } from "./data/DataArea";
 
 function NodeIdField({ id }: { id: string }) {
   const store = useDesignerStoreApi();
@@ -203,7 +204,7 @@ export function PropertyPanel() {
       {/* A new node or tab starts at the top (the key gives each its own scroll position). */}
       <div className="props-body" key={`${node.id}:${tab}`}>
         {tab === "settings" && (
-          <>
+          <DataArea nodeId={node.id}>
             <NodeIdField id={node.id} />
             <SchemaForm
               schema={{ type: "object", properties: { name: COMMON_SCHEMA.properties!.name }, additionalProperties: false }}
@@ -215,7 +216,7 @@ export function PropertyPanel() {
             ) : (
               <p className="muted small">This type is not in the catalog; edit its config in the YAML.</p>
             )}
-          </>
+          </DataArea>
         )}
         {tab === "behaviour" && (
           <SchemaForm

@@ -33,7 +33,8 @@ import { Palette } from "../designer/Palette";
 import { Problems } from "../designer/Problems";
 import { PropertyPanel } from "../designer/PropertyPanel";
 import { RunControls } from "../designer/RunControls";
-import { RunDialog, showLastRun, useRunStream } from "../designer/RunPanel";
+import { showLastRun, useRunStream } from "../designer/RunPanel";
+import { TestRunDialog } from "../designer/data/TestRunDialog";
 import { ShortcutsHelp } from "../designer/ShortcutsHelp";
 import { TriggersPanel } from "../designer/TriggersPanel";
 import { createDesignerStore, DesignerContext, useDesigner, useDesignerStoreApi, type DesignerState } from "../designer/store";
@@ -445,10 +446,10 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
           ) : (
             <button
               className="button"
-              onClick={() => (dirty ? toast.info("Save your changes before running: a run uses a saved version.") : setDialog("run"))}
-              disabled={!meta.id}
+              onClick={() => setDialog("run")}
+              disabled={parseProblems.length > 0}
               data-testid="run-button"
-              title={meta.id ? "Run the saved version" : "Save first"}
+              title={meta.id && !dirty ? "Run the saved version" : "Test run of the draft (nothing is saved)"}
             >
               <Play size={15} /> Run
             </button>
@@ -584,7 +585,7 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
           }}
         />
       )}
-      {dialog === "run" && meta.id && <RunDialog workflowId={meta.id} onClose={() => setDialog(null)} />}
+      {dialog === "run" && <TestRunDialog workflowId={meta.id} onClose={() => setDialog(null)} />}
       {dialog === "triggers" && meta.id && (
         <TriggersPanel
           workflowId={meta.id}

@@ -1,0 +1,49 @@
+/**
+ * What the designer remembers per workflow in this browser: pinned sample outputs per node, and
+ * the last input given to a test run. Never stored with the workflow: pinned data reaches the
+ * server only inside a test run's request (docs/api.md, `pinned`), so production runs never see it.
+ */
+
+const PREFIX = "mbflow:designer";
+
+function read<T>(key: string, fallback: T): T {
+  try {
+    const raw = window.localStorage.getItem(key);
+    return raw === null ? fallback : (JSON.parse(raw) as T);
+  } catch {
+    return fallback;
+  }
+}
+
+function write(key: string, value: unknown): void {
+  try {
+    if (value === undefined) window.localStorage.removeItem(key);
+    else window.localStorage.setItem(key, JSON.stringify(value));
+  } catch {
+    /* storage full or disabled: remembered for this page only */
+  }
+}
+
+/** The key of a workflow: its id, or `new` for one not saved yet. */
+export function workflowKey(id: string | undefined): string {
+  return id || "new";
+}
+
+export type Pinned = Record<string, unknown>;
+
+export function loadPinned(workflow: string): Pinned {
+  const value = read<unknown>(`${PREFIX}:pinned:${workflow}`, {});
+  return value && typeof value === "object" && !Array.isArray(value) ? (value as Pinned) : {};
+}
+
+export function savePinned(workflow: string, pinned: Pinned): void {
+  write(`${PREFIX}:pinned:${workflow}`, Object.keys(pinned).length ? pinned : undefined);
+}
+
+export function loadLastInput(workflow: string): string | null {
+  return read<string | null>(`${PREFIX}:input:${workflow}`, null);
+}
+
+export function saveLastInput(workflow: string, text: string): void {
+  write(`${PREFIX}:input:${workflow}`, text);
+}
