@@ -1,12 +1,13 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { Link, useNavigate } from "react-router-dom";
 import { Archive, ArchiveRestore, Copy, Download, FileUp, Plus, Search, Tag, Workflow as WorkflowIcon, X } from "lucide-react";
-import { api } from "../api/client";
+import { api, ApiError } from "../api/client";
 import type { Workflow } from "../api/types";
 import { Modal } from "../components/Modal";
 import { Switch } from "../components/Switch";
 import { toast } from "../components/toast";
 import { useSession } from "../components/session";
+import "./errors.css";
 
 function timeAgo(iso: string): string {
   const seconds = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
@@ -14,6 +15,21 @@ function timeAgo(iso: string): string {
   if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
   if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
   return new Date(iso).toLocaleDateString();
+}
+
+interface ImportProblems {
+  file: string;
+  problems: { message: string; line?: number; column?: number }[];
+}
+
+/** What a failed import says, one problem per mistake with its line (the API's error envelope). */
+function importProblems(file: string, error: unknown): ImportProblems {
+  if (!(error instanceof ApiError)) return { file, problems: [{ message: error instanceof Error ? error.message : String(error) }] };
+  const details = error.details as { line?: number; column?: number; errors?: { message?: string; line?: number; column?: number }[] };
+  if (Array.isArray(details.errors) && details.errors.length) {
+    return { file, problems: details.errors.map((e) => ({ message: e.message ?? String(e), line: e.line, column: e.column })) };
+  }
+  return { file, problems: [{ message: error.message, line: details.line, column: details.column }] };
 }
 
 export function WorkflowListPage() {
@@ -25,6 +41,8 @@ export function WorkflowListPage() {
   const [items, setItems] = useState<Workflow[] | null>(null);
   const [error, setError] = useState("");
   const fileInput = useRef<HTMLInputElement>(null);
+  // A failed import's problems stay on the page, each with its line, until dismissed.
+  const [importError, setImportError] = useState<ImportProblems | null>(null);
 
   const refresh = useCallback(async () => {
     try {
@@ -77,13 +95,14 @@ export function WorkflowListPage() {
   };
 
   const importFile = async (file: File) => {
+    setImportError(null);
     try {
       const created = await api.importWorkflow(file);
       const imported = created.kind === "Workflow" ? `Imported ${created.name} (${created.dialect} dialect).` : "";
       toast.success([imported, created.context?.message].filter(Boolean).join(" "));
       if (created.id) navigate(`/designer/${created.id}`); // a kept WorkflowContext has no workflow yet
     } catch (e) {
-      toast.fromError(e, "Import failed");
+      setImportError(importProblems(file.name, e));
     } finally {
       if (fileInput.current) fileInput.current.value = "";
     }
@@ -113,6 +132,24 @@ export function WorkflowListPage() {
           </Link>
         </div>
       </div>
+      {importError && (
+        <div className="import-error" role="alert" data-testid="import-error">
+          <div className="import-error-head">
+            <strong>Could not import {importError.file}</strong>
+            <button className="button small" onClick={() => setImportError(null)} data-testid="import-error-dismiss">
+              Dismiss
+            </button>
+          </div>
+          <ul>
+            {importError.problems.map((p, index) => (
+              <li key={index} data-testid="import-problem">
+                {p.line ? <span className="mono import-line">line {p.line}{p.column ? `, column ${p.column}` : ""}</span> : null}
+                {p.message}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
 
       <div className="filters">
         <label className="search">
