@@ -124,3 +124,66 @@ def register_sqlite_functions(sender: Any, connection: Any, **kwargs: Any) -> No
     raw.create_function("mbflow_seconds", 2, _seconds, deterministic=True)
     raw.create_function("mbflow_bucket", 2, _bucket, deterministic=True)
     raw.create_aggregate("mbflow_percentile", 2, _PercentileAggregate)
+    raw.create_function("mbflow_duration_bucket", 1, duration_bucket, deterministic=True)
+
+
+# --- Duration histograms (the hourly and daily rollups) ----------------------------------------
+#
+# A duration of ``d`` seconds falls in bucket ``ceil(log(d) / log(GAMMA))``: bucket ``i`` holds
+# ``(GAMMA ** (i - 1), GAMMA ** i]`` and stands for ``2 * GAMMA ** i / (GAMMA + 1)``, which is
+# within ``(GAMMA - 1) / (GAMMA + 1)`` (under 1%) of every duration in it. Durations of 0 (or
+# less) have a bucket of their own, ``ZERO_BUCKET``, standing for 0.
+
+GAMMA = 1.02
+RELATIVE_ERROR = (GAMMA - 1) / (GAMMA + 1)
+ZERO_BUCKET = -100_000
+_LOG_GAMMA = math.log(GAMMA)
+
+
+class DurationBucket(Func):
+    """The histogram bucket of a duration in seconds (null stays null)."""
+
+    output_field = IntegerField()
+    arity = 1
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection,
+                           template=f"(CASE WHEN %(expressions)s <= 0 THEN {ZERO_BUCKET} "
+                                    f"ELSE CEIL(LN(%(expressions)s) / {_LOG_GAMMA!r})::integer END)", **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, function="mbflow_duration_bucket", **extra)
+
+
+def duration_bucket(seconds: float | None) -> int | None:
+    if seconds is None:
+        return None
+    if seconds <= 0:
+        return ZERO_BUCKET
+    return math.ceil(math.log(seconds) / _LOG_GAMMA)
+
+
+def bucket_value(bucket: int) -> float:
+    """The duration a bucket stands for."""
+    return 0.0 if bucket == ZERO_BUCKET else 2 * GAMMA ** bucket / (GAMMA + 1)
+
+
+def histogram_percentile(histogram: dict[int, int], fraction: float) -> float | None:
+    """``percentile_cont`` over the durations a histogram counts, each taken as its bucket's value
+    (so within ``RELATIVE_ERROR`` of the exact figure); null when it counts none."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    position = fraction * (total - 1)
+    first, second = math.floor(position), math.ceil(position)
+    low = high = None
+    seen = 0
+    for bucket in sorted(histogram):
+        seen += histogram[bucket]
+        if low is None and seen > first:
+            low = bucket_value(bucket)
+        if seen > second:
+            high = bucket_value(bucket)
+            break
+    assert low is not None and high is not None
+    return low + (high - low) * (position - first)

@@ -19,7 +19,7 @@ class MonitoringConfig(AppConfig):
         from mbflow_site.lifespan import server_started, server_stopping
         from monitoring import prometheus
         from monitoring.aggregates import register_sqlite_functions
-        from monitoring.services import business
+        from monitoring.services import business, rollups
         from monitoring.services.alerts.evaluation import evaluate_due
         from monitoring.services.system import start_reporting, stop_reporting
         from monitoring.tracing import provider, spans
@@ -38,6 +38,10 @@ class MonitoringConfig(AppConfig):
         # on the schedule tick (Celery beat's task, or the embedded server's timer).
         add_event_listener(business.on_execution_events)
         ticked.connect(evaluate_due, dispatch_uid="monitoring.evaluate_alerts")
+        # Long metrics windows read hourly and daily rollups: each execution's events mark its
+        # hour stale, and the tick rolls the marked hours up again.
+        add_event_listener(rollups.on_execution_events)
+        ticked.connect(rollups.roll_up, dispatch_uid="monitoring.roll_up_metrics")
         # Tracing, when an OTLP endpoint is set: spans from the engine's events, a traceparent on
         # the http and llm nodes' calls; flushed when the process stops.
         provider.when_started(start=lambda: (add_event_listener(spans.on_execution_events),

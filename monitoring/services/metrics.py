@@ -14,6 +14,13 @@ What counts, in one place:
   of those that ended in which it failed or timed out, or succeeded only through its fallback,
   ``retry_count`` its attempts after the first, and its durations are those of its last
   attempt.
+
+Long windows read hourly and daily rollups (``monitoring.services.rollups``) for the whole hours
+and days they cover that are rolled up and unchanged since, and the raw rows for the rest (the
+partial hours at the edges, hours changed since the last tick, executions created in them still
+running). Counts, rates and averages stay exact; percentiles read through a rollup are within 1%
+(``aggregates.RELATIVE_ERROR``). A window with no rolled-up hour in it reads only raw rows, and
+its percentiles are exact.
 """
 
 from __future__ import annotations
@@ -27,7 +34,10 @@ from django.db.models import Avg, Count, F, Q, QuerySet, Sum
 
 from executions.models import Execution, ExecutionStatus, NodeRun, NodeStatus
 from monitoring.aggregates import BucketNumber, Percentile, Seconds
+from monitoring.models import ExecutionRollup, NodeRollup
 from monitoring.periods import Window, iso
+from monitoring.services import rollups
+from monitoring.services.rollups import Figures, cover
 from workflows.models import Tenant, Workflow
 from workflows.public import get_workflow
 
@@ -158,14 +168,107 @@ def workflow_metrics(tenant: Tenant, ref: str, window: Window, period: str | Non
     workflow = get_workflow(tenant, ref, documents=False)
     executions = _in_window(tenant, window, workflow)
     with _reading():
-        steps = _node_runs(executions).values("node_id").annotate(**_node_figures()).order_by("node_id")
+        found = _rolled_figures(tenant, window, workflow)
+        if found is not None:
+            series = _merged(found, lambda key: key[1])
+            totals, time_series = _merged(series, lambda key: 0).get(0, Figures()), _rolled_series(series, window)
+            metrics = _shape_figures(totals, PERCENTILES)
+        else:
+            metrics, time_series = _totals(executions), _time_series(executions, window)
+        nodes = _rolled_nodes(tenant, window, workflow)
+        if nodes is not None:
+            steps = {node_id: _shape_node_figures(figures) for (_, node_id), figures in sorted(nodes.items())}
+        else:
+            steps = {row["node_id"]: _shape_node(row) for row in _node_runs(executions).values("node_id")
+                     .annotate(**_node_figures()).order_by("node_id")}
         return {
             "workflow": {"id": str(workflow.pk), "name": workflow.name},
             "period": window.describe(period),
-            "metrics": _totals(executions),
-            "time_series": _time_series(executions, window),
-            "step_metrics": {row["node_id"]: _shape_node(row) for row in steps},
+            "metrics": metrics,
+            "time_series": time_series,
+            "step_metrics": steps,
         }
+
+
+# --- Through the rollups -------------------------------------------------------------------------
+
+
+def _rolled_figures(tenant: Tenant, window: Window, workflow: Workflow | None) -> dict[Any, Figures] | None:
+    """The figures by (workflow id, time series bucket) of the window's executions: rolled-up
+    hours and days from their rollups, the rest raw; None when no rollup is of use."""
+    rolled = cover(tenant.pk, window)
+    if rolled is None:
+        return None
+    raw = _in_window(tenant, window, workflow).exclude(rolled.executions())
+    found = rollups.execution_figures(raw, window.granularity)
+    rows = ExecutionRollup.objects.filter(rolled.rollups(), tenant=tenant)
+    if workflow is not None:
+        rows = rows.filter(workflow=workflow)
+    fields = ("workflow_id", "start", "execution_count", "success_count", "failure_count", "cancelled_count",
+              "duration_count", "duration_sum", "histogram")
+    for row in rows.values(*fields):
+        key = (row["workflow_id"], window.bucket_number(row["start"]))
+        figures = found.get(key)
+        if figures is None:
+            figures = found[key] = Figures()
+        figures.add(row)
+    return found
+
+
+def _rolled_nodes(tenant: Tenant, window: Window, workflow: Workflow | None) -> dict[Any, Figures] | None:
+    """The figures by (workflow id, node id) of the node runs of the window's executions."""
+    rolled = cover(tenant.pk, window, series=False)
+    if rolled is None:
+        return None
+    raw = _in_window(tenant, window, workflow).exclude(rolled.executions())
+    found = rollups.node_figures(rollups.ran(raw), None)
+    rows = NodeRollup.objects.filter(rolled.rollups(), tenant=tenant)
+    if workflow is not None:
+        rows = rows.filter(workflow=workflow)
+    fields = ("workflow_id", "node_id", "execution_count", "ended_count", "failure_count", "retry_count",
+              "duration_count", "duration_sum", "histogram")
+    for row in rows.values(*fields):
+        key = (row["workflow_id"], row["node_id"])
+        figures = found.get(key)
+        if figures is None:
+            figures = found[key] = Figures()
+        figures.add(row)
+    return found
+
+
+def _merged(found: dict[Any, Figures], key_of: Any) -> dict[Any, Figures]:
+    merged: dict[Any, Figures] = {}
+    for key, figures in found.items():
+        into = merged.get(key_of(key))
+        if into is None:
+            into = merged[key_of(key)] = Figures()
+        into.add(figures)
+    return merged
+
+
+def _shape_figures(figures: Figures, percentiles: dict[str, float]) -> dict[str, Any]:
+    ended = figures.success_count + figures.failure_count + figures.cancelled_count
+    return {"execution_count": figures.execution_count, "success_count": figures.success_count,
+            "failure_count": figures.failure_count, "cancelled_count": figures.cancelled_count,
+            "success_rate": _ratio(figures.success_count, ended), "avg_duration": _seconds(figures.avg_duration),
+            **{name: _seconds(figures.percentile(fraction)) for name, fraction in percentiles.items()}}
+
+
+def _shape_node_figures(figures: Figures) -> dict[str, Any]:
+    return {"execution_count": figures.execution_count, "failure_count": figures.failure_count,
+            "failure_rate": _ratio(figures.failure_count, figures.ended_count), "retry_count": figures.retry_count,
+            "avg_duration": _seconds(figures.avg_duration), "p95_duration": _seconds(figures.percentile(0.95))}
+
+
+def _rolled_series(series: dict[Any, Figures], window: Window) -> list[dict[str, Any]]:
+    first = window.bucket_number(window.start)
+    points = []
+    for index, moment in enumerate(window.buckets()):
+        figures = series.get(first + index)
+        point = (_shape_figures(figures, {"p95_duration": 0.95}) if figures
+                 else _empty(("avg_duration", "p95_duration")))
+        points.append({"time": iso(moment), **point})
+    return points
 
 
 def tenant_summary(tenant: Tenant, window: Window, period: str | None = None) -> dict[str, Any]:
@@ -177,6 +280,9 @@ def tenant_summary(tenant: Tenant, window: Window, period: str | None = None) ->
 
 
 def _summary(tenant: Tenant, window: Window, period: str | None, executions: QuerySet[Execution]) -> dict[str, Any]:
+    found = _rolled_figures(tenant, window, None)
+    if found is not None:
+        return _rolled_summary(tenant, window, period, found)
     by_workflow = list(executions.values("workflow_id").annotate(**_execution_figures({"p95_duration": 0.95})))
     names = dict(Workflow.objects.filter(pk__in=[row["workflow_id"] for row in by_workflow if row["workflow_id"]])
                  .values_list("pk", "name"))
@@ -189,6 +295,20 @@ def _summary(tenant: Tenant, window: Window, period: str | None, executions: Que
         "time_series": _time_series(executions, window),
         "workflows": [{"workflow": _workflow_ref(row["workflow_id"], names),
                        **_shape(row, ("avg_duration", "p95_duration"))} for row in by_workflow],
+        "active": active_counts(tenant),
+    }
+
+
+def _rolled_summary(tenant: Tenant, window: Window, period: str | None, found: dict[Any, Figures]) -> dict[str, Any]:
+    by_workflow = _merged(found, lambda key: key[0])
+    names = dict(Workflow.objects.filter(pk__in=[key for key in by_workflow if key]).values_list("pk", "name"))
+    order = sorted(by_workflow, key=lambda key: (-by_workflow[key].execution_count, key is None, names.get(key, "")))
+    return {
+        "period": window.describe(period),
+        "metrics": _shape_figures(_merged(by_workflow, lambda key: 0).get(0, Figures()), PERCENTILES),
+        "time_series": _rolled_series(_merged(found, lambda key: key[1]), window),
+        "workflows": [{"workflow": _workflow_ref(key, names),
+                       **_shape_figures(by_workflow[key], {"p95_duration": 0.95})} for key in order],
         "active": active_counts(tenant),
     }
 
@@ -206,13 +326,20 @@ def node_rankings(tenant: Tenant, window: Window, period: str | None = None, wor
     workflow = get_workflow(tenant, workflow_ref, documents=False) if workflow_ref else None
     executions = _in_window(tenant, window, workflow)
     with _reading():
-        rows = list(_node_runs(executions).values("execution__workflow_id", "node_id").annotate(**_node_figures()))
+        nodes = _rolled_nodes(tenant, window, workflow)
+        if nodes is not None:
+            rows = [{"execution__workflow_id": workflow_id, "node_id": node_id, **_shape_node_figures(figures)}
+                    for (workflow_id, node_id), figures in nodes.items()]
+        else:
+            rows = [{"execution__workflow_id": row["execution__workflow_id"], "node_id": row["node_id"],
+                     **_shape_node(row)} for row in _node_runs(executions).values("execution__workflow_id", "node_id")
+                    .annotate(**_node_figures())]
     names = dict(Workflow.objects.filter(pk__in={row["execution__workflow_id"] for row in rows} - {None})
                  .values_list("pk", "name"))
 
     def entry(row: dict[str, Any]) -> dict[str, Any]:
         return {"workflow": _workflow_ref(row["execution__workflow_id"], names), "node_id": row["node_id"],
-                **_shape_node(row)}
+                **{key: value for key, value in row.items() if key not in ("execution__workflow_id", "node_id")}}
 
     def name(row: dict[str, Any]) -> tuple[str, str]:
         return names.get(row["execution__workflow_id"], ""), row["node_id"]

@@ -1,0 +1,348 @@
+"""Hourly and daily rollups of executions and node runs, so that the metrics of a long window
+read a few rows per workflow and hour (or day) instead of every execution.
+
+- The engine's events mark their execution dirty (``on_execution_events``: one small insert).
+- Each schedule tick (``roll_up``) computes again, from the raw rows, every hour holding a
+  dirty execution, then each finished day from its 24 hours, and drops the marks it handled.
+- ``mbflow_rollup_metrics`` (``backfill``) rolls up every hour and day not rolled up yet, so
+  existing data gets rollups.
+- A period counts (``cover``) only while it is rolled up and none of its executions is marked:
+  an execution that changed since (a run that ended after its hour was rolled up) sends its
+  hour back to the raw rows until the next tick. So counts, sums and averages are always exact;
+  percentiles read through a rollup come from log-spaced buckets (within
+  ``aggregates.RELATIVE_ERROR``, under 1%).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils import timezone
+
+from executions.engine.projection import Event
+from executions.models import Execution, ExecutionStatus, NodeRun, NodeStatus
+from monitoring.aggregates import BucketNumber, DurationBucket, Seconds, histogram_percentile
+from monitoring.models import ExecutionRollup, NodeRollup, RollupDirty, RollupPeriod
+from monitoring.models.rollups import DAY, HOUR
+from monitoring.periods import ORIGIN, Window
+
+ENDED = (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
+NODE_ENDED = (NodeStatus.SUCCEEDED, NodeStatus.FAILED, NodeStatus.TIMED_OUT)
+ENDED_Q = Q(status__in=ENDED, started_at__isnull=False, finished_at__isnull=False)
+DURATION = Seconds("finished_at", "started_at")
+NODE_RAN = Q(status__in=NODE_ENDED, started_at__isnull=False, finished_at__isnull=False)
+# Failed, timed out, or succeeded only because its fallback stood in (which keeps the error).
+NODE_FAILED = Q(status__in=(NodeStatus.FAILED, NodeStatus.TIMED_OUT)) | Q(status=NodeStatus.SUCCEEDED,
+                                                                           error__isnull=False)
+MARKS_PER_TICK = 20_000
+
+
+@dataclass
+class Figures:
+    """Counts, duration sum and histogram of some executions (or node runs)."""
+
+    execution_count: int = 0
+    success_count: int = 0
+    failure_count: int = 0
+    cancelled_count: int = 0
+    ended_count: int = 0
+    retry_count: int = 0
+    duration_count: int = 0
+    duration_sum: float = 0.0
+    histogram: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: Any) -> None:
+        """Adds another ``Figures`` or a rollup row's values."""
+        get = other.get if isinstance(other, dict) else other.__dict__.get
+        self.execution_count += get("execution_count") or 0
+        self.success_count += get("success_count") or 0
+        self.failure_count += get("failure_count") or 0
+        self.cancelled_count += get("cancelled_count") or 0
+        self.ended_count += get("ended_count") or 0
+        self.retry_count += get("retry_count") or 0
+        self.duration_count += get("duration_count") or 0
+        self.duration_sum += get("duration_sum") or 0.0
+        histogram = self.histogram
+        for bucket, count in (get("histogram") or {}).items():
+            histogram[bucket] = histogram.get(bucket, 0) + count
+
+    @property
+    def avg_duration(self) -> float | None:
+        return self.duration_sum / self.duration_count if self.duration_count else None
+
+    def percentile(self, fraction: float) -> float | None:
+        return histogram_percentile({int(bucket): count for bucket, count in self.histogram.items()}, fraction)
+
+
+# --- Raw rows -> figures -------------------------------------------------------------------------
+
+
+def _moment(number: int, size: int) -> datetime:
+    return ORIGIN + timedelta(seconds=number * size)
+
+
+def execution_figures(executions: QuerySet[Execution], size: int | None) -> dict[tuple[Any, ...], Figures]:
+    """The figures of ``executions`` by (workflow id, bucket number of ``size`` seconds), or by
+    (workflow id,) without a size."""
+    executions = executions.order_by()
+    keys = ["workflow_id"]
+    if size:
+        executions = executions.annotate(bucket=BucketNumber("created_at", size))
+        keys.append("bucket")
+    found: dict[tuple[Any, ...], Figures] = {}
+    for row in executions.values(*keys).annotate(
+            execution_count=Count("pk"),
+            success_count=Count("pk", filter=Q(status=ExecutionStatus.SUCCEEDED)),
+            failure_count=Count("pk", filter=Q(status=ExecutionStatus.FAILED)),
+            cancelled_count=Count("pk", filter=Q(status=ExecutionStatus.CANCELLED)),
+            duration_count=Count("pk", filter=ENDED_Q), duration_sum=Sum(DURATION, filter=ENDED_Q)):
+        found[tuple(row[key] for key in keys)] = Figures(
+            execution_count=row["execution_count"], success_count=row["success_count"],
+            failure_count=row["failure_count"], cancelled_count=row["cancelled_count"],
+            duration_count=row["duration_count"], duration_sum=row["duration_sum"] or 0.0)
+    histograms = (executions.filter(ENDED_Q).annotate(duration_bucket=DurationBucket(DURATION))
+                  .values(*keys, "duration_bucket").annotate(n=Count("pk")))
+    for row in histograms:
+        found[tuple(row[key] for key in keys)].histogram[str(row["duration_bucket"])] = row["n"]
+    return found
+
+
+def ran(executions: QuerySet[Execution]) -> QuerySet[NodeRun]:
+    """The node runs of ``executions`` that ran: an attempt was made (a skipped node, or one a
+    replay reused, made none)."""
+    return NodeRun.objects.filter(execution__in=executions.order_by(), attempt__gt=0,
+                                  reused_from__isnull=True).order_by()
+
+
+def node_figures(node_runs: QuerySet[NodeRun], size: int | None) -> dict[tuple[Any, ...], Figures]:
+    """The figures of node runs by (workflow id, node id[, bucket number of their execution's
+    creation])."""
+    keys = ["execution__workflow_id", "node_id"]
+    if size:
+        node_runs = node_runs.annotate(bucket=BucketNumber("execution__created_at", size))
+        keys.append("bucket")
+    ended = Q(status__in=NODE_ENDED)
+    found: dict[tuple[Any, ...], Figures] = {}
+    for row in node_runs.values(*keys).annotate(
+            execution_count=Count("pk"), ended_count=Count("pk", filter=ended),
+            failure_count=Count("pk", filter=ended & NODE_FAILED), retry_count=Sum(F("attempt") - 1),
+            duration_count=Count("pk", filter=NODE_RAN), duration_sum=Sum(DURATION, filter=NODE_RAN)):
+        found[tuple(row[key] for key in keys)] = Figures(
+            execution_count=row["execution_count"], ended_count=row["ended_count"],
+            failure_count=row["failure_count"], retry_count=row["retry_count"] or 0,
+            duration_count=row["duration_count"], duration_sum=row["duration_sum"] or 0.0)
+    histograms = (node_runs.filter(NODE_RAN).annotate(duration_bucket=DurationBucket(DURATION))
+                  .values(*keys, "duration_bucket").annotate(n=Count("pk")))
+    for row in histograms:
+        found[tuple(row[key] for key in keys)].histogram[str(row["duration_bucket"])] = row["n"]
+    return found
+
+
+# --- Marking and rolling up ----------------------------------------------------------------------
+
+
+def on_execution_events(tenant_id: Any, execution_id: Any, events: Sequence[Event]) -> None:
+    """The engine's listener: the execution's rows changed, so its hour's rollup is stale."""
+    if tenant_id is not None and events:
+        RollupDirty.objects.create(tenant_id=tenant_id, execution_id=execution_id)
+
+
+def _spans(starts: Iterable[datetime], size: int) -> Q:
+    """``start`` in any of the periods, as few ranges as the consecutive ones make."""
+    query = Q(pk__in=[])
+    run_start: datetime | None = None
+    previous: datetime | None = None
+    for start in sorted(set(starts)):
+        if previous is not None and start == previous + timedelta(seconds=size):
+            previous = start
+            continue
+        if run_start is not None and previous is not None:
+            query |= Q(created_at__gte=run_start, created_at__lt=previous + timedelta(seconds=size))
+        run_start = previous = start
+    if run_start is not None and previous is not None:
+        query |= Q(created_at__gte=run_start, created_at__lt=previous + timedelta(seconds=size))
+    return query
+
+
+def _rollup_row(figures: Figures) -> dict[str, Any]:
+    return {"execution_count": figures.execution_count, "duration_count": figures.duration_count,
+            "duration_sum": figures.duration_sum, "histogram": figures.histogram}
+
+
+def _store(tenant_id: Any, size: int, starts: list[datetime], executions: dict[tuple[Any, ...], Figures],
+           nodes: dict[tuple[Any, ...], Figures], now: datetime) -> None:
+    """Replaces the rollups of the periods ``starts`` of ``size`` (one transaction)."""
+    with transaction.atomic():
+        ExecutionRollup.objects.filter(tenant_id=tenant_id, size=size, start__in=starts).delete()
+        NodeRollup.objects.filter(tenant_id=tenant_id, size=size, start__in=starts).delete()
+        ExecutionRollup.objects.bulk_create(
+            [ExecutionRollup(tenant_id=tenant_id, workflow_id=workflow_id, size=size, start=_moment(number, size),
+                             success_count=figures.success_count, failure_count=figures.failure_count,
+                             cancelled_count=figures.cancelled_count, **_rollup_row(figures))
+             for (workflow_id, number), figures in executions.items()], batch_size=2000)
+        NodeRollup.objects.bulk_create(
+            [NodeRollup(tenant_id=tenant_id, workflow_id=workflow_id, node_id=node_id, size=size,
+                        start=_moment(number, size), ended_count=figures.ended_count,
+                        failure_count=figures.failure_count, retry_count=figures.retry_count, **_rollup_row(figures))
+             for (workflow_id, node_id, number), figures in nodes.items()], batch_size=2000)
+        RollupPeriod.objects.filter(tenant_id=tenant_id, size=size, start__in=starts).delete()
+        RollupPeriod.objects.bulk_create([RollupPeriod(tenant_id=tenant_id, size=size, start=start, rolled_at=now)
+                                          for start in starts])
+
+
+def roll_up_hours(tenant_id: Any, hours: list[datetime], now: datetime) -> None:
+    """Computes the rollups of these hours of the tenant from the raw rows."""
+    executions = Execution.objects.filter(_spans(hours, HOUR), tenant_id=tenant_id)
+    _store(tenant_id, HOUR, hours, execution_figures(executions, HOUR), node_figures(ran(executions), HOUR), now)
+
+
+def roll_up_day(tenant_id: Any, day: datetime, now: datetime) -> bool:
+    """Computes a finished day's rollups from its 24 hours, rolling up those not rolled up yet
+    first; False (and no day rollup) while one of its hours has a dirty execution."""
+    hours = [day + timedelta(hours=index) for index in range(24)]
+    dirty = dirty_hours(tenant_id)
+    if any(hour in dirty for hour in hours):
+        RollupPeriod.objects.filter(tenant_id=tenant_id, size=DAY, start=day).delete()
+        return False
+    rolled = set(RollupPeriod.objects.filter(tenant_id=tenant_id, size=HOUR, start__in=hours)
+                 .values_list("start", flat=True))
+    missing = [hour for hour in hours if hour not in rolled]
+    if missing:
+        roll_up_hours(tenant_id, missing, now)
+    number = (day - ORIGIN) // timedelta(days=1)
+    executions: dict[tuple[Any, ...], Figures] = defaultdict(Figures)
+    for row in ExecutionRollup.objects.filter(tenant_id=tenant_id, size=HOUR, start__in=hours).values():
+        executions[(row["workflow_id"], number)].add(row)
+    nodes: dict[tuple[Any, ...], Figures] = defaultdict(Figures)
+    for row in NodeRollup.objects.filter(tenant_id=tenant_id, size=HOUR, start__in=hours).values():
+        nodes[(row["workflow_id"], row["node_id"], number)].add(row)
+    _store(tenant_id, DAY, [day], executions, nodes, now)
+    return True
+
+
+def dirty_hours(tenant_id: Any) -> set[datetime]:
+    """The hours holding an execution marked since its hour was last rolled up."""
+    numbers = (Execution.objects.filter(pk__in=RollupDirty.objects.filter(tenant_id=tenant_id).values("execution_id"))
+               .order_by().annotate(number=BucketNumber("created_at", HOUR)).values_list("number", flat=True)
+               .distinct())
+    return {_moment(number, HOUR) for number in numbers}
+
+
+def _day_of(moment: datetime) -> datetime:
+    return _moment((moment - ORIGIN) // timedelta(days=1), DAY)
+
+
+def roll_up(sender: Any = None, now: datetime | None = None, **kwargs: Any) -> int:
+    """The tick's work (``ticked`` receiver): rolls up again the hours of the marked executions,
+    then the finished days they are in, and yesterday and the day before when not rolled up
+    yet. How many hours it rolled up."""
+    now = now or timezone.now()
+    marks = list(RollupDirty.objects.order_by("pk").values_list("pk", "tenant_id", "execution_id")[:MARKS_PER_TICK])
+    by_tenant: dict[Any, set[Any]] = defaultdict(set)
+    for _, tenant_id, execution_id in marks:
+        by_tenant[tenant_id].add(execution_id)
+    changed: dict[Any, list[datetime]] = {}
+    for tenant_id, execution_ids in by_tenant.items():
+        numbers = set(Execution.objects.filter(pk__in=execution_ids).order_by()
+                      .annotate(number=BucketNumber("created_at", HOUR)).values_list("number", flat=True))
+        changed[tenant_id] = sorted(_moment(number, HOUR) for number in numbers)
+        if changed[tenant_id]:
+            roll_up_hours(tenant_id, changed[tenant_id], now)
+    RollupDirty.objects.filter(pk__in=[pk for pk, _, _ in marks]).delete()
+    today = _day_of(now)
+    recent = {today - timedelta(days=1), today - timedelta(days=2)}
+    for tenant_id, hours in changed.items():
+        days = {_day_of(hour) for hour in hours}
+        for day in sorted(days | recent):
+            if day + timedelta(days=1) > now:
+                continue
+            if day in days or not RollupPeriod.objects.filter(tenant_id=tenant_id, size=DAY, start=day).exists():
+                roll_up_day(tenant_id, day, now)
+    return sum(len(hours) for hours in changed.values())
+
+
+def backfill(tenant_ids: Iterable[Any], now: datetime | None = None) -> tuple[int, int]:
+    """Rolls up every finished hour and day, since each tenant's first execution, not rolled up
+    yet (``mbflow_rollup_metrics``); how many hours and days."""
+    now = now or timezone.now()
+    hours_done = days_done = 0
+    for tenant_id in tenant_ids:
+        first = Execution.objects.filter(tenant_id=tenant_id).order_by("created_at").values_list("created_at",
+                                                                                                   flat=True).first()
+        if first is None:
+            continue
+        rolled = set(RollupPeriod.objects.filter(tenant_id=tenant_id, size=HOUR).values_list("start", flat=True))
+        day = _day_of(first)
+        while day + timedelta(days=1) <= now:
+            hours = [day + timedelta(hours=index) for index in range(24)]
+            missing = [hour for hour in hours if hour not in rolled]
+            if missing:
+                roll_up_hours(tenant_id, missing, now)
+                hours_done += len(missing)
+            if not RollupPeriod.objects.filter(tenant_id=tenant_id, size=DAY, start=day).exists():
+                days_done += roll_up_day(tenant_id, day, now)
+            day += timedelta(days=1)
+        hour = day
+        while hour + timedelta(hours=1) <= now:
+            if hour not in rolled:
+                roll_up_hours(tenant_id, [hour], now)
+                hours_done += 1
+            hour += timedelta(hours=1)
+    return hours_done, days_done
+
+
+# --- Reading -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Cover:
+    """The rolled-up days and hours a window reads from rollups; the rest it reads raw."""
+
+    days: list[datetime]
+    hours: list[datetime]
+
+    def rollups(self) -> Q:
+        """The rollup rows of the cover."""
+        query = Q(pk__in=[])
+        if self.days:
+            query |= Q(size=DAY, start__in=self.days)
+        if self.hours:
+            query |= Q(size=HOUR, start__in=self.hours)
+        return query
+
+    def executions(self) -> Q:
+        """The executions the cover's rollups count."""
+        return _spans(self.days, DAY) | _spans(self.hours, HOUR)
+
+
+def cover(tenant_id: Any, window: Window, series: bool = True) -> Cover | None:
+    """The clean rolled-up days and hours inside the window (days only where a day divides the
+    time series' buckets, hours where an hour does), or None when there are none."""
+    use_days = not series or window.granularity % DAY == 0
+    if series and window.granularity % HOUR:
+        return None
+    first = _moment(-((ORIGIN - window.start) // timedelta(hours=1)), HOUR)  # the first whole hour
+    last = _moment((window.end - ORIGIN) // timedelta(hours=1), HOUR)
+    if first >= last:
+        return None
+    periods = RollupPeriod.objects.filter(tenant_id=tenant_id, start__gte=first, start__lt=last)
+    rolled: dict[int, set[datetime]] = {HOUR: set(), DAY: set()}
+    for size, start in periods.values_list("size", "start"):
+        rolled[size].add(start)
+    if not rolled[HOUR]:
+        return None
+    dirty = dirty_hours(tenant_id)
+    days = []
+    if use_days:
+        for day in sorted(rolled[DAY]):
+            if day + timedelta(days=1) <= last and not any(day + timedelta(hours=i) in dirty for i in range(24)):
+                days.append(day)
+    in_days = {day + timedelta(hours=index) for day in days for index in range(24)}
+    hours = sorted(hour for hour in rolled[HOUR] if hour not in dirty and hour not in in_days)
+    return Cover(days, hours) if days or hours else None
