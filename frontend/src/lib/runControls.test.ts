@@ -101,6 +101,8 @@ describe("the run's new states from its events", () => {
     expect(run.nodes.fetch).toEqual({ status: "succeeded", reusedFrom: "0f9e8d7c-aaaa" });
     expect(displayStatus(run.nodes.fetch)).toBe("reused");
     expect(runNodeNote(run.nodes.fetch)).toBe("Not run again: its output is reused from execution 0f9e8d7c.");
+    const pinned = applyRunEvent<Run>({ status: "running", nodes: {} }, event(1, "node.reused", "fetch", { output: {}, from: "pinned" }));
+    expect(runNodeNote(pinned.nodes.fetch)).toBe("Not run: a test run used its pinned sample data.");
   });
 });
 

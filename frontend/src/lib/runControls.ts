@@ -82,6 +82,7 @@ export function runNodeNote(node: RunNode | undefined): string | undefined {
   if (!node) return undefined;
   switch (node.status) {
     case "succeeded":
+      if (node.reusedFrom === "pinned") return "Not run: a test run used its pinned sample data.";
       if (node.reusedFrom) return `Not run again: its output is reused from execution ${short(node.reusedFrom)}.`;
       if (node.fallback) return `It failed; its fallback ${node.fallback} stood in for it.`;
       return undefined;

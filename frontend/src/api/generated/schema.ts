@@ -345,6 +345,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/executions/{execution_id}/steps/{node_id}/output/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description A step's whole output as a JSON file: the download link of an output over the payload
+         *     limit (kept in the payload store), and of any other step's output too.
+         */
+        get: operations["api_v1_executions_steps_output_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executions/{execution_id}/stream/": {
         parameters: {
             query?: never;
@@ -1069,6 +1089,25 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workflows/{ref}/draft/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Every view of the API works inside the caller's tenant. */
+        get: operations["getWorkflowDraft"];
+        /** @description Every view of the API works inside the caller's tenant. */
+        put: operations["saveWorkflowDraft"];
+        post?: never;
+        /** @description Every view of the API works inside the caller's tenant. */
+        delete: operations["discardWorkflowDraft"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workflows/{ref}/duplicate/": {
         parameters: {
             query?: never;
@@ -1596,6 +1635,19 @@ export interface components {
          * @enum {string}
          */
         DeliveryStatusEnum: "pending" | "succeeded" | "failed";
+        Draft: {
+            /** @description The draft as typed; it need not parse or validate. */
+            yaml: string;
+            /** @description The version the draft was started from. */
+            base_version: number | null;
+            author: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        DraftWriteRequest: {
+            yaml: string;
+            base_version?: number | null;
+        };
         DuplicateRequest: {
             name: string;
         };
@@ -2344,6 +2396,7 @@ export interface components {
          */
         TypeC47Enum: "webhook" | "slack" | "email";
         Version: {
+            /** Format: int64 */
             number: number;
             checksum: string;
             message?: string;
@@ -2353,6 +2406,7 @@ export interface components {
             readonly created_at: string;
         };
         VersionDetail: {
+            /** Format: int64 */
             number: number;
             checksum: string;
             message?: string;
@@ -3107,6 +3161,28 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+        };
+    };
+    api_v1_executions_steps_output_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution_id: string;
+                node_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
                 };
             };
         };
@@ -4620,6 +4696,77 @@ export interface operations {
                         [key: string]: unknown;
                     };
                 };
+            };
+        };
+    };
+    getWorkflowDraft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Draft"];
+                };
+            };
+        };
+    };
+    saveWorkflowDraft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DraftWriteRequest"];
+                "application/yaml": components["schemas"]["DraftWriteRequest"];
+                "application/x-yaml": components["schemas"]["DraftWriteRequest"];
+                "text/yaml": components["schemas"]["DraftWriteRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["DraftWriteRequest"];
+                "multipart/form-data": components["schemas"]["DraftWriteRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Draft"];
+                };
+            };
+        };
+    };
+    discardWorkflowDraft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

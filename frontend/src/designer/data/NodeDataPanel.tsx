@@ -4,7 +4,7 @@
  * "Test step" runs this node alone on that data, "Pin" keeps an output as the node's sample data.
  */
 import { useMemo, useState } from "react";
-import { FlaskConical, Pin, PinOff } from "lucide-react";
+import { ChevronDown, ChevronRight, FlaskConical, Pin, PinOff } from "lucide-react";
 import { ApiError } from "../../api/client";
 import { runNodesFrom } from "../../lib/runControls";
 import { useDesigner, useDesignerStoreApi } from "../store";
@@ -60,6 +60,7 @@ export function NodeDataPanel({ nodeId }: { nodeId: string }) {
   const [editing, setEditing] = useState(false);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState("");
+  const [open, setOpen] = useState(true);
   const before = useMemo(() => nodesBefore(nodeId, graph.nodes, graph.edges), [nodeId, graph]);
   const data = nodeData([...before, nodeId], execution, pinned);
   const own = data[nodeId];
@@ -89,8 +90,10 @@ export function NodeDataPanel({ nodeId }: { nodeId: string }) {
   return (
     <section className="data-panel" data-testid="data-panel">
       <div className="data-panel-head">
-        <strong>Data</strong>
-        <span className="muted small">drag a field onto a form field</span>
+        <button className="data-toggle" onClick={() => setOpen(!open)} aria-expanded={open} data-testid="data-toggle" title={open ? "Fold the data away" : "Show the data"}>
+          {open ? <ChevronDown size={13} /> : <ChevronRight size={13} />} <strong>Data</strong>
+        </button>
+        <span className="muted small">{open ? "drag a field onto a form field" : `${before.length} node${before.length === 1 ? "" : "s"} before this one`}</span>
         <button className="button small" onClick={() => void testStep()} disabled={busy} data-testid="test-step" title="Run this node alone on the data before it (pinned, else the last run)">
           <FlaskConical size={13} /> {busy ? "Testing…" : "Test step"}
         </button>
@@ -100,7 +103,7 @@ export function NodeDataPanel({ nodeId }: { nodeId: string }) {
           {message}
         </div>
       )}
-      {before.length === 0 && (
+      {open && before.length === 0 && (
         <details open className="data-source">
           <summary>
             input <span className="data-badge">{execution ? "last run" : "no run yet"}</span>
@@ -108,7 +111,7 @@ export function NodeDataPanel({ nodeId }: { nodeId: string }) {
           <DataTree root="input" segments={[]} value={execution?.input ?? parsedInput(workflow, {})} />
         </details>
       )}
-      {before.map((id) => {
+      {open && before.map((id) => {
         const item = data[id];
         const shape = item.source === "none" ? knownOutputShape(graph.nodes.find((n) => n.id === id)?.type ?? "", graph.nodes.find((n) => n.id === id)?.config) : null;
         return (
@@ -127,6 +130,7 @@ export function NodeDataPanel({ nodeId }: { nodeId: string }) {
           </details>
         );
       })}
+      {open && (
       <details open className="data-source own" data-testid="data-own">
         <summary>
           output of {nodeId} <span className={`data-badge ${own.source}`}>{own.source === "pinned" ? "pinned" : own.source === "run" ? own.status ?? "last run" : "not run yet"}</span>
@@ -147,6 +151,7 @@ export function NodeDataPanel({ nodeId }: { nodeId: string }) {
           </div>
         )}
       </details>
+      )}
     </section>
   );
 }
