@@ -75,9 +75,14 @@ def allowed_addresses(host: str, port: int) -> list[IPAddress] | None:
         if any(address in network for network in allowed_networks):
             continue
         if _forbidden(address):
+            # The message is for whoever reads the run; how to allow the address is the operator's
+            # business, in details.operator_hint, which the API shows to admins only.
             raise BlockedAddress(
                 f"Requests to {host} ({address}) are refused: it is a private, loopback, link-local or "
-                "reserved address. Allow it with MBFLOW_HTTP_ALLOW_HOSTS."
+                "reserved address. Ask an administrator if this service should be reachable.",
+                details={"host": host, "address": str(address),
+                         "operator_hint": "Allow it with the server setting MBFLOW_HTTP_ALLOW_HOSTS "
+                                          "(host names, IPs or CIDRs)."},
             )
     return addresses
 

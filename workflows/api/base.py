@@ -4,11 +4,25 @@ from collections.abc import Callable
 from typing import Any
 
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from workflows.models import Role
 from workflows.tenancy import Caller
+
+# A key of error details meant for the server's operators (a setting to change): answered to admins only.
+OPERATOR_HINT = "operator_hint"
+
+
+def without_operator_hints(data: Any) -> Any:
+    """``data`` without any ``operator_hint`` key, at any depth."""
+    if isinstance(data, dict):
+        return {key: without_operator_hints(value) for key, value in data.items() if key != OPERATOR_HINT}
+    if isinstance(data, list):
+        return [without_operator_hints(value) for value in data]
+    return data
 
 
 class TenantView(APIView):
@@ -18,6 +32,14 @@ class TenantView(APIView):
         caller = self.request.auth
         assert isinstance(caller, Caller), "TenantRolePermission runs first"
         return caller
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        """Operator hints (``details.operator_hint`` of a node's error) reach admins only."""
+        caller = getattr(request, "auth", None)
+        if (isinstance(caller, Caller) and not caller.can(Role.ADMIN) and isinstance(response, Response)
+                and isinstance(response.data, dict | list)):
+            response.data = without_operator_hints(response.data)
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def paginate(
         self, request: Request, items: Any, serialize: type[BaseSerializer] | Callable[[Any], Any]
