@@ -558,18 +558,43 @@ def sweep_expired_leases() -> int:
     return requeued + timed_out
 
 
+# Nodes this process sent again lately, (execution, node, attempt) -> when (monotonic). A node
+# late only because the workers are behind (thousands of parked runs coming due together) is
+# sent again once a lease, not on every sweep: a duplicate per sweep piled onto the backlog that
+# made it late (bench/parked.py).
+_resent: dict[tuple[str, str, int], float] = {}
+_resent_lock = threading.Lock()
+REDISPATCH_BATCH = 500
+
+
+def _resend_now(key: tuple[str, str, int]) -> bool:
+    """Whether to send ``key`` again now (not sent again by this process within a lease)."""
+    now, period = time.monotonic(), float(settings.MBFLOW_LEASE_SECONDS)
+    with _resent_lock:
+        if len(_resent) > 20 * REDISPATCH_BATCH:
+            for old in [k for k, sent in _resent.items() if now - sent >= period]:
+                del _resent[old]
+        sent = _resent.get(key)
+        if sent is not None and now - sent < period:
+            return False
+        _resent[key] = now
+        return True
+
+
 def _redispatch_overdue(now: datetime) -> None:
     """Sends again the nodes whose time came a lease ago and that have not started: their timed
     message (a retry's backoff, a delay, a rate-limit turn) was lost with a worker before the
     broker's visibility timeout gave it back. A delivery still on its way finds the attempt
-    taken and backs off."""
+    taken and backs off. The most overdue first; each at most once a lease from this process."""
     late = now - timedelta(seconds=settings.MBFLOW_LEASE_SECONDS)
     overdue = (NodeRun.objects.filter(status__in=("pending", "retrying"), scheduled_at__lt=late,
-                                      execution__status="running")
+                                      execution__status="running").order_by("scheduled_at")
                .values_list("execution_id", "node_id", "attempt", "execution__version_id",
-                            "execution__adhoc_spec")[:500])
+                            "execution__adhoc_spec")[:4 * REDISPATCH_BATCH])
     works = []
     for execution_id, node_id, attempt, version_id, adhoc_spec in overdue:
+        if len(works) >= REDISPATCH_BATCH or not _resend_now((str(execution_id), node_id, attempt)):
+            continue
         plan = plan_for(version_id, execution_id, adhoc_spec)
         works.append(Dispatch("node", str(execution_id), node_id, attempt + 1, None,
                               get_executor(plan.nodes[node_id].type).queue))

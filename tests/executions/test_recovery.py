@@ -380,3 +380,54 @@ def test_the_sweep_sends_again_a_retry_whose_timed_message_was_lost(embedded: An
     runner.sweep_expired_leases()
     assert wait_for_finish(started["id"], 30)
     assert Execution.objects.get(pk=started["id"]).status == "succeeded"
+
+
+def test_the_sweep_sends_an_overdue_node_again_once_a_lease_not_on_every_sweep(
+        embedded: Any, store: Store, run: Run, http_server: LocalServer, settings: Any) -> None:
+    """GIVEN a node a lease overdue that has not started (lost, or only behind a backlog of due
+    runs) WHEN the sweep runs again and again THEN it is sent again once per lease, not once per
+    sweep (each duplicate would add to the backlog), and again after a lease."""
+    key = uuid.uuid4().hex
+    store(doc("overdue-once", f"""
+  nodes:
+    - id: flaky
+      type: http
+      retry: {{max_attempts: 2, initial_delay: 0.05s}}
+      config: {{url: "{http_server.url}/flaky?fail=1&key={key}"}}
+"""))
+    sent: list[Any] = []
+
+    class DropsTimed:
+        name = "drops-timed"
+
+        def dispatch_all(self, works: Any) -> None:
+            embedded.dispatch_all([work for work in works if work.eta is None])
+
+    class Records:
+        name = "records"
+
+        def dispatch_all(self, works: Any) -> None:
+            sent.extend(works)
+
+    use_dispatcher(DropsTimed())
+    try:
+        started = run("overdue-once", wait=10)
+        assert steps(started)["flaky"]["status"] == "retrying"
+        NodeRun.objects.filter(execution_id=started["id"], node_id="flaky").update(
+            scheduled_at=Execution.objects.get(pk=started["id"]).created_at - timedelta(minutes=5))
+        use_dispatcher(Records())
+        for _ in range(3):
+            runner.sweep_expired_leases()
+        mine = [work.node_id for work in sent if work.execution_id == started["id"]]
+        assert mine == ["flaky"]  # once, not three times
+        for resent in [entry for entry in runner._resent if entry[0] == started["id"]]:
+            runner._resent[resent] -= settings.MBFLOW_LEASE_SECONDS + 1  # a lease later
+        runner.sweep_expired_leases()
+        assert [work.node_id for work in sent if work.execution_id == started["id"]] == ["flaky", "flaky"]
+    finally:
+        use_dispatcher(embedded)
+    for resent in [entry for entry in runner._resent if entry[0] == started["id"]]:
+        runner._resent[resent] -= settings.MBFLOW_LEASE_SECONDS + 1
+    runner.sweep_expired_leases()
+    assert wait_for_finish(started["id"], 30)
+    assert Execution.objects.get(pk=started["id"]).status == "succeeded"
