@@ -8,6 +8,7 @@ read back as something else under the YAML 1.2 core schema is quoted, so
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -64,6 +65,10 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     if "\n" in value and value == value.strip(" ") and "\t" not in value and "\r" not in value:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
     style = "'" if not isinstance(resolve_plain(value), str) or value != value.strip() else None
+    if "'" in value and '"' not in value and "\\" not in value and (
+            style == "'" or not dumper.analyze_scalar(value).allow_block_plain):
+        # `nodes['validate-user']` reads as written in double quotes (single ones would double it).
+        style = '"'
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
@@ -84,6 +89,14 @@ def _represent_dict(dumper: yaml.SafeDumper, value: dict[str, Any]) -> yaml.Mapp
     return dumper.represent_mapping("tag:yaml.org,2002:map", value.items())
 
 
+# Plain scalars are resolved as the loader does (YAML 1.2 core): `on`, `off`, `yes` and `no` are
+# text there, so `on: failure` is written plain, not `'on': failure` as YAML 1.1's rules would.
+_PyDumper.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeDumper.yaml_implicit_resolvers.items()
+}
+_PyDumper.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                list("tTfF"))
 _PyDumper.add_representer(str, _represent_str)
 _PyDumper.add_representer(float, _represent_float)
 _PyDumper.add_representer(dict, _represent_dict)
