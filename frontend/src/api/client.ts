@@ -32,6 +32,7 @@ import type {
   Workflow,
   WorkflowBusinessMetrics,
   WorkflowDetail,
+  WorkflowDraft,
   WorkflowMetrics,
 } from "./types";
 
@@ -133,6 +134,22 @@ export const api = {
     unwrap<WorkflowDetail>(http.POST("/api/v1/workflows/", { body: { yaml, message } }), "Creating the workflow"),
   saveWorkflow: (id: string, yaml: string, message: string) =>
     unwrap<WorkflowDetail>(http.PUT("/api/v1/workflows/{ref}/", { params: path("ref", id), body: { yaml, message } }), "Saving"),
+  /** The workflow's draft (saved work in progress, never run); null when it has none. */
+  getDraft: async (id: string): Promise<WorkflowDraft | null> => {
+    try {
+      return await unwrap<WorkflowDraft>(http.GET("/api/v1/workflows/{ref}/draft/", { params: path("ref", id) }), "Loading the draft");
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404 && error.code === "not_found") return null;
+      throw error;
+    }
+  },
+  saveDraft: (id: string, yaml: string, baseVersion: number | null) =>
+    unwrap<WorkflowDraft>(
+      http.PUT("/api/v1/workflows/{ref}/draft/", { params: path("ref", id), body: { yaml, base_version: baseVersion } }),
+      "Saving the draft",
+    ),
+  discardDraft: (id: string) =>
+    unwrap<void>(http.DELETE("/api/v1/workflows/{ref}/draft/", { params: path("ref", id) }), "Discarding the draft"),
   setArchived: (id: string, archived: boolean) =>
     unwrap<WorkflowDetail>(http.PATCH("/api/v1/workflows/{ref}/", { params: path("ref", id), body: { archived } }), "Archiving"),
   /** Turns the workflow's triggers on or off. */

@@ -52,6 +52,9 @@ export interface WorkflowDetail extends Workflow {
   spec: Record<string, unknown>;
 }
 
+/** A workflow's draft: its saved work in progress, any text (docs/api.md, Drafts). */
+export type WorkflowDraft = components["schemas"]["Draft"];
+
 /** A trigger of the workflow's active version, as the server keeps it (docs/api.md, Triggers). */
 export type Trigger = components["schemas"]["Trigger"];
 

@@ -5,6 +5,7 @@ import {
   Controls,
   MarkerType,
   MiniMap,
+  Panel,
   ReactFlow,
   useReactFlow,
   useStore as useFlowStore,
@@ -27,7 +28,13 @@ import { fittedViewport } from "../lib/viewport";
 import { reuseUnchanged, sameValue } from "../lib/reuse";
 import { displayStatus, runNodeNote } from "../lib/runControls";
 import { hasSuccessOutput, outputPorts } from "../lib/nodeKinds";
-import { addEdge, addNode, moveNodes, uniqueId, type XY } from "../lib/workflowDoc";
+import { addCompensation, addEdge, addNode, moveNodes, setNodeField, uniqueId, type XY } from "../lib/workflowDoc";
+import { isRoleEdge, removeRoleEdges, roleEdges, roleEdgesKey, type ConnectMode } from "./roleEdges";
+import { clearOf } from "../lib/placement";
+import { addNodeAfter, NodeActionsContext, type AddAfter } from "./addNodes";
+import { NodePicker } from "./NodePicker";
+import { FindNode } from "./FindNode";
+import { layoutShapes } from "./useAutoLayout";
 import { useDesigner, useDesignerStoreApi } from "./store";
 import { NodeDetailContext } from "./nodes/detail";
 import { WorkflowNode, type WorkflowFlowNode, type WorkflowNodeData } from "./nodes/WorkflowNode";
@@ -42,7 +49,8 @@ const nodeTypes: NodeTypes = { workflow: WorkflowNode };
 // Flow update its store again, and each store update runs every node's and edge's selector.
 const MULTI_SELECTION_KEYS = ["Shift", "Meta", "Control"];
 const FIT_VIEW_OPTIONS = { padding: 0.25, maxZoom: 1 };
-const MIN_ZOOM = 0.2;
+// Low enough for fit view to show a 300-node drawing whole (zoomed out, nodes are drawn compact).
+export const MIN_ZOOM = 0.02;
 const MAX_ZOOM = 2;
 const PRO_OPTIONS = { hideAttribution: true };
 const DEFAULT_EDGE_OPTIONS = { type: "smoothstep" };
@@ -98,7 +106,13 @@ export function Canvas() {
   const nodeTypesCatalog = useDesigner((s) => s.nodeTypes);
   const run = useDesigner((s) => s.run);
   const readOnly = useDesigner((s) => s.canvasReadOnly);
-  const { screenToFlowPosition, fitView, getViewport } = useReactFlow();
+  const flow = useReactFlow<WorkflowFlowNode, Edge>();
+  const { screenToFlowPosition, flowToScreenPosition, fitView, getViewport } = flow;
+  // The node picker a node's "+" opened: after which node and output, and where.
+  const [picker, setPicker] = useState<AddAfter | null>(null);
+  // What a connection drawn now writes: an edge, the source's `fallback`, or a compensation step.
+  const [connectMode, setConnectMode] = useState<ConnectMode>("edge");
+  const nodeActions = useMemo(() => ({ openPicker: (after: AddAfter) => setPicker(after) }), []);
   const flowStore = useStoreApi<WorkflowFlowNode, Edge>();
   const updateNodeInternals = useUpdateNodeInternals();
   // Re-renders the canvas only when the zoom crosses the level-of-detail threshold.
@@ -123,7 +137,7 @@ export function Canvas() {
     if (!unplaced) return;
     let cancelled = false;
     const { nodes: allNodes, edges: allEdges } = store.getState().graph;
-    autoLayout(allNodes, allEdges)
+    autoLayout(allNodes, allEdges, layoutShapes(flow.getNodes()))
       .then((placed) => {
         if (cancelled) return;
         setElkPositions(placed);
@@ -136,7 +150,7 @@ export function Canvas() {
     return () => {
       cancelled = true;
     };
-  }, [unplaced, graph.edges.length, store, fitView]);
+  }, [unplaced, graph.edges.length, store, fitView, flow]);
   const positions = useMemo(() => {
     const fallback = displayPositions(graph.nodes, graph.edges);
     return Object.fromEntries(graph.nodes.map((n) => [n.id, n.position ?? elkPositions[n.id] ?? fallback[n.id]]));
@@ -183,6 +197,12 @@ export function Canvas() {
   const edgeSources = useMemo(() => new Set(graph.edges.map((e) => e.from)), [graph.edges]);
   const outputs = useRef({ byNode: new Map<string, Pick<NodeShape, "ports" | "success">>(), version: 0 });
 
+  // Compensation steps that undo no one node: shown as a badge on their node (the others as links).
+  const compensationOnly = useMemo(
+    () => new Set((graph.compensation ?? []).filter((s) => !s.compensates && !s.when_failed).map((s) => s.node)),
+    [graph.compensation],
+  );
+
   const nodes: WorkflowFlowNode[] = useMemo(() => {
     const selected = new Set(selectedNodes);
     given.current.clear();
@@ -194,7 +214,8 @@ export function Canvas() {
       const statusNote = runNodeNote(run?.nodes[n.id]);
       const position = dragging[n.id] ?? positions[n.id];
       // (`raw`, the node's item as data, is what its fields are read from; `index` does not show.)
-      const inputs = [n.raw, nodeType, issues, status, statusNote, position, selected.has(n.id), geometryOk, dims.current.get(n.id)];
+      const undoesOnFailure = compensationOnly.has(n.id);
+      const inputs = [n.raw, nodeType, issues, status, statusNote, position, selected.has(n.id), geometryOk, dims.current.get(n.id), undoesOnFailure];
       const last = madeFrom.current.get(n.id);
       if (last && sameInputs(last.inputs, inputs)) {
         if (last.geometry) given.current.set(n.id, last.geometry);
@@ -212,6 +233,8 @@ export function Canvas() {
         status,
         statusNote,
         summary: summarize(n.type, n.config),
+        when: n.raw.when === undefined || n.raw.when === null ? undefined : String(n.raw.when),
+        compensation: undoesOnFailure || undefined,
       });
       const known = outputs.current.byNode.get(n.id);
       if (!known || known.success !== data.success || !sameList(known.ports, data.ports)) {
@@ -252,7 +275,7 @@ export function Canvas() {
     // (The node kept is the one React Flow has: an equal one made anew gave way to it.)
     for (const [id, inputs, geometry] of made) madeFrom.current.set(id, { inputs, node: nodeCache.current.items.get(id)!, geometry });
     return result;
-  }, [graph, positions, dragging, selectedNodes, nodeTypesCatalog, issuesByNode, run, openingNodes, geometryOk, edgeSources]);
+  }, [graph, positions, dragging, selectedNodes, nodeTypesCatalog, issuesByNode, run, openingNodes, geometryOk, edgeSources, compensationOnly]);
   const outputsVersion = outputs.current.version;
 
   // The model is checked against the drawn nodes once per node shape, when the page is idle.
@@ -375,6 +398,34 @@ export function Canvas() {
     // (`outputsVersion`: the nodes' outputs, read from `outputs`, changed.)
   }, [graph.edges, selectedEdges, issuesByEdge, run, detail, outputsVersion]);
 
+  // Fallback and compensation links, drawn after the edges; the same array while they are unchanged.
+  const roleCache = useRef({ key: "", edges: [] as Edge[] });
+  const linked = useMemo(() => {
+    const made = roleEdges(graph, new Set(selectedEdges));
+    const key = roleEdgesKey(made);
+    if (key !== roleCache.current.key) roleCache.current = { key, edges: made };
+    return roleCache.current.edges;
+  }, [graph, selectedEdges]);
+  const allEdges = useMemo(() => (linked.length ? [...edges, ...linked] : edges), [edges, linked]);
+
+  // Delete / Backspace on a selected fallback or compensation link removes it from the YAML
+  // (before the designer's own Delete, which removes the selected nodes and edges).
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== "Delete" && event.key !== "Backspace") return;
+      const target = event.target as HTMLElement | null;
+      if (target && (target.closest("input, textarea, select, [contenteditable=true], .cm-editor") !== null)) return;
+      const { selectedEdges: chosen, selectedNodes: nodesChosen } = store.getState();
+      const links = chosen.filter(isRoleEdge);
+      if (links.length === 0) return;
+      if (store.getState().edit((doc) => removeRoleEdges(doc, links))) {
+        store.getState().select(nodesChosen, chosen.filter((key) => !isRoleEdge(key)));
+      }
+    };
+    window.addEventListener("keydown", onKey, true);
+    return () => window.removeEventListener("keydown", onKey, true);
+  }, [store]);
+
   // For the bench: from the text change to this component's commit (React Flow's own pass follows).
   useLayoutEffect(() => measureSince("text-changed→canvas-commit", "text-changed"), [graph]);
 
@@ -436,6 +487,16 @@ export function Canvas() {
   const onConnect = useCallback(
     (connection: Connection) => {
       const handle = connection.sourceHandle ?? "success";
+      if (connectMode !== "edge") {
+        // A fallback, or a compensation step undoing the source: one link each, then edges again.
+        if (connection.source === connection.target) return;
+        store.getState().edit((doc) => {
+          if (connectMode === "fallback") setNodeField(doc, connection.source, ["fallback"], connection.target);
+          else addCompensation(doc, { node: connection.target, compensates: connection.source });
+        });
+        setConnectMode("edge");
+        return;
+      }
       store.getState().edit((doc) => {
         addEdge(doc, {
           from: connection.source,
@@ -445,7 +506,7 @@ export function Canvas() {
         });
       });
     },
-    [store],
+    [store, connectMode],
   );
 
   // React Flow follows Shift / Ctrl / Meta anywhere on the page and updates its store on every
@@ -464,10 +525,28 @@ export function Canvas() {
       event.preventDefault();
       const type = event.dataTransfer.getData(NODE_DRAG_MIME) || event.dataTransfer.getData("text/plain");
       if (!type) return;
-      const at = screenToFlowPosition({ x: event.clientX, y: event.clientY });
-      addNodeOfType(store, type, { x: at.x - 100, y: at.y - 30 });
+      let at = screenToFlowPosition({ x: event.clientX, y: event.clientY });
+      at = { x: at.x - 100, y: at.y - 30 };
+      // Dropped near a corner: moved out from under the minimap and the zoom controls, and onto
+      // the canvas, so the new node can be seen.
+      const canvas = host.current?.getBoundingClientRect();
+      if (canvas) {
+        const zoom = getViewport().zoom;
+        const corner = flowToScreenPosition(at);
+        const overlays = [...(host.current?.querySelectorAll(".react-flow__minimap, .react-flow__controls") ?? [])].map((el) => {
+          const r = el.getBoundingClientRect();
+          return { x: r.left, y: r.top, width: r.width, height: r.height };
+        });
+        const move = clearOf(
+          { x: corner.x, y: corner.y, width: NODE_WIDTH * zoom, height: NODE_HEIGHT * zoom },
+          overlays,
+          { x: canvas.left, y: canvas.top, width: canvas.width, height: canvas.height },
+        );
+        at = { x: at.x + move.x / zoom, y: at.y + move.y / zoom };
+      }
+      addNodeOfType(store, type, at);
     },
-    [screenToFlowPosition, store],
+    [screenToFlowPosition, flowToScreenPosition, getViewport, store],
   );
 
   return (
@@ -484,11 +563,12 @@ export function Canvas() {
         if (!e.currentTarget.contains(e.relatedTarget as globalThis.Node | null)) setKeysFor("focus", false);
       }}
     >
+      <NodeActionsContext.Provider value={nodeActions}>
       <NodeDetailContext.Provider value={detail}>
         {opening && (
           <ReactFlow<WorkflowFlowNode, Edge>
             nodes={nodes}
-            edges={edges}
+            edges={allEdges}
             nodeTypes={nodeTypes}
             onNodesChange={onNodesChange}
             onEdgesChange={onEdgesChange}
@@ -532,9 +612,50 @@ export function Canvas() {
               nodeComponent={MiniMapRect}
             />
             <Controls showInteractive={false} />
+            {!readOnly && (
+              <Panel position="top-left">
+                <div className="connect-modes" role="group" aria-label="What a connection you draw makes" data-testid="connect-modes">
+                  {CONNECT_MODES.map(([mode, label, title]) => (
+                    <button
+                      key={mode}
+                      type="button"
+                      className={`mode-${mode}`}
+                      aria-pressed={connectMode === mode}
+                      title={title}
+                      data-testid={`connect-mode-${mode}`}
+                      onClick={() => setConnectMode(mode)}
+                    >
+                      {label}
+                    </button>
+                  ))}
+                </div>
+              </Panel>
+            )}
           </ReactFlow>
         )}
       </NodeDetailContext.Provider>
+      </NodeActionsContext.Provider>
+      <FindNode />
+      {picker && (
+        <NodePicker
+          catalog={nodeTypesCatalog}
+          at={{ left: picker.anchor.right + 8, top: picker.anchor.top - 8 }}
+          onClose={() => setPicker(null)}
+          onPick={(type) => {
+            setPicker(null);
+            const added = addNodeAfter(store, flow, type, picker);
+            // A node added past the edge of the view is brought into it (same zoom).
+            const box = host.current?.getBoundingClientRect();
+            if (!added || !box) return;
+            const { x, y } = added.position;
+            const topLeft = flowToScreenPosition({ x, y });
+            const bottomRight = flowToScreenPosition({ x: x + NODE_WIDTH, y: y + NODE_HEIGHT });
+            if (topLeft.x < box.left || topLeft.y < box.top || bottomRight.x > box.right || bottomRight.y > box.bottom) {
+              void flow.setCenter(x + NODE_WIDTH / 2, y + NODE_HEIGHT / 2, { zoom: getViewport().zoom, duration: 200 });
+            }
+          }}
+        />
+      )}
       {readOnly && (
         <div className="banner" style={READ_ONLY_NOTICE_STYLE} role="status" data-testid="canvas-read-only">
           <span>{READ_ONLY_MESSAGE}</span>
@@ -551,6 +672,12 @@ export function Canvas() {
 }
 
 const NO_ISSUES: Issue[] = [];
+
+const CONNECT_MODES: [ConnectMode, string, string][] = [
+  ["edge", "Edge", "A connection you draw is an edge (on success, on failure from the red handle, or from a port)"],
+  ["fallback", "Fallback", "The next connection you draw makes its target the source's fallback (run in its place when it fails)"],
+  ["compensation", "Compensation", "The next connection you draw adds a compensation step: the target undoes the source when the run fails"],
+];
 
 function sameList(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((value, i) => value === b[i]);

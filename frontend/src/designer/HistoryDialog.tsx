@@ -8,6 +8,7 @@ import { api } from "../api/client";
 import type { DiffResult, VersionInfo, WorkflowDetail } from "../api/types";
 import { Modal } from "../components/Modal";
 import { toast } from "../components/toast";
+import { DiffCanvas } from "./DiffCanvas";
 
 function SideBySide({ left, right }: { left: string; right: string }) {
   const host = useRef<HTMLDivElement>(null);
@@ -39,6 +40,8 @@ export function HistoryDialog({ workflowId, currentVersion, dirty, onClose, onRo
   const [to, setTo] = useState<number | null>(null);
   const [texts, setTexts] = useState<{ left: string; right: string } | null>(null);
   const [summary, setSummary] = useState<DiffResult | null>(null);
+  // The two versions as text side by side, or drawn on one canvas with what changed coloured.
+  const [view, setView] = useState<"text" | "canvas">("text");
 
   useEffect(() => {
     api
@@ -131,6 +134,14 @@ export function HistoryDialog({ workflowId, currentVersion, dirty, onClose, onRo
                 ))}
               </select>
             </label>
+            <div className="diff-view-switch" role="group" aria-label="Show the difference as">
+              <button type="button" aria-pressed={view === "text"} data-testid="diff-as-text" onClick={() => setView("text")}>
+                YAML
+              </button>
+              <button type="button" aria-pressed={view === "canvas"} data-testid="diff-as-canvas" onClick={() => setView("canvas")}>
+                Canvas
+              </button>
+            </div>
             {summary && (
               <div className="diff-summary">
                 <span className="chip added">+{summary.nodes.added.length} nodes</span>
@@ -142,7 +153,13 @@ export function HistoryDialog({ workflowId, currentVersion, dirty, onClose, onRo
               </div>
             )}
           </div>
-          {texts ? <SideBySide left={texts.left} right={texts.right} /> : <div className="muted pad">Choose two versions.</div>}
+          {!texts ? (
+            <div className="muted pad">Choose two versions.</div>
+          ) : view === "canvas" ? (
+            <DiffCanvas before={texts.left} after={texts.right} />
+          ) : (
+            <SideBySide left={texts.left} right={texts.right} />
+          )}
         </div>
       </div>
     </Modal>

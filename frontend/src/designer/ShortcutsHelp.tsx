@@ -11,6 +11,8 @@ export const SHORTCUTS: [string, string][] = [
   ["Shift + click, Shift + drag", "Add to the selection, box-select"],
   ["L", "Auto-layout"],
   ["F", "Fit the view"],
+  ["Ctrl/⌘ + F", "Find a node by id, name or type (Enter: next match)"],
+  ["Enter", "In the palette: add the focused node type, or the first match of the search"],
   ["Esc", "Clear the selection, close dialogs"],
   ["?", "Show this help"],
 ];

@@ -56,11 +56,34 @@ function elk() {
   return elkInstance;
 }
 
-/** ELK layered layout, left to right; returns top-left positions by node id. */
+/** A node's drawn size and its outputs, as the canvas draws it (lib/nodeGeometry, React Flow's measure). */
+export interface LayoutShape {
+  width?: number;
+  height?: number;
+  /** Labelled outputs (condition `true`/`false`, switch cases), top to bottom on the right side. */
+  ports?: string[];
+  /** Whether it has a plain success output (when it has no ports). */
+  success?: boolean;
+}
+
+function sourcePort(edge: GraphEdge, shape: LayoutShape | undefined): string {
+  if (edge.port === "failure" || (edge.port === undefined && edge.on === "failure")) return "failure";
+  const ports = shape?.ports ?? [];
+  if (edge.port !== undefined && ports.includes(edge.port)) return `port:${edge.port}`;
+  if (ports.length) return `port:${ports[0]}`;
+  return "success";
+}
+
+/**
+ * ELK layered layout, left to right, with each node's real size and its handles as fixed ports:
+ * the input on the left, the labelled outputs on the right in the order they are drawn, the
+ * failure output at the bottom. So the `true` branch of a condition is laid out above its `false`
+ * branch and their edges do not cross over the port labels. Returns top-left positions by id.
+ */
 export async function autoLayout(
   nodes: GraphNode[],
   edges: GraphEdge[],
-  sizes: Record<string, { width?: number; height?: number } | undefined> = {},
+  shapes: Record<string, LayoutShape | undefined> = {},
 ): Promise<Record<string, XY>> {
   const ids = new Set(nodes.map((n) => n.id));
   const graph = await (await elk()).layout({
@@ -70,16 +93,46 @@ export async function autoLayout(
       "elk.direction": "RIGHT",
       "elk.layered.spacing.nodeNodeBetweenLayers": String(GAP_X),
       "elk.spacing.nodeNode": String(GAP_Y),
+      "elk.layered.spacing.edgeNodeBetweenLayers": "24",
       "elk.layered.nodePlacement.strategy": "BRANDES_KOEPF",
+      "elk.layered.crossingMinimization.semiInteractive": "false",
+      "elk.layered.considerModelOrder.strategy": "NODES_AND_EDGES",
     },
-    children: nodes.map((n) => ({
-      id: n.id,
-      width: sizes[n.id]?.width ?? NODE_WIDTH,
-      height: sizes[n.id]?.height ?? NODE_HEIGHT,
-    })),
+    children: nodes.map((n) => {
+      const shape = shapes[n.id];
+      const width = shape?.width ?? NODE_WIDTH;
+      const height = shape?.height ?? NODE_HEIGHT;
+      const ports = shape?.ports ?? [];
+      const outputs = ports.length
+        ? ports.map((port, i) => ({
+            id: `${n.id}\u0000port:${port}`,
+            // (Where the node view draws the port's handle: one 19 px row each, under the body.)
+            y: height - (ports.length - i) * 19 - 4 + 9,
+            x: width,
+            width: 1,
+            height: 1,
+            layoutOptions: { "elk.port.side": "EAST", "elk.port.index": String(i) },
+          }))
+        : [{ id: `${n.id}\u0000success`, x: width, y: height / 2, width: 1, height: 1, layoutOptions: { "elk.port.side": "EAST" } }];
+      return {
+        id: n.id,
+        width,
+        height,
+        layoutOptions: { "elk.portConstraints": "FIXED_POS" },
+        ports: [
+          { id: `${n.id}\u0000in`, x: 0, y: height / 2, width: 1, height: 1, layoutOptions: { "elk.port.side": "WEST" } },
+          ...outputs,
+          { id: `${n.id}\u0000failure`, x: width / 2, y: height, width: 1, height: 1, layoutOptions: { "elk.port.side": "SOUTH" } },
+        ],
+      };
+    }),
     edges: edges
       .filter((e) => ids.has(e.from) && ids.has(e.to))
-      .map((e) => ({ id: e.key, sources: [e.from], targets: [e.to] })),
+      .map((e) => ({
+        id: e.key,
+        sources: [`${e.from}\u0000${sourcePort(e, shapes[e.from])}`],
+        targets: [`${e.to}\u0000in`],
+      })),
   });
   const result: Record<string, XY> = {};
   for (const child of graph.children ?? []) result[child.id] = { x: (child.x ?? 0) + 40, y: (child.y ?? 0) + 40 };

@@ -266,7 +266,15 @@ export class LiveWorkflow {
     if (last) {
       if (last.nodes.length === nodes.length && last.nodes.every((n, i) => n === nodes[i])) graph.nodes = last.nodes;
       if (sameEdges(last.edges, graph.edges)) graph.edges = last.edges;
-      if (last.nodes === graph.nodes && last.edges === graph.edges && last.native === graph.native && last.name === graph.name && last.title === graph.title) {
+      if (sameCompensation(last.compensation, graph.compensation)) graph.compensation = last.compensation;
+      if (
+        last.nodes === graph.nodes &&
+        last.edges === graph.edges &&
+        last.native === graph.native &&
+        last.name === graph.name &&
+        last.title === graph.title &&
+        last.compensation === graph.compensation
+      ) {
         return last;
       }
     }
@@ -427,4 +435,10 @@ export class LiveWorkflow {
     }
     return current;
   }
+}
+
+function sameCompensation(a: WorkflowGraph["compensation"], b: WorkflowGraph["compensation"]): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  return a.every((s, i) => s.index === b[i].index && s.node === b[i].node && s.compensates === b[i].compensates && s.when_failed === b[i].when_failed);
 }

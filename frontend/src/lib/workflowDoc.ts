@@ -61,12 +61,23 @@ export interface GraphEdge {
   condition?: string;
 }
 
+/** A step of `spec.compensation`: `node` runs, when the execution fails, to undo `compensates` / when `when_failed` failed. */
+export interface CompensationStep {
+  /** Position in `spec.compensation`. */
+  index: number;
+  node: string;
+  compensates?: string;
+  when_failed?: string;
+}
+
 export interface WorkflowGraph {
   native: boolean;
   name: string;
   title: string;
   nodes: GraphNode[];
   edges: GraphEdge[];
+  /** `spec.compensation` (none when absent). */
+  compensation?: CompensationStep[];
 }
 
 export interface ParseProblem {
@@ -149,13 +160,50 @@ export function graphEdges(rawEdges: unknown[]): GraphEdge[] {
   return edges;
 }
 
-export function graphHeader(root: Record<string, unknown>): Pick<WorkflowGraph, "native" | "name" | "title"> {
+export function graphHeader(root: Record<string, unknown>): Pick<WorkflowGraph, "native" | "name" | "title" | "compensation"> {
   const metadata = asRecord(root.metadata);
+  const steps = asRecord(root.spec).compensation;
+  const text = (v: unknown) => (typeof v === "string" || typeof v === "number" ? String(v) : undefined);
+  const compensation = Array.isArray(steps)
+    ? steps.flatMap((item, index): CompensationStep[] => {
+        const step = asRecord(item);
+        const node = text(step.node);
+        if (!node) return [];
+        return [{ index, node, compensates: text(step.compensates), when_failed: text(step.when_failed) }];
+      })
+    : [];
   return {
     native: root.apiVersion === "mbflow/v1",
     name: typeof metadata.name === "string" ? metadata.name : "",
     title: typeof metadata.title === "string" ? metadata.title : "",
+    ...(compensation.length ? { compensation } : {}),
   };
+}
+
+/** Adds a compensation step: `node` undoes `compensates`, or runs when `when_failed` failed. */
+export function addCompensation(doc: Document, step: Omit<CompensationStep, "index">): boolean {
+  const seq = seqAt(doc, ["spec", "compensation"]);
+  const same = seq.items.some(
+    (item) =>
+      isMap(item) &&
+      String(item.get("node")) === step.node &&
+      String(item.get("compensates") ?? "") === (step.compensates ?? "") &&
+      String(item.get("when_failed") ?? "") === (step.when_failed ?? ""),
+  );
+  if (same) return false;
+  const body: Record<string, unknown> = { node: step.node };
+  if (step.compensates) body.compensates = step.compensates;
+  if (step.when_failed) body.when_failed = step.when_failed;
+  seq.items.push(doc.createNode(body, { flow: true }));
+  return true;
+}
+
+/** Removes the compensation step at `index` (and `compensation:` with its last step). */
+export function removeCompensation(doc: Document, index: number): void {
+  const seq = doc.getIn(["spec", "compensation"], true);
+  if (!isSeq(seq) || index < 0 || index >= seq.items.length) return;
+  seq.items.splice(index, 1);
+  if (seq.items.length === 0) doc.deleteIn(["spec", "compensation"]);
 }
 
 /** Read the graph out of plain data (the document as JSON). */

@@ -23,11 +23,13 @@ import {
   Zap,
 } from "lucide-react";
 import { api, ApiError } from "../api/client";
-import type { Issue, NodeType, Page, WorkflowDetail } from "../api/types";
+import type { Issue, NodeType, Page, WorkflowDetail, WorkflowDraft } from "../api/types";
 import { Modal } from "../components/Modal";
 import { Switch } from "../components/Switch";
 import { toast } from "../components/toast";
 import { Canvas } from "../designer/Canvas";
+import { useAutoLayout } from "../designer/useAutoLayout";
+import { DraftStatus } from "../designer/DraftStatus";
 import { HistoryDialog } from "../designer/HistoryDialog";
 import { Palette } from "../designer/Palette";
 import { Problems } from "../designer/Problems";
@@ -40,9 +42,8 @@ import { TriggersPanel } from "../designer/TriggersPanel";
 import { createDesignerStore, DesignerContext, useDesigner, useDesignerStoreApi, type DesignerState } from "../designer/store";
 import { YamlPanel } from "../designer/YamlPanel";
 import "../designer/sidePanels.css";
-import { autoLayout } from "../lib/layout";
 import { FALLBACK_NODE_TYPES } from "../lib/nodeKinds";
-import { copyElements, moveNodes, NEW_WORKFLOW_NAME, newWorkflowYaml, pasteElements, setMetadata, type Clip } from "../lib/workflowDoc";
+import { copyElements, NEW_WORKFLOW_NAME, newWorkflowYaml, pasteElements, setMetadata, type Clip } from "../lib/workflowDoc";
 
 /** Where the designer remembers whether its YAML panel is shown. */
 const YAML_PANEL_KEY = "mbflow.designer.yaml-panel";
@@ -148,6 +149,8 @@ interface WorkflowMeta {
   name?: string;
   /** Whether its triggers start runs. */
   active?: boolean;
+  /** The draft it was opened from (designer/DraftStatus), if any. */
+  draft?: WorkflowDraft | null;
 }
 
 function metaOf(workflow: WorkflowDetail): WorkflowMeta {
@@ -201,13 +204,7 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
     setDialog("save");
   }, [graph.name, graph.title, title, meta.id, store]);
 
-  const layout = useCallback(async () => {
-    const { graph: g } = store.getState();
-    if (!g.nodes.length) return;
-    const positions = await autoLayout(g.nodes, g.edges);
-    store.getState().edit((doc) => moveNodes(doc, positions));
-    window.setTimeout(() => void fitView({ duration: 300, padding: 0.2 }), 50);
-  }, [store, fitView]);
+  const layout = useAutoLayout();
 
   const save = useCallback(async () => {
     if (!meta.id && apiName !== graph.name) {
@@ -359,6 +356,7 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
           <div className="toolbar-sub">
             <span className="mono muted">{graph.name || "—"}</span>
             {meta.version && <span className="badge">v{meta.version}</span>}
+            <DraftStatus workflowId={meta.id} version={meta.version} opened={meta.draft} />
             <span className={`save-state ${dirty ? "dirty" : ""}`} data-testid="save-state">
               {dirty ? "Unsaved changes" : meta.id ? "Saved" : "Not saved yet"}
             </span>
@@ -659,8 +657,14 @@ export function DesignerPage() {
       });
     };
     if (id) {
+      // A draft, when there is one, opens instead of the version (which stays the saved text).
+      const draft = api.getDraft(id).catch(() => null);
       (takeEarly("workflow", id) ?? api.getWorkflow(id))
-        .then((wf) => start(wf.yaml, metaOf(wf)))
+        .then(async (wf) => {
+          const kept = await draft;
+          if (kept && kept.yaml !== wf.yaml) start(kept.yaml, { ...metaOf(wf), draft: kept }, wf.yaml);
+          else start(wf.yaml, metaOf(wf));
+        })
         .catch((error) => {
           setFailed(error instanceof Error ? error.message : String(error));
           toast.fromError(error, "Could not open the workflow");

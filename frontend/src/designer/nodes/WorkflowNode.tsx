@@ -1,10 +1,12 @@
 import { memo, useContext } from "react";
 import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
-import { AlertTriangle, Ban, CheckCircle2, CornerDownRight, Hourglass, Loader2, Recycle, RotateCw, SkipForward, XCircle } from "lucide-react";
+import { AlertTriangle, Ban, CheckCircle2, CornerDownRight, Hourglass, Loader2, Plus, Recycle, RotateCw, SkipForward, XCircle } from "lucide-react";
 import type { Issue } from "../../api/types";
 import { nodeBodyHeight } from "../../lib/nodeGeometry";
 import { iconFor } from "../../lib/nodeKinds";
 import { NodeDetailContext } from "./detail";
+import { NodeActionsContext } from "../addNodes";
+import "../graphEditing.css";
 
 export type WorkflowNodeData = {
   nodeId: string;
@@ -19,6 +21,10 @@ export type WorkflowNodeData = {
   /** Why the node of the run is in its status (a limit, its fallback, a reused output). */
   statusNote?: string;
   summary?: string;
+  /** The node's `when` (it runs only when this is true): shown as a badge. */
+  when?: string;
+  /** A compensation step undoing no one node: it runs when the execution fails. */
+  compensation?: boolean;
 };
 
 /** Every workflow node on the canvas; its kind only changes icon, summary and output ports. */
@@ -39,6 +45,25 @@ const STATUS_ICON: Record<string, typeof CheckCircle2> = {
 
 function WorkflowNodeView({ data, selected }: NodeProps<WorkflowFlowNode>) {
   const compact = useContext(NodeDetailContext) === "compact";
+  const actions = useContext(NodeActionsContext);
+  // The "+" after an output: on the selected node only (one node's buttons, not 500's).
+  const addAfter = (port?: string) =>
+    selected && !compact && actions ? (
+      <button
+        type="button"
+        className="wf-add-after nodrag nopan"
+        data-testid={`add-after-${data.nodeId}${port !== undefined ? `-${port}` : ""}`}
+        title={port !== undefined ? `Add a node after "${port}"` : "Add the next node"}
+        aria-label={port !== undefined ? `Add a node after ${port}` : "Add the next node"}
+        onClick={(event) => {
+          event.stopPropagation();
+          const r = event.currentTarget.getBoundingClientRect();
+          actions.openPicker({ from: data.nodeId, port, anchor: { left: r.left, top: r.top, right: r.right, bottom: r.bottom } });
+        }}
+      >
+        <Plus size={12} />
+      </button>
+    ) : null;
   const Icon = iconFor(data.type);
   const StatusIcon = data.status ? STATUS_ICON[data.status] : undefined;
   const errors = data.issues.filter((i) => i.severity !== "warning");
@@ -60,6 +85,20 @@ function WorkflowNodeView({ data, selected }: NodeProps<WorkflowFlowNode>) {
       title={errors.map((e) => e.message).join("\n") || undefined}
     >
       <Handle type="target" position={Position.Left} id="in" className="handle-in" />
+      {!compact && (data.when !== undefined || data.compensation) && (
+        <div className="wf-node-badges">
+          {data.when !== undefined && (
+            <span className="wf-node-badge badge-when" data-testid={`node-when-${data.nodeId}`} title={`Runs only when ${data.when}`}>
+              when {data.when.replace(/^\{\{\s*|\s*\}\}$/g, "")}
+            </span>
+          )}
+          {data.compensation && (
+            <span className="wf-node-badge badge-compensation" title="A compensation step: runs when the execution fails">
+              on failure: undo
+            </span>
+          )}
+        </div>
+      )}
       {compact ? (
         // Zoomed out (lib/levelOfDetail): the title alone, in a body of the full one's height.
         <div className="wf-node-compact" style={{ height: nodeBodyHeight({ summary: Boolean(data.summary) }) }}>
@@ -98,11 +137,15 @@ function WorkflowNodeView({ data, selected }: NodeProps<WorkflowFlowNode>) {
             <div className="wf-port" key={port}>
               <span>{port}</span>
               <Handle type="source" position={Position.Right} id={`port:${port}`} className="handle-port" />
+              {addAfter(port)}
             </div>
           ))}
         </div>
       ) : data.success ? (
-        <Handle type="source" position={Position.Right} id="success" className="handle-success" title="on success" />
+        <>
+          <Handle type="source" position={Position.Right} id="success" className="handle-success" title="on success" />
+          {addAfter()}
+        </>
       ) : null}
       <Handle type="source" position={Position.Bottom} id="failure" className="handle-failure" title="on failure" />
     </div>
