@@ -65,6 +65,7 @@ import atexit
 import json
 import os
 import secrets
+import signal
 import socket
 import statistics
 import subprocess
@@ -216,6 +217,13 @@ class MBFlow:
         return tree_rss_mb(self.web.pid) + tree_rss_mb(self.worker.pid)
 
 
+def stopped(signum: int, frame: object) -> None:
+    """Stopped early (``kill PID``): the servers and the peers are stopped at once (the load's
+    threads would otherwise finish every call queued before the exit handlers run)."""
+    atexit._run_exitfuncs()
+    os._exit(143)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--harness", help="the peers harness folder (or MBFLOW_PEERS_HARNESS)")
@@ -230,6 +238,7 @@ def main() -> None:
     parser.add_argument("--skip-setup", action="store_true", help="the peers are installed and running already")
     args = parser.parse_args()
     harness = harness_dir(args.harness)
+    signal.signal(signal.SIGTERM, stopped)
     sys.path.insert(0, str(harness))
     from load import run  # the harness's load generator, the same for every target
 
