@@ -38,6 +38,9 @@ def test_properties_and_yaml_take_turns_at_1280_and_share_at_1440(page: Page) ->
     page.get_by_test_id("node-shape").click()
     panel = page.get_by_test_id("property-panel")
     expect(panel).to_be_visible()
+    # The transform's fields say what they take.
+    expect(panel.get_by_text("The output, key by key")).to_be_visible()
+    expect(panel.get_by_text("JMESPath query", exact=True)).to_be_visible()
     # 1280x800: the properties have the whole column, the YAML one click away.
     expect(page.get_by_role("tab", name="Properties")).to_have_attribute("aria-selected", "true")
     expect(yaml_area).to_be_hidden()

@@ -52,9 +52,16 @@ class HttpConfig(NodeConfig):
 class TransformConfig(NodeConfig):
     """Builds a new value from expressions (a mapping) or a JMESPath query."""
 
-    mapping: dict[str, Any] | None = None
-    jmespath: str | None = None
-    source: Expr | None = None
+    mapping: Annotated[dict[str, Any] | None, Field(description=(
+        "The output, key by key: each value is text or an expression, such as "
+        "{{ nodes.fetch.output.body.name }} (a value of a node before this one) or {{ input.email }}. "
+        "When set, jmespath is not used."))] = None
+    jmespath: Annotated[str | None, Field(title="JMESPath query", description=(
+        "Instead of a mapping: a JMESPath query that picks and reshapes the data of source, "
+        "such as items[?active].{name: name, email: email}."))] = None
+    source: Annotated[Expr | None, Field(description=(
+        "What the JMESPath query reads, as an expression such as {{ nodes.fetch.output.body }}. "
+        "Empty: the outputs of the nodes just before this one."))] = None
 
 
 @node_type("condition", title="Condition", category="Flow", output_ports=("true", "false", "failure"), light=True,
