@@ -35,6 +35,7 @@ urlpatterns = [
     re_path(r"^secrets" + S, views_secrets.SecretListView.as_view()),
     re_path(r"^secrets/(?P<name>[A-Za-z0-9_]+)" + S, views_secrets.SecretDetailView.as_view()),
     re_path(r"^expressions/evaluate" + S, views_expressions.EvaluateView.as_view()),
+    re_path(r"^expressions/secrets" + S, views_expressions.SecretNamesView.as_view()),
     re_path(r"^circuit-breakers" + S, views_breakers.BreakerListView.as_view()),
     re_path(r"^circuit-breakers/(?P<key>[A-Za-z0-9_.:-]{1,200})/reset" + S, views_breakers.BreakerResetView.as_view()),
 ]

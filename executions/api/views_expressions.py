@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from executions.services.expressions import evaluate_expression
+from executions.services.expressions import evaluate_expression, secret_names
 from mbflow_site.bodies import read_body
 from workflows.api.base import TenantView
 from workflows.tenancy import Role
@@ -37,3 +37,14 @@ class EvaluateView(TenantView):
         body = read_body(Evaluate, request.data)
         return Response(evaluate_expression(self.caller().tenant, body.expression, execution_id=body.execution,
                                             node=body.node, context=body.context))
+
+
+class SecretNamesView(TenantView):
+    """``{"secrets": [names]}``: the tenant's secret names (never values), for autocomplete of
+    ``secrets.NAME`` in the designer's expression fields (editors, who write expressions)."""
+
+    read_role = Role.EDITOR
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        return Response({"secrets": secret_names(self.caller().tenant)})

@@ -40,9 +40,13 @@ def _field_error(name: str, message: str, code: str = "validation_error", **extr
     return ApiError(message, code=code, details={"fields": {name: [message]}, **extra})
 
 
+def secret_names(tenant: Tenant) -> list[str]:
+    """The tenant's secret names, sorted (their values are never read here)."""
+    return sorted(Secret.objects.filter(tenant=tenant).values_list("name", flat=True))
+
+
 def _masked_secrets(tenant: Tenant) -> dict[str, SecretValue]:
-    names = Secret.objects.filter(tenant=tenant).values_list("name", flat=True)
-    return {name: SecretValue(name, "") for name in names}
+    return {name: SecretValue(name, "") for name in secret_names(tenant)}
 
 
 def _execution_context(execution: Execution, node: str | None) -> dict[str, Any]:

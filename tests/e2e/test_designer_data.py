@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import WAIT_MS, shot
-from tests.e2e.test_designer import create_workflow, wait_for_yaml
+from tests.e2e.test_designer import create_workflow, csrf_headers, wait_for_yaml
 from tests.e2e.test_designer_typing import add_key, open_node
 from tests.executions.servers import LocalServer
 
@@ -88,6 +88,9 @@ def run_saved_once(page: Page, workflow_id: str) -> None:
 
 
 def test_a_field_is_dragged_into_a_mapping_completed_and_previewed(page: Page, crm: LocalServer) -> None:
+    made = page.request.post("/api/v1/secrets", data={"name": "CRM_TOKEN", "value": "tok-e2e-9f8e"},
+                             headers=csrf_headers(page))
+    assert made.status in (201, 400), made.text()  # 400: made by an earlier run on this server
     workflow_id = create_workflow(page, document("e2e-data-map", crm))
     run_saved_once(page, workflow_id)
     open_node(page, "shape")
@@ -128,6 +131,15 @@ def test_a_field_is_dragged_into_a_mapping_completed_and_previewed(page: Page, c
     # A broken expression says why, at the field.
     page.keyboard.type(" {{ 1 / 0 }}", delay=10)
     expect(preview).to_contain_text("Error")
+    # Secrets are offered by name; a preview reads [secret], never the value.
+    token = add_key(page, "mapping", "token")
+    token.click()
+    page.keyboard.type("Bearer {{ secrets.CR", delay=20)
+    page.get_by_test_id("completion-CRM_TOKEN").click()
+    page.keyboard.type(" }}", delay=20)
+    expect(token).to_have_value("Bearer {{ secrets.CRM_TOKEN }}")
+    expect(preview).to_contain_text('"Bearer [secret]"')
+    expect(page.locator("body")).not_to_contain_text("tok-e2e-9f8e")
     page.set_viewport_size({"width": 1440, "height": 900})
     name_value.click()
     expect(preview).to_contain_text('"Ada"')

@@ -107,3 +107,15 @@ def test_bad_input_is_a_400_naming_the_field(editor: APIClient, outsider: APICli
     assert "node" in _error(editor.post(URL, {"expression": "{{ 1 }}", "execution": execution["id"],
                                               "node": "ghost"}, format="json"))["details"]["fields"]
     assert APIClient().post(URL, {"expression": "{{ 1 }}"}, format="json").status_code == 401
+
+
+def test_editors_read_the_secret_names_for_autocomplete_never_the_values(admin_client: APIClient, editor: APIClient,
+                                                                        viewer: APIClient, outsider: APIClient
+                                                                        ) -> None:
+    for name, value in (("CRM_TOKEN", "tok-crm-123"), ("API_KEY", "key-456")):
+        assert admin_client.post("/api/v1/secrets", {"name": name, "value": value}, format="json").status_code == 201
+    names = editor.get("/api/v1/expressions/secrets")
+    assert names.json() == {"secrets": ["API_KEY", "CRM_TOKEN"]}
+    assert "tok-crm-123" not in names.content.decode() and "key-456" not in names.content.decode()
+    assert viewer.get("/api/v1/expressions/secrets").status_code == 403
+    assert outsider.get("/api/v1/expressions/secrets").json() == {"secrets": []}

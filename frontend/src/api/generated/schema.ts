@@ -441,6 +441,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/expressions/secrets/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description ``{"secrets": [names]}``: the tenant's secret names (never values), for autocomplete of
+         *     ``secrets.NAME`` in the designer's expression fields (editors, who write expressions).
+         */
+        get: operations["api_v1_expressions_secrets_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/function-tasks/{task_id}/complete/": {
         parameters: {
             query?: never;
@@ -3300,6 +3320,27 @@ export interface operations {
                 "multipart/form-data": components["schemas"]["EvaluateRequest"];
             };
         };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    api_v1_expressions_secrets_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             200: {
                 headers: {

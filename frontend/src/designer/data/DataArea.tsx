@@ -20,9 +20,10 @@ export function DataArea({ nodeId, children }: { nodeId: string; children: React
   const text = useDesigner((s) => s.text);
   const execution = useDataStore((s) => s.execution);
   const pinned = useDataStore((s) => s.pinned);
+  const secrets = useDataStore((s) => s.secrets);
   const context = useMemo(() => {
     const vars = (store.getState().getDoc()?.toJS() as { spec?: { variables?: Record<string, unknown> } } | undefined)?.spec?.variables ?? {};
-    const built = expressionContext(nodeId, graph, execution, pinned, undefined, { vars });
+    const built = expressionContext(nodeId, graph, execution, pinned, undefined, { vars, secrets: secrets ?? [] });
     // Nodes with no data yet offer the fields their type is known to give.
     const nodes = built.nodes as Record<string, unknown>;
     for (const node of graph.nodes) {
@@ -33,7 +34,7 @@ export function DataArea({ nodeId, children }: { nodeId: string; children: React
     }
     return built;
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [nodeId, graph, execution, pinned, text, store]);
+  }, [nodeId, graph, execution, pinned, secrets, text, store]);
   return (
     <ExpressionAssist context={context}>
       <NodeDataPanel nodeId={nodeId} />

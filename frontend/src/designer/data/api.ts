@@ -47,3 +47,15 @@ export interface TestRun {
 export function startTestRun(body: TestRun): Promise<Execution> {
   return post<Execution>("executions/adhoc/", body, "Starting the test run");
 }
+
+/** The tenant's secret names (editors; never values), or none when not allowed. */
+export async function secretNames(): Promise<string[]> {
+  try {
+    const response = await fetch("/api/v1/expressions/secrets/", { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (!response.ok) return [];
+    const body = (await response.json()) as { secrets?: unknown };
+    return Array.isArray(body.secrets) ? body.secrets.filter((name): name is string => typeof name === "string") : [];
+  } catch {
+    return [];
+  }
+}

@@ -43,6 +43,11 @@ describe("autocomplete", () => {
     expect(applyCompletion("{{ nodes.http.output.body.fi", odd, odd.items[0]).text).toBe("{{ nodes.http.output.body['first-name']");
   });
 
+  it("offers the secrets by name", () => {
+    const ctx = expressionContext("shape", { nodes: [], edges: [] } as never, null, {}, {}, { secrets: ["CRM_TOKEN", "API_KEY"] });
+    expect(completionsAt("Bearer {{ secrets.C", 19, ctx)!.items.map((i) => i.label)).toEqual(["CRM_TOKEN"]);
+  });
+
   it("splits typed paths", () => {
     expect(splitTyped("nodes['a-b'].output[0].x")).toEqual({ segments: ["nodes", "a-b", "output", 0], partial: "x" });
     expect(splitTyped("nodes.")).toEqual({ segments: ["nodes"], partial: "" });

@@ -7,12 +7,15 @@ import { create } from "zustand";
 import { api } from "../../api/client";
 import type { Execution } from "../../api/types";
 import { useDesigner } from "../store";
+import { secretNames } from "./api";
 import { loadPinned, savePinned, type Pinned } from "./storage";
 
 interface DataState {
   workflow: string;
   execution: Execution | null;
   pinned: Pinned;
+  /** The tenant's secret names, for autocomplete (null until read). */
+  secrets: string[] | null;
   load(workflow: string): void;
   setExecution(execution: Execution | null): void;
   pin(nodeId: string, output: unknown): void;
@@ -23,6 +26,7 @@ export const useDataStore = create<DataState>()((set, get) => ({
   workflow: "",
   execution: null,
   pinned: {},
+  secrets: null,
   load(workflow) {
     if (get().workflow === workflow) return;
     set({ workflow, execution: null, pinned: loadPinned(workflow) });
@@ -48,6 +52,11 @@ export function useRunData(workflowKey: string, workflowId: string | undefined):
   const executionId = useDesigner((s) => s.run?.executionId);
   const status = useDesigner((s) => s.run?.status);
   useEffect(() => useDataStore.getState().load(workflowKey), [workflowKey]);
+  useEffect(() => {
+    if (useDataStore.getState().secrets !== null) return;
+    useDataStore.setState({ secrets: [] });
+    void secretNames().then((secrets) => useDataStore.setState({ secrets }));
+  }, []);
   useEffect(() => {
     let cancelled = false;
     const fetchIt = async () => {
