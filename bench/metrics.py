@@ -10,7 +10,11 @@ unequal traffic (the busiest has 28% of the runs, 1/(rank) each), and 4 node run
 91% succeeded, 7% failed (its third node failed after 3 attempts), 2% cancelled; 30% of those
 of the last 10 minutes and 1 in 2,000 of the others still running with a node waiting; durations
 log-normal (median 2 s). A later run reuses the data
-when it holds as many executions (`--fresh` makes it again), then VACUUM ANALYZE. Each call
+when it holds as many executions (`--fresh` makes it again), then VACUUM ANALYZE. Then the data
+is rolled up as `manage.py mbflow_rollup_metrics` does (timed; the first run rolls up every hour
+and day, later ones only those since), so the calls read the hourly and daily rollups for whole
+hours and days and the raw rows for the rest, as in production (`--no-rollups` drops them: every
+call reads the raw rows). Each call
 goes through Django's test client (URL routing, API-key auth, the view, the JSON answer; no
 socket) and is timed `--rounds` times after one warm-up: median, p95 and the slowest wall time,
 and the CPU time per call of this process and the PostgreSQL backends (read from /proc when the
@@ -64,6 +68,8 @@ parser.add_argument("--days", type=int, default=30)
 parser.add_argument("--rounds", type=int, default=15)
 parser.add_argument("--fresh", action="store_true", help="make the data again")
 parser.add_argument("--periods", default="1h,24h,7d,30d", help="the periods timed, comma-separated")
+parser.add_argument("--no-rollups", action="store_true",
+                    help="time the calls on the raw rows only (drops the bench tenant's metrics rollups)")
 parser.add_argument("--tail-executions", type=int, default=7_000,
                     help="executions whose events (10 each) are in /metrics' tail when it is timed (0: not timed)")
 ARGS = parser.parse_args()
@@ -86,8 +92,9 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from executions.models import Execution, ExecutionEvent, NodeRun  # noqa: E402
-from monitoring.models import Tally, TallyCursor  # noqa: E402
+from monitoring.models import ExecutionRollup, NodeRollup, RollupPeriod, Tally, TallyCursor  # noqa: E402
 from monitoring.services import tallies  # noqa: E402
+from monitoring.services.rollups import backfill  # noqa: E402
 from workflows.models import ApiKey, Role, Tenant, Workflow, WorkflowVersion  # noqa: E402
 from workflows.models.keys import generate_raw_key  # noqa: E402
 
@@ -299,8 +306,24 @@ def _time_metrics_scrape(client: Client) -> None:
     print(f"{'fold of those events (once)':<44} {events:>11,} {elapsed:>8.1f}")
 
 
+def _roll_up() -> None:
+    """As ``manage.py mbflow_rollup_metrics`` does after an upgrade: rolls up what is not yet
+    (all of it the first time; then the hours since the last run), timed."""
+    tenant = Tenant.objects.get(slug=TENANT)
+    if ARGS.no_rollups:
+        RollupPeriod.objects.filter(tenant=tenant).delete()
+        print("rollups dropped: every call reads the raw rows")
+        return
+    started = time.perf_counter()
+    hours, days = backfill([tenant.pk])
+    print(f"rollups: {hours:,} hours and {days:,} days rolled up in {time.perf_counter() - started:.1f}s "
+          f"(manage.py mbflow_rollup_metrics); {ExecutionRollup.objects.filter(tenant=tenant).count():,} "
+          f"execution rows, {NodeRollup.objects.filter(tenant=tenant).count():,} node rows in all")
+
+
 def main() -> None:
     raw, busiest = _prepare()
+    _roll_up()
     client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
     total = Execution.objects.count()
     load = ", ".join(f"{figure:.1f}" for figure in os.getloadavg())

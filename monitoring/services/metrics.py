@@ -199,7 +199,7 @@ def _rolled_figures(tenant: Tenant, window: Window, workflow: Workflow | None) -
     rolled = cover(tenant.pk, window)
     if rolled is None:
         return None
-    raw = _in_window(tenant, window, workflow).exclude(rolled.executions())
+    raw = _in_window(tenant, window, workflow).filter(rolled.raw(window))
     found = rollups.execution_figures(raw, window.granularity)
     rows = ExecutionRollup.objects.filter(rolled.rollups(), tenant=tenant)
     if workflow is not None:
@@ -220,7 +220,7 @@ def _rolled_nodes(tenant: Tenant, window: Window, workflow: Workflow | None) -> 
     rolled = cover(tenant.pk, window, series=False)
     if rolled is None:
         return None
-    raw = _in_window(tenant, window, workflow).exclude(rolled.executions())
+    raw = _in_window(tenant, window, workflow).filter(rolled.raw(window))
     found = rollups.node_figures(rollups.ran(raw), None)
     rows = NodeRollup.objects.filter(rolled.rollups(), tenant=tenant)
     if workflow is not None:
