@@ -225,13 +225,19 @@ export function parseWorkflow(text: string): ParsedWorkflow {
 export function readDocument(text: string): { doc: Document | null; problems: ParseProblem[] } {
   const doc = parseDocument(text, { keepSourceTokens: false, prettyErrors: true });
   if (doc.errors.length === 0) return { doc, problems: [] };
+  // One mistake often makes the parser report more errors after it (an unclosed `{` gives three,
+  // a line indented wrong one per line below it): the first is the mistake, the others come from
+  // reading on past it. So one problem, the first, with its line (not repeated in the message).
+  const first = doc.errors.reduce((a, b) => (b.pos[0] < a.pos[0] ? b : a));
   return {
     doc: null,
-    problems: doc.errors.map((error) => ({
-      message: error.message.split("\n")[0],
-      line: error.linePos?.[0].line ?? 1,
-      column: error.linePos?.[0].col ?? 1,
-    })),
+    problems: [
+      {
+        message: first.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, ""),
+        line: first.linePos?.[0].line ?? 1,
+        column: first.linePos?.[0].col ?? 1,
+      },
+    ],
   };
 }
 
