@@ -15,7 +15,7 @@ from executions.engine.step import Outcome
 from executions.engine.store import release_connection
 from executions.executors import PermanentError, RetryableError
 from executions.executors.function import function_output
-from executions.models import ExecutionEvent, NodeRun
+from executions.models import Execution, ExecutionEvent, NodeRun
 from executions.services.executions import get_execution
 from mbflow_site.errors import Conflict, NotFound
 from mbflow_site.turns import stepped_aside
@@ -25,6 +25,8 @@ from workflows.tenancy import Caller
 MAX_POLL_WAIT = 20.0
 # How many waiting tasks one poll looks at before it gives up a round (others may take them).
 _CANDIDATES = 20
+_PAGE = 200  # untaken tasks of an executor read at a time (of any tenant: the executor's name is the tenant's)
+_PAGES = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,14 +73,33 @@ def poll_task(caller: Caller, executor: str, functions: list[str] | None = None,
             pause = min(pause * 2, 0.5)
 
 
-def _take(caller: Caller, executor: str, functions: list[str] | None) -> FunctionTask | None:
-    waiting = NodeRun.objects.filter(execution__tenant=caller.tenant, execution__status="running", status="waiting",
-                                     worker="", input__executor=executor)
+def _candidates(caller: Caller, executor: str, functions: list[str] | None) -> list[tuple[Any, Any, str, int]]:
+    """The oldest untaken tasks of ``executor`` in the caller's tenant: read from the index of
+    untaken tasks by executor (noderun_waiting_untaken) alone, page by page, then kept when their
+    execution is the tenant's and running (looked up by key). One query joining the two let the
+    planner, its statistics stale after a burst of parked runs, walk every running execution of
+    the tenant (12.7 s per poll with 8,000 approvals waiting; bench/parked.py)."""
+    waiting = NodeRun.objects.filter(status="waiting", worker="", input__executor=executor)
     if functions:
         waiting = waiting.filter(input__function__in=functions)
-    candidates = waiting.order_by("started_at", "pk").values_list("pk", "execution_id", "node_id", "attempt")
+    ordered = waiting.order_by("started_at", "pk").values_list("pk", "execution_id", "node_id", "attempt",
+                                                              "started_at")
+    found: list[tuple[Any, Any, str, int]] = []
+    for page in range(_PAGES):
+        rows = list(ordered[page * _PAGE:(page + 1) * _PAGE])
+        if not rows:
+            break
+        ours = set(Execution.objects.filter(pk__in={row[1] for row in rows}, tenant=caller.tenant,
+                                            status="running").values_list("pk", flat=True))
+        found += [row[:4] for row in rows if row[1] in ours]
+        if len(found) >= _CANDIDATES or len(rows) < _PAGE:
+            break
+    return found[:_CANDIDATES]
+
+
+def _take(caller: Caller, executor: str, functions: list[str] | None) -> FunctionTask | None:
     claimant = f"poll:{caller.username}"[:200]
-    for pk, execution_id, node_id, attempt in candidates[:_CANDIDATES]:
+    for pk, execution_id, node_id, attempt in _candidates(caller, executor, functions):
         if not NodeRun.objects.filter(pk=pk, status="waiting", worker="", attempt=attempt).update(worker=claimant):
             continue  # another poller took it first
         waited = (ExecutionEvent.objects.filter(execution_id=execution_id, node_id=node_id, type="node.waiting")
