@@ -25,8 +25,7 @@ from workflows.tenancy import Caller
 MAX_POLL_WAIT = 20.0
 # How many waiting tasks one poll looks at before it gives up a round (others may take them).
 _CANDIDATES = 20
-_PAGE = 200  # untaken tasks of an executor read at a time (of any tenant: the executor's name is the tenant's)
-_PAGES = 25
+_PAGE = 200  # untaken tasks of an executor read at a time (of any tenant: executors are named by each tenant)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +84,10 @@ def _candidates(caller: Caller, executor: str, functions: list[str] | None) -> l
     ordered = waiting.order_by("started_at", "pk").values_list("pk", "execution_id", "node_id", "attempt",
                                                               "started_at")
     found: list[tuple[Any, Any, str, int]] = []
-    for page in range(_PAGES):
+    page = 0
+    while True:  # to the end if need be: other tenants' older tasks of the same name never starve these
         rows = list(ordered[page * _PAGE:(page + 1) * _PAGE])
+        page += 1
         if not rows:
             break
         ours = set(Execution.objects.filter(pk__in={row[1] for row in rows}, tenant=caller.tenant,
