@@ -63,7 +63,7 @@ def test_an_invalid_document_is_kept_as_the_draft_autosaved_and_reopened(page: P
     expect(state).to_contain_text("Draft")
     # Saved by itself a moment later; the workflow's version is unchanged (runs use v1).
     expect(state).to_have_attribute("data-state", "saved")
-    expect(state).to_contain_text("runs use v1")
+    expect(state).to_have_attribute("title", re.compile(r"never run\. Runs and triggers use version 1"))
     draft = page.request.get(f"/api/v1/workflows/{workflow_id}/draft")
     assert draft.status == 200 and "[unclosed" in draft.json()["yaml"]
     detail = page.request.get(f"/api/v1/workflows/{workflow_id}").json()

@@ -51,6 +51,9 @@ const MULTI_SELECTION_KEYS = ["Shift", "Meta", "Control"];
 const FIT_VIEW_OPTIONS = { padding: 0.25, maxZoom: 1 };
 // Low enough for fit view to show a 300-node drawing whole (zoomed out, nodes are drawn compact).
 export const MIN_ZOOM = 0.02;
+// A drawing opens fitted down to this zoom at most: a big one opens showing part of itself, drawn
+// in the detail that can be read (and only what is in view), and F / the fit button show it whole.
+const OPEN_MIN_ZOOM = 0.2;
 const MAX_ZOOM = 2;
 const PRO_OPTIONS = { hideAttribution: true };
 const DEFAULT_EDGE_OPTIONS = { type: "smoothstep" };
@@ -346,7 +349,7 @@ export function Canvas() {
     const box = host.current;
     const fallback = { width: NODE_WIDTH, height: NODE_HEIGHT };
     const viewport =
-      fitOnOpen && box ? fittedViewport(nodes, box.clientWidth, box.clientHeight, { ...FIT_VIEW_OPTIONS, minZoom: MIN_ZOOM, fallback }) : null;
+      fitOnOpen && box ? fittedViewport(nodes, box.clientWidth, box.clientHeight, { ...FIT_VIEW_OPTIONS, minZoom: OPEN_MIN_ZOOM, fallback }) : null;
     // React Flow takes `defaultViewport` in an effect after its first render: until then it
     // would draw the nodes and edges in view at zoom 1, in full detail, and then all again.
     if (viewport) flowStore.setState({ transform: [viewport.x, viewport.y, viewport.zoom] });

@@ -11,7 +11,7 @@ export const AUTOSAVE_MS = 1500;
 
 function clock(iso: string): string {
   const at = new Date(iso);
-  return Number.isNaN(at.getTime()) ? "" : at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return Number.isNaN(at.getTime()) ? "" : at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
 /**
@@ -72,13 +72,18 @@ export function DraftStatus({ workflowId, version, opened }: { workflowId: strin
   }
   const upToDate = kept?.text === text;
   return (
-    <span className="draft-state is-draft" data-testid="draft-state" data-state={upToDate ? "saved" : state}>
+    <span
+      className="draft-state is-draft"
+      data-testid="draft-state"
+      data-state={upToDate ? "saved" : state}
+      title={`A draft: kept, but not a version and never run.${version ? ` Runs and triggers use version ${version}.` : ""}${
+        kept?.base && version && kept.base !== version ? ` (The draft was started from version ${kept.base}.)` : ""
+      }`}
+    >
       <FileClock size={13} />
       <strong>Draft</strong>
       <span className="muted">
         {upToDate ? `saved ${clock(kept.at)}` : state === "saving" ? "saving…" : state === "failed" ? "not saved" : "changed"}
-        {version ? ` · runs use v${version}` : ""}
-        {kept?.base && version && kept.base !== version ? ` (draft started from v${kept.base})` : ""}
       </span>
       {!upToDate && (
         <button type="button" className="link-button" data-testid="draft-save" onClick={() => void saveNow()} disabled={state === "saving"}>
