@@ -19,7 +19,7 @@ expect.set_options(timeout=WAIT_MS)
 DOCUMENT = """\
 apiVersion: mbflow/v1
 kind: Workflow
-metadata: {name: e2e-typing}
+metadata: {name: e2e-typing, title: Typing E2E}
 spec:
   nodes:
     - {id: http, type: http, config: {url: "https://api.example.com/users/1"}, position: {x: 0, y: 100}}
