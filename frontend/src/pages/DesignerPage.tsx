@@ -354,7 +354,7 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
             onChange={(e) => store.getState().edit((doc) => setMetadata(doc, "title", e.target.value), "metadata.title")}
           />
           <div className="toolbar-sub">
-            <span className="mono muted">{graph.name || "—"}</span>
+            <span className="mono muted" title={graph.name || undefined}>{graph.name || "—"}</span>
             {meta.version && <span className="badge">v{meta.version}</span>}
             <DraftStatus workflowId={meta.id} version={meta.version} opened={meta.draft} />
             <span className={`save-state ${dirty ? "dirty" : ""}`} data-testid="save-state">
