@@ -12,14 +12,12 @@ from channels.db import database_sync_to_async
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 
 from executions.api.serializers import event_data
 from executions.models import Execution, ExecutionEvent
 from executions.services.executions import get_execution
-from workflows.api.base import TenantView
+from workflows.api.base import AnyAcceptNegotiation, TenantView
 
 POLL_SECONDS = 0.2
 KEEPALIVE_SECONDS = 15.0
@@ -74,19 +72,8 @@ async def event_stream(execution_id: str, after_seq: int) -> AsyncIterator[str]:
         _opened(-1)
 
 
-class StreamNegotiation(DefaultContentNegotiation):
-    """The stream answers whatever the client accepts (EventSource and curl send ``Accept:
-    text/event-stream``, which no DRF renderer offers, so DRF would refuse it with 406 before the
-    view runs). The stream itself is a ``StreamingHttpResponse`` that no renderer touches; only
-    an error is rendered, as the JSON envelope."""
-
-    def select_renderer(self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
-                        ) -> tuple[BaseRenderer, str]:
-        return renderers[0], renderers[0].media_type
-
-
 class ExecutionStreamView(TenantView):
-    content_negotiation_class = StreamNegotiation
+    content_negotiation_class = AnyAcceptNegotiation
 
     @extend_schema(parameters=[OpenApiParameter("after_seq", int)], responses={(200, "text/event-stream"):
                                                                                  OpenApiTypes.STR})

@@ -173,6 +173,14 @@ def test_the_server_serves_the_client_as_a_zip(server: ServerProcess, greeter: s
         refused = http.get("/api/v1/workflows/greeter/client?language=cobol")
         assert refused.status_code == 400 and "language" in refused.json()["error"]["details"]["fields"]
         assert http.get("/api/v1/workflows/no-such/client").status_code == 404
+        # What curl -H 'Accept: application/zip' or a download tool asks is served, not refused with 406.
+        zipped = http.get("/api/v1/workflows/greeter/client", headers={"Accept": "application/zip"})
+        assert zipped.status_code == 200 and zipped.headers["content-type"] == "application/zip"
+        assert zipfile.ZipFile(io.BytesIO(zipped.content)).namelist() == names
+        missing = http.get("/api/v1/workflows/no-such/client", headers={"Accept": "application/zip"})
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+        exported = http.get("/api/v1/workflows/greeter/export", headers={"Accept": "text/yaml"})
+        assert exported.status_code == 200 and "kind: Workflow" in exported.text
 
 
 def test_generate_docs_writes_the_workflows_openapi_with_its_schemas(server: ServerProcess, greeter: str,

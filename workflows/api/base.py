@@ -3,6 +3,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -11,6 +13,18 @@ from rest_framework.views import APIView
 
 from workflows.models import Role
 from workflows.tenancy import Caller
+
+
+class AnyAcceptNegotiation(DefaultContentNegotiation):
+    """For views answering a file or a stream of their own (a zip, YAML, server-sent events):
+    whatever the client accepts (``Accept: application/zip``, ``text/event-stream``), which no DRF
+    renderer offers, so DRF would refuse it with 406 before the view runs. The answer itself is an
+    ``HttpResponse`` no renderer touches; only an error is rendered, as the JSON envelope."""
+
+    def select_renderer(self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+                        ) -> tuple[BaseRenderer, str]:
+        return renderers[0], renderers[0].media_type
+
 
 # A key of error details meant for the server's operators (a setting to change): answered to admins only.
 OPERATOR_HINT = "operator_hint"

@@ -10,13 +10,15 @@ from rest_framework.request import Request
 from mbflow.codegen import LANGUAGES, ClientSpec, client_files, zipped
 from mbflow.errors import MBFlowError
 from mbflow_site.errors import ApiError
-from workflows.api.base import TenantView
+from workflows.api.base import AnyAcceptNegotiation, TenantView
 from workflows.services.workflows import get_version, get_workflow
 
 
 class WorkflowClientView(TenantView):
     """The typed client of the workflow's active version (or ``version``): input and output
     types from its schemas, ``run``/``start``, step-name constants (see docs/sdk.md)."""
+
+    content_negotiation_class = AnyAcceptNegotiation
 
     @extend_schema(
         parameters=[OpenApiParameter("language", str, enum=list(LANGUAGES), default="python"),

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from mbflow_site.errors import ApiError
-from workflows.api.base import TenantView
+from workflows.api.base import AnyAcceptNegotiation, TenantView
 from workflows.api.serializers import (
     DiffQuerySerializer,
     DuplicateSerializer,
@@ -186,6 +186,8 @@ class RollbackView(TenantView):
 
 
 class ExportView(TenantView):
+    content_negotiation_class = AnyAcceptNegotiation  # Accept: text/yaml is answered, not refused
+
     @extend_schema(parameters=[OpenApiParameter("version", int)], responses={(200, "text/yaml"): OpenApiTypes.STR})
     def get(self, request: Request, ref: str) -> HttpResponse:
         workflow = get_workflow(self.caller().tenant, ref)
