@@ -8,7 +8,6 @@ read back as something else under the YAML 1.2 core schema is quoted, so
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import yaml
@@ -89,14 +88,9 @@ def _represent_dict(dumper: yaml.SafeDumper, value: dict[str, Any]) -> yaml.Mapp
     return dumper.represent_mapping("tag:yaml.org,2002:map", value.items())
 
 
-# Plain scalars are resolved as the loader does (YAML 1.2 core): `on`, `off`, `yes` and `no` are
-# text there, so `on: failure` is written plain, not `'on': failure` as YAML 1.1's rules would.
-_PyDumper.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeDumper.yaml_implicit_resolvers.items()
-}
-_PyDumper.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                                list("tTfF"))
+# `on`, `off`, `yes` and `no` stay quoted ('on': failure) although MBFlow's loader (YAML 1.2 core)
+# reads them as text: YAML 1.1 readers (PyYAML's safe_load, Go's yaml.v2, many CI tools) read them
+# as booleans, and an exported document must mean the same to them.
 _PyDumper.add_representer(str, _represent_str)
 _PyDumper.add_representer(float, _represent_float)
 _PyDumper.add_representer(dict, _represent_dict)
