@@ -33,6 +33,8 @@ from executions.live import watching
 from executions.live.messages import EventsMessage, LiveEvent, execution_group, tenant_group
 from executions.live.publisher import bind_loop
 from executions.models import Execution, ExecutionEvent
+from workflows.api.base import without_operator_hints
+from workflows.models import Role
 from workflows.public import Caller, caller_for_key, caller_for_session_user
 from workflows.tenancy import SESSION_TENANT_KEY
 
@@ -147,6 +149,7 @@ class ExecutionEventsConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.tenant_id = caller.tenant.pk
+        self.operator = caller.can(Role.ADMIN)  # operator hints in payloads reach admins only, as in the API
         self.execution_id: str | None = self.scope["url_route"]["kwargs"].get("execution_id")
         self.sent: dict[str, int] = {}
         if self.execution_id and not await _owned(self.execution_id, self.tenant_id):
@@ -202,8 +205,9 @@ class ExecutionEventsConsumer(AsyncJsonWebsocketConsumer):
         if event["seq"] <= self.sent.get(execution_id, 0):
             return  # already sent (a replay and a live message overlapped)
         self.sent[execution_id] = event["seq"]
+        payload = event["payload"] if self.operator else without_operator_hints(event["payload"])
         await self.send_json({"type": "event", "event": event["type"], "execution_id": execution_id,
-                              "seq": event["seq"], "node_id": event["node_id"], "payload": event["payload"],
+                              "seq": event["seq"], "node_id": event["node_id"], "payload": payload,
                               "time": event["time"]})
 
     async def execution_events(self, message: EventsMessage) -> None:

@@ -17,7 +17,8 @@ from rest_framework.request import Request
 from executions.api.serializers import event_data
 from executions.models import Execution, ExecutionEvent
 from executions.services.executions import get_execution
-from workflows.api.base import AnyAcceptNegotiation, TenantView
+from workflows.api.base import AnyAcceptNegotiation, TenantView, without_operator_hints
+from workflows.models import Role
 
 POLL_SECONDS = 0.2
 KEEPALIVE_SECONDS = 15.0
@@ -45,10 +46,11 @@ def _read(execution_id: str, after_seq: int) -> tuple[list[ExecutionEvent], str 
     return [], Execution.objects.filter(pk=execution_id).values_list("status", flat=True).first()
 
 
-async def event_stream(execution_id: str, after_seq: int) -> AsyncIterator[str]:
+async def event_stream(execution_id: str, after_seq: int, operator: bool = False) -> AsyncIterator[str]:
     """An async iterator: under ASGI, Django sends each part as it comes (it collects a sync
     iterator whole before sending any of it). Each read borrows a pooled connection and gives it
-    back, so an open stream holds none while it waits; a client that goes away cancels the wait."""
+    back, so an open stream holds none while it waits; a client that goes away cancels the wait.
+    Operator hints in the events' payloads reach an ``operator`` (an admin) only, as in the API."""
     read = database_sync_to_async(_read)
     _opened(+1)
     try:
@@ -58,7 +60,8 @@ async def event_stream(execution_id: str, after_seq: int) -> AsyncIterator[str]:
             events, status = await read(execution_id, after_seq)
             for event in events:
                 after_seq = event.seq
-                yield f"id: {event.seq}\nevent: {event.type}\ndata: {json.dumps(event_data(event))}\n\n"
+                data = event_data(event) if operator else without_operator_hints(event_data(event))
+                yield f"id: {event.seq}\nevent: {event.type}\ndata: {json.dumps(data)}\n\n"
                 last_write = time.monotonic()
             if not events:
                 if status in (None, "succeeded", "failed", "cancelled"):
@@ -81,7 +84,7 @@ class ExecutionStreamView(TenantView):
         execution = get_execution(self.caller().tenant, execution_id)
         raw = request.query_params.get("after_seq") or request.headers.get("Last-Event-ID") or "0"
         after_seq = int(raw) if raw.isdigit() else 0
-        response = StreamingHttpResponse(event_stream(str(execution.pk), after_seq),
+        response = StreamingHttpResponse(event_stream(str(execution.pk), after_seq, self.caller().can(Role.ADMIN)),
                                          content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"
