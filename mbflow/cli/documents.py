@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+import yaml
 from rich.table import Table
 
 import mbflow.embedded
@@ -96,23 +97,53 @@ def fmt(
     ctx: typer.Context,
     files: list[Path] = FILES,
     check_only: bool = typer.Option(False, "--check", help="Write nothing; exit 1 when a file would change."),
+    drop_comments: bool = typer.Option(False, "--drop-comments",
+                                       help="Rewrite files with comments too (the canonical layout has none)."),
 ) -> None:
     """Rewrite native workflow files in the canonical layout (key order, quoting, indentation).
-    Comments are not kept."""
+    The layout keeps no comments: a file with comments is left as it is (exit 1) unless
+    --drop-comments is given."""
     use_local(ctx, True)
-    changed = []
+    changed, kept = [], []
     for path in files:
         text = path.read_text(encoding="utf-8")
         with reporting():
             formatted = mbflow.embedded.canonical(text)
-        if formatted != text:
-            changed.append(path)
-            if not check_only:
-                path.write_text(formatted, encoding="utf-8")
+        if formatted == text:
+            continue
+        if has_comments(text) and not drop_comments and not check_only:
+            kept.append(path)
+            continue
+        changed.append(path)
+        if not check_only:
+            path.write_text(formatted, encoding="utf-8")
     for path in changed:
         err.print(f"{'would reformat' if check_only else 'reformatted'} {path}", highlight=False)
-    if check_only and changed:
+    for path in kept:
+        err.print(f"left {path} as it is: it has comments, which the canonical layout drops "
+                  "(--drop-comments rewrites it anyway)", highlight=False)
+    if (check_only and changed) or kept:
         raise typer.Exit(Exit.FAILED)
+
+
+def has_comments(text: str) -> bool:
+    """Whether the YAML text has a comment: a ``#`` that begins a line's rest outside any
+    scalar (PyYAML's scanner skips comments, so a ``#`` no token covers is one)."""
+    covered: list[tuple[int, int]] = []
+    try:
+        for token in yaml.scan(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            if isinstance(token, yaml.ScalarToken):
+                covered.append((token.start_mark.index, token.end_mark.index))
+    except yaml.YAMLError:
+        return "#" in text  # not YAML the scanner reads: say so rather than lose what may be comments
+    spans = iter(sorted(covered))
+    span = next(spans, None)
+    for index, char in enumerate(text):
+        while span is not None and span[1] <= index:
+            span = next(spans, None)
+        if char == "#" and (index == 0 or text[index - 1] in " \t\n") and not (span and span[0] <= index):
+            return True
+    return False
 
 
 def import_(

@@ -102,6 +102,24 @@ def test_fmt_rewrites_a_file_canonically_and_check_says_so(tmp_path: Path) -> No
     assert cli("fmt", "--check", str(path)).returncode == 0
 
 
+def test_fmt_leaves_a_file_with_comments_unless_told_to_drop_them(tmp_path: Path) -> None:
+    path = tmp_path / "noted.yaml"
+    original = ("kind: Workflow\napiVersion: mbflow/v1\nmetadata: {name: noted}  # the CRM sync\n"
+                "spec:\n  nodes:\n  - {type: transform, id: a, config: {mapping: {tag: '#not-a-comment'}}}\n")
+    path.write_text(original)
+    kept = cli("fmt", str(path))
+    assert kept.returncode == 1 and "has comments" in kept.stderr
+    assert path.read_text() == original
+    assert cli("fmt", "--check", str(path)).returncode == 1  # it would still change
+    done = cli("fmt", "--drop-comments", str(path))
+    assert done.returncode == 0 and "reformatted" in done.stderr
+    assert "# the CRM sync" not in path.read_text() and "#not-a-comment" in path.read_text()
+    hashed = tmp_path / "hashed.yaml"  # a '#' inside values is no comment: formatted as usual
+    hashed.write_text("kind: Workflow\napiVersion: mbflow/v1\nmetadata: {name: hashed}\n"
+                      "spec:\n  nodes:\n  - {type: transform, id: a, config: {mapping: {tag: 'a #b', u: x#y}}}\n")
+    assert cli("fmt", str(hashed)).returncode == 0
+
+
 def test_import_list_export_diff_rollback(server: ServerProcess, tmp_path: Path) -> None:
     name = unique("cli")
     first, second = tmp_path / "v1.yaml", tmp_path / "v2.yaml"
