@@ -131,7 +131,17 @@ def test_nodes_are_added_from_a_nodes_plus_and_from_the_palette_by_keyboard(page
     page.keyboard.press("Enter")
     page.get_by_test_id("node-transform").wait_for()
     wait_for_yaml(page, r"\{from: log, to: transform\}")
-    # Added past the edge of the view, it was brought into view.
+    # Added past the edge of the view, it is brought into view (the view pans there, animated:
+    # waited for until the node's right edge is inside the canvas, then checked still).
+    page.wait_for_function(
+        """() => {
+            const canvas = document.querySelector('[data-testid=canvas]').getBoundingClientRect();
+            const node = document.querySelector('[data-testid=node-transform]').getBoundingClientRect();
+            return node.right <= canvas.right + 1;
+        }""",
+        timeout=WAIT_MS,
+    )
+    wait_until_still(page, "transform")
     canvas = box_of(page, "canvas")
     added = box_of(page, "node-transform")
     assert added["x"] + added["width"] <= canvas["x"] + canvas["width"] + 1
