@@ -81,8 +81,11 @@ export function ExpressionAssist({ context, children }: { context: Record<string
     const next = applyCompletion(field.value, result, result.items[index]);
     typeInto(field, next.text);
     const el = field;
+    // The caret goes after the completion at once, so keys typed next land there; once React
+    // has rendered, again only if nothing was typed since (a later key must not be overtaken).
+    el.setSelectionRange(next.caret, next.caret);
     requestAnimationFrame(() => {
-      el.setSelectionRange(next.caret, next.caret);
+      if (el.value === next.text) el.setSelectionRange(next.caret, next.caret);
       refresh(el, true);
     });
   };
@@ -99,8 +102,10 @@ export function ExpressionAssist({ context, children }: { context: Record<string
     const next = target.value.slice(0, from) + text + target.value.slice(to);
     typeInto(target, next);
     target.focus();
+    const caret = from + text.length;
+    target.setSelectionRange(caret, caret);
     requestAnimationFrame(() => {
-      target.setSelectionRange(from + text.length, from + text.length);
+      if (target.value === next) target.setSelectionRange(caret, caret);
       if (isField(target)) refresh(target);
     });
   };
