@@ -8,6 +8,7 @@ from typing import Any
 
 import httpcore
 import httpx
+from httpcore._sync.interfaces import ConnectionInterface
 
 from executions.executors.base import Executor, NodeContext, NodeTimeout, PermanentError, RetryableError
 from executions.executors.registry import executor
@@ -21,7 +22,7 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 
 DEFAULT_TIMEOUT = 30.0
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
-_TRANSPORT = httpx.HTTPTransport(retries=0, limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
 
 
 class _NoCookieJar(CookieJar):
@@ -54,8 +55,66 @@ class _CheckedBackend(httpcore.SyncBackend):
         raise failure or httpcore.ConnectError(f"No address to connect to for {host}.")
 
 
-# httpx takes no network backend of its own choosing; its pool does.
-_TRANSPORT._pool._network_backend = _CheckedBackend()
+class _Pool(httpcore.ConnectionPool):
+    """httpcore's pool (1.0.x), less a race that closed connections in use.
+
+    httpcore hands a pooled connection to a waiting request under the pool's lock, but the
+    connection stays idle until the request's own thread starts sending on it. Meanwhile another
+    thread's pass over the pool (every request start and end makes one) could take it for a
+    surplus idle connection - its count of idle connections counted every connection, so past
+    ``max_keepalive_connections`` connections in the pool every idle one was surplus - or for an
+    expired one, and close it outside the lock: when the request's thread had started on it by
+    then, its send or receive met a closed socket (``[Errno 9] Bad file descriptor``), or it
+    waited on the closed socket for its whole timeout. Under 100 concurrent calls to one local
+    server (tests/executions/test_http_pool.py) some 15% of the closes hit a connection handed to
+    a request and about one call in 4,000 failed so. Here a connection handed to a request that
+    has not given it back is never closed nor handed to a second one, and only idle connections
+    count as idle. HTTP/1.1 only (the transport does not enable HTTP/2, whose connections serve
+    several requests at once)."""
+
+    def _assign_requests_to_connections(self) -> list[ConnectionInterface]:
+        closing: list[ConnectionInterface] = []
+        taken = {id(request.connection) for request in self._requests if request.connection is not None}
+        idle = sum(1 for connection in self._connections if id(connection) not in taken and connection.is_idle())
+        for connection in list(self._connections):
+            if connection.is_closed():
+                self._connections.remove(connection)
+            elif id(connection) in taken:
+                continue
+            elif connection.has_expired() or (connection.is_idle() and idle > self._max_keepalive_connections):
+                idle -= connection.is_idle()
+                self._connections.remove(connection)
+                closing.append(connection)
+        for pool_request in [request for request in self._requests if request.is_queued()]:
+            origin = pool_request.request.url.origin
+            free = [connection for connection in self._connections if id(connection) not in taken]
+            available = [connection for connection in free
+                         if connection.can_handle_request(origin) and connection.is_available()]
+            if available:
+                connection = available[0]
+            elif len(self._connections) < self._max_connections:
+                connection = self.create_connection(origin)
+                self._connections.append(connection)
+            elif idle_ones := [connection for connection in free if connection.is_idle()]:
+                self._connections.remove(idle_ones[0])
+                closing.append(idle_ones[0])
+                connection = self.create_connection(origin)
+                self._connections.append(connection)
+            else:
+                continue  # waits for a connection to come back
+            pool_request.assign_to_connection(connection)
+            taken.add(id(connection))
+        return closing
+
+
+_TRANSPORT = httpx.HTTPTransport(retries=0, limits=_LIMITS)
+# httpx takes no network backend of its own choosing, nor a pool class; its pool is replaced by
+# one of the same settings that connects through the guard.
+_TRANSPORT._pool = _Pool(
+    ssl_context=_TRANSPORT._pool._ssl_context, max_connections=_LIMITS.max_connections,
+    max_keepalive_connections=_LIMITS.max_keepalive_connections, keepalive_expiry=_LIMITS.keepalive_expiry,
+    retries=0, network_backend=_CheckedBackend(),
+)
 
 # One pooled client for every outbound call of this process (http and llm nodes): it keeps
 # connections alive and builds its TLS context once, not per call.
