@@ -7,6 +7,7 @@
 import { createContext, memo, useContext, useEffect, useRef, useState, type ReactNode, type UIEvent } from "react";
 import { ChevronDown, ChevronRight, Plus, Trash2 } from "lucide-react";
 import type { JsonSchema } from "../api/types";
+import "./schemaForm.css";
 
 export type FieldPath = (string | number)[];
 export type OnFieldChange = (path: FieldPath, value: unknown) => void;
@@ -17,10 +18,20 @@ interface FormProps {
   onChange: OnFieldChange;
   path?: FieldPath;
   nodeIds?: string[];
+  /** Messages to show at their fields, by dotted path (`email`, `address.city`). */
+  errors?: Record<string, string>;
 }
 
 /** The schema the `$ref`s point into (pydantic puts shared parts under `$defs`). */
 const RootSchema = createContext<JsonSchema>({});
+
+/** The form's field errors, by dotted path. */
+const FieldErrors = createContext<Record<string, string>>({});
+
+/** What a field's control carries when its field has an error: marked invalid, described by the message. */
+function invalidProps(error: string | undefined, id: string): { "aria-invalid"?: true; "aria-describedby"?: string } {
+  return error ? { "aria-invalid": true, "aria-describedby": `${id}-error` } : {};
+}
 
 /** Follows `$ref` and single-item `allOf`, keeping the outer title/description/default. */
 export function resolveSchema(schema: JsonSchema, root: JsonSchema, depth = 0): JsonSchema {
@@ -193,6 +204,7 @@ function TextInput(props: {
   placeholder?: string;
   multiline?: boolean;
   ariaLabel?: string;
+  invalid?: { "aria-invalid"?: true; "aria-describedby"?: string };
 }) {
   const mirror = useRef<HTMLDivElement>(null);
   const sync = (el: HTMLInputElement | HTMLTextAreaElement) => {
@@ -205,6 +217,7 @@ function TextInput(props: {
     id: props.id,
     "data-testid": props.testId,
     "aria-label": props.ariaLabel,
+    ...props.invalid,
     spellCheck: props.highlight ? false : undefined,
     placeholder,
     value: props.value,
@@ -241,21 +254,36 @@ function label(name: string | number, schema: JsonSchema): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-function Field(props: { name: string | number; schema: JsonSchema; required?: boolean; children: ReactNode; htmlFor?: string; inline?: boolean }) {
+function Field(props: {
+  name: string | number;
+  schema: JsonSchema;
+  required?: boolean;
+  children: ReactNode;
+  htmlFor?: string;
+  inline?: boolean;
+  /** The field's dotted path: its error, when the form has one for it, shows under it. */
+  errorKey?: string;
+}) {
+  const error = useContext(FieldErrors)[props.errorKey ?? ""];
   return (
-    <div className={`field ${props.inline ? "field-inline" : ""}`}>
+    <div className={`field ${props.inline ? "field-inline" : ""} ${error ? "has-error" : ""}`} data-field={props.errorKey}>
       <label htmlFor={props.htmlFor}>
         {label(props.name, props.schema)}
         {props.required && <span className="required">*</span>}
       </label>
       {props.children}
+      {error && (
+        <div className="field-error" id={`${props.htmlFor ?? `f-${props.errorKey}`}-error`} role="alert" data-testid={`field-error-${props.errorKey}`}>
+          {error}
+        </div>
+      )}
       {props.schema.description && <div className="hint">{props.schema.description}</div>}
     </div>
   );
 }
 
 /** A JSON text area for values the form cannot shape (unions, free objects). */
-function JsonField(props: { value: unknown; onChange: (v: unknown) => void; id: string; testId: string }) {
+function JsonField(props: { value: unknown; onChange: (v: unknown) => void; id: string; testId: string; invalid?: { "aria-invalid"?: true; "aria-describedby"?: string } }) {
   const [text, setText] = useState(() => (props.value === undefined ? "" : JSON.stringify(props.value, null, 2)));
   const [error, setError] = useState("");
   useEffect(() => {
@@ -266,6 +294,7 @@ function JsonField(props: { value: unknown; onChange: (v: unknown) => void; id: 
       <textarea
         id={props.id}
         data-testid={props.testId}
+        {...props.invalid}
         className="mono"
         rows={Math.min(8, Math.max(2, text.split("\n").length))}
         value={text}
@@ -376,12 +405,14 @@ function UnionField({ union, name, value, path, onChange, required, nodeIds }: O
   const object = value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   const tag = object ? JSON.stringify(object[union.key]) : undefined;
   const current = union.variants.find((v) => JSON.stringify(v.tag) === tag);
+  const invalid = invalidProps(useContext(FieldErrors)[path.join(".")], id);
   return (
     <div className="union-field">
-      <Field name={name} schema={union.schema} required={required} htmlFor={id}>
+      <Field name={name} schema={union.schema} required={required} htmlFor={id} errorKey={path.join(".")}>
         <select
           id={id}
           data-testid={testId}
+          {...invalid}
           value={current ? JSON.stringify(current.tag) : ""}
           // Another variant's fields do not fit the new one, so a switch starts from just the tag.
           onChange={(e) => onChange(path, e.target.value ? { [union.key]: JSON.parse(e.target.value) } : undefined)}
@@ -409,19 +440,22 @@ function UnionField({ union, name, value, path, onChange, required, nodeIds }: O
 
 function SchemaValue({ name, schema: given, value, path, onChange, required, nodeIds }: ValueProps) {
   const root = useContext(RootSchema);
+  const errors = useContext(FieldErrors);
   const union = taggedUnion(given, root);
   if (union) return <UnionField union={union} name={name} value={value} path={path} onChange={onChange} required={required} nodeIds={nodeIds} />;
   const schema = narrowSchema(given, root, value);
   const coerceKinds = schema["x-coerce"] as string[] | undefined;
   const id = `f-${path.join("-")}`;
   const testId = `field-${path.join(".")}`;
+  const errorKey = path.join(".");
+  const invalid = invalidProps(errors[errorKey], id);
   const set = (v: unknown) => onChange(path, typeof v === "string" && coerceKinds ? coerce(v, coerceKinds) : v);
   const kind = schema.enum ? "enum" : typeOf(schema);
 
   if (schema.format === "node-id" && nodeIds) {
     return (
-      <Field name={name} schema={schema} required={required} htmlFor={id}>
-        <select id={id} data-testid={testId} value={String(value ?? "")} onChange={(e) => set(e.target.value || undefined)}>
+      <Field name={name} schema={schema} required={required} htmlFor={id} errorKey={errorKey}>
+        <select id={id} data-testid={testId} {...invalid} value={String(value ?? "")} onChange={(e) => set(e.target.value || undefined)}>
           <option value="">—</option>
           {nodeIds.map((n) => (
             <option key={n}>{n}</option>
@@ -434,10 +468,11 @@ function SchemaValue({ name, schema: given, value, path, onChange, required, nod
   switch (kind) {
     case "enum":
       return (
-        <Field name={name} schema={schema} required={required} htmlFor={id}>
+        <Field name={name} schema={schema} required={required} htmlFor={id} errorKey={errorKey}>
           <select
             id={id}
             data-testid={testId}
+            {...invalid}
             value={value === undefined ? "" : JSON.stringify(value)}
             onChange={(e) => set(e.target.value ? JSON.parse(e.target.value) : undefined)}
           >
@@ -452,10 +487,11 @@ function SchemaValue({ name, schema: given, value, path, onChange, required, nod
       );
     case "boolean":
       return (
-        <Field name={name} schema={schema} required={required} htmlFor={id} inline>
+        <Field name={name} schema={schema} required={required} htmlFor={id} errorKey={errorKey} inline>
           <select
             id={id}
             data-testid={testId}
+            {...invalid}
             value={value === undefined ? "" : String(value)}
             onChange={(e) => set(e.target.value === "" ? undefined : e.target.value === "true")}
           >
@@ -470,16 +506,17 @@ function SchemaValue({ name, schema: given, value, path, onChange, required, nod
       if (typeof value === "string") {
         // An expression where a number is expected: keep it editable as text.
         return (
-          <Field name={name} schema={schema} required={required} htmlFor={id}>
-            <TextInput id={id} testId={testId} highlight value={value} onChange={(v) => set(v === "" ? undefined : v)} />
+          <Field name={name} schema={schema} required={required} htmlFor={id} errorKey={errorKey}>
+            <TextInput id={id} testId={testId} invalid={invalid} highlight value={value} onChange={(v) => set(v === "" ? undefined : v)} />
           </Field>
         );
       }
       return (
-        <Field name={name} schema={schema} required={required} htmlFor={id}>
+        <Field name={name} schema={schema} required={required} htmlFor={id} errorKey={errorKey}>
           <input
             id={id}
             data-testid={testId}
+            {...invalid}
             type="number"
             step={kind === "integer" ? 1 : "any"}
             min={schema.minimum}
@@ -498,10 +535,11 @@ function SchemaValue({ name, schema: given, value, path, onChange, required, nod
       const text = value === undefined || value === null ? "" : typeof value === "string" ? value : JSON.stringify(value);
       const multiline = /^(prompt|system|message|body|template|script|content|text|description)$/.test(String(name)) || text.includes("\n");
       return (
-        <Field name={name} schema={schema} required={required} htmlFor={id}>
+        <Field name={name} schema={schema} required={required} htmlFor={id} errorKey={errorKey}>
           <TextInput
             id={id}
             testId={testId}
+            invalid={invalid}
             multiline={multiline}
             highlight={isExpressionField(schema, text)}
             placeholder={isExpressionField(schema, "") ? undefined : multiline ? (schema.default != null ? String(schema.default) : "") : placeholderOf(schema)}
@@ -518,11 +556,11 @@ function SchemaValue({ name, schema: given, value, path, onChange, required, nod
         const valueSchema: JsonSchema = typeof extra === "object" ? extra : {};
         const simple = ["string", "any"].includes(typeOf(valueSchema)) || typeof extra !== "object";
         return (
-          <Field name={name} schema={schema} required={required}>
+          <Field name={name} schema={schema} required={required} errorKey={errorKey}>
             {simple && (value === undefined || (typeof value === "object" && !Array.isArray(value))) ? (
               <KeyValueField value={value} valueSchema={valueSchema} onChange={set} testId={testId} />
             ) : (
-              <JsonField value={value} onChange={set} id={id} testId={testId} />
+              <JsonField value={value} onChange={set} id={id} testId={testId} invalid={invalid} />
             )}
           </Field>
         );
@@ -561,7 +599,7 @@ function SchemaValue({ name, schema: given, value, path, onChange, required, nod
       }
       if (["string", "integer", "number", "enum"].includes(itemKind)) {
         return (
-          <Field name={name} schema={schema} required={required}>
+          <Field name={name} schema={schema} required={required} errorKey={errorKey}>
             <div className="list-field" data-testid={testId}>
               {items.map((item, i) => (
                 <div className="kv-row" key={i}>
@@ -587,22 +625,22 @@ function SchemaValue({ name, schema: given, value, path, onChange, required, nod
         );
       }
       return (
-        <Field name={name} schema={schema} required={required} htmlFor={id}>
-          <JsonField value={value} onChange={set} id={id} testId={testId} />
+        <Field name={name} schema={schema} required={required} htmlFor={id} errorKey={errorKey}>
+          <JsonField value={value} onChange={set} id={id} testId={testId} invalid={invalid} />
         </Field>
       );
     }
     default:
       if (typeof value === "string" || value === undefined) {
         return (
-          <Field name={name} schema={schema} required={required} htmlFor={id}>
-            <TextInput id={id} testId={testId} highlight value={String(value ?? "")} onChange={(v) => set(v === "" ? undefined : v)} />
+          <Field name={name} schema={schema} required={required} htmlFor={id} errorKey={errorKey}>
+            <TextInput id={id} testId={testId} invalid={invalid} highlight value={String(value ?? "")} onChange={(v) => set(v === "" ? undefined : v)} />
           </Field>
         );
       }
       return (
-        <Field name={name} schema={schema} required={required} htmlFor={id}>
-          <JsonField value={value} onChange={set} id={id} testId={testId} />
+        <Field name={name} schema={schema} required={required} htmlFor={id} errorKey={errorKey}>
+          <JsonField value={value} onChange={set} id={id} testId={testId} invalid={invalid} />
         </Field>
       );
   }
@@ -638,11 +676,15 @@ function Properties({ schema: given, value, path = [], onChange, nodeIds, omit }
   );
 }
 
-/** The generated form for one object schema. */
+const NO_ERRORS: Record<string, string> = {};
+
+/** The generated form for one object schema; `errors` show at their fields (red outline, message under it). */
 export const SchemaForm = memo(function SchemaForm(props: FormProps) {
   return (
     <RootSchema.Provider value={props.schema}>
-      <SchemaFormBody {...props} schema={resolveSchema(props.schema, props.schema)} />
+      <FieldErrors.Provider value={props.errors ?? NO_ERRORS}>
+        <SchemaFormBody {...props} schema={resolveSchema(props.schema, props.schema)} />
+      </FieldErrors.Provider>
     </RootSchema.Provider>
   );
 });

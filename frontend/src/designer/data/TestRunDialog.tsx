@@ -5,7 +5,7 @@
  * (POST /executions/adhoc with the node's pinned data): nothing is saved, no version is made.
  * The input: a form from `spec.input_schema`, else a JSON editor remembering the last input.
  */
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { Play } from "lucide-react";
 import { useParams } from "react-router-dom";
 import { api, ApiError } from "../../api/client";
@@ -17,6 +17,7 @@ import { SchemaForm, type FieldPath } from "../SchemaForm";
 import { useDesigner, useDesignerStoreApi } from "../store";
 import { startTestRun } from "./api";
 import { useDataStore } from "./runData";
+import { inputErrorsFromServer, missingInputs } from "./runInput";
 import { loadLastInput, loadPinned, saveLastInput, workflowKey } from "./storage";
 
 function setPath(target: Record<string, unknown>, path: FieldPath, value: unknown): Record<string, unknown> {
@@ -45,6 +46,16 @@ export function TestRunDialog({ workflowId, onClose }: { workflowId?: string | n
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
   const pinnedCount = Object.keys(loadPinned(key)).length;
+  const formRef = useRef<HTMLDivElement>(null);
+  // Bumped when a check flags fields: the first flagged field then takes the focus.
+  const [flagged, setFlagged] = useState(0);
+  useEffect(() => {
+    if (flagged) formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+  }, [flagged]);
+  const fieldErrors = useMemo(
+    () => Object.fromEntries(Object.entries(errors).filter(([field]) => field !== "form" && field !== "json")),
+    [errors],
+  );
 
   const start = async () => {
     let data: unknown = input;
@@ -57,9 +68,10 @@ export function TestRunDialog({ workflowId, onClose }: { workflowId?: string | n
       }
       saveLastInput(key, json);
     } else {
-      const missing = (schema?.required ?? []).filter((field) => input[field] === undefined || input[field] === "");
-      if (missing.length) {
-        setErrors(Object.fromEntries(missing.map((field) => [field, "Required by the workflow's input_schema."])));
+      const missing = missingInputs(schema, input);
+      if (Object.keys(missing).length) {
+        setErrors(missing);
+        setFlagged((n) => n + 1);
         return;
       }
       saveLastInput(key, JSON.stringify(input));
@@ -75,6 +87,11 @@ export function TestRunDialog({ workflowId, onClose }: { workflowId?: string | n
       toast.info(`${draft ? "Test run" : "Execution"} ${execution.id.slice(0, 8)} started`);
       onClose();
     } catch (error) {
+      if (hasFields && error instanceof ApiError && error.code === "invalid_input") {
+        setErrors(inputErrorsFromServer(error.details, error.message));
+        setFlagged((n) => n + 1);
+        return;
+      }
       if (error instanceof ApiError && error.details.fields) {
         const fields = error.details.fields as Record<string, string[]>;
         setErrors(Object.fromEntries(Object.entries(fields).map(([field, messages]) => [field === "input" ? "json" : field, messages.join(" ")])));
@@ -108,16 +125,25 @@ export function TestRunDialog({ workflowId, onClose }: { workflowId?: string | n
         </p>
       )}
       {hasFields && schema ? (
-        <>
-          <SchemaForm schema={schema} value={input} onChange={(path, value) => setInput((current) => setPath(current, path, value))} />
-          {Object.entries(errors)
-            .filter(([field]) => field !== "form" && field !== "json")
-            .map(([field, message]) => (
-              <div className="field-error" key={field} data-testid={`run-error-${field}`}>
-                {field}: {message}
-              </div>
-            ))}
-        </>
+        <div ref={formRef} data-testid="run-input-form">
+          <SchemaForm
+            schema={schema}
+            value={input}
+            errors={fieldErrors}
+            onChange={(path, value) => {
+              setInput((current) => setPath(current, path, value));
+              // A flagged field given a value is no longer flagged.
+              const key = path.join(".");
+              if (errors[key] && value !== undefined && value !== "") {
+                setErrors((current) => {
+                  const next = { ...current };
+                  delete next[key];
+                  return next;
+                });
+              }
+            }}
+          />
+        </div>
       ) : (
         <div className="field">
           <label htmlFor="run-input-json">Input (JSON)</label>
