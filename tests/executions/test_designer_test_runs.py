@@ -91,3 +91,30 @@ def test_bad_test_runs_name_the_field(embedded: object, editor: APIClient, http_
     assert "pinned.ghost" in _error(editor.post(ADHOC, {"yaml": flow, "pinned": {"ghost": 1}},
                                                 format="json"))["details"]["fields"]
     assert "pinned" in _error(editor.post(ADHOC, {"yaml": flow, "pinned": [1]}, format="json"))["details"]["fields"]
+
+
+def test_pinned_data_stored_with_the_workflow_is_used_by_test_runs_only(embedded: object, editor: APIClient,
+                                                                        store: Store, run: Run,
+                                                                        http_server: LocalServer) -> None:
+    """The designer keeps pinned data on the server (PUT /workflows/{id}/pinned) and sends it with
+    its test runs; the workflow's production runs never read it and call out as always."""
+    http_server.answer("GET", "/crm-user", (200, {"name": "live"}))
+    http_server.answer("POST", "/notify", (200, {"ok": True}))
+    workflow = store(_flow(http_server))
+    pinned = {"http": {"status": 200, "body": {"name": "pinned"}}}
+    saved = editor.put(f"/api/v1/workflows/{workflow['id']}/pinned", {"nodes": pinned}, format="json")
+    assert saved.status_code == 200, saved.json()
+    before = http_server.hits["/crm-user"]
+
+    production = run("signup-flow", {"user": 1})
+    assert production["status"] == "succeeded"
+    assert steps(production)["shape"]["output"]["name"] == "LIVE"
+    assert steps(production)["http"].get("reused_from") != "pinned"
+    assert http_server.hits["/crm-user"] == before + 1
+
+    # The designer's test run sends what it read from the server: the pinned node makes no call.
+    kept = editor.get(f"/api/v1/workflows/{workflow['id']}/pinned").json()["nodes"]
+    test = editor.post(ADHOC, {"yaml": _flow(http_server), "input": {"user": 2}, "pinned": kept, "wait": 20},
+                       format="json").json()
+    assert test["status"] == "succeeded" and steps(test)["shape"]["output"]["name"] == "PINNED"
+    assert http_server.hits["/crm-user"] == before + 1

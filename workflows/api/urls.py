@@ -20,6 +20,8 @@ urlpatterns = [
     re_path(r"^workflows/(?P<ref>[^/]+)/export" + S, views_workflows.ExportView.as_view()),
     re_path(r"^workflows/(?P<ref>[^/]+)/client" + S, views_client.WorkflowClientView.as_view()),
     re_path(r"^workflows/(?P<ref>[^/]+)/draft" + S, views_drafts.DraftView.as_view()),
+    re_path(r"^workflows/(?P<ref>[^/]+)/pinned" + S, views_drafts.PinnedView.as_view()),
+    re_path(r"^drafts/new" + S, views_drafts.CanvasDraftView.as_view()),
     re_path(r"^node-types" + S, views_catalog.NodeTypeListView.as_view()),
     re_path(r"^node-types/(?P<type_name>[^/]+)" + S, views_catalog.NodeTypeDetailView.as_view()),
     path("schema/workflow.json", views_catalog.WorkflowSchemaView.as_view()),

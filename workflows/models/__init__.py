@@ -1,11 +1,11 @@
 from workflows.models.contexts import PendingContext
-from workflows.models.drafts import WorkflowDraft
+from workflows.models.drafts import CanvasDraft, PinnedData, WorkflowDraft
 from workflows.models.keys import ApiKey
 from workflows.models.templates import Template
 from workflows.models.tenants import Membership, Role, Tenant
 from workflows.models.workflows import Workflow, WorkflowVersion
 
 __all__ = [
-    "ApiKey", "Membership", "PendingContext", "Role", "Template", "Tenant", "Workflow", "WorkflowDraft",
-    "WorkflowVersion",
+    "ApiKey", "CanvasDraft", "Membership", "PendingContext", "PinnedData", "Role", "Template", "Tenant", "Workflow",
+    "WorkflowDraft", "WorkflowVersion",
 ]
