@@ -111,6 +111,7 @@ class Plan:
     # The compensation steps off the main path (no inbound edge): they run only to compensate.
     # One that an edge also reaches runs then as any node, or else to compensate.
     compensation_nodes: frozenset[str] = frozenset()
+    limited: tuple[NodePlan, ...] = ()  # the nodes with a concurrency or rate limit
 
     @property
     def name(self) -> str:
@@ -230,7 +231,8 @@ def compile_plan(spec: WorkflowSpec, version: int | None = None) -> Plan:
                          for step in spec.spec.compensation if step.node in node_map)
     return Plan(spec=spec, nodes=nodes, order=tuple(order), uses_secrets="secrets" in text, version=version,
                 fallback_for={key: tuple(value) for key, value in fallback_for.items()}, compensation=compensation,
-                compensation_nodes=frozenset(step.node for step in compensation if not nodes[step.node].inbound))
+                compensation_nodes=frozenset(step.node for step in compensation if not nodes[step.node].inbound),
+                limited=tuple(node for node in nodes.values() if node.limit is not None))
 
 
 @lru_cache(maxsize=512)

@@ -103,6 +103,8 @@ class Step:
     _revisit: bool = False
     # Holders of each limit this step started (+1) or ended (-1): the rows show them at commit.
     _limit_delta: Counter[str] = field(default_factory=Counter)
+    # The limit rows this step locked and read (once each, see ``limits.LimitBook``).
+    _limits: limits.LimitBook | None = None
     # Offloaded outputs read back in this step, by storage key.
     _payloads: dict[str, Any] = field(default_factory=dict)
 
@@ -620,7 +622,10 @@ class Step:
         current = self.state.nodes[node.id]
         key = node.limit.key(self.journal.execution.tenant_id)
         promised = current.status == "pending" and current.limit_key == key and current.scheduled_at is not None
-        decision = limits.decide(node.limit, key, running_here=self._limit_delta[key], promised=promised)
+        book = self._limit_book()
+        if key not in book:
+            book.lock(self._limit_keys(key))
+        decision = book.decide(node.limit, key, running_here=self._limit_delta[key], promised=promised)
         if decision.verdict == "go":
             return True
         if decision.verdict == "wait":
@@ -633,6 +638,21 @@ class Step:
         self.append("node.scheduled", node.id, {"scheduled_at": eta.isoformat(), "limit": key})
         self.dispatch(Dispatch("node", str(self.journal.execution.pk), node.id, attempt, eta, queue))
         return False
+
+    def _limit_book(self) -> limits.LimitBook:
+        if self._limits is None:
+            self._limits = limits.LimitBook()
+            self.journal.before_flush.append(self._limits.write)
+        return self._limits
+
+    def _limit_keys(self, key: str) -> set[str]:
+        """``key`` and the limits of the other nodes this step may start (those not started
+        yet, or waiting for their limit): locked together, in one round trip, the first time the
+        step decides on a limit."""
+        tenant_id = self.journal.execution.tenant_id
+        nodes = self.state.nodes
+        return {key} | {node.limit.key(tenant_id) for node in self.plan.limited
+                        if nodes[node.id].status in ("pending", "waiting")}
 
     def holding(self, node: NodePlan) -> dict[str, Any]:
         """What a ``node.started`` event says of the limit the attempt now holds."""

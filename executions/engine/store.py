@@ -76,6 +76,8 @@ class Journal:
         self.events: list[Event] = []
         self._dirty_nodes: set[str] = set()
         self.after_commit: list[Callable[[], None]] = []
+        # Writes a step keeps until its events are written (a rate limit's starts), in its transaction.
+        self.before_flush: list[Callable[[], None]] = []
 
     @property
     def tenant_id(self) -> Any:
@@ -93,6 +95,9 @@ class Journal:
         return event
 
     def flush(self) -> None:
+        for write in self.before_flush:
+            write()
+        self.before_flush.clear()
         if not self.events:
             return
         execution = self.execution

@@ -1,14 +1,16 @@
 """Circuit breakers in Redis: one state per breaker, shared by every web and worker process.
 
 Each breaker is one JSON value at ``<prefix>:state:<tenant>:<key>``, with a set of the tenant's
-keys at ``<prefix>:index:<tenant>`` for listing. A change is an optimistic transaction: WATCH the
-breaker, read it, run the engine's pure state machine (``decide_admission`` / ``decide_outcome``),
-and write the result in MULTI/EXEC; when another process changed the breaker in between, EXEC
-fails and the decision is made again on the new state. So two processes can never both take the
-last probe slot, nor both count from the same state. A Lua script would do it in one round trip,
-but it would be a second copy of the rules in another language; contention is per breaker (only
-calls of one service race), and admitting a call to a closed or still-open breaker, the common
-case, is a single GET with no transaction at all.
+keys at ``<prefix>:index:<tenant>`` for listing. A change is an optimistic compare-and-set: run
+the engine's pure state machine (``decide_admission`` / ``decide_outcome``) on the breaker as
+last read, and write the result with a small script that writes only while the stored value is
+still the one read (and returns the newer value otherwise, to decide again on). So two processes
+can never both take the last probe slot, nor both count from the same state. The script knows
+nothing of the rules, which stay in one place (Python); it only makes "still the same? then
+write" one step. An attempt's outcome is decided on the state its admission read (kept per
+thread for the next ``record`` of that breaker): admitting a call to a closed breaker is one
+GET, counting its outcome one script call, two round trips per call (and one more only when
+another process changed the breaker between).
 
 Time is this process's clock (``time.time``): processes on one machine agree on it; across hosts
 a skew shifts ``recovery_timeout`` by that much. A breaker nobody has called for
@@ -18,6 +20,7 @@ a skew shifts ``recovery_timeout`` by that much. A breaker nobody has called for
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -38,6 +41,22 @@ T = TypeVar("T")
 Decide = Callable[[BreakerState | None, float], tuple[T, BreakerState | None]]
 
 IDLE_SECONDS = 7 * 24 * 3600
+
+# KEYS: the breaker's state, the tenant's index. ARGV: the value read ('' when there was none),
+# the new value, its time to live, the breaker's key (the index member). Returns {1} once
+# written, else {0, the value now stored} ({0} when there is none).
+COMPARE_AND_SET = """
+local current = redis.call('GET', KEYS[1])
+if (current or '') ~= ARGV[1] then
+  if current then return {0, current} end
+  return {0}
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[4])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return {1}
+"""
+_UNREAD = object()
 
 
 def encode(state: BreakerState) -> str:
@@ -61,6 +80,16 @@ class RedisBreakerStore:
         self._prefix = prefix
         self._clock = clock
         self._idle = idle_seconds
+        self._compare_and_set = self._redis.register_script(COMPARE_AND_SET)
+        # Per thread: the value each breaker had when this thread last admitted a call through
+        # it (or wrote it), for the outcome of that call to be counted from.
+        self._seen = threading.local()
+
+    def _seen_values(self) -> dict[str, bytes | None]:
+        values: dict[str, bytes | None] | None = getattr(self._seen, "values", None)
+        if values is None:
+            values = self._seen.values = {}
+        return values
 
     def _state_key(self, tenant: str, key: str) -> str:
         return f"{self._prefix}:state:{tenant}:{key}"
@@ -70,17 +99,21 @@ class RedisBreakerStore:
 
     def admit(self, tenant_id: Any, key: str, policy: CircuitBreaker) -> Admission:
         tenant = str(tenant_id)
+        name = self._state_key(tenant, key)
         # Most admissions change nothing (closed, or open and not yet due): one GET decides them.
-        admission, new = decide_admission(decode(self._redis.get(self._state_key(tenant, key))), key, policy,
-                                          self._clock())
+        raw = self._redis.get(name)
+        self._seen_values()[name] = raw
+        admission, new = decide_admission(decode(raw), key, policy, self._clock())
         if new is None:
             return admission
         return self._change(tenant, key, lambda current, now: decide_admission(current, key, policy, now),
-                            extra_ttl=policy.recovery_timeout)
+                            extra_ttl=policy.recovery_timeout, read=raw)
 
     def record(self, tenant_id: Any, key: str, policy: CircuitBreaker, ok: bool) -> str | None:
-        return self._change(str(tenant_id), key, lambda current, now: decide_outcome(current, key, policy, ok, now),
-                            extra_ttl=policy.recovery_timeout)
+        tenant = str(tenant_id)
+        read = self._seen_values().pop(self._state_key(tenant, key), _UNREAD)
+        return self._change(tenant, key, lambda current, now: decide_outcome(current, key, policy, ok, now),
+                            extra_ttl=policy.recovery_timeout, read=read)
 
     def states(self, tenant_id: Any) -> list[BreakerState]:
         tenant = str(tenant_id)
@@ -103,24 +136,25 @@ class RedisBreakerStore:
 
         return self._change(str(tenant_id), key, closed, extra_ttl=0)
 
-    def _change(self, tenant: str, key: str, decide: Decide[T], *, extra_ttl: float) -> T:
+    def _change(self, tenant: str, key: str, decide: Decide[T], *, extra_ttl: float, read: Any = _UNREAD) -> T:
         """Runs ``decide`` on the breaker's current state and writes what it returns, as one
-        atomic change: when another process writes the breaker between our read and our write,
-        EXEC refuses ours and we decide again on theirs."""
+        atomic change: when another process wrote the breaker since it was read (``read``, the
+        value read already, else one GET now), the write is refused and we decide again on
+        the value it has now."""
         name, index = self._state_key(tenant, key), self._index_key(tenant)
         ttl = self._idle + int(extra_ttl)
-        with self._redis.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(name)
-                    result, new = decide(decode(pipe.get(name)), self._clock())
-                    if new is None:
-                        return result
-                    pipe.multi()
-                    pipe.set(name, encode(new), ex=ttl)
-                    pipe.sadd(index, key)
-                    pipe.expire(index, ttl)
-                    pipe.execute()
+        raw = self._redis.get(name) if read is _UNREAD else read
+        fresh = read is _UNREAD
+        while True:
+            result, new = decide(decode(raw), self._clock())
+            if new is None:
+                if fresh:
                     return result
-                except redis.WatchError:
-                    continue
+                raw, fresh = self._redis.get(name), True  # nothing to write: decided on the value as it is now
+                continue
+            encoded = encode(new)
+            answer = self._compare_and_set(keys=[name, index], args=[raw or b"", encoded, ttl, key])
+            if answer[0] == 1:
+                self._seen_values()[name] = encoded.encode()
+                return result
+            raw, fresh = (answer[1] if len(answer) > 1 else None), True
