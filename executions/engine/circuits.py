@@ -9,6 +9,8 @@ remote service; it must not stop a workflow whose service is fine.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -52,6 +54,22 @@ def admit(ctx: NodeContext) -> Admission | None:
     except Exception:
         logger.warning("Circuit breaker %s: the store is unreachable; the call goes through", plan.key, exc_info=True)
         return None
+
+
+@contextmanager
+def preloaded(tenant_id: Any, plans: Iterable[BreakerPlan | None]) -> Iterator[None]:
+    """A block in which the breakers of ``plans`` were read at once (one round trip), for the
+    admissions of the nodes a step runs inline (see ``RedisBreakerStore.preloaded``); nothing
+    is read when there is no breaker, or the store reads nothing ahead (process memory)."""
+    keys = [plan.key for plan in plans if plan is not None]
+    preload = getattr(breaker_store(), "preloaded", None) if keys else None
+    with ExitStack() as stack:
+        if preload is not None:
+            try:
+                stack.enter_context(preload(tenant_id, keys))
+            except Exception:
+                logger.warning("Circuit breakers: the store is unreachable; each call asks it again", exc_info=True)
+        yield
 
 
 def refusal(ctx: NodeContext, admission: Admission) -> CircuitOpen:

@@ -112,6 +112,7 @@ class Plan:
     # One that an edge also reaches runs then as any node, or else to compensate.
     compensation_nodes: frozenset[str] = frozenset()
     limited: tuple[NodePlan, ...] = ()  # the nodes with a concurrency or rate limit
+    guarded: tuple[NodePlan, ...] = ()  # the light nodes with a circuit breaker (run inline)
 
     @property
     def name(self) -> str:
@@ -232,7 +233,8 @@ def compile_plan(spec: WorkflowSpec, version: int | None = None) -> Plan:
     return Plan(spec=spec, nodes=nodes, order=tuple(order), uses_secrets="secrets" in text, version=version,
                 fallback_for={key: tuple(value) for key, value in fallback_for.items()}, compensation=compensation,
                 compensation_nodes=frozenset(step.node for step in compensation if not nodes[step.node].inbound),
-                limited=tuple(node for node in nodes.values() if node.limit is not None))
+                limited=tuple(node for node in nodes.values() if node.limit is not None),
+                guarded=tuple(node for node in nodes.values() if node.breaker is not None and node.light))
 
 
 @lru_cache(maxsize=512)

@@ -293,6 +293,13 @@ class Step:
         if state.compensation is not None:
             self._compensate_next()
             return
+        guarded = [node.breaker for node in self.plan.guarded if state.nodes[node.id].status == "pending"]
+        with circuits.preloaded(self.journal.tenant_id, guarded):
+            self._advance_pass()
+        self.finish_if_done()
+
+    def _advance_pass(self) -> None:
+        state = self.state
         compensation_nodes = self.plan.compensation_nodes
         self._revisit = True
         while self._revisit:
@@ -316,7 +323,6 @@ class Step:
                     self.append("node.skipped", node_id, {"reason": "no inbound edge was taken"})
                     continue
                 self._start(node)
-        self.finish_if_done()
 
     def _start(self, node: NodePlan) -> None:
         # 1 for a node's first run; after a retry of the execution, the attempt after its last.

@@ -1,0 +1,110 @@
+"""What a run costs the database and Redis, counted (not timed): a chain of light nodes is
+written in a fixed number of statements whatever its length, a node without a policy costs no
+statement and no Redis call for policies it does not have, and a node with a circuit breaker
+and a concurrency limit adds at most one Redis call and no statement per node.
+
+Statements are counted where psycopg sends them (``execute``, each row of ``executemany``, and
+``COPY``, which Django's query log does not see); Redis calls where redis-py sends them (each
+command or script call, and each pipeline as one)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from tests.executions.conftest import Run, Store, doc
+
+# The most a chain of 40 may cost over a chain of 10, in statements and in Redis calls beyond
+# one per guarded node: constant, not per node (0.1 per node would already fail it).
+SLACK = 3
+
+
+def chain(name: str, length: int, policies: str = "") -> str:
+    extra = f", {policies}" if policies else ""
+    nodes = [f"    - {{id: n0, type: transform, config: {{mapping: {{v: \"{{{{ input.v }}}}\"}}}}{extra}}}"]
+    nodes += [f"    - {{id: n{i}, type: transform, config: {{mapping: {{v: \"{{{{ upstream.v + 1 }}}}\"}}}}{extra}}}"
+              for i in range(1, length)]
+    edges = [f"    - {{from: n{i - 1}, to: n{i}}}" for i in range(1, length)]
+    return doc(name, "  nodes:\n" + "\n".join(nodes) + "\n  edges:\n" + "\n".join(edges)
+               + f"\n  output: \"{{{{ nodes.n{length - 1}.output.v }}}}\"\n")
+
+
+@contextmanager
+def counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[str]]]:
+    seen: dict[str, list[str]] = {"sql": [], "redis": []}
+    execute, executemany, copy = psycopg.Cursor.execute, psycopg.Cursor.executemany, psycopg.Cursor.copy
+    command, pipeline = redis.Redis.execute_command, redis.client.Pipeline.execute
+
+    def on_execute(self: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        seen["sql"].append(str(query))
+        return execute(self, query, params, **kwargs)
+
+    def on_executemany(self: Any, query: Any, params_seq: Any, **kwargs: Any) -> Any:
+        params_seq = list(params_seq)
+        seen["sql"].extend([str(query)] * len(params_seq))
+        return executemany(self, query, params_seq, **kwargs)
+
+    def on_copy(self: Any, statement: Any, params: Any = None, **kwargs: Any) -> Any:
+        seen["sql"].append(str(statement))
+        return copy(self, statement, params, **kwargs)
+
+    def on_command(self: Any, *args: Any, **options: Any) -> Any:
+        seen["redis"].append(str(args[0]))
+        return command(self, *args, **options)
+
+    def on_pipeline(self: Any, *args: Any, **kwargs: Any) -> Any:
+        seen["redis"].append("pipeline")
+        return pipeline(self, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(psycopg.Cursor, "execute", on_execute)
+        patch.setattr(psycopg.Cursor, "executemany", on_executemany)
+        patch.setattr(psycopg.Cursor, "copy", on_copy)
+        patch.setattr(redis.Redis, "execute_command", on_command)
+        patch.setattr(redis.client.Pipeline, "execute", on_pipeline)
+        yield seen
+
+
+def cost(run: Run, monkeypatch: pytest.MonkeyPatch, workflow: str) -> dict[str, list[str]]:
+    """What one run of ``workflow`` (light nodes: all in the request's step) sends, once the
+    process has run it twice already (its plan compiled, its caches warm)."""
+    for _ in range(2):
+        assert run(workflow, {"v": 1})["status"] == "succeeded"
+    with counted(monkeypatch) as seen:
+        answer = run(workflow, {"v": 1})
+    assert answer["status"] == "succeeded", answer
+    return seen
+
+
+pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="counts PostgreSQL statements")
+
+
+def test_a_chain_of_light_nodes_costs_the_same_statements_whatever_its_length(
+        embedded: Any, store: Store, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    store(chain("chain10", 10))
+    store(chain("chain40", 40))
+    short, long = cost(run, monkeypatch, "chain10"), cost(run, monkeypatch, "chain40")
+    assert len(long["sql"]) - len(short["sql"]) <= SLACK, long["sql"]
+    assert len(long["sql"]) <= 10, long["sql"]  # the journal of 40 nodes in a few large writes
+    # No policy, no policy's cost: no limit row read, no breaker asked.
+    assert not [sql for sql in long["sql"] if "executions_limit" in sql], long["sql"]
+    assert len(long["redis"]) <= len(short["redis"]), (short["redis"], long["redis"])
+    assert not {"GET", "EVALSHA", "MGET"} & set(long["redis"]), long["redis"]
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="breakers in Redis")
+def test_breakers_and_limits_cost_at_most_one_redis_call_and_no_statement_per_node(
+        embedded: Any, store: Store, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    policies = "circuit_breaker: {failure_threshold: 5}, concurrency: 1000"
+    store(chain("guarded10", 10, policies))
+    store(chain("guarded40", 40, policies))
+    short, long = cost(run, monkeypatch, "guarded10"), cost(run, monkeypatch, "guarded40")
+    assert len(long["sql"]) - len(short["sql"]) <= SLACK, long["sql"]
+    assert len(long["redis"]) - len(short["redis"]) <= 30 + SLACK, long["redis"]
