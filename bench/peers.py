@@ -3,7 +3,8 @@ that waits for the result, measured interleaved round by round on this machine.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/peers REDIS_URL=redis://127.0.0.1:6379/5 \\
         .venv/bin/python bench/peers.py --harness ../shared/peers [--rounds 5] [--lengths 10,40,160]
-        [--latency-n 200] [--throughput-n 1000] [--clients 20] [--targets n8n,nodered,mbflow]
+        [--latency-n 200] [--throughput-n 1000] [--clients 20]
+        [--targets n8n,nodered,mbflow,mbflow-hook]
 
 The peers harness is not part of this repository: it is the ``peers`` folder (``setup.sh``,
 ``start.sh``, ``stop.sh``, ``flows.py``, ``load.py``) shipped beside the project in the shared
@@ -23,8 +24,11 @@ How it is measured:
   (``--web-workers`` processes, 1 by default) and one Celery worker (``--pool threads -c 8``) on
   Redis (broker, cache, events) and PostgreSQL, as in production. The call is ``POST
   /api/v1/workflows/chainN/execute {"input": {"a": 1}, "wait": 60}`` with an API key, checked to
-  answer ``succeeded`` with an output; n8n's webhook and Node-RED's ``http in`` are called with
-  ``{"a": 1}``.
+  answer ``succeeded`` with an output (target ``mbflow``). Target ``mbflow-hook`` calls the same
+  chains through the inbound webhook, as n8n's are: each chain gets a ``{type: webhook, mode:
+  sync}`` trigger and ``POST /hooks/<token>`` with ``{"a": 1}`` (no API key, the token is the
+  credential) answers 200 with the output once the run succeeded; the webhook rate limit is lifted
+  for the bench. n8n's webhook and Node-RED's ``http in`` are called with ``{"a": 1}``.
 - Load: the harness's ``load.py`` (urllib, one connection per request, threads). Per round and
   per chain length: each target's one-client latency (``--latency-n`` calls in a row: p50 and
   p95) in turn, then for chain-40 each target's throughput (``--throughput-n`` calls from
@@ -81,6 +85,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PY = Path(sys.executable)
 HARNESS_FILES = ("setup.sh", "start.sh", "stop.sh", "flows.py", "load.py")
 PEER_URLS = {"n8n": "http://127.0.0.1:5678/webhook/chain{n}", "nodered": "http://127.0.0.1:1880/chain{n}"}
+OURS = ("mbflow", "mbflow-hook")  # the execute API with an API key; the chain's sync webhook trigger
 PEER_PIDS = {"n8n": "/tmp/peers/n8n.pid", "nodered": "/tmp/peers/nodered.pid"}
 
 
@@ -152,7 +157,9 @@ class MBFlow:
         prefix = f"peers{os.getpid()}"
         self.env = {**os.environ, "API_KEYS": self.key, "LOG_LEVEL": "warning", "PYTHONUNBUFFERED": "1",
                     "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL") or os.environ["REDIS_URL"],
-                    "MBFLOW_DISPATCHER": "celery", "MBFLOW_QUEUE_PREFIX": prefix, "MBFLOW_SCHEDULER": "off"}
+                    "MBFLOW_DISPATCHER": "celery", "MBFLOW_QUEUE_PREFIX": prefix, "MBFLOW_SCHEDULER": "off",
+                    "MBFLOW_WEBHOOK_RATE_LIMIT": "1000000"}
+        self.hooks: dict[int, str] = {}
         for args in (("migrate", "--verbosity", "0"), ("mbflow_demo",)):
             subprocess.run([str(PY), "manage.py", *args], cwd=ROOT, env=self.env, check=True,
                            stdout=subprocess.DEVNULL)
@@ -212,6 +219,20 @@ class MBFlow:
                 code, answer = self._request("POST", "/api/v1/workflows", text, "application/yaml")
             if code not in (200, 201):
                 raise SystemExit(f"importing {name} answered {code}: {answer[:300]!r}")
+            self.hooks[length] = self._webhook(name)
+
+    def _webhook(self, name: str) -> str:
+        """The URL of the chain's sync webhook trigger (added once: a new version of the chain)."""
+        code, answer = self._request("GET", f"/api/v1/workflows/{name}/triggers")
+        hooks = [t for t in json.loads(answer)["results"] if t["type"] == "webhook"] if code == 200 else []
+        if not hooks:
+            code, answer = self._request("POST", f"/api/v1/workflows/{name}/triggers",
+                                         json.dumps({"type": "webhook", "name": "bench", "mode": "sync"}).encode())
+            if code != 201:
+                raise SystemExit(f"adding the webhook of {name} answered {code}: {answer[:300]!r}")
+            hooks = [json.loads(answer)]
+        url = hooks[0]["webhook"]["url"]
+        return url if url.startswith("http") else self.url + url
 
     def rss_mb(self) -> float:
         return tree_rss_mb(self.web.pid) + tree_rss_mb(self.worker.pid)
@@ -232,7 +253,7 @@ def main() -> None:
     parser.add_argument("--latency-n", type=int, default=200)
     parser.add_argument("--throughput-n", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--targets", default="n8n,nodered,mbflow")
+    parser.add_argument("--targets", default="n8n,nodered,mbflow,mbflow-hook")
     parser.add_argument("--web-workers", type=int, default=1)
     parser.add_argument("--worker-threads", type=int, default=8)
     parser.add_argument("--skip-setup", action="store_true", help="the peers are installed and running already")
@@ -250,13 +271,21 @@ def main() -> None:
         subprocess.run(["bash", str(harness / "stop.sh")], check=False, stdout=subprocess.DEVNULL)
         subprocess.run(["bash", str(harness / "start.sh")], check=True)
         atexit.register(subprocess.run, ["bash", str(harness / "stop.sh")], check=False)
-    mbflow = MBFlow(harness, lengths, args.web_workers, args.worker_threads) if "mbflow" in names else None
+    unknown = [name for name in names if name not in PEER_URLS and name not in OURS]
+    if unknown:
+        raise SystemExit(f"bench/peers.py: unknown target(s) {', '.join(unknown)}; "
+                         f"choose among {', '.join([*PEER_URLS, *OURS])}")
+    mine = any(name in OURS for name in names)
+    mbflow = MBFlow(harness, lengths, args.web_workers, args.worker_threads) if mine else None
 
     def target(name: str, length: int) -> tuple[str, str | None, bytes, bytes | None]:
         if name == "mbflow":
             assert mbflow is not None
             return (f"{mbflow.url}/api/v1/workflows/chain{length}/execute", mbflow.key,
                     b'{"input": {"a": 1}, "wait": 60}', b"mb")
+        if name == "mbflow-hook":  # the sync webhook answers 200 with the output once the run succeeded
+            assert mbflow is not None
+            return mbflow.hooks[length], None, b'{"a":1}', None
         return PEER_URLS[name].format(n=length), None, b'{"a":1}', None
 
     def measure(name: str, length: int, n: int, clients: int) -> dict[str, Any]:
@@ -290,7 +319,7 @@ def main() -> None:
                       f"p95 {x['p95']:8.1f} ms", flush=True)
     rss = {}
     for name in names:
-        if name == "mbflow":
+        if name in OURS:
             assert mbflow is not None
             rss[name] = mbflow.rss_mb()
         else:
@@ -304,22 +333,21 @@ def report(names: list[str], lengths: list[int], figures: dict[tuple[str, str], 
     metrics += [(f"p95.{n}", f"p95, one client, chain-{n} (ms)") for n in lengths]
     if 40 in lengths:
         metrics.append(("eps.40", f"exec/s, {args.clients} clients, chain-40"))
-    others = [name for name in names if name != "mbflow"]
-    header = "| | " + " | ".join(names) + "".join(f" | MBFlow ÷ {o}" for o in others if "mbflow" in names) + " |"
+    ours = [name for name in names if name in OURS]
+    others = [name for name in names if name not in OURS]
+    pairs = [(m, o) for m in ours for o in others]
+    header = "| | " + " | ".join(names) + "".join(f" | {m} ÷ {o}" for m, o in pairs) + " |"
     print(f"\nmedians over {args.rounds} rounds; a ratio is MBFlow's figure over the peer's in the same round, "
           "then the median of the rounds")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for key, label in metrics:
         cells = [f"{statistics.median(figures[(name, key)]):.1f}" for name in names]
-        if "mbflow" in names:
-            mine = figures[("mbflow", key)]
-            cells += [f"{statistics.median(a / b for a, b in zip(mine, figures[(o, key)], strict=True)):.2f}"
-                      for o in others]
+        cells += [f"{statistics.median(a / b for a, b in zip(figures[(m, key)], figures[(o, key)], strict=True)):.2f}"
+                  for m, o in pairs]
         print(f"| {label} | " + " | ".join(cells) + " |")
     cells = [f"{rss[name]:.0f}" for name in names]
-    if "mbflow" in names:
-        cells += [f"{rss['mbflow'] / rss[o]:.2f}" for o in others]
+    cells += [f"{rss[m] / rss[o]:.2f}" for m, o in pairs]
     print("| RSS after the load (MB; MBFlow: web + worker) | " + " | ".join(cells) + " |")
     print(json.dumps({"figures": {f"{n}.{k}": v for (n, k), v in figures.items()}, "rss_mb": rss}))
 

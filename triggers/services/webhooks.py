@@ -117,6 +117,9 @@ def do_receive_webhook(trigger: Trigger, request: HookRequest, now: float | None
     """Checks the call and starts the run. The signature is spent only when the run started."""
     now = time.time() if now is None else now
     model = parse(trigger.spec)
+    if not trigger.secret:  # nothing to spend: the start is its own transaction
+        check_live(trigger)
+        return start_from(trigger, hook_input(trigger, request), {"mode": model.mode, "signed": False})
     with transaction.atomic():
         signed = _check_signature(trigger, request, now)
         check_live(trigger)
@@ -140,24 +143,44 @@ def _responding_nodes(execution: Execution) -> list[str]:
     return [node.id for node in spec_for(execution.version).nodes if node.type == "webhook_response"]
 
 
+def _answer_of(status: str, output: Any, error: Any) -> SyncAnswer | None:
+    if status not in TERMINAL:
+        return None
+    if status == "succeeded":
+        return SyncAnswer("output", 200, body=output)
+    return SyncAnswer("failed", body={"status": status, "error": error})
+
+
+def _response_of(output: Any) -> SyncAnswer:
+    return SyncAnswer("response", int(output.get("status") or 200), output.get("headers") or {}, output.get("body"))
+
+
+def _answer_known(execution: Execution, nodes: list[str]) -> SyncAnswer | None:
+    """The answer from what the start already ran (light nodes run in the request's first
+    step), without reading it back: a ``webhook_response`` node that succeeded, or the end."""
+    runs = [run for run in getattr(execution, "known_runs", ()) if run.node_id in nodes and run.status == "succeeded"]
+    answered = min(runs, key=lambda run: run.finished_at).output if runs else None
+    if isinstance(answered, dict):
+        return _response_of(answered)
+    return _answer_of(execution.status, execution.output, execution.error)
+
+
 def _answer_now(execution_id: Any, nodes: list[str]) -> SyncAnswer | None:
     if nodes:
         answered = (NodeRun.objects.filter(execution_id=execution_id, node_id__in=nodes, status="succeeded")
                     .order_by("finished_at").values_list("output", flat=True).first())
         if isinstance(answered, dict):
-            return SyncAnswer("response", int(answered.get("status") or 200), answered.get("headers") or {},
-                              answered.get("body"))
+            return _response_of(answered)
     row = Execution.objects.filter(pk=execution_id).values("status", "output", "error").first()
-    if row is None or row["status"] not in TERMINAL:
-        return None
-    if row["status"] == "succeeded":
-        return SyncAnswer("output", 200, body=row["output"])
-    return SyncAnswer("failed", body={"status": row["status"], "error": row["error"]})
+    return None if row is None else _answer_of(row["status"], row["output"], row["error"])
 
 
 def wait_for_answer(execution: Execution, timeout: float) -> SyncAnswer:
     """The run's answer to a sync caller, waiting up to ``timeout`` seconds for it."""
     nodes = _responding_nodes(execution)
+    known = _answer_known(execution, nodes)
+    if known is not None:
+        return known
     deadline = time.monotonic() + timeout
     poll = 0.02
     with stepped_aside():
