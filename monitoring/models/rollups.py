@@ -7,12 +7,18 @@ from django.db import models
 
 HOUR = 3600
 DAY = 86400
+# The ``size`` of rows for what retention deleted: a ``RollupPeriod`` of size PRUNED marks an hour
+# some of whose executions were deleted, and ``ExecutionRollup``/``NodeRollup`` rows of size
+# PRUNED hold those executions' figures (added up over the pruner's batches), so the hour can be
+# rolled up again from its remaining rows plus them.
+PRUNED = -HOUR
 
 
 class RollupPeriod(models.Model):
     """An hour (``size`` 3600) or a day (86400) of a tenant whose rollup rows were computed at
     ``rolled_at`` from the raw rows (none: nothing ran then). It counts only while none of its
-    executions has a ``RollupDirty`` row."""
+    executions has a ``RollupDirty`` row. Size ``PRUNED`` (-3600): an hour some of whose
+    executions retention deleted (``rolled_at``: the last time)."""
 
     tenant = models.ForeignKey("workflows.Tenant", on_delete=models.CASCADE, related_name="+")
     size = models.IntegerField()
@@ -40,7 +46,8 @@ class ExecutionRollup(models.Model):
     cancelled_count = models.IntegerField()
     duration_count = models.IntegerField()
     duration_sum = models.FloatField()
-    histogram = models.JSONField(help_text="Bucket number (monitoring.aggregates) -> durations in it.")
+    durations = models.BinaryField(default=b"", help_text="The ended executions' durations by bucket, packed "
+                                                          "(monitoring.aggregates.Histogram).")
 
     class Meta:
         indexes = [models.Index(fields=["tenant", "size", "start"])]
@@ -63,7 +70,8 @@ class NodeRollup(models.Model):
     retry_count = models.IntegerField()
     duration_count = models.IntegerField()
     duration_sum = models.FloatField()
-    histogram = models.JSONField()
+    durations = models.BinaryField(default=b"", help_text="The runs' durations by bucket, packed "
+                                                          "(monitoring.aggregates.Histogram).")
 
     class Meta:
         indexes = [models.Index(fields=["tenant", "size", "start"])]

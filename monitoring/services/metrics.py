@@ -205,13 +205,9 @@ def _rolled_figures(tenant: Tenant, window: Window, workflow: Workflow | None) -
     if workflow is not None:
         rows = rows.filter(workflow=workflow)
     fields = ("workflow_id", "start", "execution_count", "success_count", "failure_count", "cancelled_count",
-              "duration_count", "duration_sum", "histogram")
+              "duration_count", "duration_sum", "durations")
     for row in rows.values(*fields):
-        key = (row["workflow_id"], window.bucket_number(row["start"]))
-        figures = found.get(key)
-        if figures is None:
-            figures = found[key] = Figures()
-        figures.add(row)
+        _add(found, (row["workflow_id"], window.bucket_number(row["start"])), row)
     return found
 
 
@@ -220,20 +216,23 @@ def _rolled_nodes(tenant: Tenant, window: Window, workflow: Workflow | None) -> 
     rolled = cover(tenant.pk, window, series=False)
     if rolled is None:
         return None
-    raw = _in_window(tenant, window, workflow).filter(rolled.raw(window))
-    found = rollups.node_figures(rollups.ran(raw), None)
+    raw = rollups.ran(_in_window(tenant, window, workflow).filter(rolled.raw(window)))
+    found = rollups.node_figures(raw, None)
     rows = NodeRollup.objects.filter(rolled.rollups(), tenant=tenant)
     if workflow is not None:
         rows = rows.filter(workflow=workflow)
     fields = ("workflow_id", "node_id", "execution_count", "ended_count", "failure_count", "retry_count",
-              "duration_count", "duration_sum", "histogram")
+              "duration_count", "duration_sum", "durations")
     for row in rows.values(*fields):
-        key = (row["workflow_id"], row["node_id"])
-        figures = found.get(key)
-        if figures is None:
-            figures = found[key] = Figures()
-        figures.add(row)
+        _add(found, (row["workflow_id"], row["node_id"]), row)
     return found
+
+
+def _add(found: dict[Any, Figures], key: Any, row: dict[str, Any]) -> None:
+    figures = found.get(key)
+    if figures is None:
+        figures = found[key] = Figures()
+    figures.add(row)
 
 
 def _merged(found: dict[Any, Figures], key_of: Any) -> dict[Any, Figures]:

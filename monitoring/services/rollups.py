@@ -6,6 +6,10 @@ read a few rows per workflow and hour (or day) instead of every execution.
   dirty execution, then each finished day from its 24 hours, and drops the marks it handled.
 - ``mbflow_rollup_metrics`` (``backfill``) rolls up every hour and day not rolled up yet, so
   existing data gets rollups.
+- Retention's pruner calls ``keep_pruned`` before it deletes executions: their hours are rolled
+  up first if they are not (or are marked), and their figures are added to the hour's pruned
+  figures (rows of size ``PRUNED``), which every later rollup of the hour adds to its remaining
+  rows. So executions stay counted after their rows are gone.
 - A period counts (``cover``) only while it is rolled up and none of its executions is marked:
   an execution that changed since (a run that ended after its hour was rolled up) sends its
   hour back to the raw rows until the next tick. So counts, sums and averages are always exact;
@@ -16,20 +20,21 @@ read a few rows per workflow and hour (or day) instead of every execution.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from executions.engine.projection import Event
 from executions.models import Execution, ExecutionStatus, NodeRun, NodeStatus
-from monitoring.aggregates import BucketNumber, DurationBucket, Seconds, histogram_percentile
+from monitoring.aggregates import BucketNumber, DurationBucket, Histogram, Seconds
 from monitoring.models import ExecutionRollup, NodeRollup, RollupDirty, RollupPeriod
-from monitoring.models.rollups import DAY, HOUR
+from monitoring.models.rollups import DAY, HOUR, PRUNED
 from monitoring.periods import ORIGIN, Window
 
 ENDED = (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
@@ -41,6 +46,7 @@ NODE_RAN = Q(status__in=NODE_ENDED, started_at__isnull=False, finished_at__isnul
 NODE_FAILED = Q(status__in=(NodeStatus.FAILED, NodeStatus.TIMED_OUT)) | Q(status=NodeStatus.SUCCEEDED,
                                                                            error__isnull=False)
 MARKS_PER_TICK = 20_000
+LOCK_CLASS = 0x6D62  # the advisory locks of a tenant's rollups: (LOCK_CLASS, hashtext(tenant id))
 
 
 @dataclass
@@ -55,11 +61,16 @@ class Figures:
     retry_count: int = 0
     duration_count: int = 0
     duration_sum: float = 0.0
-    histogram: dict[str, int] = field(default_factory=dict)
+    histogram: Histogram = field(default_factory=Histogram)
 
     def add(self, other: Any) -> None:
-        """Adds another ``Figures`` or a rollup row's values."""
-        get = other.get if isinstance(other, dict) else other.__dict__.get
+        """Adds another ``Figures`` or a rollup row's values (its histogram packed, ``durations``)."""
+        if isinstance(other, Figures):
+            self.histogram.add(other.histogram)
+            other = other.__dict__
+        else:
+            self.histogram.add_packed(other.get("durations"))
+        get = other.get
         self.execution_count += get("execution_count") or 0
         self.success_count += get("success_count") or 0
         self.failure_count += get("failure_count") or 0
@@ -68,20 +79,13 @@ class Figures:
         self.retry_count += get("retry_count") or 0
         self.duration_count += get("duration_count") or 0
         self.duration_sum += get("duration_sum") or 0.0
-        histogram = self.histogram
-        if not histogram:
-            histogram.update(get("histogram") or {})
-            return
-        known = histogram.get
-        for bucket, count in (get("histogram") or {}).items():
-            histogram[bucket] = known(bucket, 0) + count
 
     @property
     def avg_duration(self) -> float | None:
         return self.duration_sum / self.duration_count if self.duration_count else None
 
     def percentile(self, fraction: float) -> float | None:
-        return histogram_percentile({int(bucket): count for bucket, count in self.histogram.items()}, fraction)
+        return self.histogram.percentile(fraction)
 
 
 # --- Raw rows -> figures -------------------------------------------------------------------------
@@ -110,11 +114,18 @@ def execution_figures(executions: QuerySet[Execution], size: int | None) -> dict
             execution_count=row["execution_count"], success_count=row["success_count"],
             failure_count=row["failure_count"], cancelled_count=row["cancelled_count"],
             duration_count=row["duration_count"], duration_sum=row["duration_sum"] or 0.0)
-    histograms = (executions.filter(ENDED_Q).annotate(duration_bucket=DurationBucket(DURATION))
-                  .values(*keys, "duration_bucket").annotate(n=Count("pk")))
-    for row in histograms:
-        found[tuple(row[key] for key in keys)].histogram[str(row["duration_bucket"])] = row["n"]
+    _histograms(found, keys, executions.filter(ENDED_Q))
     return found
+
+
+def _histograms(found: dict[tuple[Any, ...], Figures], keys: list[str], rows: QuerySet[Any]) -> None:
+    """The histograms of the durations of ``rows`` by ``keys``, into ``found``."""
+    counted: dict[tuple[Any, ...], dict[int, int]] = defaultdict(dict)
+    for row in (rows.annotate(duration_bucket=DurationBucket(DURATION)).values(*keys, "duration_bucket")
+                .annotate(n=Count("pk"))):
+        counted[tuple(row[key] for key in keys)][row["duration_bucket"]] = row["n"]
+    for key, buckets in counted.items():
+        found[key].histogram = Histogram.of(buckets)
 
 
 def ran(executions: QuerySet[Execution]) -> QuerySet[NodeRun]:
@@ -141,10 +152,7 @@ def node_figures(node_runs: QuerySet[NodeRun], size: int | None) -> dict[tuple[A
             execution_count=row["execution_count"], ended_count=row["ended_count"],
             failure_count=row["failure_count"], retry_count=row["retry_count"] or 0,
             duration_count=row["duration_count"], duration_sum=row["duration_sum"] or 0.0)
-    histograms = (node_runs.filter(NODE_RAN).annotate(duration_bucket=DurationBucket(DURATION))
-                  .values(*keys, "duration_bucket").annotate(n=Count("pk")))
-    for row in histograms:
-        found[tuple(row[key] for key in keys)].histogram[str(row["duration_bucket"])] = row["n"]
+    _histograms(found, keys, node_runs.filter(NODE_RAN))
     return found
 
 
@@ -176,23 +184,39 @@ def _spans(starts: Iterable[datetime], size: int) -> Q:
 
 def _rollup_row(figures: Figures) -> dict[str, Any]:
     return {"execution_count": figures.execution_count, "duration_count": figures.duration_count,
-            "duration_sum": figures.duration_sum, "histogram": figures.histogram}
+            "duration_sum": figures.duration_sum, "durations": figures.histogram.pack()}
+
+
+@contextmanager
+def _rolling(tenant_id: Any) -> Iterator[None]:
+    """One transaction computing and storing rollups of a tenant. On PostgreSQL it holds the
+    tenant's rollup lock first (a transaction-level advisory lock), so a rollup never reads a
+    prune half done (the pruned executions both in the raw rows and in the pruned figures, or in
+    neither): its reads start once the other's commit is seen. SQLite's transactions here take
+    the write lock as they begin, which serializes them already."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [LOCK_CLASS, str(tenant_id)])
+        yield
 
 
 def _store(tenant_id: Any, size: int, starts: list[datetime], executions: dict[tuple[Any, ...], Figures],
-           nodes: dict[tuple[Any, ...], Figures], now: datetime) -> None:
-    """Replaces the rollups of the periods ``starts`` of ``size`` (one transaction)."""
+           nodes: dict[tuple[Any, ...], Figures], now: datetime, unit: int | None = None) -> None:
+    """Replaces the rollups of the periods ``starts`` of ``size`` (one transaction); the keys'
+    bucket numbers count ``unit`` seconds (``size`` by default)."""
+    unit = unit or size
     with transaction.atomic():
         ExecutionRollup.objects.filter(tenant_id=tenant_id, size=size, start__in=starts).delete()
         NodeRollup.objects.filter(tenant_id=tenant_id, size=size, start__in=starts).delete()
         ExecutionRollup.objects.bulk_create(
-            [ExecutionRollup(tenant_id=tenant_id, workflow_id=workflow_id, size=size, start=_moment(number, size),
+            [ExecutionRollup(tenant_id=tenant_id, workflow_id=workflow_id, size=size, start=_moment(number, unit),
                              success_count=figures.success_count, failure_count=figures.failure_count,
                              cancelled_count=figures.cancelled_count, **_rollup_row(figures))
              for (workflow_id, number), figures in executions.items()], batch_size=2000)
         NodeRollup.objects.bulk_create(
             [NodeRollup(tenant_id=tenant_id, workflow_id=workflow_id, node_id=node_id, size=size,
-                        start=_moment(number, size), ended_count=figures.ended_count,
+                        start=_moment(number, unit), ended_count=figures.ended_count,
                         failure_count=figures.failure_count, retry_count=figures.retry_count, **_rollup_row(figures))
              for (workflow_id, node_id, number), figures in nodes.items()], batch_size=2000)
         RollupPeriod.objects.filter(tenant_id=tenant_id, size=size, start__in=starts).delete()
@@ -201,9 +225,52 @@ def _store(tenant_id: Any, size: int, starts: list[datetime], executions: dict[t
 
 
 def roll_up_hours(tenant_id: Any, hours: list[datetime], now: datetime) -> None:
-    """Computes the rollups of these hours of the tenant from the raw rows."""
-    executions = Execution.objects.filter(_spans(hours, HOUR), tenant_id=tenant_id)
-    _store(tenant_id, HOUR, hours, execution_figures(executions, HOUR), node_figures(ran(executions), HOUR), now)
+    """Computes the rollups of these hours of the tenant from the raw rows, and the figures of
+    their executions retention deleted."""
+    with _rolling(tenant_id):
+        executions = Execution.objects.filter(_spans(hours, HOUR), tenant_id=tenant_id)
+        figures, nodes = execution_figures(executions, HOUR), node_figures(ran(executions), HOUR)
+        _add_pruned(tenant_id, hours, figures, nodes)
+        _store(tenant_id, HOUR, hours, figures, nodes, now)
+
+
+def _add_pruned(tenant_id: Any, hours: list[datetime], executions: dict[tuple[Any, ...], Figures],
+                nodes: dict[tuple[Any, ...], Figures]) -> None:
+    """Adds the pruned figures of these hours (keys by hour number)."""
+    def number(start: datetime) -> int:
+        return (start - ORIGIN) // timedelta(hours=1)
+
+    for row in ExecutionRollup.objects.filter(tenant_id=tenant_id, size=PRUNED, start__in=hours).values():
+        executions.setdefault((row["workflow_id"], number(row["start"])), Figures()).add(row)
+    for row in NodeRollup.objects.filter(tenant_id=tenant_id, size=PRUNED, start__in=hours).values():
+        nodes.setdefault((row["workflow_id"], row["node_id"], number(row["start"])), Figures()).add(row)
+
+
+def keep_pruned(execution_ids: list[Any]) -> None:
+    """Retention's cleaner (``executions.services.retention.on_prune``), in the pruner's
+    transaction before the executions are deleted: their hours are rolled up now if they are not
+    yet, or are marked (their rows are all still there), with their finished days; then their
+    figures are added to their hours' pruned figures, which later rollups of those hours add to
+    the rows that remain. The metrics of a period keep counting what ran then."""
+    now = timezone.now()
+    executions = Execution._base_manager.filter(pk__in=execution_ids).order_by()
+    for tenant_id in set(executions.values_list("tenant_id", flat=True)):
+        mine = executions.filter(tenant_id=tenant_id)
+        with _rolling(tenant_id):
+            numbers = set(mine.annotate(number=BucketNumber("created_at", HOUR)).values_list("number", flat=True))
+            hours = sorted(_moment(number, HOUR) for number in numbers)
+            RollupDirty.objects.filter(tenant_id=tenant_id, execution_id__in=execution_ids).delete()
+            rolled = set(RollupPeriod.objects.filter(tenant_id=tenant_id, size=HOUR, start__in=hours)
+                         .values_list("start", flat=True))
+            stale = sorted((set(hours) - rolled) | (dirty_hours(tenant_id) & set(hours)))
+            if stale:
+                roll_up_hours(tenant_id, stale, now)
+                for day in sorted({_day_of(hour) for hour in stale}):
+                    if day + timedelta(days=1) <= now:
+                        roll_up_day(tenant_id, day, now)
+            figures, nodes = execution_figures(mine, HOUR), node_figures(ran(mine), HOUR)
+            _add_pruned(tenant_id, hours, figures, nodes)
+            _store(tenant_id, PRUNED, hours, figures, nodes, now, unit=HOUR)
 
 
 def roll_up_day(tenant_id: Any, day: datetime, now: datetime) -> bool:
@@ -220,13 +287,14 @@ def roll_up_day(tenant_id: Any, day: datetime, now: datetime) -> bool:
     if missing:
         roll_up_hours(tenant_id, missing, now)
     number = (day - ORIGIN) // timedelta(days=1)
-    executions: dict[tuple[Any, ...], Figures] = defaultdict(Figures)
-    for row in ExecutionRollup.objects.filter(tenant_id=tenant_id, size=HOUR, start__in=hours).values():
-        executions[(row["workflow_id"], number)].add(row)
-    nodes: dict[tuple[Any, ...], Figures] = defaultdict(Figures)
-    for row in NodeRollup.objects.filter(tenant_id=tenant_id, size=HOUR, start__in=hours).values():
-        nodes[(row["workflow_id"], row["node_id"], number)].add(row)
-    _store(tenant_id, DAY, [day], executions, nodes, now)
+    with _rolling(tenant_id):
+        executions: dict[tuple[Any, ...], Figures] = defaultdict(Figures)
+        for row in ExecutionRollup.objects.filter(tenant_id=tenant_id, size=HOUR, start__in=hours).values():
+            executions[(row["workflow_id"], number)].add(row)
+        nodes: dict[tuple[Any, ...], Figures] = defaultdict(Figures)
+        for row in NodeRollup.objects.filter(tenant_id=tenant_id, size=HOUR, start__in=hours).values():
+            nodes[(row["workflow_id"], row["node_id"], number)].add(row)
+        _store(tenant_id, DAY, [day], executions, nodes, now)
     return True
 
 

@@ -7,6 +7,7 @@ The rows are those of test_metrics_api (``orders``: 2026-01-01 10:00-13:00 UTC).
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from rest_framework.test import APIClient
 from executions.engine.ports import publish_events
 from executions.engine.projection import Event
 from executions.models import Execution
+from monitoring.aggregates import RELATIVE_ERROR, Histogram, bucket_value, duration_bucket, interpolated
 from monitoring.models import ExecutionRollup, RollupDirty, RollupPeriod
 from monitoring.models.rollups import DAY, HOUR
 from monitoring.services.rollups import backfill, roll_up
@@ -150,3 +152,27 @@ def test_the_backfill_command(orders: Workflow) -> None:  # noqa: F811
     call_command("mbflow_rollup_metrics", "--tenant", str(orders.tenant_id))
     assert RollupPeriod.objects.filter(tenant=orders.tenant, size=DAY, start=at(-600)).exists()
     assert ExecutionRollup.objects.filter(tenant=orders.tenant, size=HOUR, start=at(60)).exists()
+
+
+def test_packed_histograms_add_up_and_interpolate_as_percentile_cont() -> None:
+    """Histograms merged from packed rows of different bucket ranges (zero durations too) give
+    the percentile_cont of the bucket values they count, as the expanded list of them does."""
+    rng = random.Random(5)
+    parts = [[0.0] * rng.randint(0, 2) + [rng.lognormvariate(0.7, 1.5) for _ in range(rng.randint(0, 60))]
+             for _ in range(40)]
+    merged = Histogram()
+    for durations in parts:
+        counted: dict[int, int] = {}
+        for seconds in durations:
+            bucket = duration_bucket(seconds)
+            counted[bucket] = counted.get(bucket, 0) + 1
+        packed = Histogram.of(counted).pack()
+        assert Histogram.of(counted).buckets() == counted
+        merged.add_packed(packed)
+    values = sorted(bucket_value(duration_bucket(seconds)) for durations in parts for seconds in durations)
+    assert merged.total() == len(values)
+    for fraction in (0.0, 0.5, 0.95, 0.99, 1.0):
+        assert merged.percentile(fraction) == pytest.approx(interpolated(values, fraction), rel=1e-12)
+    exact = sorted(seconds for durations in parts for seconds in durations)
+    assert merged.percentile(0.95) == pytest.approx(interpolated(exact, 0.95), rel=RELATIVE_ERROR)
+    assert Histogram().percentile(0.5) is None
