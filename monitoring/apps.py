@@ -16,6 +16,7 @@ class MonitoringConfig(AppConfig):
 
         from executions.engine.ports import add_event_listener
         from executions.executors.http import wire_trace_headers
+        from executions.services.retention import on_prune
         from mbflow_site.lifespan import server_started, server_stopping
         from monitoring import prometheus
         from monitoring.aggregates import register_sqlite_functions
@@ -42,6 +43,9 @@ class MonitoringConfig(AppConfig):
         # hour stale, and the tick rolls the marked hours up again.
         add_event_listener(rollups.on_execution_events)
         ticked.connect(rollups.roll_up, dispatch_uid="monitoring.roll_up_metrics")
+        # Executions retention deletes stay counted: their hours are rolled up (if need be) and
+        # their figures kept before their rows go.
+        on_prune(rollups.keep_pruned)
         # Tracing, when an OTLP endpoint is set: spans from the engine's events, a traceparent on
         # the http and llm nodes' calls; flushed when the process stops.
         provider.when_started(start=lambda: (add_event_listener(spans.on_execution_events),

@@ -99,11 +99,15 @@ def _shape_node(row: dict[str, Any]) -> dict[str, Any]:
             "avg_duration": _seconds(row["avg_duration"]), "p95_duration": _seconds(row["p95_duration"])}
 
 
-def _in_window(tenant: Tenant, window: Window, workflow: Workflow | None = None) -> QuerySet[Execution]:
-    executions = Execution.objects.filter(tenant=tenant, created_at__gte=window.start, created_at__lt=window.end)
+def _of(tenant: Tenant, workflow: Workflow | None = None) -> QuerySet[Execution]:
+    executions = Execution.objects.filter(tenant=tenant)
     if workflow is not None:
         executions = executions.filter(workflow=workflow)
     return executions.order_by()
+
+
+def _in_window(tenant: Tenant, window: Window, workflow: Workflow | None = None) -> QuerySet[Execution]:
+    return _of(tenant, workflow).filter(created_at__gte=window.start, created_at__lt=window.end)
 
 
 def execution_figures(executions: QuerySet[Execution], percentiles: dict[str, float]) -> dict[str, Any]:
@@ -199,7 +203,7 @@ def _rolled_figures(tenant: Tenant, window: Window, workflow: Workflow | None) -
     rolled = cover(tenant.pk, window)
     if rolled is None:
         return None
-    raw = _in_window(tenant, window, workflow).filter(rolled.raw(window))
+    raw = _of(tenant, workflow).filter(rolled.raw())
     found = rollups.execution_figures(raw, window.granularity)
     rows = ExecutionRollup.objects.filter(rolled.rollups(), tenant=tenant)
     if workflow is not None:
@@ -216,7 +220,7 @@ def _rolled_nodes(tenant: Tenant, window: Window, workflow: Workflow | None) -> 
     rolled = cover(tenant.pk, window, series=False)
     if rolled is None:
         return None
-    raw = rollups.ran(_in_window(tenant, window, workflow).filter(rolled.raw(window)))
+    raw = rollups.ran(_of(tenant, workflow).filter(rolled.raw()))
     found = rollups.node_figures(raw, None)
     rows = NodeRollup.objects.filter(rolled.rollups(), tenant=tenant)
     if workflow is not None:

@@ -374,58 +374,85 @@ def backfill(tenant_ids: Iterable[Any], now: datetime | None = None) -> tuple[in
 
 @dataclass
 class Cover:
-    """The rolled-up days and hours a window reads from rollups; the rest it reads raw."""
+    """The rolled-up days and hours a window reads from rollups; the rest it reads raw, from
+    ``start`` to ``end``: the window's, but for an edge inside an hour some of whose executions
+    retention deleted, which moves to that hour's end (see ``cover``). ``pruned``: such hours
+    read raw (marked since their rollup), whose deleted executions' figures are read beside."""
 
     days: list[datetime]
     hours: list[datetime]
+    start: datetime
+    end: datetime
+    pruned: list[datetime] = field(default_factory=list)
 
     def rollups(self) -> Q:
-        """The rollup rows of the cover."""
+        """The rollup rows of the cover (and the pruned figures of hours read raw)."""
         query = Q(pk__in=[])
         if self.days:
             query |= Q(size=DAY, start__in=self.days)
         if self.hours:
             query |= Q(size=HOUR, start__in=self.hours)
+        if self.pruned:
+            query |= Q(size=PRUNED, start__in=self.pruned)
         return query
 
-    def raw(self, window: Window) -> Q:
-        """The executions of the window its rollups do not count: ``created_at`` in each gap
-        between them (ranges an index scan reads, rather than the window less the rollups)."""
+    def raw(self) -> Q:
+        """The executions the rollups do not count: ``created_at`` in each gap between them
+        (ranges an index scan reads, rather than the window less the rollups)."""
         covered = sorted([(day, day + timedelta(days=1)) for day in self.days]
                          + [(hour, hour + timedelta(hours=1)) for hour in self.hours])
         query = Q(pk__in=[])
-        at = window.start
+        at = self.start
         for start, end in covered:
             if start > at:
                 query |= Q(created_at__gte=at, created_at__lt=start)
             at = max(at, end)
-        if at < window.end:
-            query |= Q(created_at__gte=at, created_at__lt=window.end)
+        if at < self.end:
+            query |= Q(created_at__gte=at, created_at__lt=self.end)
         return query
+
+
+def _hour_of(moment: datetime) -> datetime:
+    return _moment((moment - ORIGIN) // timedelta(hours=1), HOUR)
 
 
 def cover(tenant_id: Any, window: Window, series: bool = True) -> Cover | None:
     """The clean rolled-up days and hours inside the window (days only where a day divides the
-    time series' buckets, hours where an hour does), or None when there are none."""
+    time series' buckets, hours where an hour does), or None when there are none.
+
+    An hour some of whose executions retention deleted is known by its rollup alone, as a whole:
+    it counts in a window that holds its first moment, wholly, and not at all in one that starts
+    after that (as a downsampled series' point stamped at the hour's start). So a window's edge
+    inside such an hour moves to the hour's end, and the figures of a period stay the same once
+    its executions are deleted."""
     use_days = not series or window.granularity % DAY == 0
     if series and window.granularity % HOUR:
         return None
-    first = _moment(-((ORIGIN - window.start) // timedelta(hours=1)), HOUR)  # the first whole hour
-    last = _moment((window.end - ORIGIN) // timedelta(hours=1), HOUR)
-    if first >= last:
-        return None
-    periods = RollupPeriod.objects.filter(tenant_id=tenant_id, start__gte=first, start__lt=last)
-    rolled: dict[int, set[datetime]] = {HOUR: set(), DAY: set()}
+    start_hour, end_hour = _hour_of(window.start), _hour_of(window.end)
+    periods = RollupPeriod.objects.filter(tenant_id=tenant_id, start__gte=start_hour, start__lte=end_hour)
+    rolled: dict[int, set[datetime]] = {HOUR: set(), DAY: set(), PRUNED: set()}
     for size, start in periods.values_list("size", "start"):
         rolled[size].add(start)
-    if not rolled[HOUR]:
+    start, end = window.start, window.end
+    if start_hour < start and start_hour in rolled[PRUNED]:
+        start = start_hour + timedelta(hours=1)
+    if end_hour < end and end_hour in rolled[PRUNED]:
+        end = end_hour + timedelta(hours=1)
+    first = _hour_of(start - timedelta(microseconds=1)) + timedelta(hours=1)  # the first whole hour
+    last = _hour_of(end)
+    if first >= last or not any(first <= hour < last for hour in rolled[HOUR]):
         return None
     dirty = dirty_hours(tenant_id)
     days = []
     if use_days:
         for day in sorted(rolled[DAY]):
-            if day + timedelta(days=1) <= last and not any(day + timedelta(hours=i) in dirty for i in range(24)):
+            if first <= day and day + timedelta(days=1) <= last and not any(
+                    day + timedelta(hours=i) in dirty for i in range(24)):
                 days.append(day)
     in_days = {day + timedelta(hours=index) for day in days for index in range(24)}
-    hours = sorted(hour for hour in rolled[HOUR] if hour not in dirty and hour not in in_days)
-    return Cover(days, hours) if days or hours else None
+    hours = sorted(hour for hour in rolled[HOUR] if first <= hour < last and hour not in dirty and hour not in in_days)
+    if not days and not hours:
+        return None
+    covered = set(hours) | in_days
+    pruned = sorted(hour for hour in rolled[PRUNED] if start <= hour < end and hour not in covered)
+    return Cover(days, hours, start, end, pruned)

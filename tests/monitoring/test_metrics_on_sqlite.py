@@ -1,6 +1,6 @@
 """The metrics are computed by different SQL on SQLite (functions added by monitoring.aggregates):
-when this run is on PostgreSQL, the exact-value tests, and those of the rollups (the embedded
-mode rolls up too), run again in a process on SQLite."""
+when this run is on PostgreSQL, the exact-value tests, and those of the rollups and of pruned
+runs (the embedded mode rolls up and prunes too), run again in a process on SQLite."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ def test_the_metrics_are_the_same_exact_values_on_sqlite(tmp_path: Path) -> None
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'metrics.sqlite3'}", "REDIS_URL": "",
            "CELERY_BROKER_URL": "", "MBFLOW_REQUIRE_SERVICES": "0"}
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:xdist",
-               str(HERE / "test_metrics_api.py"), str(HERE / "test_metrics_rollups.py")]
+               str(HERE / "test_metrics_api.py"), str(HERE / "test_metrics_rollups.py"),
+               str(HERE / "test_metrics_retention.py")]
     result = subprocess.run(
         command, cwd=HERE.parents[1], env=env, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
