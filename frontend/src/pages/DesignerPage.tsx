@@ -40,6 +40,8 @@ import { TestRunDialog } from "../designer/data/TestRunDialog";
 import { ShortcutsHelp } from "../designer/ShortcutsHelp";
 import { TriggersPanel } from "../designer/TriggersPanel";
 import { createDesignerStore, DesignerContext, useDesigner, useDesignerStoreApi, type DesignerState } from "../designer/store";
+import { useDataStore } from "../designer/data/runData";
+import { adoptCanvasDraft, getCanvasDraft, type CanvasDraft } from "../designer/serverDrafts";
 import { YamlPanel } from "../designer/YamlPanel";
 import "../designer/sidePanels.css";
 import { FALLBACK_NODE_TYPES } from "../lib/nodeKinds";
@@ -151,6 +153,9 @@ interface WorkflowMeta {
   active?: boolean;
   /** The draft it was opened from (designer/DraftStatus), if any. */
   draft?: WorkflowDraft | null;
+  /** A new workflow: the template it was started from, and the new workflow draft it was reopened from. */
+  template?: string | null;
+  newDraft?: CanvasDraft | null;
 }
 
 function metaOf(workflow: WorkflowDetail): WorkflowMeta {
@@ -224,6 +229,13 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
         ? await api.saveWorkflow(meta.id, current, message)
         : await api.createWorkflow(current, message || "Created in the designer");
       store.getState().markSaved(current);
+      if (!meta.id) {
+        // The new workflow draft becomes the workflow: its pinned data moves there, the draft goes.
+        const data = useDataStore.getState();
+        await adoptCanvasDraft(workflow.id, data.workflow === "new" ? data.pinned : {}).catch((error) =>
+          toast.fromError(error, "The pinned data of the new workflow was not kept"),
+        );
+      }
       if (workflow.yaml && workflow.yaml !== current) store.getState().load(workflow.yaml);
       toast.success(`Saved version ${workflow.version?.number ?? ""}`);
       setDialog(null);
@@ -356,7 +368,7 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
           <div className="toolbar-sub">
             <span className="mono muted" title={graph.name || undefined}>{graph.name || "—"}</span>
             {meta.version && <span className="badge">v{meta.version}</span>}
-            <DraftStatus workflowId={meta.id} version={meta.version} opened={meta.draft} />
+            <DraftStatus workflowId={meta.id} version={meta.version} opened={meta.draft} template={meta.template} openedNew={meta.newDraft} />
             <span className={`save-state ${dirty ? "dirty" : ""}`} data-testid="save-state">
               {dirty ? "Unsaved changes" : meta.id ? "Saved" : "Not saved yet"}
             </span>
@@ -669,16 +681,26 @@ export function DesignerPage() {
           setFailed(error instanceof Error ? error.message : String(error));
           toast.fromError(error, "Could not open the workflow");
         });
-    } else if (template) {
-      api
-        .getTemplate(template)
-        .then((t) => start(t.yaml, { id: null }, ""))
-        .catch((error) => {
-          toast.fromError(error, "Could not load the template");
-          start(newWorkflowYaml(), { id: null });
-        });
     } else {
-      start(newWorkflowYaml(), { id: null });
+      // A new workflow. Once changed, it is kept on the server as the user's new workflow draft and
+      // the address says so (?draft=1, designer/DraftStatus): a reload opens the draft again.
+      const reopen = new URLSearchParams(window.location.search).get("draft") ? getCanvasDraft().catch(() => null) : Promise.resolve(null);
+      void reopen.then((draft) => {
+        if (cancelled) return;
+        if (draft && draft.yaml.trim()) {
+          start(draft.yaml, { id: null, template: draft.template || template || null, newDraft: draft }, "");
+        } else if (template) {
+          api
+            .getTemplate(template)
+            .then((t) => start(t.yaml, { id: null, template }, ""))
+            .catch((error) => {
+              toast.fromError(error, "Could not load the template");
+              start(newWorkflowYaml(), { id: null });
+            });
+        } else {
+          start(newWorkflowYaml(), { id: null });
+        }
+      });
     }
     return () => {
       cancelled = true;

@@ -18,7 +18,7 @@ import { useDesigner, useDesignerStoreApi } from "../store";
 import { startTestRun } from "./api";
 import { useDataStore } from "./runData";
 import { inputErrorsFromServer, missingInputs } from "./runInput";
-import { loadLastInput, loadPinned, saveLastInput, workflowKey } from "./storage";
+import { loadLastInput, saveLastInput, workflowKey } from "./storage";
 
 function setPath(target: Record<string, unknown>, path: FieldPath, value: unknown): Record<string, unknown> {
   const [head, ...rest] = path;
@@ -45,7 +45,8 @@ export function TestRunDialog({ workflowId, onClose }: { workflowId?: string | n
   const [json, setJson] = useState(() => loadLastInput(key) ?? "{}");
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
-  const pinnedCount = Object.keys(loadPinned(key)).length;
+  useEffect(() => void useDataStore.getState().load(key), [key]);
+  const pinnedCount = useDataStore((s) => (s.workflow === key ? Object.keys(s.pinned).length : 0));
   const formRef = useRef<HTMLDivElement>(null);
   // Bumped when a check flags fields: the first flagged field then takes the focus.
   const [flagged, setFlagged] = useState(0);
@@ -80,7 +81,10 @@ export function TestRunDialog({ workflowId, onClose }: { workflowId?: string | n
     setBusy(true);
     try {
       const execution = draft
-        ? await startTestRun({ yaml: store.getState().text, input: data, pinned: loadPinned(key) })
+        ? await useDataStore
+            .getState()
+            .load(key)
+            .then(() => startTestRun({ yaml: store.getState().text, input: data, pinned: useDataStore.getState().pinned }))
         : await api.execute(workflowId!, data);
       store.getState().setRun({ executionId: execution.id, status: execution.status ?? "pending", nodes: runNodesFrom(execution) });
       useDataStore.getState().setExecution(execution);

@@ -1,7 +1,7 @@
 /**
- * What the designer remembers per workflow in this browser: pinned sample outputs per node, and
- * the last input given to a test run. Never stored with the workflow: pinned data reaches the
- * server only inside a test run's request (docs/api.md, `pinned`), so production runs never see it.
+ * What the designer remembers per workflow in this browser: the last input given to a test run.
+ * Pinned sample outputs are kept on the server now (designer/serverDrafts.ts, shared with the
+ * tenant's editors); those an older designer left here are read once and moved there.
  */
 
 const PREFIX = "mbflow:designer";
@@ -31,13 +31,14 @@ export function workflowKey(id: string | undefined): string {
 
 export type Pinned = Record<string, unknown>;
 
-export function loadPinned(workflow: string): Pinned {
+/** Pinned data an older designer kept in this browser (moved to the server on first open). */
+export function loadLegacyPinned(workflow: string): Pinned {
   const value = read<unknown>(`${PREFIX}:pinned:${workflow}`, {});
   return value && typeof value === "object" && !Array.isArray(value) ? (value as Pinned) : {};
 }
 
-export function savePinned(workflow: string, pinned: Pinned): void {
-  write(`${PREFIX}:pinned:${workflow}`, Object.keys(pinned).length ? pinned : undefined);
+export function forgetLegacyPinned(workflow: string): void {
+  write(`${PREFIX}:pinned:${workflow}`, undefined);
 }
 
 export function loadLastInput(workflow: string): string | null {
