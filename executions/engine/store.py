@@ -130,7 +130,7 @@ class Journal:
                     setattr(run, name, value)
                     changed_fields.add(name)
             to_update.append(run)
-        with one_round_trip(enabled=len(events) <= SMALL_INSERT and len(to_create) <= SMALL_INSERT):
+        with one_round_trip():
             if self.new:
                 insert_rows([execution])
             elif execution_fields:
@@ -153,12 +153,11 @@ class Journal:
         self.after_commit.clear()
 
 
-# Up to this many rows go in one INSERT; more through COPY. Measured here: an INSERT costs
-# less than a COPY (which waits for the server twice) for a few rows, and far more for many
-# (psycopg binds each value as a parameter: 3.3 ms of CPU for 125 events, COPY 1.1 ms).
+# Up to this many rows go in one INSERT with a parameter per value; more as one JSON document
+# (``jsonb_to_recordset``). Measured here: binding a parameter per value costs 3.3 ms of CPU for
+# 125 events (psycopg adapts each), COPY 1.1 ms but two round trips of its own and none shared;
+# one document is one parameter (orjson, in C) and shares the step's round trip.
 SMALL_INSERT = 8
-
-
 def insert_rows(rows: list[Any]) -> None:
     """Inserts new rows (instances of one model) in one statement; see ``insert_values``."""
     model = type(rows[0])
@@ -174,8 +173,8 @@ def insert_values(model: type[models.Model], rows: list[dict[str, Any]]) -> None
 
     On PostgreSQL with SQL written here: ``bulk_create`` builds an array per column in Python,
     and ``save`` compiles an INSERT for each row. Up to ``SMALL_INSERT`` rows in one INSERT,
-    which can share a round trip with the step's other writes (``one_round_trip``); more rows
-    through COPY, which streams them as they are. Elsewhere ``bulk_create``.
+    more rows as one JSON document read by ``jsonb_to_recordset``; either shares a round trip
+    with the step's other writes (``one_round_trip``). Elsewhere ``bulk_create``.
     """
     if connection.vendor != "postgresql":
         model._default_manager.bulk_create([model(**row) for row in rows])
@@ -193,6 +192,8 @@ class _Columns:
     # psycopg adapts strings, numbers, UUIDs and datetimes as they are; JSON needs its field.
     json: list[tuple[int, models.JSONField[Any]]]  # (position, field)
     placeholders: str  # (%s, ...)
+    columns: list[str]  # the column names, keys of a row in a recordset document
+    recordset: str  # INSERT ... SELECT ... FROM jsonb_to_recordset(%s), the rows as one document
 
 
 @cache
@@ -200,11 +201,16 @@ def _columns_of(model: type[models.Model]) -> _Columns:
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not isinstance(f, AutoFieldMixin)]
     quote = connection.ops.quote_name
+    names = ", ".join(quote(f.column) for f in fields)
+    types = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)
     return _Columns(
-        sql=f"{quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})",
+        sql=f"{quote(meta.db_table)} ({names})",
         attnames=[f.attname for f in fields],
         json=[(index, f) for index, f in enumerate(fields) if isinstance(f, models.JSONField)],
         placeholders=f"({', '.join(['%s'] * len(fields))})",
+        columns=[f.column for f in fields],
+        recordset=f"INSERT INTO {quote(meta.db_table)} ({names}) SELECT {names} "
+                  f"FROM jsonb_to_recordset(%s::jsonb) AS r({types})",
     )
 
 
@@ -240,10 +246,25 @@ def _insert(model: type[models.Model], rows: Iterator[list[Any]], count: int) ->
             cursor.execute(f"INSERT INTO {columns.sql} VALUES {', '.join([columns.placeholders] * count)}",
                            [value for row in rows for value in prepared(row)])
         return
-    # (wrap_database_errors: a unique violation is Django's IntegrityError, as from the ORM.)
-    with db.wrap_database_errors, db.cursor() as cursor, cursor.cursor.copy(f"COPY {columns.sql} FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(prepared(row))
+    # A JSON null is SQL NULL in a recordset, as None is for a JSON column here (``_jsonb``).
+    document = [dict(zip(columns.columns, row, strict=True)) for row in rows]
+    with db.cursor() as cursor:
+        cursor.execute(columns.recordset, [Jsonb(document, dumps=_document_bytes)])
+
+
+def _document_bytes(rows: list[dict[str, Any]]) -> bytes:
+    """``json_bytes`` of rows holding datetimes and UUIDs (orjson writes both as PostgreSQL
+    reads them: RFC 3339 with the offset, and the canonical text)."""
+    try:
+        return orjson.dumps(rows)
+    except TypeError:
+        return json.dumps(rows, default=_text_of).encode()
+
+
+def _text_of(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)  # a UUID
 
 
 @contextmanager
@@ -251,7 +272,7 @@ def one_round_trip(enabled: bool = True) -> Iterator[None]:
     """Sends the statements of the block together and waits for their answers once
     (psycopg's pipeline mode on PostgreSQL; an error surfaces at the end of the block, as
     Django's exception: a unique violation is an ``IntegrityError``, as from the ORM). A block
-    that writes through COPY passes ``enabled=False``: COPY cannot run in a pipeline."""
+    that writes through COPY would pass ``enabled=False``: COPY cannot run in a pipeline."""
     if connection.vendor != "postgresql" or not enabled:
         yield
         return
