@@ -97,11 +97,18 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'mbflow.sqlite3'}")
 DB_MAX_CONNECTIONS = env_int("DB_MAX_CONNECTIONS", 20, minimum=1)
 # How long a thread waits for a pooled PostgreSQL connection before its request answers 503
-# (while the database is down, every request waits this long); and how long the pool retries a
+# (a web request less while the database is down: DB_DOWN_WAIT); and how long the pool retries a
 # failed connection, backing off, before it starts afresh (so it is back within seconds of the
 # database).
 DB_POOL_TIMEOUT = env_int("DB_POOL_TIMEOUT", 30, minimum=1)
 DB_RECONNECT_TIMEOUT = env_int("DB_RECONNECT_TIMEOUT", 5, minimum=1)
+# How long opening a PostgreSQL connection may take (a database that does not answer at all -
+# a host gone, packets dropped - would otherwise hold the attempt for the system's TCP timeout,
+# minutes); /health's check connects with it too.
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 3, minimum=2)
+# How long a web request waits for a pooled connection before it checks the database with a
+# fresh one: down, it answers 503 then instead of after DB_POOL_TIMEOUT (mbflow_site/health.py).
+DB_DOWN_WAIT = env_int("DB_DOWN_WAIT", 1, minimum=1)
 # Threads that run the synchronous part of HTTP requests (mbflow_site/http_handler.py), per process.
 HTTP_THREADS = env_int("HTTP_THREADS", 64, minimum=1)
 # Of those, how many run at once; the others wait their turn (mbflow_site/turns.py).
@@ -120,7 +127,8 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Requests, SSE streams and engine steps run in many threads: persistent per-thread connections
     # would pile up, so connections come from one pool per process, capped by DB_MAX_CONNECTIONS.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+    DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": 1,
         "max_size": DB_MAX_CONNECTIONS,
         "timeout": DB_POOL_TIMEOUT,

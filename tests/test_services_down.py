@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,8 +80,9 @@ def _until(check: Callable[[], Any], timeout: float, what: str, fail: bool = Tru
 @pytest.fixture(scope="module")
 def server(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory,
            http_server: LocalServer) -> Iterator[Server]:
-    """The server on the tests' own database (rows the tests make are the server's rows), with a
-    short wait for a pooled connection so that a down database answers within seconds."""
+    """The server on the tests' own database (rows the tests make are the server's rows), with
+    the default wait for a pooled connection (30 s): a down database answers within seconds all
+    the same, the request checking it with a fresh connection after DB_DOWN_WAIT."""
     with django_db_blocker.unblock():
         database = connection.settings_dict
         name = database["NAME"]
@@ -93,7 +95,7 @@ def server(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytes
         **os.environ,
         "DATABASE_URL": f"postgresql://{user}@127.0.0.1:{postgres.port}/{name}",
         "REDIS_URL": forwarded_redis, "CELERY_BROKER_URL": forwarded_redis, "MBFLOW_DISPATCHER": "celery",
-        "DB_POOL_TIMEOUT": "2", "DEBUG": "false", "MBFLOW_HTTP_ALLOW_HOSTS": "127.0.0.1",
+        "DEBUG": "false", "MBFLOW_HTTP_ALLOW_HOSTS": "127.0.0.1",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     log = tmp_path_factory.mktemp("services-down") / "server.log"
@@ -224,6 +226,35 @@ def test_while_postgres_is_down_the_api_and_designer_answer_503_and_nothing_is_h
     assert started.status_code == 200, started.text
     assert started.json()["status"] == "succeeded"
     assert started.json()["steps"][0]["output"] == {"greeting": "Hello Ann"}
+
+
+def test_while_postgres_is_down_health_answers_beside_requests_waiting_for_it(server: Server, owner_key: str) -> None:
+    """GIVEN the server's database connection cut
+    WHEN 12 API requests wait for it (three times the requests the server runs at once)
+    THEN /health answers, degraded with the database down, without queueing behind them (it once
+    waited for the pool's timeout of each turn's request), and each request answers 503 with
+    Retry-After (not after the pool's 30 s timeout: the client gives them 20 s)."""
+    api = httpx.Client(base_url=server.url, timeout=20, headers={"Authorization": f"Bearer {owner_key}"})
+    assert api.get("/api/v1/workflows").status_code == 200
+    tries_before = server.postgres.accepted
+    server.postgres.cut()
+    try:
+        with ThreadPoolExecutor(12) as clients:
+            waiting = [clients.submit(api.get, "/api/v1/workflows") for _ in range(12)]
+            # The requests reach the database: the pool tries to connect again.
+            _until(lambda: server.postgres.accepted > tries_before, 20, "the server tries the database")
+            health = httpx.get(server.url + "/health", timeout=20)
+            answers = [request.result() for request in waiting]
+    finally:
+        server.postgres.restore()
+
+    assert health.status_code == 200
+    assert health.json()["status"] == "degraded"
+    assert health.json()["checks"]["database"].startswith("down")
+    for answer in answers:
+        assert_unavailable(answer)
+    _until(lambda: api.get("/api/v1/workflows").status_code == 200, 30, "the API serves again")
+    _until(lambda: httpx.get(server.url + "/health", timeout=20).json() == {"status": "ok"}, 10, "/health is ok")
 
 
 def test_while_redis_is_down_an_execution_start_is_whole_and_runs_once_it_is_back(
