@@ -21,6 +21,14 @@ def pack(apps, schema_editor):  # noqa: ANN001, ANN201 (a migration's function)
         model.objects.bulk_update(batch, ["durations"])
 
 
+def analyze(apps, schema_editor):  # noqa: ANN001, ANN201 (a migration's function)
+    """Every row was rewritten: fresh statistics, or PostgreSQL may take the rollup tables for
+    empty and read all of a tenant's rows to find a day's (autovacuum comes later)."""
+    if schema_editor.connection.vendor == "postgresql":
+        for table in ("monitoring_executionrollup", "monitoring_noderollup"):
+            schema_editor.execute(f"ANALYZE {table}")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -43,4 +51,5 @@ class Migration(migrations.Migration):
         migrations.RunPython(pack, migrations.RunPython.noop),
         migrations.RemoveField(model_name="executionrollup", name="histogram"),
         migrations.RemoveField(model_name="noderollup", name="histogram"),
+        migrations.RunPython(analyze, migrations.RunPython.noop),
     ]
