@@ -128,6 +128,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/drafts/new/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The caller's own draft of a new workflow (one per user and tenant), kept until the workflow
+         *     is created or the draft discarded, so that reopening New workflow brings the work back.
+         */
+        get: operations["getNewWorkflowDraft"];
+        /**
+         * @description The caller's own draft of a new workflow (one per user and tenant), kept until the workflow
+         *     is created or the draft discarded, so that reopening New workflow brings the work back.
+         */
+        put: operations["saveNewWorkflowDraft"];
+        post?: never;
+        /**
+         * @description The caller's own draft of a new workflow (one per user and tenant), kept until the workflow
+         *     is created or the draft discarded, so that reopening New workflow brings the work back.
+         */
+        delete: operations["discardNewWorkflowDraft"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events/": {
         parameters: {
             query?: never;
@@ -1202,6 +1230,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workflows/{ref}/pinned/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The pinned sample data of a workflow's nodes, shared by the tenant's editors. Only test runs
+         *     use it (the designer sends it with POST /executions/adhoc); production runs never do. JSON
+         *     only, at most 1 MB.
+         */
+        get: operations["getWorkflowPinnedData"];
+        /**
+         * @description The pinned sample data of a workflow's nodes, shared by the tenant's editors. Only test runs
+         *     use it (the designer sends it with POST /executions/adhoc); production runs never do. JSON
+         *     only, at most 1 MB.
+         */
+        put: operations["saveWorkflowPinnedData"];
+        post?: never;
+        /**
+         * @description The pinned sample data of a workflow's nodes, shared by the tenant's editors. Only test runs
+         *     use it (the designer sends it with POST /executions/adhoc); production runs never do. JSON
+         *     only, at most 1 MB.
+         */
+        delete: operations["deleteWorkflowPinnedData"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workflows/{ref}/rollback/": {
         parameters: {
             query?: never;
@@ -1527,6 +1586,24 @@ export interface components {
              * @default false
              */
             compensate: boolean;
+        };
+        CanvasDraft: {
+            /** @description The new workflow as typed; it need not parse. */
+            yaml: string;
+            /** @description The template it was started from, if any. */
+            template: string;
+            pinned: {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            updated_at: string;
+        };
+        CanvasDraftWriteRequest: {
+            yaml?: string;
+            template?: string | null;
+            pinned?: {
+                [key: string]: unknown;
+            };
         };
         Channel: {
             type: components["schemas"]["TypeC47Enum"];
@@ -1985,6 +2062,20 @@ export interface components {
             /** @description The period asked for, or the window's length. */
             length: string;
             granularity: string;
+        };
+        Pinned: {
+            /** @description Node id -> the sample output that node keeps in test runs. */
+            nodes: {
+                [key: string]: unknown;
+            };
+            author: string;
+            /** Format: date-time */
+            updated_at: string | null;
+        };
+        PinnedWriteRequest: {
+            nodes: {
+                [key: string]: unknown;
+            };
         };
         PointSchema: {
             /**
@@ -2804,6 +2895,66 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["CircuitBreaker"];
                 };
+            };
+        };
+    };
+    getNewWorkflowDraft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvasDraft"];
+                };
+            };
+        };
+    };
+    saveNewWorkflowDraft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CanvasDraftWriteRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvasDraft"];
+                };
+            };
+        };
+    };
+    discardNewWorkflowDraft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -4936,6 +5087,72 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["WorkflowMetricsSchema"];
                 };
+            };
+        };
+    };
+    getWorkflowPinnedData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pinned"];
+                };
+            };
+        };
+    };
+    saveWorkflowPinnedData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PinnedWriteRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pinned"];
+                };
+            };
+        };
+    };
+    deleteWorkflowPinnedData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
