@@ -262,7 +262,7 @@ def keep_pruned(execution_ids: list[Any]) -> None:
             RollupDirty.objects.filter(tenant_id=tenant_id, execution_id__in=execution_ids).delete()
             rolled = set(RollupPeriod.objects.filter(tenant_id=tenant_id, size=HOUR, start__in=hours)
                          .values_list("start", flat=True))
-            stale = sorted((set(hours) - rolled) | (dirty_hours(tenant_id) & set(hours)))
+            stale = sorted((set(hours) - rolled) | dirty_hours(tenant_id, hours))
             if stale:
                 roll_up_hours(tenant_id, stale, now)
                 for day in sorted({_day_of(hour) for hour in stale}):
@@ -298,10 +298,12 @@ def roll_up_day(tenant_id: Any, day: datetime, now: datetime) -> bool:
     return True
 
 
-def dirty_hours(tenant_id: Any) -> set[datetime]:
-    """The hours holding an execution marked since its hour was last rolled up."""
-    numbers = (Execution.objects.filter(pk__in=RollupDirty.objects.filter(tenant_id=tenant_id).values("execution_id"))
-               .order_by().annotate(number=BucketNumber("created_at", HOUR)).values_list("number", flat=True)
+def dirty_hours(tenant_id: Any, among: list[datetime] | None = None) -> set[datetime]:
+    """The hours (``among`` these) holding an execution marked since its hour was last rolled up."""
+    marked = Execution.objects.filter(pk__in=RollupDirty.objects.filter(tenant_id=tenant_id).values("execution_id"))
+    if among is not None:
+        marked = marked.filter(_spans(among, HOUR))
+    numbers = (marked.order_by().annotate(number=BucketNumber("created_at", HOUR)).values_list("number", flat=True)
                .distinct())
     return {_moment(number, HOUR) for number in numbers}
 
