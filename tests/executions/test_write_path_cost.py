@@ -19,6 +19,9 @@ import redis
 from django.conf import settings
 from django.db import connection
 
+from executions.engine.store import replay, stored_state
+from executions.models import Execution
+from executions.services.verification import compare
 from tests.executions.conftest import Run, Store, doc
 
 # The most a chain of 40 may cost over a chain of 10, in statements and in Redis calls beyond
@@ -108,3 +111,20 @@ def test_breakers_and_limits_cost_at_most_one_redis_call_and_no_statement_per_no
     short, long = cost(run, monkeypatch, "guarded10"), cost(run, monkeypatch, "guarded40")
     assert len(long["sql"]) - len(short["sql"]) <= SLACK, long["sql"]
     assert len(long["redis"]) - len(short["redis"]) <= 30 + SLACK, long["redis"]
+
+
+def test_a_step_changing_many_nodes_writes_them_in_one_statement_and_the_log_replays_to_the_rows(
+        embedded: Any, store: Store, editor: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    nodes = "\n".join(f"    - {{id: d{i}, type: delay, config: {{duration: 60s}}}}" for i in range(12))
+    store(doc("many-waiting", "  nodes:\n" + nodes + "\n"))
+    started = editor.post("/api/v1/executions", {"workflow": "many-waiting"}, format="json").json()
+    assert started["status"] == "running"
+    with counted(monkeypatch) as seen:
+        assert editor.post(f"/api/v1/executions/{started['id']}/cancel").status_code in (200, 202)
+    updates = [sql for sql in seen["sql"] if sql.startswith('UPDATE "executions_noderun"')]
+    assert len(updates) == 1 and "jsonb_to_recordset" in updates[0], seen["sql"]
+    execution = Execution.objects.get(pk=started["id"])
+    assert execution.status == "cancelled"
+    stored = stored_state(execution)
+    assert {node.status for node in stored.nodes.values()} == {"cancelled"}
+    assert not compare(stored, replay(execution))
