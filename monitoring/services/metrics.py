@@ -20,7 +20,9 @@ and days they cover that are rolled up and unchanged since, and the raw rows for
 partial hours at the edges, hours changed since the last tick, executions created in them still
 running). Counts, rates and averages stay exact; percentiles read through a rollup are within 1%
 (``aggregates.RELATIVE_ERROR``). A window with no rolled-up hour in it reads only raw rows, and
-its percentiles are exact.
+its percentiles are exact. Executions retention deleted stay counted (``rollups.keep_pruned``):
+an hour that lost some is read whole, from its rollup, by the windows holding its start
+(``rollups.cover``).
 """
 
 from __future__ import annotations
