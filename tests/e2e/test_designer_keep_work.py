@@ -62,6 +62,18 @@ def open_node(page: Page, node_id: str) -> None:
     page.get_by_test_id("data-panel").wait_for()
 
 
+def pin(page: Page, node_id: str, sample: str) -> None:
+    """Pins `sample` on the node from its Data panel, with mouse and keyboard."""
+    open_node(page, node_id)
+    panel = page.get_by_test_id("data-panel")
+    panel.get_by_test_id("pin-edit").click()
+    panel.get_by_test_id("pin-editor").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(sample)
+    panel.get_by_test_id("pin-save").click()
+    expect(panel.get_by_test_id("data-own")).to_contain_text("pinned")
+
+
 @pytest.mark.parametrize("size", [(1440, 900), (1280, 800)])
 def test_a_required_run_input_left_empty_is_flagged_at_its_field(page: Page, size: tuple[int, int]) -> None:
     width, height = size
@@ -124,20 +136,34 @@ def test_a_new_workflow_never_saved_survives_a_reload(page: Page) -> None:
     expect(state).to_have_attribute("data-state", "saved")
     page.wait_for_function("() => fetch('/api/v1/drafts/new').then((r) => r.json())"
                            ".then((d) => d.yaml.includes('Half-built lookup'))")
+    # Sample data pinned on the new workflow's node is kept with its draft.
+    pin(page, "http", '{"status": 200, "body": {"name": "Lin"}}')
+    page.wait_for_function("() => fetch('/api/v1/drafts/new').then((r) => r.json())"
+                           ".then((d) => d.pinned.http && d.pinned.http.body.name === 'Lin')")
     shot(page, "keep-02-new-workflow-draft-1440")
 
-    # A reload brings it back, marked as a draft.
+    # A reload brings it back, marked as a draft, pinned data included.
     page.reload()
     page.get_by_test_id("node-http").wait_for(timeout=60_000)
     expect(page.get_by_test_id("workflow-title")).to_have_value("Half-built lookup")
     expect(page.get_by_test_id("draft-state")).to_have_attribute("data-state", "saved")
     expect(page.get_by_test_id("save-state")).to_have_text("Unsaved changes")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    shot(page, "keep-02b-new-workflow-draft-reloaded-1280")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    open_node(page, "http")
+    expect(page.get_by_test_id("data-own")).to_contain_text("pinned")
+    expect(page.get_by_test_id("data-own")).to_contain_text("Lin")
 
     # "New workflow" opens a blank canvas and offers the draft kept from before.
     open_designer(page, "/designer/new")
     expect(page.get_by_test_id("node-http")).to_have_count(0)
     expect(page.get_by_test_id("draft-reopen")).to_contain_text("Reopen your draft")
     shot(page, "keep-03-draft-offered-1440")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    expect(page.get_by_test_id("draft-reopen")).to_be_visible()
+    shot(page, "keep-03-draft-offered-1280")
+    page.set_viewport_size({"width": 1440, "height": 900})
     page.get_by_test_id("draft-reopen").click()
     page.get_by_test_id("node-http").wait_for()
     expect(page.get_by_test_id("workflow-title")).to_have_value("Half-built lookup")
@@ -156,6 +182,10 @@ def test_a_new_workflow_never_saved_survives_a_reload(page: Page) -> None:
     expect(page).to_have_url(re.compile(r"/designer/[0-9a-f-]{36}$"))
     expect(page.get_by_test_id("draft-state")).to_have_text("Version 1")
     assert page.request.get("/api/v1/drafts/new").status == 404
+    # Its pinned data moved to the workflow.
+    workflow_id = page.url.rsplit("/", 1)[1]
+    assert page.request.get(f"/api/v1/workflows/{workflow_id}/pinned").json()["nodes"] == {
+        "http": {"status": 200, "body": {"name": "Lin"}}}
     open_designer(page, "/designer/new")
     expect(page.get_by_test_id("node-http")).to_have_count(0)
     expect(page.get_by_test_id("draft-reopen")).to_have_count(0)
@@ -199,15 +229,7 @@ def test_pinned_data_is_kept_with_the_workflow_for_the_team(page: Page, browser,
     page.get_by_test_id("node-lookup").wait_for()
 
     # Pinned in the Data panel with mouse and keyboard.
-    open_node(page, "lookup")
-    panel = page.get_by_test_id("data-panel")
-    panel.get_by_test_id("pin-edit").click()
-    editor = panel.get_by_test_id("pin-editor")
-    editor.click()
-    page.keyboard.press("Control+a")
-    page.keyboard.insert_text('{"status": 200, "body": {"name": "Grace"}}')
-    panel.get_by_test_id("pin-save").click()
-    expect(panel.get_by_test_id("data-own")).to_contain_text("pinned")
+    pin(page, "lookup", '{"status": 200, "body": {"name": "Grace"}}')
     page.wait_for_function(
         "(id) => fetch(`/api/v1/workflows/${id}/pinned`).then((r) => r.json())"
         ".then((d) => d.nodes.lookup && d.nodes.lookup.body.name === 'Grace')",
