@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, When
 from django.utils import timezone
 
 from executions.engine.projection import Event
@@ -103,29 +103,33 @@ def execution_figures(executions: QuerySet[Execution], size: int | None) -> dict
     if size:
         executions = executions.annotate(bucket=BucketNumber("created_at", size))
         keys.append("bucket")
+    return _figures(executions, keys, ENDED_Q, {
+        "execution_count": Count("pk"),
+        "success_count": Count("pk", filter=Q(status=ExecutionStatus.SUCCEEDED)),
+        "failure_count": Count("pk", filter=Q(status=ExecutionStatus.FAILED)),
+        "cancelled_count": Count("pk", filter=Q(status=ExecutionStatus.CANCELLED))})
+
+
+def _figures(rows: QuerySet[Any], keys: list[str], timed: Q, counts: dict[str, Any]) -> dict[tuple[Any, ...], Figures]:
+    """``counts`` of the rows and the count and sum of the durations of those ``timed``, by
+    ``keys``, with their histograms: one query, by key and duration bucket (none for the rows not
+    timed), added up by key here, so the rows are read once."""
+    bucketed = rows.annotate(duration_bucket=Case(When(timed, then=DurationBucket(DURATION)), default=None,
+                                                  output_field=IntegerField()))
     found: dict[tuple[Any, ...], Figures] = {}
-    for row in executions.values(*keys).annotate(
-            execution_count=Count("pk"),
-            success_count=Count("pk", filter=Q(status=ExecutionStatus.SUCCEEDED)),
-            failure_count=Count("pk", filter=Q(status=ExecutionStatus.FAILED)),
-            cancelled_count=Count("pk", filter=Q(status=ExecutionStatus.CANCELLED)),
-            duration_count=Count("pk", filter=ENDED_Q), duration_sum=Sum(DURATION, filter=ENDED_Q)):
-        found[tuple(row[key] for key in keys)] = Figures(
-            execution_count=row["execution_count"], success_count=row["success_count"],
-            failure_count=row["failure_count"], cancelled_count=row["cancelled_count"],
-            duration_count=row["duration_count"], duration_sum=row["duration_sum"] or 0.0)
-    _histograms(found, keys, executions.filter(ENDED_Q))
+    buckets: dict[tuple[Any, ...], dict[int, int]] = defaultdict(dict)
+    for row in bucketed.values(*keys, "duration_bucket").annotate(
+            **counts, duration_count=Count("pk", filter=timed), duration_sum=Sum(DURATION, filter=timed)):
+        key = tuple(row[name] for name in keys)
+        figures = found.get(key)
+        if figures is None:
+            figures = found[key] = Figures()
+        figures.add(row)
+        if row["duration_bucket"] is not None:
+            buckets[key][row["duration_bucket"]] = row["duration_count"]
+    for key, counted in buckets.items():
+        found[key].histogram = Histogram.of(counted)
     return found
-
-
-def _histograms(found: dict[tuple[Any, ...], Figures], keys: list[str], rows: QuerySet[Any]) -> None:
-    """The histograms of the durations of ``rows`` by ``keys``, into ``found``."""
-    counted: dict[tuple[Any, ...], dict[int, int]] = defaultdict(dict)
-    for row in (rows.annotate(duration_bucket=DurationBucket(DURATION)).values(*keys, "duration_bucket")
-                .annotate(n=Count("pk"))):
-        counted[tuple(row[key] for key in keys)][row["duration_bucket"]] = row["n"]
-    for key, buckets in counted.items():
-        found[key].histogram = Histogram.of(buckets)
 
 
 def ran(executions: QuerySet[Execution]) -> QuerySet[NodeRun]:
@@ -143,17 +147,9 @@ def node_figures(node_runs: QuerySet[NodeRun], size: int | None) -> dict[tuple[A
         node_runs = node_runs.annotate(bucket=BucketNumber("execution__created_at", size))
         keys.append("bucket")
     ended = Q(status__in=NODE_ENDED)
-    found: dict[tuple[Any, ...], Figures] = {}
-    for row in node_runs.values(*keys).annotate(
-            execution_count=Count("pk"), ended_count=Count("pk", filter=ended),
-            failure_count=Count("pk", filter=ended & NODE_FAILED), retry_count=Sum(F("attempt") - 1),
-            duration_count=Count("pk", filter=NODE_RAN), duration_sum=Sum(DURATION, filter=NODE_RAN)):
-        found[tuple(row[key] for key in keys)] = Figures(
-            execution_count=row["execution_count"], ended_count=row["ended_count"],
-            failure_count=row["failure_count"], retry_count=row["retry_count"] or 0,
-            duration_count=row["duration_count"], duration_sum=row["duration_sum"] or 0.0)
-    _histograms(found, keys, node_runs.filter(NODE_RAN))
-    return found
+    return _figures(node_runs, keys, NODE_RAN, {
+        "execution_count": Count("pk"), "ended_count": Count("pk", filter=ended),
+        "failure_count": Count("pk", filter=ended & NODE_FAILED), "retry_count": Sum(F("attempt") - 1)})
 
 
 # --- Marking and rolling up ----------------------------------------------------------------------
