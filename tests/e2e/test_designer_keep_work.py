@@ -33,7 +33,7 @@ spec:
     required: [email, plan]
     properties:
       name: {type: string, description: "How to greet them"}
-      email: {type: string, description: "Where the welcome mail goes"}
+      email: {type: string, format: email, description: "Where the welcome mail goes"}
       plan: {type: string, enum: [free, pro]}
   nodes:
     - {id: greet, type: transform, config: {mapping: {to: "{{ input.email }}"}}, position: {x: 60, y: 60}}
@@ -108,11 +108,22 @@ def test_a_required_run_input_left_empty_is_flagged_at_its_field(page: Page, siz
     shot(page, f"keep-01-run-input-required-{width}")
 
     # Typed into, the field is no longer flagged; the other one still is until chosen.
-    page.keyboard.type("ada@example.com")
+    page.keyboard.type("ada")
     expect(email).not_to_have_attribute("aria-invalid", "true")
     expect(dialog.get_by_test_id("field-error-email")).to_have_count(0)
     expect(dialog.get_by_test_id("field-error-plan")).to_be_visible()
     plan.select_option(label="pro")
+    expect(dialog.get_by_test_id("field-error-plan")).to_have_count(0)
+
+    # What the server refuses (no e-mail address) is shown at the field too, which takes the focus.
+    dialog.get_by_test_id("run-start").click()
+    expect(dialog.get_by_test_id("field-error-email")).to_have_text("Not an e-mail address.")
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(email).to_be_focused()
+    expect(dialog.get_by_test_id("run-error")).to_have_count(0)
+    shot(page, f"keep-01b-run-input-refused-{width}")
+    page.keyboard.press("End")
+    page.keyboard.type("@example.com")
     dialog.get_by_test_id("run-start").click()
     expect(dialog).to_be_hidden()
     expect(page.get_by_test_id("run-status")).to_have_text(re.compile("succeeded"), timeout=60_000)

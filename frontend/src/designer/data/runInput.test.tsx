@@ -4,7 +4,7 @@ import { MemoryRouter } from "react-router-dom";
 import type { JsonSchema } from "../../api/types";
 import { SchemaForm } from "../SchemaForm";
 import { createDesignerStore, DesignerContext } from "../store";
-import { inputErrorsFromServer, missingInputs, REQUIRED_MESSAGE } from "./runInput";
+import { friendlyInputMessage, inputErrorsFromServer, missingInputs, REQUIRED_MESSAGE } from "./runInput";
 import { TestRunDialog } from "./TestRunDialog";
 
 const SCHEMA: JsonSchema = {
@@ -52,10 +52,26 @@ describe("the run input's required fields", () => {
     };
     expect(inputErrorsFromServer(details, "bad")).toEqual({
       email: REQUIRED_MESSAGE,
-      plan: "'gold' is not one of ['free', 'pro']",
+      plan: "Must be one of: free, pro.",
       "address.city": REQUIRED_MESSAGE,
     });
     expect(inputErrorsFromServer({ errors: [{ path: "/", message: "[] is not of type 'object'" }] }, "bad")).toEqual({ form: "bad" });
+  });
+});
+
+describe("the server's input messages in words for people", () => {
+  it.each([
+    ["'ada' is not a 'email'", "Not an e-mail address."],
+    ["'x' is not a 'date'", "Not a date (YYYY-MM-DD)."],
+    ["'x' is not a 'hostname'", "Not a valid hostname."],
+    ["'seven' is not of type 'integer'", "Must be a whole number."],
+    ["0 is less than the minimum of 1", "Must be at least 1."],
+    ["200 is greater than the maximum of 120", "Must be at most 120."],
+    ["'' should be non-empty", "Too short."],
+    ["'ab' does not match '^[0-9]+$'", "Not in the expected form."],
+    ["something else", "something else"],
+  ])("%s → %s", (message, expected) => {
+    expect(friendlyInputMessage(message)).toBe(expected);
   });
 });
 

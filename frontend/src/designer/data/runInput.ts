@@ -28,6 +28,44 @@ export function missingInputs(schema: JsonSchema | null | undefined, input: unkn
   return missing;
 }
 
+const FORMATS: Record<string, string> = {
+  email: "Not an e-mail address.",
+  "idn-email": "Not an e-mail address.",
+  uri: "Not a web address (https://…).",
+  date: "Not a date (YYYY-MM-DD).",
+  "date-time": "Not a date and time (YYYY-MM-DDThh:mm:ssZ).",
+  time: "Not a time (hh:mm:ss).",
+  uuid: "Not a UUID.",
+  ipv4: "Not an IPv4 address.",
+};
+
+const TYPES: Record<string, string> = {
+  integer: "a whole number",
+  number: "a number",
+  string: "text",
+  boolean: "yes or no",
+  array: "a list",
+  object: "an object",
+};
+
+/** A JSON Schema validator's message in words for people: "'ada' is not a 'email'" → "Not an e-mail address." */
+export function friendlyInputMessage(message: string): string {
+  let match = /is not a '([\w-]+)'$/.exec(message);
+  if (match) return FORMATS[match[1]] ?? `Not a valid ${match[1]}.`;
+  match = /is not of type '(\w+)'/.exec(message);
+  if (match) return `Must be ${TYPES[match[1]] ?? match[1]}.`;
+  match = /is not one of \[(.*)\]$/.exec(message);
+  if (match) return `Must be one of: ${match[1].replace(/'/g, "")}.`;
+  match = /is less than the minimum of (\S+)$/.exec(message);
+  if (match) return `Must be at least ${match[1]}.`;
+  match = /is greater than the maximum of (\S+)$/.exec(message);
+  if (match) return `Must be at most ${match[1]}.`;
+  if (/should be non-empty|is too short$/.test(message)) return "Too short.";
+  if (/is too long$/.test(message)) return "Too long.";
+  if (/does not match '/.test(message)) return "Not in the expected form.";
+  return message;
+}
+
 interface ServerInputError {
   path?: string;
   message?: string;
@@ -49,7 +87,7 @@ export function inputErrorsFromServer(details: Record<string, unknown> | undefin
       const key = [...parts, named[1]].join(".");
       byField[key] ??= REQUIRED_MESSAGE;
     } else if (parts.length) {
-      byField[parts.join(".")] ??= text;
+      byField[parts.join(".")] ??= friendlyInputMessage(text);
     }
   }
   if (!Object.keys(byField).length) byField.form = message;
