@@ -255,10 +255,12 @@ def keep_pruned(execution_ids: list[Any]) -> None:
         with _rolling(tenant_id):
             numbers = set(mine.annotate(number=BucketNumber("created_at", HOUR)).values_list("number", flat=True))
             hours = sorted(_moment(number, HOUR) for number in numbers)
-            RollupDirty.objects.filter(tenant_id=tenant_id, execution_id__in=execution_ids).delete()
             rolled = set(RollupPeriod.objects.filter(tenant_id=tenant_id, size=HOUR, start__in=hours)
                          .values_list("start", flat=True))
             stale = sorted((set(hours) - rolled) | dirty_hours(tenant_id, hours))
+            # Their marks go with them (once their hours are known stale): a day whose only marked
+            # executions are these is rolled up below.
+            RollupDirty.objects.filter(tenant_id=tenant_id, execution_id__in=execution_ids).delete()
             if stale:
                 roll_up_hours(tenant_id, stale, now)
                 for day in sorted({_day_of(hour) for hour in stale}):

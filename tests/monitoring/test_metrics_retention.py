@@ -98,3 +98,20 @@ def test_runs_pruned_before_their_hour_was_rolled_up_are_counted(orders: Workflo
     backfill([orders.tenant_id], now=NEXT_DAY)  # the other hours, as after an upgrade
     for path, one, other in zip(WHOLE_HOURS, [_get(viewer, path) for path in WHOLE_HOURS], raw, strict=True):
         _close(one, other, path)
+
+
+def test_a_run_that_changed_since_its_hour_was_rolled_up_is_kept_as_it_ended(orders: Workflow,  # noqa: F811
+                                                                            viewer: APIClient,
+                                                                            keep_an_hour: None) -> None:
+    """The running run ends (its events mark it) and is pruned before the tick: its hour is rolled
+    up again first, so it is counted as it ended, not as the rollup saw it running."""
+    backfill([orders.tenant_id], now=NEXT_DAY)
+    running = Execution.objects.get(workflow=orders, status="running")
+    Execution.objects.filter(pk=running.pk).update(status="succeeded", finished_at=at(119) + timedelta(seconds=5))
+    RollupDirty.objects.create(tenant_id=orders.tenant_id, execution_id=running.pk)
+    day = "/api/v1/metrics/summary?start=2026-01-01T00:00:00Z&end=2026-01-02T00:00:00Z&granularity=1d"
+    before = [_get(viewer, path) for path in (*WHOLE_HOURS, day)]  # the marked hour and day read raw
+    assert before[0]["metrics"]["success_count"] == 4
+    assert _prune() == 11
+    assert not RollupDirty.objects.exists()
+    assert [_get(viewer, path) for path in (*WHOLE_HOURS, day)] == before
