@@ -99,8 +99,13 @@ export function DashboardPage() {
     setParams(next, { replace: true });
   };
 
+  // Only the newest load's answers are shown: after a quick change of window or workflow (or a
+  // live refresh), an older load that comes back late must not replace the newer figures.
+  const latestLoad = useRef(0);
+  const latestBusiness = useRef(0);
   const load = useCallback(async () => {
     if (!window_) return;
+    const ticket = ++latestLoad.current;
     setLoading(true);
     try {
       if (workflow) {
@@ -109,6 +114,7 @@ export function DashboardPage() {
           api.nodeMetrics({ ...window_, workflow, limit: 8 }),
           api.listExecutions({ workflow, status: "pending,running,paused", page_size: 500 }),
         ]);
+        if (ticket !== latestLoad.current) return;
         setFigures({
           metrics: metrics.metrics,
           series: metrics.time_series,
@@ -121,6 +127,7 @@ export function DashboardPage() {
         setNodes(ranking);
       } else {
         const [summary, ranking] = await Promise.all([api.metricsSummary(window_), api.nodeMetrics({ ...window_, limit: 8 })]);
+        if (ticket !== latestLoad.current) return;
         setFigures({
           metrics: summary.metrics,
           series: summary.time_series,
@@ -132,9 +139,9 @@ export function DashboardPage() {
         setNodes(ranking);
       }
     } catch (error) {
-      toast.fromError(error, "Could not load the metrics");
+      if (ticket === latestLoad.current) toast.fromError(error, "Could not load the metrics");
     } finally {
-      setLoading(false);
+      if (ticket === latestLoad.current) setLoading(false);
     }
   }, [window_, workflow]);
 
@@ -144,16 +151,19 @@ export function DashboardPage() {
 
   const loadBusiness = useCallback(async () => {
     if (!window_) return;
+    const ticket = ++latestBusiness.current;
     try {
       if (workflow) {
         const answer = await api.workflowBusinessMetrics(workflow, window_);
+        if (ticket !== latestBusiness.current) return;
         setBusiness(answer.metrics.map((metric) => ({ workflow: answer.workflow as BusinessRow["workflow"], metric })));
       } else {
         const answer = await api.businessMetrics(window_);
+        if (ticket !== latestBusiness.current) return;
         setBusiness(answer.workflows.flatMap((entry) => entry.metrics.map((metric) => ({ workflow: entry.workflow as BusinessRow["workflow"], metric }))));
       }
     } catch {
-      setBusiness([]);
+      if (ticket === latestBusiness.current) setBusiness([]);
     }
   }, [window_, workflow]);
   useEffect(() => {

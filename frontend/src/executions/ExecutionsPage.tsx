@@ -92,12 +92,18 @@ export function ExecutionsPage() {
     [filters, setParams, workflowId],
   );
 
+  // Only the newest load's answer is shown: filters changed in quick succession send loads whose
+  // answers can come back out of order, and an older one must not replace the newer page.
+  const latestLoad = useRef(0);
   const load = useCallback(async () => {
+    const ticket = ++latestLoad.current;
     try {
       const answer = await api.listExecutions(listQuery(filters, Date.now(), PAGE_SIZE));
+      if (ticket !== latestLoad.current) return;
       setPage({ items: answer.results, next: answer.next, previous: answer.previous });
       setFresh(0);
     } catch (error) {
+      if (ticket !== latestLoad.current) return;
       toast.fromError(error, "Could not load the executions");
       setPage({ items: [], next: null, previous: null });
     }

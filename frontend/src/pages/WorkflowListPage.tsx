@@ -44,12 +44,17 @@ export function WorkflowListPage() {
   // A failed import's problems stay on the page, each with its line, until dismissed.
   const [importError, setImportError] = useState<ImportProblems | null>(null);
 
+  // Only the newest answer is shown: an older one, come back late, must not replace it.
+  const latest = useRef(0);
   const refresh = useCallback(async () => {
+    const ticket = ++latest.current;
     try {
       const page = await api.listWorkflows({ search, tag, archived, page_size: 200 });
+      if (ticket !== latest.current) return;
       setItems(page.results);
       setError("");
     } catch (e) {
+      if (ticket !== latest.current) return;
       setError(e instanceof Error ? e.message : String(e));
       setItems([]);
       toast.fromError(e, "Could not load workflows");
