@@ -153,8 +153,19 @@ def test_a_new_workflow_never_saved_survives_a_reload(page: Page) -> None:
                            ".then((d) => d.pinned.http && d.pinned.http.body.name === 'Lin')")
     shot(page, "keep-02-new-workflow-draft-1440")
 
-    # A reload brings it back, marked as a draft, pinned data included.
-    page.reload()
+    # A reload brings it back, marked as a draft, pinned data included. The changes are kept on
+    # the server, so the page does not ask "Leave site?" first.
+    asked: list[str] = []
+
+    def answer(dialog) -> None:
+        asked.append(dialog.type)
+        dialog.accept()
+
+    page.on("dialog", answer)
+    with page.expect_navigation(wait_until="load"):
+        page.evaluate("() => location.reload()")
+    page.remove_listener("dialog", answer)
+    assert asked == []
     page.get_by_test_id("node-http").wait_for(timeout=60_000)
     expect(page.get_by_test_id("workflow-title")).to_have_value("Half-built lookup")
     expect(page.get_by_test_id("draft-state")).to_have_attribute("data-state", "saved")

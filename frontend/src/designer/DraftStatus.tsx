@@ -53,6 +53,7 @@ function SavedDraftStatus({ workflowId, version, opened }: { workflowId: string;
   const [state, setState] = useState<"idle" | "saving" | "failed">("idle");
   const latest = useRef(kept);
   latest.current = kept;
+  useEffect(() => store.getState().setKeptText(kept?.text ?? null), [kept, store]);
 
   const saveNow = useCallback(async () => {
     if (!workflowId) return;
@@ -148,6 +149,7 @@ function NewDraftStatus({ template, opened }: { template: string; opened: Canvas
   const [earlier, setEarlier] = useState<CanvasDraft | null>(null);
   const latest = useRef(kept);
   latest.current = kept;
+  useEffect(() => store.getState().setKeptText(kept?.text ?? null), [kept, store]);
   // Untouched (a blank canvas or a template as opened), or just created as a workflow: nothing to keep.
   const untouched = (current: string) => current === store.getState().savedText || (!latest.current && current === initial.current);
   const markDraftAddress = useCallback(

@@ -52,7 +52,10 @@ export interface DesignerState {
   history: History;
   canUndo: boolean;
   canRedo: boolean;
+  /** The text the server keeps as the draft (designer/DraftStatus), when it is kept; null: none. */
+  keptText: string | null;
 
+  setKeptText(text: string | null): void;
   setText(text: string, origin: Origin, coalesceKey?: string): void;
   /** The `yaml` Document of the current text (parsed on demand); null on a syntax error. */
   getDoc(): Document | null;
@@ -127,6 +130,10 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
     text: initialText,
     externalRevision: 0,
     savedText: initialText,
+    keptText: null,
+    setKeptText(text) {
+      set({ keptText: text });
+    },
     graph: first.graph ?? EMPTY_GRAPH,
     parseProblems: first.problems,
     canvasReadOnly: first.graph === null,

@@ -333,7 +333,9 @@ function Designer({ meta, onSaved }: { meta: WorkflowMeta; onSaved: (workflow: W
 
   useEffect(() => {
     const onUnload = (event: BeforeUnloadEvent) => {
-      if (store.getState().text !== store.getState().savedText) {
+      const { text, savedText, keptText } = store.getState();
+      // Changes kept on the server as the draft come back after a reload: no need to ask.
+      if (text !== savedText && text !== keptText) {
         event.preventDefault();
         event.returnValue = "";
       }
