@@ -43,8 +43,12 @@ async function fetchPinned(workflow: string): Promise<Pinned> {
     return kept;
   }
   const merged = { ...legacy, ...kept };
-  await writePinned(workflow, merged);
-  forgetLegacyPinned(workflow);
+  try {
+    await writePinned(workflow, merged);
+    forgetLegacyPinned(workflow);
+  } catch {
+    /* not moved (a viewer may not write): shown here as before, moved by the next editor's visit */
+  }
   return merged;
 }
 
