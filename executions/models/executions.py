@@ -26,6 +26,10 @@ class ExecutionStatus(models.TextChoices):
     CANCELLED = "cancelled"
 
 
+# The statuses of a node run that is not over (see NODE_TERMINAL in engine.projection).
+OPEN_NODE_STATUSES = ("pending", "running", "waiting", "retrying", "falling_back")
+
+
 class NodeStatus(models.TextChoices):
     PENDING = "pending"
     RUNNING = "running"
@@ -123,8 +127,11 @@ class NodeRun(models.Model):
     class Meta:
         ordering = ["execution", "order"]
         constraints = [models.UniqueConstraint(fields=["execution", "node_id"], name="unique_node_run")]
-        # The lease sweep looks for running nodes whose lease ran out.
-        indexes = [models.Index(fields=["status", "lease_until"]),
+        # The lease sweep looks for running nodes whose lease ran out, and every query across
+        # executions by status asks for open nodes: terminal runs (most rows, every run of a
+        # light node, written straight as succeeded) are left out, one index write less each.
+        indexes = [models.Index(fields=["status", "lease_until"], name="noderun_open_status",
+                                condition=models.Q(status__in=OPEN_NODE_STATUSES)),
                    # Only the runs that go through a limit (most have none: not indexed at all).
                    models.Index(fields=["limit_key"], condition=models.Q(limit_key__isnull=False),
                                 name="noderun_limit_key"),
