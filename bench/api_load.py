@@ -77,6 +77,36 @@ given back; rounds taken in turn, copies of one working tree):
   its 4 turns were held by requests waiting for a database connection, and the 20 connections
   of its pool by requests back from their wait, waiting for a turn; starts then timed out in
   the client. Not seen after, where such a request gives its connection back before it waits.
+
+Issue 15 (read p95 under 100 ms while the starts run), 7 Dec 2026, same machine, load average
+9-15 on its 2 CPUs throughout (other agents' suites), 1 uvicorn process, 1 Celery worker:
+- ``--waits 30,0 --rounds 1`` on this tree: wait=30 read p50 66 / p95 608 / p99 1,090 ms (reads
+  alone p95 152), start p95 3.6 s, 33 starts/s; wait=0 read p50 35 / p95 98 / p99 128 ms (alone
+  p95 54), start p95 0.9 s, 66/s. 0 of 2,000 lost. Later wait=30 rounds of the same gate (some in
+  the logging copies below): read p95 117, 178, 199, 247, 249, 272, 346, 529, 815 ms, reads
+  alone p95 55-148 ms: the target is met without ``wait`` and missed with it, by a factor that
+  follows the machine's load.
+- Where a read's time goes, timed inside the server (copies of the tree that log each request:
+  3,010 GETs of 3 wait=30 rounds, warm-up and reads alone included, p50/p95 ms): event loop to
+  thread 0.5/12, waiting for a turn 6/43, the view 15/114 - its thread's CPU 3.1/6.6 - back to
+  the loop 1.2/21, sending 0.2/3.
+  The turn is no longer the queue: the view takes 5 to 17 times its CPU, waiting for the
+  interpreter lock (the process's other turns, its event loop, the waiting starts' threads) and
+  for PostgreSQL, on 2 cores shared with the worker, PostgreSQL, this client and other agents.
+  The starts (wait=30) cost the web process 10-15 ms of CPU each at 35-45/s.
+- Tried and not kept: a third queue letting reads go before the starts back from their wait
+  (they shared one queue in arrival order): read p95 117/178/199 -> 386/324/329 ms in 3
+  interleaved rounds, the reads' own wait for a turn p95 43 -> 105 ms, start p95 1.8 -> 2.7 s.
+  HTTP_ACTIVE_REQUESTS 2, 4, 8 (3 interleaved rounds each; wait for a turn / view p95): 415/142,
+  114/175, 81/248 ms - fewer turns move the read's time from the view to the queue, more turns
+  the other way, the sum stays; read p95 404/790/216, 272/529/247, 553/279/349 ms; 2 turns
+  halved the starts per second. 4 stays.
+- So read p95 < 100 ms with 50 clients starting with ``wait`` needs CPU for the web process
+  that this machine did not have in any round (reads alone: p95 over 50 ms in every one, up to
+  690 ms); a second uvicorn process shares the same 2 cores. What would cut the web CPU per start: the
+  waits subscribe to their finish notice on a Redis connection each (connect, HELLO, CLIENT
+  SETINFO, close: seen in a sampling profile of the web process), where one listener per
+  process could wake them all.
 """
 
 from __future__ import annotations
