@@ -5,7 +5,8 @@ The truth is in the database, next to the journal: the attempts holding a limit 
 runs ``running`` with its ``limit_key``, and a rate limit's token bucket is its ``Limit`` row.
 A start is decided with that row locked (``SELECT ... FOR UPDATE``), in the transaction of the
 step that starts the node, so two orchestrators never both take the last slot; executions are
-always locked before limits, so the locks cannot deadlock.
+always locked before limits, and a step locks the rows of every limit it may decide on at once,
+in key order (``LimitBook``), so its decisions cost one round trip, not three statements each.
 
 Over the limit, work waits instead of failing, in order and holding no worker: over a
 concurrency limit the node waits (``node.waiting`` with ``limit``) until a holder ends and wakes
@@ -145,14 +146,6 @@ def _lock_rows(keys: list[str]) -> dict[str, tuple[int, list[float]]]:
         locked.close()
         counted.close()
     return {key: (int(holders.get(key, 0)), value) for key, value in starts.items()}
-
-
-def decide(plan: LimitPlan, key: str, *, running_here: int = 0, promised: bool = False) -> Decision:
-    """One decision in a book of its own (see ``LimitBook.decide``), its starts written at once."""
-    book = LimitBook()
-    decision = book.decide(plan, key, running_here=running_here, promised=promised)
-    book.write()
-    return decision
 
 
 def waiters(key: str, count: int) -> list[str]:
