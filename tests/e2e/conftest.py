@@ -145,18 +145,62 @@ def browser() -> Iterator[object]:
         instance.close()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[object]:
+    """Keeps each phase's report on the test, so that its page can tell whether it failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+class PageWatch:
+    """What a page asked of the server and did not get an answer to yet, and what it logged as
+    errors: printed (with a screenshot) when its test fails, where a timeout alone says little."""
+
+    def __init__(self, page) -> None:
+        self.pending: dict[object, tuple[float, str]] = {}
+        self.errors: list[str] = []
+        page.on("request", lambda request: self.pending.__setitem__(
+            request, (time.monotonic(), f"{request.method} {request.url}")))
+        page.on("requestfinished", lambda request: self.pending.pop(request, None))
+        page.on("requestfailed", lambda request: self._failed(request))
+        page.on("console", lambda message: message.type == "error" and self.errors.append(message.text[:300]))
+        page.on("pageerror", lambda error: self.errors.append(f"page error: {str(error)[:300]}"))
+
+    def _failed(self, request) -> None:
+        self.pending.pop(request, None)
+        self.errors.append(f"request failed: {request.method} {request.url} ({request.failure})")
+
+    def report(self, page, name: str) -> None:
+        now = time.monotonic()
+        print(f"page at {page.url}")
+        for started, what in sorted(self.pending.values()):
+            print(f"  unanswered for {now - started:.1f} s: {what}")
+        for error in self.errors[-20:]:
+            print(f"  {error}")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"failed-{name}.png"))
+
+
 @pytest.fixture
-def page(browser, server_url: str) -> Iterator[object]:
+def page(browser, server_url: str, request: pytest.FixtureRequest) -> Iterator[object]:
     """A 1280×800 page signed in as the demo admin."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server_url)
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
+    watch = PageWatch(page)
     page.goto("/login")
     page.fill("#id_username", "admin")
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{server_url}/")
     yield page
+    outcome = getattr(request.node, "report_call", None)
+    if outcome is not None and outcome.failed:
+        try:
+            watch.report(page, request.node.name)
+        except Exception as exc:  # the test's own failure is what matters
+            print(f"(no page report: {exc})")
     context.close()
 
 
