@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 
-from executions.engine import runner
+from executions.engine import runner, timers
 from executions.engine.delivery import run_delivered_nodes
 from executions.services import retention
 
@@ -37,6 +38,19 @@ def expire_execution(execution_id: str, generation: int = 0) -> None:
 @shared_task(name="mbflow.time_out_node", **TASK_OPTIONS)
 def time_out_node(execution_id: str, node_id: str, attempt: int) -> None:
     runner.time_out(execution_id, node_id, attempt)
+
+
+@shared_task(name="mbflow.wake_timers", **TASK_OPTIONS)
+def wake_timers() -> int:
+    """A node scheduled shortly ahead by a process without a timer pump is due: resumes what is
+    due now (executions.dispatch.timers), batch after batch. Returns how many it resumed."""
+    resumed, passed = 0, set[str]()
+    while True:
+        done = timers.resume_due(settings.MBFLOW_TIMER_BATCH, passed)
+        resumed += done.resumed
+        passed.update(done.failed, done.handed)
+        if done.claimed < settings.MBFLOW_TIMER_BATCH or not done.resumed:
+            return resumed
 
 
 @shared_task(name="mbflow.sweep_leases", **TASK_OPTIONS)

@@ -5,7 +5,8 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import worker_ready, worker_shutdown
+from celery.worker.control import control_command
 from django.conf import settings
 from kombu import Queue
 
@@ -56,3 +57,29 @@ def _freeze_what_the_worker_loaded(**_: Any) -> None:
     """What starting the worker made lives as long as it: out of the collector's full passes
     (as for the web process, mbflow_site/asgi.py)."""
     gc.freeze()
+
+
+@worker_ready.connect
+def _start_timer_pump(**_: Any) -> None:
+    """Each worker process resumes the nodes that waited for their time, from their rows
+    (executions.dispatch.timers), unless MBFLOW_TIMERS=messages."""
+    from executions.dispatch.timers import start_pump
+
+    start_pump()
+
+
+@worker_shutdown.connect
+def _stop_timer_pump(**_: Any) -> None:
+    from executions.dispatch.timers import stop_pump
+
+    stop_pump()
+
+
+@control_command(args=[("on", bool)], signature="<on>")
+def mbflow_timer_pump(state: Any, on: bool = True) -> dict[str, Any]:
+    """Pauses (on=False) or resumes the worker's timer pump: ``celery -A mbflow_site control
+    mbflow_timer_pump false`` (a worker being drained; tests that share its database)."""
+    from executions.dispatch.timers import pause_pump
+
+    running = pause_pump(not on)
+    return {"ok": f"timer pump {'on' if on else 'paused'}{'' if running else ' (not started yet)'}"}

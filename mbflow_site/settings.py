@@ -183,6 +183,17 @@ MBFLOW_QUEUE_PREFIX = env_str("MBFLOW_QUEUE_PREFIX", "mbflow")
 # MBFLOW_LEASE_SWEEP_SECONDS and sends a node whose lease ran out (its worker died) to another.
 MBFLOW_LEASE_SECONDS = env_int("MBFLOW_LEASE_SECONDS", 30, minimum=3)
 MBFLOW_LEASE_SWEEP_SECONDS = env_int("MBFLOW_LEASE_SWEEP_SECONDS", 5, minimum=1)
+# Nodes waiting for their time (delay, wait_until, a retry's backoff) wait as rows only
+# (``database``, executions.dispatch.timers): a timer pump in each worker process (and in the
+# embedded server) claims those come due in batches of MBFLOW_TIMER_BATCH on up to
+# MBFLOW_TIMER_THREADS threads (at most half the connection pool), looking at least every
+# MBFLOW_TIMER_POLL_SECONDS; a process without a pump sends a timed wake-up message for a time
+# less than MBFLOW_TIMER_MESSAGE_SECONDS ahead. ``messages``: every timer as a timed message.
+MBFLOW_TIMERS = env_choice("MBFLOW_TIMERS", "database", {"database", "messages"})
+MBFLOW_TIMER_BATCH = env_int("MBFLOW_TIMER_BATCH", 50, minimum=1)
+MBFLOW_TIMER_THREADS = env_int("MBFLOW_TIMER_THREADS", 8, minimum=1)
+MBFLOW_TIMER_POLL_SECONDS = float(env_str("MBFLOW_TIMER_POLL_SECONDS", "0.5") or 0.5)
+MBFLOW_TIMER_MESSAGE_SECONDS = float(env_str("MBFLOW_TIMER_MESSAGE_SECONDS", "2") or 2)
 # Schedules (cron and interval triggers) are looked at every MBFLOW_SCHEDULE_TICK_SECONDS: by Celery
 # beat (``beat``, the default with a broker) or by a timer thread in each web server process
 # (``embedded``); ``off``: by neither (run ``manage.py mbflow_triggers tick --loop`` instead).

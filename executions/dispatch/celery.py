@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 
 from executions import tasks
+from executions.dispatch import timers
 from executions.engine.ports import Dispatch
 from mbflow_site.celery import QUEUES, app
 
@@ -48,6 +49,15 @@ class CeleryDispatcher:
 
     def dispatch(self, work: Dispatch, producer: Any = None) -> None:
         queue = QUEUES.get(work.queue, QUEUES["io"])
+        if timers.waits_as_row(work):
+            # Its row is its timer (dispatch.timers): this process's pump is told; without one,
+            # a time too close for the workers' pumps to be sure to see sends them a wake-up.
+            pump = timers.process_pump()
+            if pump is not None:
+                pump.wake()
+            elif timers.near(work):
+                tasks.wake_timers.apply_async(queue=QUEUES["light"], eta=work.eta, producer=producer)
+            return
         if work.kind == "node":
             kwargs = {"portable": work.portable} if work.portable is not None else None
             tasks.run_node.apply_async((work.execution_id, work.node_id, work.attempt), kwargs, queue=queue,

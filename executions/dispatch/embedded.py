@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
+from executions.dispatch.timers import TimerPump, waits_as_row
 from executions.engine import runner
 from executions.engine.ports import Dispatch
 
@@ -52,12 +53,17 @@ class EmbeddedDispatcher:
         self._closed = False
         self._timer = threading.Thread(target=self._run_timers, name="mbflow-timer", daemon=True)
         self._timer.start()
+        # Nodes waiting for their time as rows (a delay, a wait_until) are resumed by the pump.
+        self._pump = TimerPump().start() if settings.MBFLOW_TIMERS == "database" else None
 
     def dispatch_all(self, works: Sequence[Dispatch]) -> None:
         for work in works:
             self.dispatch(work)
 
     def dispatch(self, work: Dispatch) -> None:
+        if self._pump is not None and waits_as_row(work):
+            self._pump.wake()  # its row is its timer: the pump resumes it
+            return
         if work.eta is not None and work.eta > timezone.now():
             with self._wake:
                 heapq.heappush(self._timers, (work.eta, next(self._counter), work))
@@ -105,6 +111,8 @@ class EmbeddedDispatcher:
             close_old_connections()
 
     def close(self) -> None:
+        if self._pump is not None:
+            self._pump.stop()
         with self._wake:
             self._closed = True
             self._wake.notify()

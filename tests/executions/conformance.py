@@ -22,6 +22,7 @@ from rest_framework.test import APIClient
 from executions.dispatch import use_dispatcher
 from executions.dispatch.celery import CeleryDispatcher
 from executions.models import ExecutionEvent
+from tests.executions.conftest import timer_pump
 from tests.executions.language_reference import defined, documented
 from tests.executions.servers import LocalServer
 
@@ -207,7 +208,9 @@ def _harness(request: pytest.FixtureRequest, dispatcher: str) -> Harness:
         if worker is None:
             pytest.skip("Celery runs need Redis (REDIS_URL) and PostgreSQL")
         use_dispatcher(CeleryDispatcher())
+        timer_pump(on=True)
         request.addfinalizer(lambda: use_dispatcher(None))
+        request.addfinalizer(lambda: timer_pump(on=False))
     return Harness(request, dispatcher, request.getfixturevalue("editor"), request.getfixturevalue("admin_client"),
                    request.getfixturevalue("http_server"))
 

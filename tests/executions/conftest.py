@@ -106,6 +106,9 @@ def celery_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[subp
     else:
         worker.terminate()
         raise RuntimeError("the Celery worker did not start within 30s")
+    # Its timer pump works for the Celery tests only (``dispatcher``): the embedded ones share
+    # the database, and their timers are their own dispatcher's.
+    timer_pump(on=False)
     yield worker
     worker.terminate()
     try:
@@ -113,6 +116,14 @@ def celery_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[subp
     except subprocess.TimeoutExpired:
         worker.kill()
     log.close()
+
+
+def timer_pump(*, on: bool) -> None:
+    """Resumes or pauses the test worker's timer pump (executions.dispatch.timers)."""
+    from mbflow_site.celery import app
+
+    replies = app.control.broadcast("mbflow_timer_pump", arguments={"on": on}, reply=True, timeout=5)
+    assert replies, "the Celery worker did not answer the timer pump command"
 
 
 @pytest.fixture(params=["embedded", "celery"])
@@ -131,7 +142,9 @@ def dispatcher(request: pytest.FixtureRequest, transactional_db: None) -> Iterat
     from executions.dispatch.celery import CeleryDispatcher
 
     use_dispatcher(CeleryDispatcher())
+    timer_pump(on=True)
     yield "celery"
+    timer_pump(on=False)
     use_dispatcher(None)
 
 

@@ -351,9 +351,11 @@ def test_a_sub_workflow_node_handed_to_its_child_gets_its_long_lease_back(
 
 
 def test_the_sweep_sends_again_a_retry_whose_timed_message_was_lost(embedded: Any, store: Store, run: Run,
-                                                                    http_server: LocalServer) -> None:
+                                                                    http_server: LocalServer, settings: Any) -> None:
     """GIVEN a retry's timed message dropped (its worker died before the broker gave it back)
     WHEN its time is a lease past and the sweep runs THEN the node is sent again and the run ends."""
+    # Timers as messages: kept as rows (the default), the retry has no message to lose.
+    settings.MBFLOW_TIMERS = "messages"
     key = uuid.uuid4().hex
     store(doc("lost-retry", f"""
   nodes:
@@ -387,6 +389,7 @@ def test_the_sweep_sends_an_overdue_node_again_once_a_lease_not_on_every_sweep(
     """GIVEN a node a lease overdue that has not started (lost, or only behind a backlog of due
     runs) WHEN the sweep runs again and again THEN it is sent again once per lease, not once per
     sweep (each duplicate would add to the backlog), and again after a lease."""
+    settings.MBFLOW_TIMERS = "messages"  # kept as rows (the default), a timer has no message to lose
     key = uuid.uuid4().hex
     store(doc("overdue-once", f"""
   nodes:
