@@ -12,9 +12,9 @@ of the last 10 minutes and 1 in 2,000 of the others still running with a node wa
 log-normal (median 2 s). A later run reuses the data
 when it holds as many executions (`--fresh` makes it again), then VACUUM ANALYZE. Then the data
 is rolled up as `manage.py mbflow_rollup_metrics` does (timed; the first run rolls up every hour
-and day, later ones only those since), so the calls read the hourly and daily rollups for whole
-hours and days and the raw rows for the rest, as in production (`--no-rollups` drops them: every
-call reads the raw rows). Each call
+and day, later ones only those since; then VACUUM ANALYZE of the rollup tables, as autovacuum
+would), so the calls read the hourly and daily rollups for whole hours and days and the raw rows
+for the rest, as in production (`--no-rollups` drops them: every call reads the raw rows). Each call
 goes through Django's test client (URL routing, API-key auth, the view, the JSON answer; no
 socket) and is timed `--rounds` times after one warm-up: median, p95 and the slowest wall time,
 and the CPU time per call of this process and the PostgreSQL backends (read from /proc when the
@@ -92,7 +92,14 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from executions.models import Execution, ExecutionEvent, NodeRun  # noqa: E402
-from monitoring.models import ExecutionRollup, NodeRollup, RollupPeriod, Tally, TallyCursor  # noqa: E402
+from monitoring.models import (  # noqa: E402
+    ExecutionRollup,
+    NodeRollup,
+    RollupDirty,
+    RollupPeriod,
+    Tally,
+    TallyCursor,
+)
 from monitoring.services import tallies  # noqa: E402
 from monitoring.services.rollups import backfill  # noqa: E402
 from workflows.models import ApiKey, Role, Tenant, Workflow, WorkflowVersion  # noqa: E402
@@ -187,6 +194,9 @@ def _prepare() -> tuple[str, str]:
         print(f"Filling {BENCH_NAME}: {ARGS.executions:,} executions over {ARGS.days} days ({have:,} there)",
               flush=True)
         Execution.objects.filter(tenant=tenant).delete() if have < 50_000 else _truncate()
+        for model in (ExecutionRollup, NodeRollup, RollupPeriod):  # the old data's, read as the new's otherwise
+            model.objects.filter(tenant=tenant).delete()
+        RollupDirty.objects.filter(tenant_id=tenant.pk).delete()
         _fill(tenant, workflows, ARGS.executions, ARGS.days)
         with connection.cursor() as cursor:
             cursor.execute(f"VACUUM ANALYZE {Execution._meta.db_table}")
@@ -316,6 +326,9 @@ def _roll_up() -> None:
         return
     started = time.perf_counter()
     hours, days = backfill([tenant.pk])
+    with connection.cursor() as cursor:  # as autovacuum would after the rollups' writes
+        for model in (ExecutionRollup, NodeRollup, RollupPeriod):
+            cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
     print(f"rollups: {hours:,} hours and {days:,} days rolled up in {time.perf_counter() - started:.1f}s "
           f"(manage.py mbflow_rollup_metrics); {ExecutionRollup.objects.filter(tenant=tenant).count():,} "
           f"execution rows, {NodeRollup.objects.filter(tenant=tenant).count():,} node rows in all")
