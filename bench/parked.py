@@ -1,15 +1,16 @@
 """Parked runs: many executions waiting at once in `delay`, `wait_until`, `approval` and `function`.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_parked REDIS_URL=redis://127.0.0.1:6379/5 \\
-        .venv/bin/python bench/parked.py [--runs 10000] [--kinds delay,wait_until,approval,function] [--due 120]
+        .venv/bin/python bench/parked.py [--runs 10000] [--kinds delay,wait_until,approval,function] \\
+        [--spreads 0,60] [--due 120]
 
 How: PostgreSQL is migrated, a tenant of its own gets four workflows, each one waiting node then a
-`noop`: `delay` (``--due`` seconds), `wait_until` (the run's input time: ``--due`` seconds after
-its start), `approval`, and a `function` task. A real Celery worker process (``--pool threads
--c 16``, Redis broker) runs the nodes; this process is the web side: the API through Django's
-test client in-process (routing, API-key auth, DRF, the engine; no socket), 8 client threads.
-For each kind, ``--runs`` executions are started (``wait: 0``) as fast as the clients go, then,
-once all are parked, the bench reads:
+`noop`: `delay` (its duration from the run's input), `wait_until` (the run's input time: ``--due``
+seconds after its start), `approval`, and a `function` task. A real Celery worker process
+(``--pool threads -c 16``, Redis broker) runs the nodes; this process is the web side: the API
+through Django's test client in-process (routing, API-key auth, DRF, the engine; no socket), 8
+client threads. For each kind, ``--runs`` executions are started (``wait: 0``) as fast as the
+clients go, then, once all are parked, the bench reads:
   - memory: the RSS of this process (web) and of the worker (/proc), after the kind's first 200
     runs (which warm the code paths up) and once all are parked: MB per 1,000 parked runs;
   - what a parked run holds: the worker's threads (/proc/<pid>/status) and the database
@@ -19,13 +20,23 @@ once all are parked, the bench reads:
     approvals are all approved at once (8 threads through ``POST .../signals``), function tasks
     all taken and completed by 8 function workers (``POST /function-tasks/poll`` then
     ``/complete``): the time until every execution has succeeded, and the rate.
+`delay` is measured once per ``--spreads`` value S: each run's delay is set (from its input) so
+that the runs come due at moments spread uniformly over S seconds, all after the last has been
+started (0: all in the same instant, as far as the clients' requests allow; the span of the due
+times is printed). First 200 runs of 1 s warm the resumption up (not counted). Printed: lateness
+p50/p99/max; the resume throughput, runs resumed per second from the first due time to the
+last start (for S=0 the worker's capacity; for a spread, at most the rate they came due at); the
+worker's CPU time per 1,000 resumed (/proc/<pid>/stat, less noisy than rates on a shared
+machine); the load average around it.
 The machine has 2 cores shared with other work: figures of one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import random
 import secrets
 import signal
 import statistics
@@ -66,15 +77,15 @@ from workflows.services.workflows import do_create_workflow  # noqa: E402
 CLIENTS = 8
 WARM_UP = 200  # runs started before memory is first read
 WAITING = {
-    "delay": "{id: park, type: delay, config: {duration: @dues}}",
+    "delay": "{id: park, type: delay, config: {duration: \"{{ input.seconds }}\"}}",
     "wait_until": "{id: park, type: wait_until, config: {until: \"{{ input.until }}\"}}",
     "approval": "{id: park, type: approval}",
     "function": "{id: park, type: function, config: {executor: bench, function: bench_park}}",
 }
 
 
-def document(kind: str, due: float) -> str:
-    node = WAITING[kind].replace("@due", f"{due:g}")
+def document(kind: str) -> str:
+    node = WAITING[kind]
     return (f"apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {{name: parked-{kind.replace('_', '-')}}}\nspec:\n"
             f"  nodes:\n    - {node}\n    - {{id: after, type: noop}}\n  edges: [{{from: park, to: after}}]\n")
 
@@ -91,6 +102,34 @@ def threads_of(pid: int) -> int:
         if line.startswith("Threads:"):
             return int(line.split()[1])
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu() -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend of this database (the server is local)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        pids = [row[0] for row in cursor.fetchall()]
+    found = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):  # ended meanwhile
+            found[pid] = cpu_seconds(pid)
+    return found
+
+
+def cpu_since(before: dict[int, float]) -> float:
+    """CPU the backends used since ``before`` (a backend that ended meanwhile is not counted)."""
+    return sum(used - before.get(pid, 0.0) for pid, used in backend_cpu().items())
+
+
+def load() -> str:
+    return "load average " + " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def db_connections() -> int:
@@ -140,11 +179,86 @@ def until(predicate: Callable[[], bool], timeout: float, every: float = 0.5) -> 
     return True
 
 
+def measure_delays(runs: int, spread: float, client: Callable[[], Client], worker_pid: int) -> None:
+    """``runs`` delays coming due uniformly over ``spread`` seconds (0: at once), all after the
+    last is started; see the module."""
+    def start(seconds: Callable[[], float], ids: list[str], lock: threading.Lock) -> Callable[[int], None]:
+        def go(_: int) -> None:
+            response = client().post("/api/v1/executions", {"workflow": "parked-delay",
+                                                             "input": {"seconds": seconds()}, "wait": 0},
+                                     content_type="application/json")
+            assert response.status_code in (200, 201, 202), response.content[:300]
+            with lock:
+                ids.append(response.json()["id"])
+        return go
+
+    lock = threading.Lock()
+    # Warm-up: runs of 1 s, resumed before anything is counted.
+    warm_ids: list[str] = []
+    warm = min(WARM_UP, max(runs // 10, 1))
+    began = time.perf_counter()
+    in_parallel(list(range(warm)), start(lambda: 1.0, warm_ids, lock))
+    rate = warm / (time.perf_counter() - began)
+    until(lambda: Execution.objects.filter(pk__in=warm_ids, status="succeeded").count() >= warm, 120)
+    web_before, worker_before = rss_mb(os.getpid()), rss_mb(worker_pid)
+    threads_before, connections_before = threads_of(worker_pid), db_connections()
+    # The first due time: after the last start, by 1.5 times the time the warm-up rate gives, plus 10 s.
+    first_due = time.time() + 1.5 * runs / rate + 10
+    offsets = [spread * index / runs for index in range(runs)]
+    random.shuffle(offsets)
+    pending = iter(offsets)
+    next_offset = threading.Lock()
+
+    def seconds() -> float:
+        with next_offset:
+            offset = next(pending)
+        return round(first_due + offset - time.time(), 3)
+
+    ids: list[str] = []
+    began = time.perf_counter()
+    in_parallel(list(range(runs)), start(seconds, ids, lock))
+    started_in = time.perf_counter() - began
+    parked = NodeRun.objects.filter(execution_id__in=ids, node_id="park", status__in=("pending", "waiting"))
+    until(lambda: parked.count() >= runs, 120)
+    web_parked, worker_parked = rss_mb(os.getpid()), rss_mb(worker_pid)
+    threads_parked, connections_parked = threads_of(worker_pid), db_connections()
+    label = "at once" if not spread else f"spread over {spread:g} s"
+    print(f"\n== delay, {runs:,} due {label}: started in {started_in:.1f} s ({runs / started_in:.0f}/s), "
+          f"{parked.count():,} parked; first due {max(first_due - time.time(), 0):.0f} s after the last start")
+    print(f"   memory: web {web_before:.0f} -> {web_parked:.0f} MB "
+          f"({(web_parked - web_before) * 1000 / runs:.1f} MB per 1,000 parked), worker "
+          f"{worker_before:.0f} -> {worker_parked:.0f} MB "
+          f"({(worker_parked - worker_before) * 1000 / runs:.1f} MB per 1,000 parked)")
+    print(f"   held: worker threads {threads_before} -> {threads_parked}, database connections "
+          f"{connections_before} -> {connections_parked}")
+    # Until shortly before the first is due, then the worker's CPU is read, and after the last.
+    time.sleep(max(first_due - time.time() - 1.0, 0.0))
+    cpu_before, database_before, load_before = cpu_seconds(worker_pid), backend_cpu(), load()
+    done = Execution.objects.filter(pk__in=ids, status="succeeded")
+    ok = until(lambda: done.count() >= runs, spread + 600, every=0.2)
+    cpu_used, database_used, load_after = cpu_seconds(worker_pid) - cpu_before, cpu_since(database_before), load()
+    rows = list(NodeRun.objects.filter(execution_id__in=ids, node_id="park").values_list("scheduled_at", "started_at"))
+    late = [(begun - due).total_seconds() for due, begun in rows if due and begun]
+    dues = sorted(due for due, begun in rows if due and begun)
+    begun_last = max(begun for due, begun in rows if due and begun)
+    span = (dues[-1] - dues[0]).total_seconds()
+    busy = (begun_last - dues[0]).total_seconds() or 1.0
+    print(f"   resumed: {done.count():,} of {runs:,}{'' if ok else ' (timed out)'}; lateness (start - due) "
+          f"p50 {statistics.median(late):.3f} s, p99 {pct(late, 99):.3f} s, max {max(late):.3f} s "
+          f"over {len(late):,} runs")
+    print(f"   due times spanned {span:.3f} s ({len(dues) / max(span, 0.001):.0f}/s); resume throughput "
+          f"{len(dues) / busy:.0f} runs/s (first due to last started, {busy:.1f} s)")
+    print(f"   CPU per 1,000 resumed: worker {cpu_used * 1000 / len(dues):.2f} s, PostgreSQL backends "
+          f"{database_used * 1000 / len(dues):.2f} s; {load_before} before, {load_after} after")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--kinds", default="delay,wait_until,approval,function")
-    parser.add_argument("--due", type=float, default=120.0, help="seconds a delay or wait_until waits")
+    parser.add_argument("--due", type=float, default=120.0, help="seconds a wait_until waits")
+    parser.add_argument("--spreads", default="0,60",
+                        help="delay: the seconds over which the runs come due, one measurement each (0: at once)")
     args = parser.parse_args()
     if not settings.IS_POSTGRES or not settings.REDIS_URL:
         raise SystemExit("bench/parked.py needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL)")
@@ -156,7 +270,7 @@ def main() -> None:
     key.save()
     kinds = args.kinds.split(",")
     for kind in kinds:
-        do_create_workflow(tenant, check_document({"yaml": document(kind, args.due)}), message="", author="bench")
+        do_create_workflow(tenant, check_document({"yaml": document(kind)}), message="", author="bench")
     worker = start_worker()
     use_dispatcher(CeleryDispatcher())
     local = threading.local()
@@ -170,6 +284,10 @@ def main() -> None:
           f"Celery worker pid {worker.pid} (16 threads, Redis broker), {os.cpu_count()} CPUs")
     try:
         for kind in kinds:
+            if kind == "delay":
+                for spread in [float(value) for value in args.spreads.split(",")]:
+                    measure_delays(args.runs, spread, client, worker.pid)
+                continue
             workflow = f"parked-{kind.replace('_', '-')}"
             ids: list[str] = []
             lock = threading.Lock()
@@ -207,7 +325,7 @@ def main() -> None:
             print(f"   held: worker threads {threads_before} -> {threads_parked}, database connections "
                   f"{connections_before} -> {connections_parked}")
             done = Execution.objects.filter(pk__in=ids, status="succeeded")
-            if kind in ("delay", "wait_until"):
+            if kind == "wait_until":
                 ok = until(lambda done=done: done.count() >= args.runs, args.due * 3 + 300)
                 rows = list(NodeRun.objects.filter(execution_id__in=ids, node_id="park")
                             .values_list("scheduled_at", "started_at"))
