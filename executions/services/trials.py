@@ -1,9 +1,9 @@
 """Test runs from the designer: a draft run with pinned data, and one step run on its own.
 
 Both are ad hoc executions (the document travels with the request; nothing is stored as a
-workflow or a version). Pinned data is never stored in the workflow: the designer keeps it and
-sends it with each test run, so a production run (a version started by the API, a trigger, a
-schedule) cannot use it.
+workflow or a version). Pinned data is never read from storage here: the designer keeps it on the
+server (a workflow's pinned data, apart from its document) and sends it with each test run, so a
+production run (a version started by the API, a trigger, a schedule) cannot use it.
 
 - ``pinned``: node id → the output that node keeps without running (a ``node.reused`` event
   whose ``from`` is ``pinned``): the HTTP call it would make is not made.
