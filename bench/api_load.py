@@ -106,9 +106,9 @@ Issue 15 (read p95 under 100 ms while the starts run), 7 Dec 2026, same machine,
   690 ms); a second uvicorn process shares the same 2 cores: ``--workers 2`` against 1, rounds in
   turn, read p95 592 and 391 against 398 and 433 ms, p50 166 against 79 and 116 ms. A start's
   request thread takes 7.0/9.1 ms of CPU (p50/p95: the execution created, its node sent to the
-  broker, reloaded and answered);
-  its wait's own Redis subscription (a connection each, connect to close) 0.26 ms of it,
-  measured alone - one listener per process for every wait would not change the figures.
+  broker, reloaded and answered); its wait's own Redis subscription (a connection each,
+  connect to close) 0.26 ms of it, measured alone - one listener per process for every wait
+  would not change the figures.
 """
 
 from __future__ import annotations
