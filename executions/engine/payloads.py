@@ -43,9 +43,13 @@ def limit_of(spec_limit: int | None) -> int:
     return spec_limit if spec_limit is not None else int(settings.MBFLOW_PAYLOAD_LIMIT)
 
 
-def offload(value: Any, limit: int, *, tenant_id: Any, execution_id: Any, node_id: str, attempt: int) -> Any:
-    """``value``, or a reference to it once stored, when its JSON is larger than ``limit`` bytes."""
+def offload(value: Any, limit: int, *, tenant_id: Any, execution_id: Any, node_id: str, attempt: int,
+            size: int | None = None) -> Any:
+    """``value``, or a reference to it once stored, when its JSON is larger than ``limit`` bytes
+    (``size``: that JSON's length, when the caller measured it already)."""
     if isinstance(value, _SCALAR_TYPES) or (isinstance(value, str) and len(value) * 4 < limit):
+        return value
+    if size is not None and size <= limit:
         return value
     data = json_bytes(value)
     if len(data) <= limit:

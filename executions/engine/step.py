@@ -107,6 +107,7 @@ class Step:
     _limits: limits.LimitBook | None = None
     # Offloaded outputs read back in this step, by storage key.
     _payloads: dict[str, Any] = field(default_factory=dict)
+    _ids: tuple[str, str] | None = None  # the execution's and the tenant's id as text
 
     @classmethod
     def open(cls, journal: Journal) -> Step:
@@ -252,9 +253,11 @@ class Step:
         else:
             upstream = self.state.input
         execution = self.journal.execution
+        if self._ids is None:
+            self._ids = (str(execution.pk), str(execution.tenant_id))
         return NodeContext(
-            execution_id=str(execution.pk),
-            tenant_id=str(execution.tenant_id),
+            execution_id=self._ids[0],
+            tenant_id=self._ids[1],
             node_id=node.id,
             attempt=attempt,
             timeout=node.policy.timeout,
@@ -448,8 +451,8 @@ class Step:
         if outcome.circuit:
             extra["circuit"] = outcome.circuit
         if outcome.ok:
-            self.append("node.succeeded", node.id, {"output": self.offloaded(node, attempt, clean(outcome.output)),
-                                                    **extra})
+            output, size = self.redactor.clean_sized(outcome.output)
+            self.append("node.succeeded", node.id, {"output": self.offloaded(node, attempt, output, size), **extra})
             self._stand_in(node)
             return
         error = outcome.error
@@ -493,11 +496,12 @@ class Step:
         self.append("node.timed_out" if timed_out else "node.failed", node.id, {"error": error_data, **extra})
         self._failed(node, error.message, error_data)
 
-    def offloaded(self, node: NodePlan, attempt: int, output: Any) -> Any:
-        """``output``, or its reference once kept in the payload store (over the payload limit)."""
+    def offloaded(self, node: NodePlan, attempt: int, output: Any, size: int | None = None) -> Any:
+        """``output``, or its reference once kept in the payload store (over the payload limit);
+        ``size``: its JSON's length when known already."""
         execution = self.journal.execution
         return payloads.offload(output, payloads.limit_of(self.plan.payload_limit), tenant_id=execution.tenant_id,
-                                execution_id=execution.pk, node_id=node.id, attempt=attempt)
+                                execution_id=execution.pk, node_id=node.id, attempt=attempt, size=size)
 
     def _fallback_open(self, node: NodePlan) -> bool:
         """Whether the node's fallback node can still stand in for it (it has not ended)."""

@@ -33,6 +33,16 @@ class Redactor:
                 return copied
         return self._clean(value)
 
+    def clean_sized(self, value: Any) -> tuple[Any, int | None]:
+        """``clean(value)`` and, when it came for free, the size of its JSON in bytes (as
+        ``json_bytes`` writes it): a dict or list without secrets to mask goes through orjson
+        once, and what it wrote is the measure (the payload limit needs no second encoding)."""
+        if not self.values and isinstance(value, dict | list):
+            written = _plain_json(value)
+            if written is not None:
+                return orjson.loads(written), len(written)
+        return self.clean(value), None
+
     def _clean(self, value: Any) -> Any:
         if value is None or isinstance(value, bool | int):
             return value
@@ -67,16 +77,22 @@ _PLAIN = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | or
 def _plain_copy(value: dict[str, Any] | list[Any]) -> Any:
     """``_clean(value)`` for a redactor without secrets, through orjson's C encoder and decoder
     (the walk in Python grew with every node of a chain that passes its input on), or
-    ``_NOT_PLAIN`` when the value holds anything but JSON's types: orjson refuses a lone
-    surrogate, a key that is not text and an integer past 64 bits, writes NaN and infinities as
-    null (as ``_clean`` does); a NUL character is looked for in what it wrote."""
+    ``_NOT_PLAIN`` when the value holds anything but JSON's types (see ``_plain_json``)."""
+    written = _plain_json(value)
+    return _NOT_PLAIN if written is None else orjson.loads(written)
+
+
+def _plain_json(value: dict[str, Any] | list[Any]) -> bytes | None:
+    """``value`` as compact JSON when it holds nothing but JSON's types, else None: orjson
+    refuses a lone surrogate, a key that is not text and an integer past 64 bits, writes NaN
+    and infinities as null (as ``_clean`` does); a NUL character is looked for in what it wrote."""
     try:
         written = orjson.dumps(value, option=_PLAIN)
     except TypeError:
-        return _NOT_PLAIN
+        return None
     if b"\\u0000" in written:
-        return _NOT_PLAIN
-    return orjson.loads(written)
+        return None
+    return written
 
 
 NO_SECRETS = Redactor()
