@@ -21,9 +21,12 @@ import threading
 import time
 from typing import Any
 
+import psycopg
+import redis
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from psycopg_pool import PoolTimeout
 
 # How long a check's answer is kept: probes and requests within it share one connection attempt.
 CHECK_EVERY = 1.0
@@ -62,8 +65,6 @@ def _check_database() -> str:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
             return "ok"
-        import psycopg
-
         params = {**connection.get_connection_params(), "connect_timeout": settings.DB_CONNECT_TIMEOUT}
         with psycopg.connect(**params) as fresh:
             fresh.execute("SELECT 1")
@@ -74,8 +75,6 @@ def _check_database() -> str:
 
 def _check_redis() -> str:
     try:
-        import redis
-
         client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=settings.DB_CONNECT_TIMEOUT,
                                       socket_connect_timeout=settings.DB_CONNECT_TIMEOUT)
         try:
@@ -111,8 +110,6 @@ def ready(request: HttpRequest) -> JsonResponse:
         checks["database"] = f"error: {exc.__class__.__name__}"
     if settings.REDIS_URL:
         try:
-            import redis
-
             redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping()
             checks["redis"] = "ok"
         except Exception as exc:
@@ -126,8 +123,6 @@ def fail_fast_while_the_database_is_down(pool: Any) -> Any:
     ``DB_DOWN_WAIT`` seconds when a fresh connection fails too (the database is down), instead of
     after the pool's whole timeout; when the database answers (the pool is only busy) the request
     waits the rest of that timeout. One fresh connection a second at most checks it."""
-    from psycopg_pool import PoolTimeout
-
     getconn = pool.getconn
 
     def getconn_or_fail_fast(timeout: float | None = None) -> Any:
