@@ -33,6 +33,12 @@ the navigation start; input events carry `event.timeStamp` on the same clock):
   MutationObserver callback in which the editor's visible lines show the new text; "paint" as
   above.
 
+`--trace` also records a Chromium trace of every sample and prints the page's main-thread CPU time
+from the input to the frame that shows it (the `tdur` of its top-level tasks: thread time, so less
+swayed by a busy machine than the wall times), with its largest parts (script, style, layout, paint).
+`--dist DIR` serves the page's HTML and /static/assets/ from another build of the frontend (e.g.
+`npx vite build --outDir /tmp/a`), so two builds can be compared in interleaved runs.
+
 Between samples the bench waits for the debounced server validation (450 ms) to come back, so
 each sample starts from an idle page. `--profile DIR` also writes a CPU profile of the last first
 render and of one sample of each kind (`.cpuprofile`: DevTools → Performance → Load profile).
@@ -121,7 +127,9 @@ PROBE = r"""
   };
   const onInput = (event) => {
     const p = bench.pending;
-    if (p && p.start === undefined) { p.start = event.timeStamp; p.startEvent = event.type; }
+    if (p && p.start === undefined) {
+      p.start = event.timeStamp; p.startEvent = event.type; performance.mark('bench:input');
+    }
   };
   window.addEventListener('keydown', onInput, true);
   window.addEventListener('beforeinput', onInput, true);
@@ -130,7 +138,9 @@ PROBE = r"""
     if (!p || p.start === undefined || p.dom !== undefined) return;
     if (!checks[p.kind](p.arg)) return;
     p.dom = performance.now();
-    afterPaint(() => { p.paint = performance.now(); bench.results.push(p); bench.pending = null; });
+    afterPaint(() => {
+      p.paint = performance.now(); performance.mark('bench:paint'); bench.results.push(p); bench.pending = null;
+    });
   });
   const watch = () => observer.observe(document.body, { childList: true, subtree: true, characterData: true });
   if (document.body) watch(); else document.addEventListener('DOMContentLoaded', watch);
@@ -196,11 +206,65 @@ def summary(label: str, values: list[float]) -> str:
             f"   (min {min(values):.1f}, max {max(values):.1f}, n={len(values)})")
 
 
+# Trace events of the main thread that are counted as its parts (self time, nested ones subtracted).
+TRACE_PARTS = {
+    "script": {"FunctionCall", "EvaluateScript", "EventDispatch", "TimerFire", "FireAnimationFrame",
+               "RunMicrotasks", "v8.callFunction", "V8.Execute", "FireIdleCallback", "XHRReadyStateChange"},
+    "gc": {"MinorGC", "MajorGC", "V8.GC_SCAVENGER", "V8.GC_MARK_COMPACTOR", "BlinkGC.AtomicPhase",
+           "ThreadState::performIdleLazySweep", "V8.GCIncrementalMarking", "V8.GCFinalizeMC", "V8.GCScavenger"},
+    "style": {"UpdateLayoutTree", "RecalculateStyles", "ScheduleStyleRecalculation", "ParseAuthorStyleSheet"},
+    "layout": {"Layout", "UpdateLayerTree", "LayoutInvalidationTracking"},
+    "paint": {"PrePaint", "Paint", "PaintImage", "Layerize", "Commit", "UpdateLayer", "CompositeLayers",
+              "RasterTask", "Decode Image"},
+}
+TRACE_CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline", "blink.user_timing", "toplevel",
+                    "v8", "disabled-by-default-v8.gc"]
+
+
+def trace_cpu(raw: bytes) -> dict[str, float] | None:
+    """
+    Main-thread CPU ms of the page from the trace's start to the mark `bench:paint` (the frame that
+    shows the change was made): the thread time (`tdur`) of its top-level tasks, and self thread
+    time by part (TRACE_PARTS; the rest is "other").
+    """
+    events = json.loads(raw)
+    events = events["traceEvents"] if isinstance(events, dict) else events
+    paint = next((e for e in events if e.get("name") == "bench:paint"), None)
+    if paint is None:
+        return None
+    pid, tid, end = paint["pid"], paint["tid"], paint["ts"]
+    mine = sorted((e for e in events if e.get("pid") == pid and e.get("tid") == tid and e.get("ph") == "X"
+                   and "tdur" in e and e["ts"] < end), key=lambda e: (e["ts"], -e.get("dur", 0)))
+    total = 0.0
+    parts: dict[str, float] = {}
+    stack: list[tuple[int, dict[str, Any]]] = []  # (end ts, event) of the open events
+    selfs: dict[int, float] = {}
+    for event in mine:
+        while stack and stack[-1][0] <= event["ts"]:
+            stack.pop()
+        if not stack:  # an outermost event: a task of the thread
+            total += event["tdur"] / 1000
+        if stack:
+            parent = id(stack[-1][1])
+            selfs[parent] = selfs.get(parent, stack[-1][1]["tdur"]) - event["tdur"]
+        selfs.setdefault(id(event), event["tdur"])
+        stack.append((event["ts"] + event.get("dur", 0), event))
+    for event in mine:
+        name = event.get("name", "")
+        part = next((k for k, names in TRACE_PARTS.items() if name in names), None)
+        if part is None:
+            part = "other"
+        if part is not None:
+            parts[part] = parts.get(part, 0.0) + max(0.0, selfs.get(id(event), 0.0)) / 1000
+    return {"cpu": total, **parts}
+
+
 class Bench:
-    def __init__(self, page: Any, runs: int, profile_dir: Path | None) -> None:
+    def __init__(self, page: Any, runs: int, profile_dir: Path | None, trace: bool = False) -> None:
         self.page = page
         self.runs = runs
         self.profile_dir = profile_dir
+        self.trace = trace
         self.results: dict[str, list[dict[str, float]]] = {}
 
     def sample(self, name: str, kind: str, arg: dict[str, Any], action: Callable[[], None]) -> dict[str, float]:
@@ -212,8 +276,13 @@ class Bench:
             cdp.send("Profiler.enable")
             cdp.send("Profiler.setSamplingInterval", {"interval": 200})
             cdp.send("Profiler.start")
+        browser = page.context.browser
+        if self.trace:
+            page.evaluate("() => performance.clearMarks('bench:paint')")
+            browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
         action()
         page.wait_for_function("() => window.__bench.done()", timeout=20_000)
+        cpu = trace_cpu(browser.stop_tracing()) if self.trace else None
         if profiling:
             profile = cdp.send("Profiler.stop")["profile"]
             assert self.profile_dir is not None
@@ -222,6 +291,8 @@ class Bench:
             cdp.detach()
         result = page.evaluate("() => window.__bench.last()")
         sample = {"dom": result["dom"] - result["start"], "paint": result["paint"] - result["start"]}
+        if cpu is not None:
+            sample.update({f"cpu:{k}": v for k, v in cpu.items()})
         self.results.setdefault(name, []).append(sample)
         time.sleep(SETTLE_S)
         return sample
@@ -230,6 +301,11 @@ class Bench:
         samples = self.results[name]
         print(summary(f"{name}: input → DOM shows it", [s["dom"] for s in samples]))
         print(summary(f"{name}: input → next frame", [s["paint"] for s in samples]))
+        if all("cpu:cpu" in s for s in samples):
+            print(summary(f"{name}: main-thread CPU", [s["cpu:cpu"] for s in samples]))
+            keys = sorted({k for s in samples for k in s if k.startswith("cpu:") and k != "cpu:cpu"})
+            print("    of which (median ms): " + ", ".join(
+                f"{k[4:]} {statistics.median([s.get(k, 0.0) for s in samples]):.1f}" for k in keys))
 
 
 def user_timings(page: Any) -> dict[str, list[float]]:
@@ -321,9 +397,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--profile", type=Path, default=None,
                         help="write a CPU profile (.cpuprofile, for DevTools) of one sample of each kind here")
+    parser.add_argument("--trace", action="store_true",
+                        help="trace every sample and print the page's main-thread CPU time per sync")
+    parser.add_argument("--dist", type=Path, default=ROOT / "frontend" / "dist",
+                        help="the frontend build to serve (default frontend/dist)")
     args = parser.parse_args()
-    if not (ROOT / "frontend" / "dist" / "index.html").exists():
-        sys.exit("frontend/dist is missing: run `make frontend` first")
+    if not (args.dist / "index.html").exists():
+        sys.exit(f"{args.dist} has no index.html: run `make frontend` first")
     if not CHROMIUM.exists():
         sys.exit(f"No Chromium at {CHROMIUM}")
     if args.profile:
@@ -346,6 +426,8 @@ def main() -> None:
                 context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=url)
                 context.set_default_timeout(30_000)
                 context.add_init_script(PROBE)
+                if args.dist.resolve() != (ROOT / "frontend" / "dist").resolve():
+                    serve_build(context, args.dist)
                 page = context.new_page()
                 page.goto("/login")
                 page.fill("#id_username", "admin")
@@ -361,6 +443,7 @@ def main() -> None:
                 page.close()
 
                 boxes = node_boxes(document)
+                print(f"build: {args.dist}")
                 first_render(context, url, workflow_id, boxes, args.runs, args.profile)
                 page = context.new_page()
                 open_designer(page, url, workflow_id, boxes)
@@ -369,7 +452,7 @@ def main() -> None:
                 bring_into_view(page, -400)
                 time.sleep(SETTLE_S)
                 page.evaluate("() => performance.clearMeasures()")
-                bench = Bench(page, args.runs, args.profile)
+                bench = Bench(page, args.runs, args.profile, args.trace)
                 yaml_to_canvas(bench)
                 print_user_timings(page, "(2)")
                 canvas_to_yaml(bench)
@@ -383,6 +466,36 @@ def main() -> None:
                 process.kill()
             log.close()
     print("\nTargets: first render < 1000 ms, each sync < 100 ms (input → next frame).")
+
+
+def serve_build(context: Any, dist: Path) -> None:
+    """The SPA's HTML and its /static/assets/ come from `dist` instead of the server's frontend/dist."""
+    index = (dist / "index.html").read_text(encoding="utf-8")
+
+    def asset(route: Any) -> None:
+        name = route.request.url.split("/static/assets/", 1)[1].split("?", 1)[0]
+        path = dist / "assets" / name
+        if not path.is_file():
+            route.fulfill(status=404)
+            return
+        kind = {".js": "text/javascript", ".css": "text/css"}.get(path.suffix, "application/octet-stream")
+        route.fulfill(status=200, body=path.read_bytes(), content_type=kind)
+
+    def document(route: Any) -> None:
+        if route.request.resource_type != "document":
+            route.fallback()
+            return
+        response = route.fetch()
+        body = response.text()
+        if '<div id="root">' in body:
+            route.fulfill(response=response, body=index)
+        else:
+            route.fulfill(response=response)
+
+    context.route("**/static/assets/**", asset)
+    from urllib.parse import urlparse
+
+    context.route(lambda url: urlparse(url).path == "/" or urlparse(url).path.startswith("/designer"), document)
 
 
 def yaml_to_canvas(bench: Bench) -> None:
