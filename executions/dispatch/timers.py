@@ -77,6 +77,7 @@ class TimerPump:
         self._woken = threading.Event()
         self._stopped = threading.Event()
         self._progress = False
+        self._unreachable = False
         # Executions passed over until a monotonic time: their resumption failed, or a worker's
         # delivery of a lost attempt's call is on its way (``Resumed.handed``).
         self._passed: dict[str, float] = {}
@@ -111,9 +112,13 @@ class TimerPump:
             try:
                 due = self._next_due()
             except Exception:
-                logger.exception("The timer pump could not read the next due time")
+                # Logged once until it works again (the database is down: every poll fails).
+                log = logger.debug if self._unreachable else logger.exception
+                log("The timer pump cannot read the next due time")
+                self._unreachable = True
                 self._sleep(self.poll)
                 continue
+            self._unreachable = False
             now = timezone.now()
             if due is None or due > now:
                 self._sleep(self.poll if due is None else min(self.poll, (due - now).total_seconds() + GATHER))

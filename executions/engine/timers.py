@@ -74,6 +74,13 @@ def _tables() -> tuple[str, str]:
     return quote(NodeRun._meta.db_table), quote(Execution._meta.db_table)
 
 
+def _not_in(execution_ids: Collection[str], params: list[Any]) -> str:
+    """The condition leaving ``execution_ids`` out; their values appended to ``params``."""
+    key = Execution._meta.pk
+    params.extend(key.get_db_prep_value(key.to_python(value), connection) for value in execution_ids)
+    return f"AND n.execution_id NOT IN ({', '.join(['%s'] * len(execution_ids))}) "
+
+
 def next_due(skip: Collection[str] = ()) -> datetime | None:
     """When the next node waiting for its time in a running execution (not in ``skip``) is due,
     maybe already past; None when none waits."""
@@ -83,8 +90,7 @@ def next_due(skip: Collection[str] = ()) -> datetime | None:
            f"AND NOT {REQUEUED} ")
     params: list[Any] = []
     if skip:
-        sql += "AND NOT (n.execution_id = ANY(%s)) "
-        params.append(list(skip))
+        sql += _not_in(skip, params)
     with connection.cursor() as cursor:
         cursor.execute(sql + "ORDER BY n.scheduled_at LIMIT 1", params)
         row = cursor.fetchone()
@@ -104,8 +110,7 @@ def claim_due(limit: int, now: datetime, skip: Collection[str] = ()) -> list[Due
            f"AND NOT {REQUEUED} ")
     params: list[Any] = [now]
     if skip:
-        sql += "AND NOT (n.execution_id = ANY(%s)) "
-        params.append(list(skip))
+        sql += _not_in(skip, params)
     sql += "ORDER BY n.scheduled_at LIMIT %s"
     params.append(limit)
     if connection.features.has_select_for_update_skip_locked:

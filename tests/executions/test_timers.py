@@ -155,3 +155,6 @@ def test_claims_in_two_transactions_take_different_executions(embedded: Any, sto
     assert len(first) == 3
     assert {row[0] for row in first}.isdisjoint(row[0] for row in second)
     assert {row[0] for row in first} | {row[0] for row in second} == set(ids)
+    with transaction.atomic():  # executions passed over (failing, or handed to a worker) are left out
+        assert {row[0] for row in timers.claim_due(10, timezone.now(), skip=ids[:2])} == set(ids[2:])
+        assert timers.next_due(skip=ids) is None
