@@ -158,6 +158,8 @@ class Journal:
 # 125 events (psycopg adapts each), COPY 1.1 ms but two round trips of its own and none shared;
 # one document is one parameter (orjson, in C) and shares the step's round trip.
 SMALL_INSERT = 8
+
+
 def insert_rows(rows: list[Any]) -> None:
     """Inserts new rows (instances of one model) in one statement; see ``insert_values``."""
     model = type(rows[0])
