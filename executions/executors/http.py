@@ -56,7 +56,9 @@ class _CheckedBackend(httpcore.SyncBackend):
 
 
 class _Pool(httpcore.ConnectionPool):
-    """httpcore's pool (1.0.x), less a race that closed connections in use.
+    """httpcore's pool (1.0.x), less a race that closed connections in use (httpcore's own
+    issue encode/httpcore#1110, open at 1.0.9; this overrides its private
+    ``_assign_requests_to_connections``, hence the pin of httpcore to 1.0.x in pyproject.toml).
 
     httpcore hands a pooled connection to a waiting request under the pool's lock, but the
     connection stays idle until the request's own thread starts sending on it. Meanwhile another
