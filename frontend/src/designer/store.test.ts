@@ -29,6 +29,36 @@ describe("the designer store", () => {
     expect(s().canRedo).toBe(false);
   });
 
+  it("reads spec values (the variables) as the Document has them, after typing and canvas edits too", () => {
+    const text = `apiVersion: mbflow/v1
+kind: Workflow
+metadata:
+  name: vars
+spec:
+  variables:
+    region: eu # where
+    limits: {max: 3}
+  nodes:
+    - id: a
+      type: log
+      position: {x: 0, y: 0}
+  edges: []
+`;
+    const store = createDesignerStore(text);
+    const s = () => store.getState();
+    const fromDoc = () => (s().getDoc()?.toJS() as { spec: Record<string, unknown> }).spec;
+    expect(s().specValue("variables")).toEqual({ region: "eu", limits: { max: 3 } });
+    s().setText(s().text.replace("region: eu", "region: us"), "editor");
+    expect(s().specValue("variables")).toEqual(fromDoc().variables);
+    s().edit((doc) => moveNodes(doc, { a: { x: 5, y: 6 } }), undefined, ["a"]);
+    expect(s().specValue("variables")).toEqual({ region: "us", limits: { max: 3 } });
+    expect(s().specValue("variables")).toEqual(fromDoc().variables);
+    expect(s().specValue("missing")).toBeUndefined();
+    // A syntax error: nothing (as the Document, which there is none of).
+    s().setText(s().text.replace("limits: {max: 3}", "limits: {max: 3"), "editor");
+    expect(s().specValue("variables")).toBeUndefined();
+  });
+
   it("derives the same graph from a canvas edit's Document as from parsing its text", () => {
     const store = createDesignerStore(commented);
     const s = () => store.getState();

@@ -8,7 +8,7 @@
  */
 import { createContext, useContext } from "react";
 import { createStore, useStore, type StoreApi } from "zustand";
-import type { Document } from "yaml";
+import { isNode, type Document } from "yaml";
 import type { Issue, NodeType } from "../api/types";
 import { History } from "../lib/history";
 import { mark, timed } from "../lib/perf";
@@ -59,6 +59,11 @@ export interface DesignerState {
   setText(text: string, origin: Origin, coalesceKey?: string): void;
   /** The `yaml` Document of the current text (parsed on demand); null on a syntax error. */
   getDoc(): Document | null;
+  /**
+   * `spec.<key>` of the current text as plain data (not `nodes` or `edges`); undefined when absent
+   * or on a syntax error. Read from the last parse when it can be: no Document parsed or converted.
+   */
+  specValue(key: string): unknown;
   load(text: string, saved?: string): void;
   markSaved(text?: string): void;
   /**
@@ -203,6 +208,16 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
       return doc;
     },
 
+    specValue(key) {
+      const { text, canvasReadOnly } = get();
+      if (canvasReadOnly) return undefined;
+      const known = live.specValue(text, key);
+      if (known) return known.value;
+      const doc = get().getDoc();
+      const value = doc?.getIn(["spec", key]);
+      return doc && isNode(value) ? value.toJS(doc) : value;
+    },
+
     edit(change, coalesceKey, nodeIds) {
       const { text, canvasReadOnly } = get();
       // The YAML has a syntax error: the graph on show is not the text's, and an edit printed
@@ -250,7 +265,15 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
     },
 
     setValidation(issues, warnings, dialect) {
-      set({ issues, warnings, dialect, validating: false });
+      // No problem again (the answer to most edits of a valid workflow): the same empty arrays, so
+      // the page and the canvas are not rendered again for it.
+      const state = get();
+      set({
+        issues: sameIssues(issues, state.issues) ? state.issues : issues,
+        warnings: sameIssues(warnings, state.warnings) ? state.warnings : warnings,
+        dialect,
+        validating: false,
+      });
     },
 
     setValidating(validating) {
@@ -270,6 +293,10 @@ export function createDesignerStore(initialText: string): StoreApi<DesignerState
   // of it still cold, while someone waits.
   schedulePrime("open");
   return store;
+}
+
+function sameIssues(a: Issue[], b: Issue[]): boolean {
+  return a === b || (a.length === 0 && b.length === 0);
 }
 
 function sameList(a: string[], b: string[]): boolean {

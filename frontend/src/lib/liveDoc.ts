@@ -69,6 +69,8 @@ export class LiveWorkflow {
   private skeletonCache: { text: string; value: unknown } | null = null;
   private nodeValues = new Map<string, Parsed>();
   private edgeValues = new Map<string, Parsed>();
+  /** The edges last made from the edge items' values (the values themselves, compared by identity). */
+  private edgesFrom: { values: unknown[]; edges: GraphEdge[] } | null = null;
   /** Last graph's node objects by their item's text. */
   private nodeObjects = new Map<string, GraphNode>();
   private graph: WorkflowGraph | null = null;
@@ -183,8 +185,9 @@ export class LiveWorkflow {
       skeleton = parsed.value;
       this.skeletonCache = { text: split.skeleton, value: skeleton };
     }
-    const values = (seq: SeqChunks | null, cache: Map<string, Parsed>, fallback: unknown): unknown[] | null => {
-      if (!seq) return Array.isArray(fallback) ? fallback : [];
+    // Each item's value, and the cache of this text's items (the last one's items that are gone are dropped).
+    const values = (seq: SeqChunks | null, cache: Map<string, Parsed>, fallback: unknown): [unknown[], Map<string, Parsed>] | null => {
+      if (!seq) return [Array.isArray(fallback) ? fallback : [], cache];
       const next = new Map<string, Parsed>();
       const out: unknown[] = [];
       for (const chunk of seq.items) {
@@ -193,16 +196,17 @@ export class LiveWorkflow {
         next.set(chunk.text, parsed);
         out.push(parsed.value);
       }
-      cache.clear();
-      next.forEach((v, k) => cache.set(k, v));
-      return out;
+      return [out, next];
     };
     const spec = asRecord(asRecord(skeleton).spec);
     if (split.nodes && spec.nodes != null) return null; // `nodes:` with both a value and items: let the full parse say why
     if (split.edges && spec.edges != null) return null;
-    const nodeValues = values(split.nodes, this.nodeValues, spec.nodes);
-    const edgeValues = nodeValues && values(split.edges, this.edgeValues, spec.edges);
-    if (!nodeValues || !edgeValues) return null;
+    const nodesRead = values(split.nodes, this.nodeValues, spec.nodes);
+    const edgesRead = nodesRead && values(split.edges, this.edgeValues, spec.edges);
+    if (!nodesRead || !edgesRead) return null;
+    const [nodeValues, edgeValues] = [nodesRead[0], edgesRead[0]];
+    this.nodeValues = nodesRead[1];
+    this.edgeValues = edgesRead[1];
     this.chunks = { text, split, skeleton, nodes: nodeValues, edges: edgeValues };
 
     const objects = new Map<string, GraphNode>();
@@ -218,7 +222,14 @@ export class LiveWorkflow {
       if (chunkText !== undefined) objects.set(chunkText, node);
     });
     this.nodeObjects = objects;
-    return this.keep(nodes, { ...graphHeader(asRecord(skeleton)), nodes, edges: graphEdges(edgeValues) });
+    // The very same edge values as last time (an edit of a node's lines): the same edges.
+    const lastEdges = this.edgesFrom;
+    const edges =
+      lastEdges && lastEdges.values.length === edgeValues.length && lastEdges.values.every((v, i) => v === edgeValues[i])
+        ? lastEdges.edges
+        : graphEdges(edgeValues);
+    this.edgesFrom = { values: edgeValues, edges };
+    return this.keep(nodes, { ...graphHeader(asRecord(skeleton)), nodes, edges });
   }
 
   /**
@@ -291,6 +302,17 @@ export class LiveWorkflow {
     if (state.split.nodes) spec.nodes = state.nodes;
     if (state.split.edges) spec.edges = state.edges;
     return root;
+  }
+
+  /**
+   * `spec.<key>` of `text` (a key other than `nodes` and `edges`) as plain data, from the last
+   * parse of it: what the rest of the document reads cheaply, without the full Document. Undefined
+   * when that parse was not read chunk by chunk (then the Document has it).
+   */
+  specValue(text: string, key: string): { value: unknown } | undefined {
+    const state = this.chunks;
+    if (!state || state.text !== text || key === "nodes" || key === "edges") return undefined;
+    return { value: asRecord(asRecord(state.skeleton).spec)[key] };
   }
 
   /** The full Document of `text` (parsed now unless already at hand); null on a syntax error. */
