@@ -13,9 +13,13 @@ import "./graphEditing.css";
 /** Quiet time after the last change before the draft is saved. */
 export const AUTOSAVE_MS = 1500;
 
+// One formatter: `toLocaleTimeString` with options builds one per call (~6 ms, seen in a profile).
+let timeFormat: Intl.DateTimeFormat | null = null;
+
 function clock(iso: string): string {
   const at = new Date(iso);
-  return Number.isNaN(at.getTime()) ? "" : at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  timeFormat ??= new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
+  return Number.isNaN(at.getTime()) ? "" : timeFormat.format(at);
 }
 
 /**

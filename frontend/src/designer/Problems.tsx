@@ -12,7 +12,6 @@ export function Problems() {
   const warnings = useDesigner((s) => s.warnings);
   const parseProblems = useDesigner((s) => s.parseProblems);
   const validating = useDesigner((s) => s.validating);
-  const graph = useDesigner((s) => s.graph);
   const { fitView } = useReactFlow();
   const [open, setOpen] = useState(true);
   const all: (Issue & { severity: "error" | "warning" })[] = [
@@ -23,6 +22,8 @@ export function Problems() {
   const errors = all.filter((i) => i.severity === "error").length;
 
   const pick = (issue: Issue) => {
+    // (The graph is read here, not followed: the list does not render again on every edit.)
+    const { graph } = store.getState();
     if (issue.node_id && graph.nodes.some((n) => n.id === issue.node_id)) {
       store.getState().select([issue.node_id]);
       void fitView({ nodes: [{ id: issue.node_id }], duration: 300, maxZoom: 1.2, padding: 0.6 });
