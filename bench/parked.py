@@ -202,8 +202,9 @@ def measure_delays(runs: int, spread: float, client: Callable[[], Client], worke
     until(lambda: Execution.objects.filter(pk__in=warm_ids, status="succeeded").count() >= warm, 120)
     web_before, worker_before = rss_mb(os.getpid()), rss_mb(worker_pid)
     threads_before, connections_before = threads_of(worker_pid), db_connections()
-    # The first due time: after the last start, by 1.5 times the time the warm-up rate gives, plus 10 s.
-    first_due = time.time() + 1.5 * runs / rate + 10
+    # The first due time: after the last start, by the time the warm-up's rate gives (the cold
+    # warm-up is the slowest part) plus 10 s. A run started after its due time anyway waits 1 ms.
+    first_due = time.time() + runs / rate + 10
     offsets = [spread * index / runs for index in range(runs)]
     random.shuffle(offsets)
     pending = iter(offsets)
@@ -212,7 +213,7 @@ def measure_delays(runs: int, spread: float, client: Callable[[], Client], worke
     def seconds() -> float:
         with next_offset:
             offset = next(pending)
-        return round(first_due + offset - time.time(), 3)
+        return max(round(first_due + offset - time.time(), 3), 0.001)
 
     ids: list[str] = []
     began = time.perf_counter()
