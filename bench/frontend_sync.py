@@ -28,6 +28,7 @@ the navigation start; input events carry `event.timeStamp` on the same clock):
   `beforeinput` timeStamp) → the MutationObserver callback in which the canvas shows the change
   (a node's title, a node added or removed) = "dom"; "paint" = a task posted from the next
   animation frame after that, i.e. the frame that shows it has been produced.
+  The rename is typed again with node n0 selected (its property form and data panel shown).
 * canvas → YAML: a key press on the canvas (arrow key moving the selected node 5 px, Delete on the
   selected node, Ctrl+Z) or in the property form (typing in the node's name field) → the
   MutationObserver callback in which the editor's visible lines show the new text; "paint" as
@@ -529,6 +530,23 @@ def yaml_to_canvas(bench: Bench) -> None:
                      lambda: page.keyboard.press("Control+z"))
     bench.report("add a node (paste a block)")
     bench.report("remove it again (Ctrl+Z in the editor)")
+    # The same typing with node n0 selected (its properties and data panel open beside the editor).
+    select_node(page, "n0")
+    line = page.locator("[data-testid=yaml-editor] .cm-line").filter(has_text="name: Node 0").first
+    line.click()
+    page.keyboard.press("End")
+    name = "rename n0 (type a char), n0 selected"
+    for run in range(bench.runs):
+        if run % 2 == 0:
+            bench.sample(name, "nodeTitle", {"id": "n0", "text": "Node 0x"}, lambda: page.keyboard.press("x"))
+        else:
+            bench.sample(name, "nodeTitle", {"id": "n0", "text": "Node 0"}, lambda: page.keyboard.press("Backspace"))
+    if bench.runs % 2:
+        page.keyboard.press("Backspace")
+        page.wait_for_function("() => document.querySelector('[data-testid=\"node-n0\"] .wf-node-title')"
+                               "?.textContent === 'Node 0'")
+        time.sleep(SETTLE_S)
+    bench.report(name)
 
 
 def bring_into_view(page: Any, flow_x: float) -> None:
