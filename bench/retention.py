@@ -1,23 +1,27 @@
 """Retention benchmark: chain-40 latency with and without the pruner deleting a million events.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_retention \\
-        .venv/bin/python bench/retention.py [--events 1000000] [--runs 150] [--batch 200]
+        .venv/bin/python bench/retention.py [--events 1000000] [--window 10] [--batch 100] [--pause S]
 
 How: the database (PostgreSQL) is migrated; a tenant gets a 40-node chain of light `transform`
 nodes with ``retention: {succeeded: 1d}``, and old runs of it are written straight by SQL
 (``generate_series``): executions finished 30 days ago, each with 40 node runs and 40 events,
 until ``--events`` events are stored. Then, in one process, one client runs the chain through the
 whole Django stack in-process (Django's test client: routing, API-key auth, DRF, the engine, the
-database; light nodes run inline, no socket), one request after the other:
-  1. ``--runs`` runs with no pruning (before),
-  2. runs for as long as ``retention.prune`` (the function Celery beat and the embedded tick call,
-     in a process of its own as a Celery worker would run it, set up before the clock starts)
-     deletes the old executions in batches of ``--batch``, ``--pause`` seconds apart (by default
-     it rests after each batch so as to work MBFLOW_RETENTION_DUTY of the time, as in production),
-  3. ``--runs`` runs after (the tables now hold only what the runs wrote).
-Each phase prints p50/p95/p99 of the request's wall time; the pruner's rows deleted per second and
-the batches that gave way to a lock follow. The client, PostgreSQL and the pruner share the
-machine's 2 cores (with whatever else runs on it): figures of one run.
+database; light nodes run inline, no socket), one request after the other, in interleaved rounds
+until every old execution is deleted (or ``--rounds``):
+  - ``--window`` seconds with the pruner idle ("off"),
+  - ``--window`` seconds while ``retention.prune`` (the function Celery beat and the embedded
+    tick call, in a process of its own as a Celery worker would run it, set up before the clock
+    starts) deletes old executions in batches of ``--batch`` ("on"); by default it rests after
+    each batch so as to work MBFLOW_RETENTION_DUTY of the time, as in production (``--pause``
+    seconds instead).
+Each round prints p50/p95 of the request's wall time off and on, what the pruner deleted and the
+1-minute load average; then the rounds pooled, the pruning rate (per second of the "on" windows
+and per second the pruner worked), the share of its work spent in the ``on_prune`` cleaners
+(the payload store, the metrics' ``keep_pruned``), its process's CPU, and the batches that gave
+way to a lock. The client, PostgreSQL and the pruner share the machine's cores (with whatever
+else runs on it): interleaving spreads that noise over both sides.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import argparse
 import json
 import os
 import secrets
+import selectors
 import statistics
 import subprocess
 import sys
@@ -126,21 +131,37 @@ def figures(name: str, samples: list[float]) -> str:
             f"p95 {pct(samples, 95) * 1000:6.1f} ms  p99 {pct(samples, 99) * 1000:6.1f} ms")
 
 
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
+
+
+def pruner_process(args: argparse.Namespace) -> None:
+    """The pruner's side: each ``go SECONDS`` line prunes for that long (or until nothing is left)
+    and answers one JSON line with what it did."""
+    print("ready", flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if not words or words[0] != "go":
+            return
+        begin, cpu = time.perf_counter(), time.process_time()
+        result = retention.prune(batch=args.batch or None, pause=args.pause,
+                                 until=time.monotonic() + float(words[1]))
+        print(json.dumps({**vars(result), "seconds": time.perf_counter() - begin,
+                          "cpu": time.process_time() - cpu}), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=150)
+    parser.add_argument("--window", type=float, default=10.0, help="seconds of each off and on window")
+    parser.add_argument("--rounds", type=int, default=None, help="stop after this many rounds")
     parser.add_argument("--batch", type=int, default=None, help="executions per batch (MBFLOW_RETENTION_BATCH)")
     parser.add_argument("--pause", type=float, default=None,
                         help="seconds the pruner waits between batches (default: MBFLOW_RETENTION_DUTY's)")
     parser.add_argument("--prune", action="store_true", help=argparse.SUPPRESS)  # the pruner process
     args = parser.parse_args()
     if args.prune:
-        print("ready", flush=True)
-        sys.stdin.readline()
-        begin = time.perf_counter()
-        result = retention.prune(batch=args.batch, pause=args.pause)
-        print(json.dumps({**vars(result), "seconds": time.perf_counter() - begin}), flush=True)
+        pruner_process(args)
         return
     if not settings.IS_POSTGRES:
         raise SystemExit("bench/retention.py measures PostgreSQL: set DATABASE_URL")
@@ -156,7 +177,8 @@ def main() -> None:
     started = time.perf_counter()
     executions = seed(tenant, workflow, args.events)
     stored = ExecutionEvent.objects.filter(execution__tenant=tenant).count()
-    print(f"MBFlow retention benchmark - PostgreSQL {settings.DATABASES['default']['NAME']}, {os.cpu_count()} CPUs")
+    print(f"MBFlow retention benchmark - PostgreSQL {settings.DATABASES['default']['NAME']}, {os.cpu_count()} CPUs, "
+          f"load average {load()}")
     print(f"seeded {executions:,} old executions, {stored:,} events and {executions * LENGTH:,} node runs "
           f"in {time.perf_counter() - started:.1f} s")
     dispatcher = EmbeddedDispatcher(workers=8)
@@ -171,37 +193,70 @@ def main() -> None:
         assert response.status_code == 200 and response.json()["status"] == "succeeded", response.content[:300]
         return elapsed
 
-    for _ in range(10):
-        one_run()  # warm-up
-    before = [one_run() for _ in range(args.runs)]
-    print(figures("chain-40, before", before))
-
     # The pruner runs where Celery beat sends it in production: a process of its own (started and
     # set up before the measuring starts, so its imports are not counted against the runs).
     pause = ["--pause", str(args.pause)] if args.pause is not None else []
     pruner = subprocess.Popen([sys.executable, __file__, "--prune", "--batch", str(args.batch or 0), *pause],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert pruner.stdin and pruner.stdout and pruner.stdout.readline().strip() == "ready"
-    pruner.stdin.write("go\n")
+    for _ in range(20):
+        one_run()  # warm-up
+    off: list[float] = []
+    on: list[float] = []
+    totals = {"executions": 0, "events": 0, "node_runs": 0, "batches": 0, "gave_way": 0, "seconds": 0.0,
+              "working": 0.0, "cleaning": 0.0, "cpu": 0.0}
+    worse = rounds = 0
+    selector = selectors.DefaultSelector()
+    selector.register(pruner.stdout, selectors.EVENT_READ)
+    while args.rounds is None or rounds < args.rounds:
+        quiet: list[float] = []
+        deadline = time.perf_counter() + args.window
+        while time.perf_counter() < deadline:
+            quiet.append(one_run())
+        pruner.stdin.write(f"go {args.window}\n")
+        pruner.stdin.flush()
+        busy: list[float] = []
+        while not selector.select(timeout=0):
+            busy.append(one_run())
+        done = json.loads(pruner.stdout.readline())
+        if not done["executions"]:
+            break  # nothing was left to prune: this window measured nothing
+        rounds += 1
+        off += quiet
+        if busy:
+            on += busy
+            worse += pct(busy, 95) > pct(quiet, 95)
+        for name in totals:
+            totals[name] += done[name]
+        print(f"round {rounds:>3}  off p50 {statistics.median(quiet) * 1000:6.1f} p95 {pct(quiet, 95) * 1000:6.1f} ms"
+              f"  on p50 {statistics.median(busy or [0]) * 1000:6.1f} p95 {pct(busy or [0], 95) * 1000:6.1f} ms"
+              f"  pruned {done['executions']:>5} executions ({done['events']:>7,} events)  load {load()}",
+              flush=True)
+    pruner.stdin.write("quit\n")
     pruner.stdin.flush()
-    during = []
-    while pruner.poll() is None:
-        during.append(one_run())
-    report = pruner.stdout.read().strip()
-    print(figures("chain-40, while pruning", during))
-    after = [one_run() for _ in range(args.runs)]
-    print(figures("chain-40, after", after))
-    done = json.loads(report)
-    rest = (f"{args.pause:g} s apart" if args.pause is not None
-            else f"working {settings.MBFLOW_RETENTION_DUTY:g} of the time")
-    print(f"pruner: {done['executions']:,} executions, {done['events']:,} events, {done['node_runs']:,} node runs "
-          f"in {done['seconds']:.1f} s ({done['events'] / done['seconds']:,.0f} events/s), {done['batches']} "
-          f"batches of {args.batch or settings.MBFLOW_RETENTION_BATCH}, "
-          f"{rest}, "
-          f"{done['gave_way']} gave way to a lock")
-    print(f"p95 while pruning / before: {pct(during, 95) / pct(before, 95):.2f}")
+    pruner.wait()
     use_dispatcher(None)
     dispatcher.close()
+    if not rounds or not on:
+        print("nothing was pruned")
+        return
+    print(figures("chain-40, pruner idle", off))
+    print(figures("chain-40, while pruning", on))
+    print(f"p50 on/off {statistics.median(on) / statistics.median(off):.2f}, "
+          f"p95 on/off {pct(on, 95) / pct(off, 95):.2f}; the round's p95 was higher "
+          f"while pruning in {worse} of {rounds} rounds")
+    seconds, working = totals["seconds"], max(totals["working"], 1e-9)
+    rest = (f"{args.pause:g} s apart" if args.pause is not None
+            else f"working {settings.MBFLOW_RETENTION_DUTY:g} of the time")
+    print(f"pruner: {totals['executions']:,} executions, {totals['events']:,} events, {totals['node_runs']:,} node "
+          f"runs in {totals['batches']} batches of {args.batch or settings.MBFLOW_RETENTION_BATCH}, {rest}; "
+          f"{totals['gave_way']} gave way to a lock")
+    print(f"pruning rate: {totals['executions'] / seconds:,.0f} executions/s, {totals['events'] / seconds:,.0f} "
+          f"events/s over {seconds:.1f} s of windows; {totals['executions'] / working:,.0f} executions/s, "
+          f"{totals['events'] / working:,.0f} events/s while working ({working:.1f} s, "
+          f"{working / seconds:.0%} of the time, {totals['working'] / totals['batches'] * 1000:.0f} ms a batch); "
+          f"on_prune cleaners {totals['cleaning'] / working:.0%} of the work; pruner process CPU "
+          f"{totals['cpu']:.1f} s; load average {load()}")
 
 
 if __name__ == "__main__":

@@ -58,6 +58,8 @@ class PruneResult:
     node_runs: int = 0
     batches: int = 0
     gave_way: int = 0  # batches given up on a lock the engine held
+    working: float = 0.0  # seconds spent in batches (the pauses between them left out)
+    cleaning: float = 0.0  # of which in the ``on_prune`` cleaners
 
 
 Periods = dict[str, float | None]  # seconds by ending; None: kept forever
@@ -141,8 +143,10 @@ def _delete_batch(which: Q, limit: int) -> PruneResult | None:
         ids = list(candidates.values_list("id", flat=True)[:limit])
         if not ids:
             return None
+        began = time.monotonic()
         for cleaner in _payload_cleaners:
             cleaner(ids)
+        done.cleaning = time.monotonic() - began
         for relation in Execution._meta.related_objects:
             field = relation.field
             rows = relation.related_model._base_manager.using(db).filter(**{f"{field.name}__in": ids})
@@ -159,11 +163,12 @@ def _delete_batch(which: Q, limit: int) -> PruneResult | None:
 
 
 def prune(now: datetime | None = None, *, batch: int | None = None, max_batches: int | None = None,
-          pause: float | None = None) -> PruneResult:
-    """Deletes the finished executions past their period (all of them, or ``max_batches``
-    batches), pausing ``pause`` seconds between batches; by default as long as the batch took
-    times (1 - MBFLOW_RETENTION_DUTY) / MBFLOW_RETENTION_DUTY, so the pruner works at most that
-    share of the time and slows down by itself when the database is busy (its batches take longer)."""
+          pause: float | None = None, until: float | None = None) -> PruneResult:
+    """Deletes the finished executions past their period (all of them, ``max_batches`` batches,
+    or those it reaches before ``time.monotonic()`` passes ``until``), pausing ``pause`` seconds
+    between batches; by default as long as the batch took times (1 - MBFLOW_RETENTION_DUTY) /
+    MBFLOW_RETENTION_DUTY, so the pruner works at most that share of the time and slows down by
+    itself when the database is busy (its batches take longer)."""
     now = now or timezone.now()
     batch = batch or settings.MBFLOW_RETENTION_BATCH
     duty = min(max(float(settings.MBFLOW_RETENTION_DUTY), 0.01), 1.0)
@@ -174,7 +179,8 @@ def prune(now: datetime | None = None, *, batch: int | None = None, max_batches:
             if seconds is None:
                 continue
             due = which & Q(status=ending, finished_at__lt=now - timedelta(seconds=seconds))
-            while max_batches is None or total.batches < max_batches:
+            while ((max_batches is None or total.batches < max_batches)
+                   and (until is None or time.monotonic() < until)):
                 began = time.monotonic()
                 try:
                     done = _delete_batch(due, batch)
@@ -184,9 +190,12 @@ def prune(now: datetime | None = None, *, batch: int | None = None, max_batches:
                     break
                 if done is None:
                     break
-                for key in ("executions", "events", "node_runs", "batches"):
+                done.working = time.monotonic() - began
+                for key in ("executions", "events", "node_runs", "batches", "working", "cleaning"):
                     setattr(total, key, getattr(total, key) + getattr(done, key))
-                wait = pause if pause is not None else (time.monotonic() - began) * (1 - duty) / duty
+                wait = pause if pause is not None else done.working * (1 - duty) / duty
+                if until is not None:
+                    wait = min(wait, until - time.monotonic())
                 if wait > 0:
                     time.sleep(wait)
     return total

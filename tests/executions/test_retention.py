@@ -4,6 +4,7 @@ deleted with their events and node runs, in batches that skip what the engine ho
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -81,6 +82,14 @@ def test_a_cancelled_run_goes_by_its_period_and_batches_are_small(runs: dict[str
     assert _rows(runs["waiting"]) == (0, 0, 0)  # cancelled: 1s
     assert result.executions == 4 and result.batches == 4  # kept x2, forever_ok and the cancelled one
     assert _rows(runs["forever_failed"])[0] == 1
+
+
+def test_pruning_stops_at_its_deadline_and_counts_its_work(runs: dict[str, str]) -> None:
+    later = timezone.now() + timedelta(days=1)
+    assert retention.prune(later, until=time.monotonic()).batches == 0  # past its deadline: no batch begun
+    result = retention.prune(later, batch=1, pause=0)
+    assert result.executions == 3 and result.batches == 3
+    assert result.working >= result.cleaning > 0  # the cleaners' time is part of the batches'
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks of PostgreSQL")
