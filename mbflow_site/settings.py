@@ -190,7 +190,7 @@ MBFLOW_LEASE_SWEEP_SECONDS = env_int("MBFLOW_LEASE_SWEEP_SECONDS", 5, minimum=1)
 # MBFLOW_TIMER_POLL_SECONDS; a process without a pump sends a timed wake-up message for a time
 # less than MBFLOW_TIMER_MESSAGE_SECONDS ahead. ``messages``: every timer as a timed message.
 MBFLOW_TIMERS = env_choice("MBFLOW_TIMERS", "database", {"database", "messages"})
-MBFLOW_TIMER_BATCH = env_int("MBFLOW_TIMER_BATCH", 50, minimum=1)
+MBFLOW_TIMER_BATCH = env_int("MBFLOW_TIMER_BATCH", 20, minimum=1)
 MBFLOW_TIMER_THREADS = env_int("MBFLOW_TIMER_THREADS", 8, minimum=1)
 MBFLOW_TIMER_POLL_SECONDS = float(env_str("MBFLOW_TIMER_POLL_SECONDS", "0.5") or 0.5)
 MBFLOW_TIMER_MESSAGE_SECONDS = float(env_str("MBFLOW_TIMER_MESSAGE_SECONDS", "2") or 2)
