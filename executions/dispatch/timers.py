@@ -74,10 +74,9 @@ class TimerPump:
         self._active = 0
         self._idle = threading.Event()
         self._idle.set()
-        self._took = threading.Event()  # a drainer claimed a batch
-        self._free = threading.Event()  # a drainer ended
         self._woken = threading.Event()
         self._stopped = threading.Event()
+        self._progress = False
         self._unreachable = False
         # Executions passed over until a monotonic time: their resumption failed, or a worker's
         # delivery of a lost attempt's call is on its way (``Resumed.handed``).
@@ -124,14 +123,15 @@ class TimerPump:
             if due is None or due > now:
                 self._sleep(self.poll if due is None else min(self.poll, (due - now).total_seconds() + GATHER))
                 continue
-            # Due and not claimed: one more drainer, once it has claimed its batch look again
-            # (a backlog calls in every drainer); all busy, look again when one is done.
-            self._took.clear()
-            if self._call_drainer():
-                self._took.wait(self.poll)
-            else:
-                self._free.wait(self.poll)
-                self._free.clear()
+            self._progress = False
+            self._call_drainer()
+            # Until the drainers ran dry; then look again (more may have come due meanwhile).
+            while not self._idle.wait(self.poll):
+                if self._stopped.is_set():
+                    return
+            if not self._progress:
+                # Due, but nothing could be taken: held by steps in progress, or failing.
+                self._stopped.wait(self.poll)
 
     def _next_due(self) -> datetime | None:
         try:
@@ -158,20 +158,19 @@ class TimerPump:
             self._active -= 1
             if not self._active:
                 self._idle.set()
-        self._free.set()
-        self._took.set()
 
     def _drain(self) -> None:
         try:
             while not self._stopped.is_set() and not self.paused:
                 try:
-                    done = timers.resume_due(self.batch, self._passed_over(), claimed=self._took.set)
+                    done = timers.resume_due(self.batch, self._passed_over())
                 except Exception:
                     logger.exception("Resuming due timers failed")
                     return
                 now = time.monotonic()
                 with self._lock:
                     self.resumed += done.resumed
+                    self._progress = self._progress or done.resumed > 0
                     for execution_id in done.failed:
                         self._passed[execution_id] = now + FAILED_PAUSE
                     for execution_id in done.handed:

@@ -23,7 +23,7 @@ then ``runner.complete``): ``node.started``, then its outcome, then what the ste
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -83,8 +83,7 @@ def _not_in(execution_ids: Collection[str], params: list[Any]) -> str:
 
 def next_due(skip: Collection[str] = ()) -> datetime | None:
     """When the next node waiting for its time in a running execution (not in ``skip``) is due,
-    maybe already past; None when none waits. Executions locked meanwhile (claimed, or in a step)
-    are passed over: what is due and free to claim."""
+    maybe already past; None when none waits."""
     runs, executions = _tables()
     sql = (f"SELECT n.scheduled_at FROM {runs} n JOIN {executions} e ON e.id = n.execution_id "
            f"WHERE n.status IN ('pending', 'retrying') AND n.scheduled_at IS NOT NULL AND e.status = 'running' "
@@ -92,13 +91,8 @@ def next_due(skip: Collection[str] = ()) -> datetime | None:
     params: list[Any] = []
     if skip:
         sql += _not_in(skip, params)
-    sql += "ORDER BY n.scheduled_at LIMIT 1"
-    if connection.features.has_select_for_update_skip_locked:
-        # KEY SHARE: held for this statement only, it never waits, and only makes a claim or a
-        # step that comes at that instant pass over (claim) or wait for (step) that one row.
-        sql += " FOR KEY SHARE OF e SKIP LOCKED"
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql + "ORDER BY n.scheduled_at LIMIT 1", params)
         row = cursor.fetchone()
     return row[0] if row else None
 
@@ -126,18 +120,15 @@ def claim_due(limit: int, now: datetime, skip: Collection[str] = ()) -> list[Due
         return [(str(execution_id), node_id, attempt + 1) for execution_id, node_id, attempt in cursor.fetchall()]
 
 
-def resume_due(limit: int, skip: Collection[str] = (), claimed: Callable[[], None] | None = None) -> Resumed:
-    """Claims up to ``limit`` due nodes and starts them (see the module), in one transaction;
-    calls ``claimed`` once they are claimed. The caller may pass over the executions ``failed``
-    and ``handed`` for a while (``skip``)."""
+def resume_due(limit: int, skip: Collection[str] = ()) -> Resumed:
+    """Claims up to ``limit`` due nodes and starts them (see the module), in one transaction.
+    The caller may pass over the executions ``failed`` and ``handed`` for a while (``skip``)."""
     done = Resumed()
     with transaction.atomic():
-        claimed_now = claim_due(limit, timezone.now(), skip)
-        if claimed is not None:
-            claimed()
-        done.claimed = len(claimed_now)
+        claimed = claim_due(limit, timezone.now(), skip)
+        done.claimed = len(claimed)
         by_execution: dict[str, list[tuple[str, int]]] = {}
-        for execution_id, node_id, attempt in claimed_now:
+        for execution_id, node_id, attempt in claimed:
             by_execution.setdefault(execution_id, []).append((node_id, attempt))
         # The claim locked the executions: their rows are read for all of them at once (two
         # queries), not locked and read again one by one as ``open_journal`` would.
