@@ -26,5 +26,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         result = prune(batch=options["batch"], max_batches=options["max_batches"], pause=options["pause"])
         self.stdout.write(f"pruned {result.executions} executions, {result.events} events, "
-                          f"{result.node_runs} node runs in {result.batches} batches"
-                          + (f" ({result.gave_way} gave way to a lock)" if result.gave_way else ""))
+                          f"{result.node_runs} node runs in {result.batches} batches "
+                          f"({result.working:.1f} s of work, {result.cleaning:.1f} s of it in the cleaners)"
+                          + (f", {result.gave_way} gave way to a lock" if result.gave_way else ""))
