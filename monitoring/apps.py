@@ -14,7 +14,7 @@ class MonitoringConfig(AppConfig):
         from django.db.backends.signals import connection_created
         from prometheus_client import REGISTRY
 
-        from executions.engine.ports import add_event_listener
+        from executions.engine.ports import add_event_listener, add_journal_writer
         from executions.executors.http import wire_trace_headers
         from executions.services.retention import on_prune
         from mbflow_site.lifespan import server_started, server_stopping
@@ -39,9 +39,9 @@ class MonitoringConfig(AppConfig):
         # on the schedule tick (Celery beat's task, or the embedded server's timer).
         add_event_listener(business.on_execution_events)
         ticked.connect(evaluate_due, dispatch_uid="monitoring.evaluate_alerts")
-        # Long metrics windows read hourly and daily rollups: each execution's events mark its
-        # hour stale, and the tick rolls the marked hours up again.
-        add_event_listener(rollups.on_execution_events)
+        # Long metrics windows read hourly and daily rollups: each step that changes an execution
+        # marks its hour stale (in the step's transaction), and the tick rolls it up again.
+        add_journal_writer(rollups.dirty_mark)
         ticked.connect(rollups.roll_up, dispatch_uid="monitoring.roll_up_metrics")
         # Executions retention deletes stay counted: their hours are rolled up (if need be) and
         # their figures kept before their rows go.

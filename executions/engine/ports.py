@@ -6,7 +6,8 @@ asks the breaker store whether a call may be made. ``executions.apps`` plugs in 
 (the embedded pool or Celery, chosen by ``MBFLOW_DISPATCHER``; the live publisher; breakers in
 Redis when ``REDIS_URL`` is set, else in process memory); tests and the benchmark switch the
 dispatcher with ``use_dispatcher``. Apps above the runtime hear of events through
-``add_event_listener`` (outbound webhooks, ``triggers.apps``) without the engine knowing them.
+``add_event_listener`` (outbound webhooks, ``triggers.apps``) without the engine knowing them,
+and may add rows of their own to a step's writes with ``add_journal_writer``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ class Dispatcher(Protocol):
 
 
 EventSink = Callable[[Any, Any, Sequence[Event]], None]  # (tenant id, execution id, events)
+# (tenant id, execution id, events) -> rows to insert with the step's writes: (model, [values by
+# attribute name]), or None.
+Rows = tuple[type[Any], list[dict[str, Any]]]
+JournalWriter = Callable[[Any, Any, Sequence[Event]], Rows | None]
 logger = logging.getLogger(__name__)
 
 
@@ -58,6 +63,7 @@ _default: Dispatcher | None = None
 _override: Dispatcher | None = None
 _event_sink: EventSink = _no_events
 _listeners: list[EventSink] = []
+_writers: list[JournalWriter] = []
 _breaker_store: BreakerStore = MemoryBreakerStore()
 
 
@@ -94,6 +100,21 @@ def add_event_listener(listener: EventSink) -> None:
     slow work on. One that raises is logged and never fails the engine."""
     if listener not in _listeners:
         _listeners.append(listener)
+
+
+def add_journal_writer(writer: JournalWriter) -> None:
+    """Lets another app write rows of its own in the transaction of each step that changed an
+    execution, sent with the step's writes (no round trip or commit of their own), from its
+    ``AppConfig.ready``: a mark that must commit with the change it marks (monitoring's rollups).
+    A writer that raises fails the step, as the step's own writes would."""
+    if writer not in _writers:
+        _writers.append(writer)
+
+
+def journal_rows(tenant_id: Any, execution_id: Any, events: Sequence[Event]) -> list[Rows]:
+    """What the writers add to a step that wrote ``events``."""
+    rows = [writer(tenant_id, execution_id, events) for writer in _writers]
+    return [(model, values) for model, values in filter(None, rows) if values]
 
 
 def publish_events(tenant_id: Any, execution_id: Any, events: Sequence[Event]) -> None:

@@ -20,7 +20,7 @@ from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from executions.engine.ports import publish_events
+from executions.engine.ports import journal_rows, publish_events
 from executions.engine.projection import (
     EXECUTION_FIELDS,
     NODE_FIELDS,
@@ -140,6 +140,8 @@ class Journal:
                 insert_rows(to_create)
             if to_update and changed_fields:
                 update_rows(to_update, sorted(changed_fields), key=("execution_id", "node_id"))
+            for model, values in journal_rows(execution.tenant_id, execution.pk, self.events):
+                insert_values(model, values)
         if self.new:
             execution._state.adding, execution._state.db = False, connection.alias
             self.new = False

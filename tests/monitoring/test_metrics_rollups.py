@@ -15,8 +15,7 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from executions.engine.ports import publish_events
-from executions.engine.projection import Event
+from executions.engine.store import open_journal
 from executions.models import Execution
 from monitoring.aggregates import RELATIVE_ERROR, Histogram, bucket_value, duration_bucket, interpolated
 from monitoring.models import ExecutionRollup, RollupDirty, RollupPeriod
@@ -93,17 +92,17 @@ def test_the_rollups_are_what_is_read(orders: Workflow, viewer: APIClient) -> No
 
 
 def test_a_run_ending_after_its_hour_was_rolled_up(orders: Workflow, viewer: APIClient) -> None:  # noqa: F811
-    """The engine's events of a run that ends late mark its hour (and day) stale through the
-    listener port: the answers read it raw until the tick rolls it up again."""
+    """A step of the engine that ends a run late marks its hour (and day) stale, in the step's
+    transaction (the journal writer port): the answers read it raw until the tick rolls it up
+    again."""
     day = "/api/v1/metrics/summary?start=2026-01-01T00:00:00Z&end=2026-01-02T00:00:00Z&granularity=1d"
     hour = f"/api/v1/workflows/orders/metrics?{WINDOW}"
     backfill([orders.tenant_id], now=NEXT_DAY)
     before = _get(viewer, day)["metrics"]
     assert before["execution_count"] == 11 and before["success_count"] == 7
     running = Execution.objects.get(workflow=orders, created_at=at(119))
-    Execution.objects.filter(pk=running.pk).update(status="succeeded", finished_at=at(119) + timedelta(seconds=5))
-    publish_events(orders.tenant_id, running.pk, [Event(seq=99, type="execution.succeeded", node_id="", payload={},
-                                                        time=NEXT_DAY)])
+    with open_journal(running.pk) as journal:
+        journal.append("execution.succeeded", time=at(119) + timedelta(seconds=5))
     assert RollupDirty.objects.filter(execution_id=running.pk).exists()
     assert _get(viewer, day)["metrics"]["success_count"] == 8
     assert _get(viewer, hour)["metrics"]["success_count"] == 4
