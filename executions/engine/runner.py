@@ -70,7 +70,7 @@ def start(execution: Execution, plan: Plan, reuse: dict[str, Any] | None = None,
         step = Step(journal, plan)
         _schedule_expiry(step, generation=0)
         step.advance()
-        _after_finish(step)
+        after_finish(step)
     # The rows as this step left them, so an answer about the new execution needs no re-read.
     execution.known_runs = sorted(journal.runs.values(), key=lambda run: run.order)  # type: ignore[attr-defined]
     return execution
@@ -182,12 +182,12 @@ def _start_scheduled(execution_id: str, node_id: str, attempt: int) -> Claim | N
             step.append("node.started", node_id, {"attempt": attempt})
             step.settle(node, attempt, Outcome(error=as_node_error(exc, light=True)))
             step.advance()
-            _after_finish(step)
+            after_finish(step)
             return None
         payload: dict[str, Any] = {"attempt": attempt, "input": step.redactor.clean(config),
                                    "lease_until": held_lease().isoformat(), **step.holding(node)}
         # Pending again after it started: requeued, or reset by a retry of the execution.
-        again = _redelivery_of(execution_id, node_id) if current.status == "pending" and current.attempt else None
+        again = redelivery_of(execution_id, node_id) if current.status == "pending" and current.attempt else None
         if again is not None:
             ctx.redelivery_of = payload["redelivery_of"] = again
         step.append("node.started", node_id, payload)
@@ -197,7 +197,7 @@ def _start_scheduled(execution_id: str, node_id: str, attempt: int) -> Claim | N
     return Claim(executor, config, ctx, held=True, node=node)
 
 
-def _redelivery_of(execution_id: str, node_id: str) -> int | None:
+def redelivery_of(execution_id: str, node_id: str) -> int | None:
     """When the attempt about to start makes a lost attempt's call again (the lease sweep
     requeued that attempt: its worker died), the attempt whose call that is: the lost one, or
     the one it made again itself. None for a new call (a delay's, a retry's, a reset node's)."""
@@ -383,7 +383,7 @@ def _complete_batch(execution_id: str, batch: list[tuple[str, int, Outcome]]) ->
             settled = True
         if settled:
             step.advance()
-            _after_finish(step)
+            after_finish(step)
 
 
 def _wait(execution_id: str, node_id: str, attempt: int, suspend: Suspend) -> None:
@@ -414,7 +414,7 @@ def resolve_waiting(execution_id: str, node_id: str, decide: Callable[[NodeState
         step = Step.open(journal)
         step.settle(step.plan.nodes[node_id], current.attempt, decide(current))
         step.advance()
-        _after_finish(step)
+        after_finish(step)
     return True
 
 
@@ -428,7 +428,7 @@ def advance(execution_id: str) -> None:
     with open_journal(execution_id) as journal:
         step = Step.open(journal)
         step.advance()
-        _after_finish(step)
+        after_finish(step)
 
 
 def cancel(execution_id: Any, message: str = "Cancelled.", *, compensate: bool = False) -> bool:
@@ -438,7 +438,7 @@ def cancel(execution_id: Any, message: str = "Cancelled.", *, compensate: bool =
             return False
         step = Step.open(journal)
         step.cancel({"code": "cancelled", "message": message}, compensate=compensate)
-        _after_finish(step)
+        after_finish(step)
     return True
 
 
@@ -473,7 +473,7 @@ def resume(execution_id: Any) -> bool:
         step = Step.open(journal)
         _dispatch_scheduled(step)
         step.advance()
-        _after_finish(step)
+        after_finish(step)
     return True
 
 
@@ -507,7 +507,7 @@ def retry(execution_id: Any) -> bool:
         NodeRun.objects.filter(execution_id=execution_id, node_id__in=reset).update(worker="")
         _schedule_expiry(step, generation)
         step.advance()
-        _after_finish(step)
+        after_finish(step)
     return True
 
 
@@ -522,7 +522,7 @@ def expire(execution_id: str, generation: int = 0) -> None:
             journal.append("execution.timeout_passed", "", {"message": message})  # recorded; it goes on
             return
         step.fail({"code": "timeout", "message": message})
-        _after_finish(step)
+        after_finish(step)
 
 
 def sweep_expired_leases() -> int:
@@ -613,7 +613,7 @@ def _wake_limit_waiters() -> None:
         get_dispatcher().dispatch_all(woken)
 
 
-def _after_finish(step: Step) -> None:
+def after_finish(step: Step) -> None:
     """When the step ended the execution, tell the parent waiting for it (sub-workflows)."""
     execution = step.journal.execution
     if not step.state.terminal or execution.parent_id is None or not execution.parent_node_id:

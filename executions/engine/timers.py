@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from executions.engine.leases import held_lease
 from executions.engine.ports import Dispatch, get_dispatcher
-from executions.engine.runner import _after_finish, _redelivery_of
+from executions.engine.runner import after_finish, redelivery_of
 from executions.engine.step import Outcome, Step, as_node_error, lease_until
 from executions.engine.store import Journal
 from executions.executors import get_executor
@@ -169,7 +169,7 @@ def resume(journal: Journal, node_id: str, attempt: int) -> str:
     step = Step.open(journal)
     node = step.plan.nodes[node_id]
     executor = get_executor(node.type)
-    if current.status == "pending" and current.attempt and _redelivery_of(execution_id, node_id) is not None:
+    if current.status == "pending" and current.attempt and redelivery_of(execution_id, node_id) is not None:
         work = Dispatch("node", execution_id, node_id, attempt, None, executor.queue)
         transaction.on_commit(lambda: get_dispatcher().dispatch_all([work]))
         return HANDED
@@ -182,7 +182,7 @@ def resume(journal: Journal, node_id: str, attempt: int) -> str:
         step.append("node.started", node_id, {"attempt": attempt})
         step.settle(node, attempt, Outcome(error=as_node_error(exc, light=True)))
         step.advance()
-        _after_finish(step)
+        after_finish(step)
         return RESUMED
     in_step = node.type in RUN_IN_STEP
     step.append("node.started", node_id, {
@@ -201,5 +201,5 @@ def resume(journal: Journal, node_id: str, attempt: int) -> str:
         outcome = Outcome(error=as_node_error(exc))
     step.settle(node, attempt, outcome)
     step.advance()
-    _after_finish(step)
+    after_finish(step)
     return RESUMED
