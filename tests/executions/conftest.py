@@ -94,7 +94,7 @@ def celery_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[subp
     worker = subprocess.Popen(
         [str(Path(sys.executable).parent / "celery"), "-A", "mbflow_site", "worker",
          "-c", str(WORKER_THREADS), "--pool", "threads", "--loglevel", "warning", "--without-gossip",
-         "--without-mingle", "--without-heartbeat", "-n", f"test-{os.getpid()}@%h"],
+         "--without-mingle", "--without-heartbeat", "-n", WORKER_NAME],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 30
@@ -118,11 +118,17 @@ def celery_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[subp
     log.close()
 
 
+# The session's worker, by name: control commands go to it alone and return with its reply.
+WORKER_NAME = f"test-{os.getpid()}@{socket.gethostname()}"
+
+
 def timer_pump(*, on: bool) -> None:
-    """Resumes or pauses the test worker's timer pump (executions.dispatch.timers)."""
+    """Resumes or pauses the test worker's timer pump (executions.dispatch.timers). Without
+    ``limit`` a broadcast waits its whole ``timeout`` for more replies: 10 s per Celery test."""
     from mbflow_site.celery import app
 
-    replies = app.control.broadcast("mbflow_timer_pump", arguments={"on": on}, reply=True, timeout=5)
+    replies = app.control.broadcast("mbflow_timer_pump", arguments={"on": on}, reply=True, timeout=5,
+                                    destination=[WORKER_NAME], limit=1)
     assert replies, "the Celery worker did not answer the timer pump command"
 
 
