@@ -175,15 +175,10 @@ def _start_scheduled(execution_id: str, node_id: str, attempt: int) -> Claim | N
         executor = get_executor(node.type)
         if not step.admit_limit(node, attempt, executor.queue):
             return None  # waits for its limit, or is scheduled for when its rate allows
-        ctx = step.node_context(node, attempt)
-        try:
-            config = step.render_config(node, executor, ctx)
-        except Exception as exc:
-            step.append("node.started", node_id, {"attempt": attempt})
-            step.settle(node, attempt, Outcome(error=as_node_error(exc, light=True)))
-            step.advance()
-            after_finish(step)
+        rendered = render_or_fail(step, node, attempt, executor)
+        if rendered is None:
             return None
+        ctx, config = rendered
         payload: dict[str, Any] = {"attempt": attempt, "input": step.redactor.clean(config),
                                    "lease_until": held_lease().isoformat(), **step.holding(node)}
         # Pending again after it started: requeued, or reset by a retry of the execution.
@@ -195,6 +190,21 @@ def _start_scheduled(execution_id: str, node_id: str, attempt: int) -> Claim | N
         NodeRun.objects.filter(execution_id=execution_id, node_id=node_id).update(worker=worker_name())
     ctx.cancelled = _cancel_checker(execution_id)
     return Claim(executor, config, ctx, held=True, node=node)
+
+
+def render_or_fail(step: Step, node: NodePlan, attempt: int,
+                   executor: Executor) -> tuple[NodeContext, dict[str, Any]] | None:
+    """The attempt's context and rendered config; None when rendering failed, the attempt then
+    started and failed in this step (its retry and failure edges apply) and the run went on."""
+    ctx = step.node_context(node, attempt)
+    try:
+        return ctx, step.render_config(node, executor, ctx)
+    except Exception as exc:
+        step.append("node.started", node.id, {"attempt": attempt})
+        step.settle(node, attempt, Outcome(error=as_node_error(exc, light=True)))
+        step.advance()
+        after_finish(step)
+        return None
 
 
 def redelivery_of(execution_id: str, node_id: str) -> int | None:

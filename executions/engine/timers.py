@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from executions.engine.leases import held_lease
 from executions.engine.ports import Dispatch, get_dispatcher
-from executions.engine.runner import after_finish, redelivery_of
+from executions.engine.runner import after_finish, redelivery_of, render_or_fail
 from executions.engine.step import Outcome, Step, as_node_error, lease_until
 from executions.engine.store import Journal
 from executions.executors import get_executor
@@ -175,15 +175,10 @@ def resume(journal: Journal, node_id: str, attempt: int) -> str:
         return HANDED
     if not step.admit_limit(node, attempt, executor.queue):
         return RESUMED  # waits for its limit, or is scheduled again for when its rate allows
-    ctx = step.node_context(node, attempt)
-    try:
-        config = step.render_config(node, executor, ctx)
-    except Exception as exc:
-        step.append("node.started", node_id, {"attempt": attempt})
-        step.settle(node, attempt, Outcome(error=as_node_error(exc, light=True)))
-        step.advance()
-        after_finish(step)
+    rendered = render_or_fail(step, node, attempt, executor)
+    if rendered is None:
         return RESUMED
+    ctx, config = rendered
     in_step = node.type in RUN_IN_STEP
     step.append("node.started", node_id, {
         "attempt": attempt, "input": step.redactor.clean(config),
