@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 
 HEADER = "X-MBFlow-Signature"
@@ -41,14 +42,20 @@ class Verified:
     signature: str  # the v1 value that matched: the same one again is a replay
 
 
+DIGITS = re.compile(r"[0-9]{1,12}")
+HEX = re.compile(r"[0-9a-fA-F]{1,128}")
+
+
 def _parse(header: str) -> tuple[int, list[str]]:
+    """The time and the ``v1`` values of a header; ASCII digits and hex only (anything else in
+    a header is the caller's mistake, never a server error)."""
     timestamp: int | None = None
     signatures: list[str] = []
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit() and len(value) <= 12:
+        if key == "t" and DIGITS.fullmatch(value):
             timestamp = int(value)
-        elif key == "v1" and value:
+        elif key == "v1" and HEX.fullmatch(value):
             signatures.append(value.lower())
     if timestamp is None or not signatures:
         raise SignatureError("signature_invalid", f"{HEADER} must read t=<unix seconds>,v1=<hex HMAC-SHA256>.")

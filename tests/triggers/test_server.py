@@ -148,6 +148,41 @@ def test_a_sync_webhook_answers_with_its_webhook_response_node_while_the_run_goe
     assert settled(api, running["id"])["status"] == "succeeded"
 
 
+def test_a_sync_webhook_answer_sets_no_cookie_and_runs_no_script_on_the_api_origin(
+        flow: Flow, anonymous: httpx.Client) -> None:
+    """GIVEN a workflow whose webhook_response node answers HTML with a script, a cookie and
+    loosened security headers
+    WHEN its sync webhook is called (as a page of another site could make a browser do)
+    THEN the answer keeps its status, body, type and harmless headers, sets no cookie, and carries
+    the server's own protections: a browser runs none of its scripts (CSP sandbox)."""
+    hook = flow("hook-html", """\
+  nodes:
+    - id: reply
+      type: webhook_response
+      config:
+        status: 200
+        headers:
+          Content-Type: text/html
+          Set-Cookie: "sessionid=planted; Path=/"
+          Content-Security-Policy: "default-src *"
+          X-Frame-Options: ALLOWALL
+          X-Content-Type-Options: none
+          Strict-Transport-Security: max-age=0
+          X-Reply: kept
+        body: "<script>fetch('/api/v1/workflows')</script>"
+  triggers: [{type: webhook, mode: sync}]
+""")["trigger"]
+    answer = anonymous.post(hook_path(hook), json={})
+    assert answer.status_code == 200, answer.text
+    assert answer.text == "<script>fetch('/api/v1/workflows')</script>"
+    assert answer.headers["content-type"] == "text/html" and answer.headers["x-reply"] == "kept"
+    assert "set-cookie" not in answer.headers and not answer.cookies
+    assert answer.headers["content-security-policy"] == "sandbox"
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert "strict-transport-security" not in answer.headers
+
+
 def test_a_sync_webhook_without_a_reply_node_answers_the_output_or_the_failure(
         flow: Flow, api: httpx.Client, anonymous: httpx.Client) -> None:
     ok = flow("hook-output", ECHO + "  triggers: [{type: webhook, mode: sync}]\n")["trigger"]
@@ -194,6 +229,35 @@ def test_a_signed_webhook_refuses_unsigned_wrong_stale_and_replayed_calls(flow: 
     assert count(api, "hook-signed") == 2
     executions = api.get("/api/v1/executions?workflow=hook-signed").json()["results"]
     assert {e["trigger"]["signed"] for e in executions} == {True}
+
+
+def test_a_signed_webhook_checks_the_signature_before_it_reads_the_body(flow: Flow, api: httpx.Client,
+                                                                       anonymous: httpx.Client) -> None:
+    """GIVEN a signed webhook
+    WHEN calls come with a body it cannot read, or a header of bytes no signature has
+    THEN an unsigned one is a 401 whatever its body, a signed one with a bad body a 400 that
+    spends nothing, a header of stray bytes a 401 (never a server error), and nothing starts."""
+    created = flow("hook-signed-first", ECHO)["workflow"]
+    secret = "another-long-shared-secret"
+    hook = api.post(f"/api/v1/workflows/{created['id']}/triggers",
+                    json={"type": "webhook", "name": "signed", "secret": secret}).json()
+    path, now = hook_path(hook), int(time.time())
+
+    def call(body: bytes, headers: dict[str, Any]) -> tuple[int, str]:
+        answer = anonymous.post(path, content=body, headers=headers)
+        return answer.status_code, answer.json().get("error", {}).get("code", "")
+
+    assert call(b"{not json", {"Content-Type": "application/json"}) == (401, "signature_missing")
+    assert call(b"<xml/>", {"Content-Type": "text/xml"}) == (401, "signature_missing")
+    for stray in (b"t=\xb2,v1=ab", f"t={now},v1=\xe9\xe9".encode(), b"t=\xd9\xa1,v1=00", b"\xff\xfe"):
+        assert call(b"{}", {"Content-Type": "application/json", "X-MBFlow-Signature": stray}) == (
+            401, "signature_invalid"), stray
+    bad_body = signed(secret, b"{not json", now)
+    assert call(b"{not json", bad_body) == (400, "parse_error")
+    assert call(b"{not json", bad_body) == (400, "parse_error")  # not spent: no replay
+    assert call(b"<xml/>", {**signed(secret, b"<xml/>", now), "Content-Type": "text/xml"})[0] == 415
+    assert count(api, "hook-signed-first") == 0
+    assert call(b'{"n": 1}', signed(secret, b'{"n": 1}', now)) == (202, "")
 
 
 def test_a_webhook_called_too_often_answers_429_with_retry_after(flow: Flow, api: httpx.Client,

@@ -27,15 +27,28 @@ from triggers.services.specs import parse
 from triggers.services.webhooks import (
     HookRequest,
     SyncAnswer,
+    check_signature,
     do_receive_webhook,
     find_webhook,
     rate_limit_wait,
     wait_for_answer,
 )
+from triggers.signatures import HEADER
 
-# Headers a webhook_response node may not set: the server frames the response itself.
+# Headers a webhook_response node may not set: the server frames the response itself, and it
+# is served from the API's origin, so a workflow sets no cookie there and loosens none of its
+# protections (SECURITY_HEADERS are the server's, whatever the node says).
 FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade",
                              "trailer", "te", "proxy-connection"})
+SECURITY_HEADERS = {
+    # A browser shown the answer (an HTML body, say) runs none of its scripts and treats it as
+    # coming from an origin of its own: it cannot reach the API with the caller's session.
+    "Content-Security-Policy": "sandbox",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
+RESERVED_HEADERS = FRAMING_HEADERS | {name.lower() for name in SECURITY_HEADERS} | {
+    "set-cookie", "content-security-policy-report-only", "strict-transport-security"}
 HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$")
 
 
@@ -66,7 +79,7 @@ def _respond(answer: SyncAnswer, execution_id: Any, request: Request) -> HttpRes
                                  {"execution_id": str(execution_id), "status_url": _status_url(request, execution_id),
                                   "error": error}), status=status.HTTP_502_BAD_GATEWAY)
     headers = {str(name): str(value) for name, value in (answer.headers or {}).items()
-               if HEADER_NAME.match(str(name)) and str(name).lower() not in FRAMING_HEADERS
+               if HEADER_NAME.match(str(name)) and str(name).lower() not in RESERVED_HEADERS
                and "\r" not in str(value) and "\n" not in str(value)}
     content_type = next((value for name, value in headers.items() if name.lower() == "content-type"), None)
     body = answer.body
@@ -81,6 +94,8 @@ def _respond(answer: SyncAnswer, execution_id: Any, request: Request) -> HttpRes
     for name, value in headers.items():
         if name.lower() != "content-type":
             response[name] = value
+    for name, value in SECURITY_HEADERS.items():
+        response[name] = value
     return response
 
 
@@ -95,11 +110,13 @@ class HookView(APIView):
         trigger = find_webhook(token)
         wait = rate_limit_wait(trigger)
         if wait is not None:
-            raise Throttled(wait=wait, detail=f"This webhook takes no more calls for {wait} s.")
-        call = HookRequest(body=request.body, data=_data(request), query=_query(request),
-                           headers={name.lower(): value for name, value in request.headers.items()},
+            raise Throttled(wait=wait, detail="This webhook takes no more calls for now.")  # DRF adds the wait
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        # The signature first, over the raw body: an unsigned call is a 401 whatever its body.
+        verified = check_signature(trigger, request.body, headers.get(HEADER.lower()))
+        call = HookRequest(body=request.body, data=_data(request), query=_query(request), headers=headers,
                            method=request.method or "POST")
-        execution = do_receive_webhook(trigger, call)
+        execution = do_receive_webhook(trigger, call, verified)
         model = parse(trigger.spec)
         if model.mode == "sync":
             return _respond(wait_for_answer(execution, model.timeout), execution.pk, request)

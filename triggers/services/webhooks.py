@@ -30,7 +30,7 @@ from mbflow_site.turns import stepped_aside
 from triggers.models import SeenSignature, Trigger, TriggerKind
 from triggers.services.firing import check_live, start_from
 from triggers.services.specs import parse
-from triggers.signatures import HEADER, SignatureError, verify
+from triggers.signatures import HEADER, SignatureError, Verified, verify
 from workflows.public import spec_for
 
 # Request headers that authenticate someone: never handed to a run.
@@ -95,35 +95,40 @@ def hook_input(trigger: Trigger, request: HookRequest) -> Any:
     return request.data if request.data is not None else request.query
 
 
-def _check_signature(trigger: Trigger, request: HookRequest, now: float) -> bool:
-    """True when the call is signed as the trigger wants (False: it wants no signature)."""
+def check_signature(trigger: Trigger, body: bytes, header: str | None, now: float | None = None) -> Verified | None:
+    """The call's signature, verified against the raw body before anything reads the body (401
+    otherwise); None when the trigger wants no signature. It is spent by ``do_receive_webhook``."""
     secret = secret_of(trigger)
     if secret is None:
-        return False
+        return None
     try:
-        verified = verify(request.headers.get(HEADER.lower()), secret, request.body, now)
+        return verify(header, secret, body, time.time() if now is None else now)
     except SignatureError as exc:
         raise ApiError(exc.message, code=exc.code, status_code=401) from None
+
+
+def _spend(trigger: Trigger, verified: Verified) -> None:
     try:
         with transaction.atomic():
             SeenSignature.objects.create(trigger=trigger, signature=verified.signature)
     except IntegrityError:
         raise Conflict("This signature was already used: a replayed call starts nothing.",
                        code="signature_replayed") from None
-    return True
 
 
-def do_receive_webhook(trigger: Trigger, request: HookRequest, now: float | None = None) -> Execution:
-    """Checks the call and starts the run. The signature is spent only when the run started."""
-    now = time.time() if now is None else now
+def do_receive_webhook(trigger: Trigger, request: HookRequest, verified: Verified | None = None) -> Execution:
+    """Starts the run of a call whose signature ``check_signature`` verified (None: an unsigned
+    trigger). The signature is spent only when the run started: the same one again is a replay."""
     model = parse(trigger.spec)
-    if not trigger.secret:  # nothing to spend: the start is its own transaction
+    if trigger.secret and verified is None:  # a signed trigger's call must have been checked
+        raise ApiError(f"This webhook is signed: send {HEADER}.", code="signature_missing", status_code=401)
+    if verified is None:  # nothing to spend: the start is its own transaction
         check_live(trigger)
         return start_from(trigger, hook_input(trigger, request), {"mode": model.mode, "signed": False})
     with transaction.atomic():
-        signed = _check_signature(trigger, request, now)
+        _spend(trigger, verified)
         check_live(trigger)
-        return start_from(trigger, hook_input(trigger, request), {"mode": model.mode, "signed": signed})
+        return start_from(trigger, hook_input(trigger, request), {"mode": model.mode, "signed": True})
 
 
 @dataclass(frozen=True, slots=True)
