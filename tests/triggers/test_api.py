@@ -104,6 +104,37 @@ def test_a_bad_trigger_is_a_400_naming_the_field(store: Store, editor: APIClient
     assert len(versions(editor, workflow["id"])) == 1
 
 
+@pytest.mark.parametrize(("body", "fields"), [
+    ({"type": "event", "event": "order.created", "filter": 5}, ["filter"]),
+    ({"type": "event", "event": "order.created", "filter": "amount > 1"}, ["filter"]),
+    ({"type": "cron", "schedule": "* * * * *", "timezone": "Mars/Olympus"}, ["timezone"]),
+    ({"type": "interval", "every": "soon", "missed": "always"}, ["every", "missed"]),
+    ({"type": "interval", "every": "5s", "name": "form"}, ["name"]),
+])
+def test_a_bad_trigger_names_exactly_its_fields_and_saves_nothing(store: Store, editor: APIClient,
+                                                                 body: dict[str, Any], fields: list[str]) -> None:
+    """A filter that is neither a mapping nor an expression is an error of `filter` (not of the
+    union's member types), and a name another trigger has is an error of `name`."""
+    workflow = store(FLOW)
+    response = editor.post(f"/api/v1/workflows/{workflow['id']}/triggers", body, format="json")
+    assert response.status_code == 400, response.json()
+    error = response.json()["error"]
+    assert (error["code"], sorted(error["details"]["fields"])) == ("validation_error", fields), error
+    cron = triggers(editor, workflow["id"])[1]
+    renamed = editor.patch(f"/api/v1/triggers/{cron['id']}", {"name": "form"}, format="json")
+    assert renamed.status_code == 400 and list(renamed.json()["error"]["details"]["fields"]) == ["name"]
+    assert len(versions(editor, workflow["id"])) == 1
+
+
+def test_a_version_message_reads_well(store: Store, editor: APIClient) -> None:
+    workflow = store(doc("ops", "  nodes: [{id: a, type: noop}]\n"))
+    for body in ({"type": "interval", "every": "1h"}, {"type": "event", "event": "a.b"}, {"type": "cron",
+                                                                                          "schedule": "0 9 * * *"}):
+        assert editor.post(f"/api/v1/workflows/{workflow['id']}/triggers", body, format="json").status_code == 201
+    assert [v["message"] for v in versions(editor, workflow["id"])][:3] == [
+        "Added a cron trigger", "Added an event trigger", "Added an interval trigger"]
+
+
 def test_a_new_token_replaces_the_url_and_a_generated_secret_is_shown_once(store: Store, editor: APIClient
                                                                            ) -> None:
     workflow = store(FLOW)

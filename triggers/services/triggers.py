@@ -61,9 +61,12 @@ def check_trigger(raw: Any) -> dict[str, Any]:
     except ValidationError as exc:
         fields: dict[str, list[str]] = {}
         for error in exc.errors(include_url=False):
-            # The first part of the location names the trigger's type (the union's tag).
-            loc = [str(part) for part in error["loc"][1:]] or ["type"]
-            fields.setdefault(".".join(loc), []).append(error["msg"])
+            # The location is the trigger's type (the union's tag), then its key, then what is
+            # inside that key: a union's member type (`filter` is a mapping or a string) or a
+            # free-form value. A trigger's keys are flat: the key is the field.
+            field = str(error["loc"][1]) if len(error["loc"]) > 1 else "type"
+            if error["msg"] not in fields.setdefault(field, []):
+                fields[field].append(error["msg"])
         raise ApiError("The trigger is not valid.", code="validation_error", details={"fields": fields}) from None
     return raw
 
@@ -101,6 +104,19 @@ def _set_secret(trigger: Trigger, secret: str | None) -> None:
     Trigger.objects.filter(pk=trigger.pk).update(secret=trigger.secret)
 
 
+def _check_name(document: dict[str, Any], declaration: dict[str, Any], index: int | None = None) -> None:
+    """400 naming ``name`` when another trigger of the document (not the one at ``index``) has it."""
+    name = declaration.get("name")
+    taken = [found.get("name") for at, found in enumerate(document["spec"].get("triggers") or [])
+             if at != index and isinstance(found, dict)]
+    if name and name in taken:
+        raise _field_error("name", f"Another trigger of the workflow is named {name!r}: give each its own name.")
+
+
+def _article(kind: str) -> str:
+    return "an" if kind[:1] in "aeiou" else "a"
+
+
 def do_add_trigger(workflow: Workflow, raw: Any, *, secret: str | None, author: str) -> Trigger:
     """Adds a trigger to the workflow in a new version; a webhook may get a signing secret."""
     declaration = check_trigger(raw)
@@ -109,8 +125,10 @@ def do_add_trigger(workflow: Workflow, raw: Any, *, secret: str | None, author: 
         raise _field_error("secret", "Only a webhook trigger is signed.")
     with transaction.atomic():
         document = _document(workflow)
+        _check_name(document, declaration)
         document["spec"].setdefault("triggers", []).append(declaration)
-        _save(workflow, document, f"Added a {declaration['type']} trigger", author)
+        kind = declaration["type"]
+        _save(workflow, document, f"Added {_article(kind)} {kind} trigger", author)
         key = declared_triggers(document)[-1][0]
         trigger = _row(workflow, key)
         if secret is not None:
@@ -128,6 +146,7 @@ def do_change_trigger(trigger: Trigger, changes: dict[str, Any], *, author: str)
         index = _index(document, trigger.key)
         declaration = {**document["spec"]["triggers"][index], **changes}
         declaration = check_trigger({key: value for key, value in declaration.items() if value is not None})
+        _check_name(document, declaration, index)
         document["spec"]["triggers"][index] = declaration
         key = declared_triggers(document)[index][0]
         if key != trigger.key:
