@@ -4,6 +4,7 @@ cannot take goes to the dead letters as it came."""
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 import uuid
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from kombu import Connection
 
 from executions.models import Execution
@@ -165,3 +167,22 @@ def test_messages_it_cannot_take_go_to_the_dead_letters_as_they_came(
         (body, key) for body, key, _ in poison)
     assert all(message.headers["x-death"][0]["reason"] == "rejected" for message in dead)
     publisher.wait_for(publisher.topology.queue, ready=0)
+
+
+def test_declare_makes_the_queue_that_keeps_what_is_published_before_any_consumer_runs() -> None:
+    """RabbitMQ drops a message no queue is bound for: `mbflow_consume --declare` makes the queue,
+    its bindings and the dead letters, and exits; what is published then waits in the queue."""
+    url = require_rabbitmq()
+    topology = unique_topology()
+    publisher = Broker(url, topology)
+    try:
+        out = io.StringIO()
+        call_command("mbflow_consume", "--declare", url=url, exchange=topology.exchange, queue=topology.queue,
+                     bindings=["acme.#"], stdout=out)
+        assert topology.queue in out.getvalue() and topology.dead_queue in out.getvalue()
+        publisher.publish({"data": {"n": 1}}, "acme.order.created")
+        publisher.publish({"data": {"n": 2}}, "other.order.created")  # not bound: dropped
+        publisher.wait_for(topology.queue, ready=1, consumers=0)
+        publisher.wait_for(topology.dead_queue, ready=0, consumers=0)
+    finally:
+        publisher.delete()

@@ -1,8 +1,9 @@
 """``manage.py mbflow_consume``: starts workflows from messages on a RabbitMQ topic exchange
 (``triggers.consumer``; the shapes and the tenant rule in ``triggers.services.messages``).
 
-Runs until SIGTERM or SIGINT. Several consumers may read one queue (each message goes to one of
-them); each install or purpose takes its own queue with ``--queue``.
+Runs until SIGTERM or SIGINT (``--declare``: declares the queues and bindings, and exits).
+Several consumers may read one queue (each message goes to one of them); each install or
+purpose takes its own queue with ``--queue``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ class Command(BaseCommand):
         parser.add_argument("--binding", action="append", dest="bindings",
                             help="A binding key (repeatable; MBFLOW_EVENTS_BINDINGS, default #: every message).")
         parser.add_argument("--prefetch", type=int, default=10, help="Messages held at once (taken one by one).")
+        parser.add_argument("--declare", action="store_true",
+                            help="Declare the exchanges, the queue, its bindings and the dead letters, then exit "
+                                 "(RabbitMQ drops what is published while no queue is bound: run this once before "
+                                 "services publish, e.g. in a deployment's init step).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         url = options["url"]
@@ -40,6 +45,12 @@ class Command(BaseCommand):
             raise CommandError("--prefetch must be at least 1.")
         topology = Topology(options["exchange"], options["queue"],
                             tuple(options["bindings"] or settings.MBFLOW_EVENTS_BINDINGS))
+        if options["declare"]:
+            with Connection(url) as connection:
+                topology.declare(connection)
+            self.stdout.write(f"Declared {topology.queue} bound to {topology.exchange} "
+                              f"({', '.join(topology.bindings)}) and the dead letters {topology.dead_queue}.")
+            return
         with Connection(url, heartbeat=30) as connection:
             consumer = EventConsumer(connection, topology, prefetch=options["prefetch"])
             for received in (signal.SIGTERM, signal.SIGINT):
