@@ -8,6 +8,8 @@ _SECRET_PATTERNS = [
     re.compile(r"(mbf_)[A-Za-z0-9_\-]{8,}"),
     re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic)\s+)[^\s\"',]+"),
     re.compile(r"(?i)(x-api-key[\"']?\s*[:=]\s*[\"']?)[^\s\"',]+"),
+    # A webhook's URL: its token is the credential (Django logs the path of each 4xx and 5xx).
+    re.compile(r"(/hooks/)[A-Za-z0-9_\-]{8,}"),
 ]
 
 

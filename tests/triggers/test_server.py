@@ -232,11 +232,13 @@ def test_a_signed_webhook_refuses_unsigned_wrong_stale_and_replayed_calls(flow: 
 
 
 def test_a_signed_webhook_checks_the_signature_before_it_reads_the_body(flow: Flow, api: httpx.Client,
-                                                                       anonymous: httpx.Client) -> None:
+                                                                       anonymous: httpx.Client,
+                                                                       server: ServerProcess) -> None:
     """GIVEN a signed webhook
     WHEN calls come with a body it cannot read, or a header of bytes no signature has
     THEN an unsigned one is a 401 whatever its body, a signed one with a bad body a 400 that
-    spends nothing, a header of stray bytes a 401 (never a server error), and nothing starts."""
+    spends nothing, a header of stray bytes a 401 (never a server error), nothing starts, and
+    the server's log (which names the path of each refused call) does not show the token."""
     created = flow("hook-signed-first", ECHO)["workflow"]
     secret = "another-long-shared-secret"
     hook = api.post(f"/api/v1/workflows/{created['id']}/triggers",
@@ -258,6 +260,8 @@ def test_a_signed_webhook_checks_the_signature_before_it_reads_the_body(flow: Fl
     assert call(b"<xml/>", {**signed(secret, b"<xml/>", now), "Content-Type": "text/xml"})[0] == 415
     assert count(api, "hook-signed-first") == 0
     assert call(b'{"n": 1}', signed(secret, b'{"n": 1}', now)) == (202, "")
+    log = server.log.read_text()
+    assert "Unauthorized: /hooks/[REDACTED]" in log and path.rsplit("/", 1)[1] not in log
 
 
 def test_a_webhook_called_too_often_answers_429_with_retry_after(flow: Flow, api: httpx.Client,
