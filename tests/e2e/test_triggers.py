@@ -1,6 +1,7 @@
 """The Triggers panel in a real browser against the real server: copy a webhook's URL from the
 panel, call it from outside, and see the run appear; the next fire times of a schedule; the
-workflow's Active switch. Screenshots land in test-artifacts/."""
+workflow's Active switch; the Deliveries page of outbound webhooks. Screenshots land in
+test-artifacts/."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import WAIT_MS, shot
+from tests.triggers.receiver import Receiver
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=WAIT_MS)
@@ -102,3 +104,46 @@ def test_turning_a_workflow_off_stops_its_webhook_and_the_list_shows_it(page: Pa
     expect(row.get_by_test_id("workflow-active")).to_be_checked()
     assert httpx.post(hook["webhook"]["url"], json={}, timeout=30).status_code == 202
     shot(page, "workflow-list-active")
+
+
+def test_the_deliveries_page_shows_each_attempt_and_redelivers_by_hand(page: Page, server_url: str) -> None:
+    """GIVEN a webhook subscribed to a workflow's runs, and a receiver (a real local server)
+    WHEN a run succeeds
+    THEN the Deliveries page lists the delivery with the receiver's answer and its attempt, and its
+    Redeliver button sends the same body again, which the page lists as a redelivery."""
+    receiver = Receiver()
+    try:
+        page.goto("/workflows")
+        document = DOCUMENT.replace("alert-intake", "alert-delivered").replace("Alert intake", "Alert delivered")
+        created = page.request.post("/api/v1/workflows", data={"yaml": document, "message": "e2e"},
+                                    headers=csrf_headers(page))
+        assert created.status == 201, created.text()
+        subscribed = page.request.post("/api/v1/webhooks", headers=csrf_headers(page), data={
+            "url": f"{receiver.url}/ok", "events": ["execution.succeeded"], "workflow": "alert-delivered"})
+        assert subscribed.status == 201, subscribed.text()
+        hook = page.request.get("/api/v1/workflows/alert-delivered/triggers").json()["results"][0]
+        assert httpx.post(hook["webhook"]["url"], json={"title": "disk full"}, timeout=30).status_code == 202
+        [first] = receiver.wait_for(1, path="/ok")
+
+        page.goto("/deliveries")
+        row = page.get_by_test_id("delivery-row").filter(has_text=re.compile(r"127\.0\.0\.1"))
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text("execution.succeeded")
+        expect(row).to_contain_text("succeeded")
+        expect(row).to_contain_text("200")
+        row.click()
+        attempts = page.get_by_test_id("attempt-log")
+        expect(attempts).to_contain_text("200")
+        expect(attempts).to_contain_text('{"ok": true}')
+        shot(page, "deliveries-attempts")
+
+        row.get_by_role("button", name="Redeliver").click()
+        [_, again] = receiver.wait_for(2, path="/ok")
+        assert again.body == first.body and again.headers["x-mbflow-delivery"] != first.headers["x-mbflow-delivery"]
+        page.get_by_role("button", name="Refresh").click()
+        rows = page.get_by_test_id("delivery-row").filter(has_text=re.compile(r"127\.0\.0\.1"))
+        expect(rows).to_have_count(2)
+        expect(rows.filter(has_text="redelivery")).to_have_count(1)
+        shot(page, "deliveries-redelivered")
+    finally:
+        receiver.close()
