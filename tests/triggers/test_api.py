@@ -151,9 +151,17 @@ def test_a_new_token_replaces_the_url_and_a_generated_secret_is_shown_once(store
 
 
 def test_viewers_read_and_editors_change(store: Store, editor: APIClient, viewer: APIClient) -> None:
+    """Viewers read the triggers but not a webhook's URL: its token starts runs, which they may not."""
     workflow = store(FLOW)
     hook = triggers(viewer, workflow["id"])[0]
+    token = Trigger.objects.get(pk=hook["id"]).token
+    assert hook["webhook"]["url"] is None and hook["webhook"]["signed"] is False
+    for path in (f"/api/v1/triggers/{hook['id']}", "/api/v1/triggers?type=webhook",
+                 f"/api/v1/workflows/{workflow['id']}/triggers"):
+        assert token not in viewer.get(path).content.decode(), path
+    assert editor.get(f"/api/v1/triggers/{hook['id']}").json()["webhook"]["url"].endswith(f"/hooks/{token}")
     assert viewer.post(f"/api/v1/triggers/{hook['id']}/disable").status_code == 403
+    assert viewer.post(f"/api/v1/triggers/{hook['id']}/regenerate").status_code == 403
     assert viewer.post("/api/v1/events", {"type": "order.created"}, format="json").status_code == 403
 
 

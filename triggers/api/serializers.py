@@ -23,7 +23,9 @@ def _utc(moment: datetime) -> str | None:
     return iso_time(moment.astimezone(UTC))
 
 
-def trigger_data(trigger: Trigger, base_url: str) -> dict[str, Any]:
+def trigger_data(trigger: Trigger, base_url: str, *, reveal: bool = True) -> dict[str, Any]:
+    """The trigger as the API shows it; without ``reveal`` (a viewer) a webhook's URL is null: its
+    token starts runs, which only editors may."""
     workflow = trigger.workflow
     data: dict[str, Any] = {
         "id": str(trigger.pk),
@@ -44,7 +46,8 @@ def trigger_data(trigger: Trigger, base_url: str) -> dict[str, Any]:
     }
     model = parse(trigger.spec)
     if trigger.kind == TriggerKind.WEBHOOK:
-        data["webhook"] = {"url": f"{base_url}/hooks/{trigger.token}", "mode": model.mode, "input": model.input,
+        data["webhook"] = {"url": f"{base_url}/hooks/{trigger.token}" if reveal else None,
+                           "mode": model.mode, "input": model.input,
                            "signed": bool(trigger.secret), "signature_header": HEADER}
     elif trigger.kind in SCHEDULED_KINDS:
         data["schedule"] = {
@@ -62,7 +65,8 @@ class WorkflowRefSerializer(serializers.Serializer):
 
 
 class WebhookSerializer(serializers.Serializer):
-    url = serializers.URLField(help_text="POST here to start a run; the token in it is the credential.")
+    url = serializers.URLField(allow_null=True, help_text="POST here to start a run; the token in it is the "
+                                                           "credential (null for viewers: only editors start runs).")
     mode = serializers.ChoiceField(choices=["async", "sync"])
     input = serializers.ChoiceField(choices=["body", "request"])
     signed = serializers.BooleanField(help_text=f"Calls must carry {HEADER}.")
@@ -94,7 +98,7 @@ class TriggerSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
     def to_representation(self, trigger: Trigger) -> dict[str, Any]:
-        return trigger_data(trigger, self.context["base_url"])
+        return trigger_data(trigger, self.context["base_url"], reveal=self.context.get("reveal", True))
 
 
 class TriggerCreate(BaseModel):

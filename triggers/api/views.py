@@ -33,6 +33,7 @@ from triggers.services.triggers import (
     triggers_of,
 )
 from workflows.api.base import TenantView
+from workflows.models import Role
 from workflows.public import get_workflow
 
 
@@ -41,12 +42,16 @@ def base_url(request: Request) -> str:
 
 
 class _TriggerView(TenantView):
+    def reveal(self) -> bool:
+        """Whether the caller sees webhook URLs: their token starts runs, which viewers may not."""
+        return self.caller().can(Role.EDITOR)
+
     def answer(self, trigger: Trigger, code: int = status.HTTP_200_OK) -> Response:
-        return Response(trigger_data(trigger, base_url(self.request)), status=code)
+        return Response(trigger_data(trigger, base_url(self.request), reveal=self.reveal()), status=code)
 
     def listing(self, request: Request, triggers: Any) -> Response:
-        root = base_url(request)
-        return self.paginate(request, triggers, lambda trigger: trigger_data(trigger, root))
+        root, reveal = base_url(request), self.reveal()
+        return self.paginate(request, triggers, lambda trigger: trigger_data(trigger, root, reveal=reveal))
 
 
 class WorkflowTriggersView(_TriggerView):

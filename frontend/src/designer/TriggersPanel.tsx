@@ -11,7 +11,7 @@ import type { Trigger, WorkflowDetail } from "../api/types";
 import { Modal } from "../components/Modal";
 import { Switch } from "../components/Switch";
 import { toast } from "../components/toast";
-import { curlExample, describeTrigger, fireTime, offReason, timeAgo } from "../lib/triggers";
+import { URL_HIDDEN, curlExample, describeTrigger, fireTime, offReason, timeAgo } from "../lib/triggers";
 import { nodeRunsOf } from "./RunPanel";
 import { useDesignerStoreApi, type RunState } from "./store";
 
@@ -56,7 +56,7 @@ function TriggerCard({
 }) {
   const Icon = ICONS[trigger.type as keyof typeof ICONS] ?? Hand;
   const off = offReason(trigger);
-  const curl = trigger.webhook ? curlExample(trigger) : "";
+  const curl = trigger.webhook ? curlExample(trigger) : null;
   return (
     <section className="trigger-card" data-testid={`trigger-${trigger.type}`} aria-label={`${trigger.name ?? trigger.type} trigger`}>
       <header className="row">
@@ -86,19 +86,25 @@ function TriggerCard({
 
       {trigger.webhook && (
         <div className="trigger-body">
-          <CopyField value={trigger.webhook.url} label="Webhook URL" testId="webhook-url" />
+          {trigger.webhook.url ? (
+            <CopyField value={trigger.webhook.url} label="Webhook URL" testId="webhook-url" />
+          ) : (
+            <div className="small muted" data-testid="webhook-url-hidden">{URL_HIDDEN}</div>
+          )}
           <div className="row small muted">
             <span>
               Input: {trigger.webhook.input === "request" ? "the request (body, query, headers)" : "the JSON body"}
             </span>
             {trigger.webhook.signed && <span>· signed with {trigger.webhook.signature_header}</span>}
           </div>
-          <div className="curl">
-            <pre data-testid="webhook-curl">{curl}</pre>
-            <button className="icon-button" onClick={() => void copyText(curl, "curl command")} title="Copy the curl command" aria-label="Copy the curl command">
-              <Clipboard size={14} />
-            </button>
-          </div>
+          {curl && (
+            <div className="curl">
+              <pre data-testid="webhook-curl">{curl}</pre>
+              <button className="icon-button" onClick={() => void copyText(curl, "curl command")} title="Copy the curl command" aria-label="Copy the curl command">
+                <Clipboard size={14} />
+              </button>
+            </div>
+          )}
         </div>
       )}
 

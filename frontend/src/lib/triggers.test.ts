@@ -25,15 +25,20 @@ function trigger(overrides: Partial<Trigger>): Trigger {
 
 describe("curlExample", () => {
   it("posts JSON to the webhook's URL", () => {
-    const text = curlExample(trigger({}), `{"it's": 1}`);
+    const text = curlExample(trigger({}), `{"it's": 1}`)!;
     expect(text).toContain("curl -X POST -H 'Content-Type: application/json'");
     expect(text).toContain(`-d '{"it'\\''s": 1}'`);
     expect(text.trim().endsWith("http://localhost:8181/hooks/abc")).toBe(true);
   });
 
+  it("is null for a viewer, whom the API does not show the URL", () => {
+    const hook = trigger({});
+    expect(curlExample({ ...hook, webhook: { ...hook.webhook!, url: null } })).toBeNull();
+  });
+
   it("signs the body with the secret when the webhook is signed", () => {
     const hook = trigger({});
-    const text = curlExample({ ...hook, webhook: { ...hook.webhook!, signed: true } });
+    const text = curlExample({ ...hook, webhook: { ...hook.webhook!, signed: true } })!;
     expect(text).toContain("openssl dgst -sha256 -hmac \"$SECRET\"");
     expect(text).toContain('X-MBFlow-Signature: t=$T,v1=$SIG');
   });

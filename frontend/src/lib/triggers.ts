@@ -13,9 +13,14 @@ function quote(text: string): string {
 
 export const SAMPLE_BODY = '{"hello": "world"}';
 
-/** A curl command that calls the webhook; a signed one computes X-MBFlow-Signature with openssl. */
-export function curlExample(trigger: Trigger, body: string = SAMPLE_BODY): string {
-  const url = trigger.webhook?.url ?? "";
+/** Said instead of a webhook's URL to a viewer: the API leaves it out (its token starts runs). */
+export const URL_HIDDEN = "Only editors see this webhook's URL: its token starts runs.";
+
+/** A curl command that calls the webhook (a signed one computes X-MBFlow-Signature with
+ * openssl); null when the caller is not shown the URL. */
+export function curlExample(trigger: Trigger, body: string = SAMPLE_BODY): string | null {
+  const url = trigger.webhook?.url;
+  if (!url) return null;
   if (!trigger.webhook?.signed) {
     return `curl -X POST -H 'Content-Type: application/json' \\\n     -d ${quote(body)} \\\n     ${url}`;
   }

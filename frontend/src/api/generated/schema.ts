@@ -2531,9 +2531,9 @@ export interface components {
         Webhook: {
             /**
              * Format: uri
-             * @description POST here to start a run; the token in it is the credential.
+             * @description POST here to start a run; the token in it is the credential (null for viewers: only editors start runs).
              */
-            url: string;
+            url: string | null;
             mode: components["schemas"]["ModeEnum"];
             input: components["schemas"]["InputEnum"];
             /** @description Calls must carry X-MBFlow-Signature. */
