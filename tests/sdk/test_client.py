@@ -9,7 +9,7 @@ import pytest
 
 import mbflow
 from mbflow import Client
-from mbflow.models import Diff, Execution, Imported, Page, Results, Validation, Workflow, WorkflowDetail
+from mbflow.models import Diff, Execution, Imported, Page, Results, Trigger, Validation, Workflow, WorkflowDetail
 from tests.sdk.conftest import hello, slow
 from tests.server_process import ServerProcess
 from tests.workflows.api.documents import CYCLE, magic_flow_user_onboarding
@@ -168,3 +168,60 @@ async def test_the_async_client_does_the_same(server: ServerProcess) -> None:
         assert (await execution.arefresh()).status == "succeeded"
         with pytest.raises(mbflow.NotFound):
             await sdk.executions.get(str(uuid.uuid4()))
+
+
+TWO_STEPS = """\
+apiVersion: mbflow/v1
+kind: Workflow
+metadata: {name: NAME}
+spec:
+  nodes:
+    - {id: first, type: transform, config: {mapping: {n: "{{ input.n }}"}}}
+    - {id: second, type: transform, config: {mapping: {m: "{{ nodes.first.output.n * 10 }}"}}}
+  edges:
+    - {from: first, to: second}
+  output: "{{ nodes.second.output }}"
+  triggers:
+    - {type: webhook, name: form}
+"""
+
+
+def test_replay_from_a_node_and_retry_a_failed_run(client: Client) -> None:
+    name = unique("two")
+    client.workflows.create(TWO_STEPS.replace("NAME", name))
+    first = client.executions.start(name, {"n": 2}, wait=30)
+    assert first.output == {"m": 20}
+    replayed = client.executions.replay(first.id, "second", wait=30)
+    assert replayed.id != first.id and replayed.replay_of == first.id
+    assert replayed.status == "succeeded" and replayed.output == {"m": 20}
+    assert replayed.step("first").reused_from == first.id  # not run again
+
+    failing = client.executions.start_adhoc("apiVersion: mbflow/v1\nkind: Workflow\nmetadata: {name: boom}\n"
+                                            "spec:\n  nodes:\n    - {id: boom, type: fail, config: {message: B}}\n",
+                                            wait=30)
+    assert failing.status == "failed"
+    retried = client.executions.retry(failing.id, wait=30)
+    assert retried.id == failing.id and retried.status == "failed" and retried.step("boom").attempt == 2
+
+
+def test_triggers_and_secrets(client: Client) -> None:
+    name = unique("hooked")
+    client.workflows.create(TWO_STEPS.replace("NAME", name))
+    (hook,) = client.workflows.triggers(name)
+    assert isinstance(hook, Trigger)
+    assert (hook.type, hook.name, hook.workflow.name, hook.enabled) == ("webhook", "form", name, True)
+    assert hook.id in {trigger.id for trigger in client.triggers.list()}
+    assert client.triggers.disable(hook.id).enabled is False
+    assert client.triggers.get(hook.id).enabled is False
+    assert client.triggers.enable(hook.id).enabled is True
+    with pytest.raises(mbflow.NotFound):
+        client.triggers.get(str(uuid.uuid4()))
+
+    secret = unique("TOKEN").upper().replace("-", "_")
+    stored = client.secrets.set(secret, "s3cr3t-value")
+    assert stored.name == secret and "s3cr3t-value" not in stored.model_dump_json()
+    listed = client.secrets.list()
+    assert secret in {item.name for item in listed}
+    assert "s3cr3t-value" not in "".join(item.model_dump_json() for item in listed)
+    client.secrets.delete(secret)
+    assert secret not in {item.name for item in client.secrets.list()}
