@@ -183,6 +183,27 @@ def test_a_sync_webhook_answer_sets_no_cookie_and_runs_no_script_on_the_api_orig
     assert "strict-transport-security" not in answer.headers
 
 
+def test_a_sync_webhook_answers_204_without_a_body_and_a_1xx_status_is_a_502(
+        flow: Flow, anonymous: httpx.Client) -> None:
+    """A 204 carries no body (the node's is left out), and a 1xx status, which belongs to the
+    protocol (101 would switch it), is no answer: 502 naming the problem, never a broken exchange."""
+    def reply(name: str, code: int) -> dict[str, Any]:
+        return flow(name, f"""\
+  nodes:
+    - {{id: r, type: webhook_response, config: {{status: {code}, body: {{ignored: true}}, headers: {{X-Seen: y}}}}}}
+  triggers: [{{type: webhook, mode: sync}}]
+""")["trigger"]
+
+    empty = anonymous.post(hook_path(reply("hook-204", 204)), json={})
+    assert (empty.status_code, empty.content, empty.headers["x-seen"]) == (204, b"", "y")
+    assert "content-type" not in empty.headers
+    for code in (100, 101):
+        refused = anonymous.post(hook_path(reply(f"hook-{code}", code)), json={})
+        assert refused.status_code == 502, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "invalid_webhook_response" and str(code) in error["message"]
+
+
 def test_a_sync_webhook_without_a_reply_node_answers_the_output_or_the_failure(
         flow: Flow, api: httpx.Client, anonymous: httpx.Client) -> None:
     ok = flow("hook-output", ECHO + "  triggers: [{type: webhook, mode: sync}]\n")["trigger"]

@@ -49,6 +49,8 @@ SECURITY_HEADERS = {
 }
 RESERVED_HEADERS = FRAMING_HEADERS | {name.lower() for name in SECURITY_HEADERS} | {
     "set-cookie", "content-security-policy-report-only", "strict-transport-security"}
+# Statuses whose answer has no body (RFC 9110): the node's body is left out.
+BODILESS = frozenset({204, 205, 304})
 HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$")
 
 
@@ -89,8 +91,17 @@ def _respond(answer: SyncAnswer, execution_id: Any, request: Request) -> HttpRes
         payload = b""
     else:
         payload, content_type = json.dumps(body).encode(), content_type or "application/json"
-    code = answer.status if 100 <= answer.status <= 599 else 500
+    code = answer.status
+    if not 200 <= code <= 599:  # 1xx are the protocol's own (101 would switch it): no answer of a node
+        return Response(envelope("invalid_webhook_response", f"The workflow's webhook_response node answered "
+                                 f"status {code}; a webhook answers with 200 to 599.",
+                                 {"execution_id": str(execution_id), "status_url": _status_url(request, execution_id)}),
+                        status=status.HTTP_502_BAD_GATEWAY)
+    if code in BODILESS:
+        payload, content_type = b"", None
     response = HttpResponse(payload, status=code, content_type=content_type)
+    if content_type is None:
+        del response["Content-Type"]
     for name, value in headers.items():
         if name.lower() != "content-type":
             response[name] = value
