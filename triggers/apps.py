@@ -14,6 +14,7 @@ class TriggersConfig(AppConfig):
 
         from executions.engine.ports import add_event_listener
         from mbflow_site.lifespan import server_started, server_stopping
+        from triggers.logs import redact_access_log
         from triggers.outbound import on_execution_events, send, start_sweeping
         from triggers.services.deliveries import wire_sender
         from triggers.services.sync import sync_after_save
@@ -26,3 +27,4 @@ class TriggersConfig(AppConfig):
         server_stopping.connect(stop_ticker, dispatch_uid="triggers.stop_ticker")
         add_event_listener(on_execution_events)
         wire_sender(send)
+        redact_access_log()  # a webhook's URL holds its credential
