@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from mbflow.models import Execution, Validation
+from mbflow.models import Event, Execution, Validation
 from mbflow.worker import Worker
 
 Document = str | Path
@@ -42,6 +43,12 @@ def _local() -> ModuleType:
     return importlib.import_module("mbflow.embedded.local")
 
 
+def start() -> None:
+    """Starts the embedded runtime now (Django on an in-memory database, migrated) rather than
+    on the first ``run``; later calls return at once."""
+    _local()
+
+
 def _documents() -> ModuleType:
     """The definition language in process (no Django needed): imported here for the same reason
     as ``_local``: it is the server package, an optional dependency of the SDK."""
@@ -57,11 +64,14 @@ def read_text(document: Document) -> str:
     return document
 
 
-def run(document: Document, input: Any = None, *, timeout: float = 300.0, worker: Worker | None = None
-        ) -> Execution:
+def run(document: Document, input: Any = None, *, timeout: float = 300.0, worker: Worker | None = None,
+        on_event: Callable[[Event], None] | None = None) -> Execution:
     """Runs the workflow (YAML text or a file, any dialect) with ``input`` until it ends or
-    ``timeout`` seconds pass; ``worker`` serves its ``function`` steps."""
-    detail = _local().run(read_text(document), input, timeout=timeout, worker=worker)
+    ``timeout`` seconds pass; ``worker`` serves its ``function`` steps. ``on_event`` is called
+    with each event of the run's log, in order, as it happens (what ``Client.executions.stream``
+    gives for a run on a server)."""
+    hook = None if on_event is None else (lambda data: on_event(Event.model_validate(data)))
+    detail = _local().run(read_text(document), input, timeout=timeout, worker=worker, on_event=hook)
     return Execution.model_validate(detail)
 
 

@@ -7,7 +7,7 @@ The settings are the server's own (``mbflow_site.settings``), changed before Dja
   waits, and no file. It lives while a connection to it is open, so ``start`` keeps one open
   for the life of the process; the schema comes from the migrations, as on a server;
 - no Redis and no broker: a local-memory cache, the in-memory channel layer, the in-process
-  dispatcher, circuit breakers in memory.
+  dispatcher (its own timers for nodes waiting for their time), circuit breakers in memory.
 """
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ def embedded_settings(database: str) -> dict[str, Any]:
         "CHANNEL_LAYERS": {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}},
         "CELERY_BROKER_URL": "",
         "MBFLOW_DISPATCHER": "embedded",
+        # A node waiting for its time is a timer of the in-process dispatcher, not a row a pump
+        # polls for: one process, nothing to share. (The database pump also misreads SQLite's rows
+        # for now: its due times come back naive and its execution ids without dashes.)
+        "MBFLOW_TIMERS": "messages",
         "DEBUG": False,
     }
 

@@ -4,11 +4,14 @@ process, their errors raised as the SDK's, and a Worker's handlers served withou
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from executions.api.serializers import execution_detail
+from executions.api.serializers import event_data, execution_detail
+from executions.engine.projection import EXECUTION_FIELDS
+from executions.models import Execution
 from executions.services.executions import do_start_adhoc, wait_and_reload
 from executions.services.functions import complete_task, poll_task
 from mbflow.errors import error_for
@@ -20,6 +23,8 @@ from workflows.public import read_adhoc_document
 from workflows.tenancy import Caller
 
 TENANT = "embedded"
+TERMINAL = ("succeeded", "failed", "cancelled")
+POLL = 0.1  # seconds between two reads of a followed run's event log
 
 
 @contextmanager
@@ -85,11 +90,32 @@ def serving(worker: Worker | None, who: Caller) -> Iterator[None]:
         thread.join()
 
 
-def run(text: str, data: Any, *, timeout: float, worker: Worker | None) -> dict[str, Any]:
+def follow(execution: Execution, timeout: float, on_event: Callable[[dict[str, Any]], None]) -> Execution:
+    """Hands each event of the run's log to ``on_event`` as it is written (the log read every
+    ``POLL`` seconds), until the run ends or ``timeout`` passes; then reads the run again."""
+    deadline = time.monotonic() + timeout
+    last = 0
+    while True:
+        ended = Execution.objects.filter(pk=execution.pk, status__in=TERMINAL).exists()
+        for event in execution.events.filter(seq__gt=last).order_by("seq"):
+            last = event.seq
+            on_event(event_data(event))
+        if ended or time.monotonic() >= deadline:
+            break
+        time.sleep(POLL)
+    execution.refresh_from_db(fields=EXECUTION_FIELDS)
+    return execution
+
+
+def run(text: str, data: Any, *, timeout: float, worker: Worker | None,
+        on_event: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     who = caller()
     with as_sdk_errors():
         spec = read_adhoc_document({"yaml": text})
         with serving(worker, who):
             execution, _ = do_start_adhoc(who.tenant, spec, data=data, trigger={"type": "embedded"})
-            execution = wait_and_reload(execution, timeout)
+            if on_event is None:
+                execution = wait_and_reload(execution, timeout)
+            else:
+                execution = follow(execution, timeout, on_event)
         return execution_detail(execution)

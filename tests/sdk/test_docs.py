@@ -49,6 +49,7 @@ def test_every_python_example_of_the_sdk_page_runs(docs_server: ServerProcess, t
     assert "400 invalid_input" in everything
     assert "{'receipt': 'r-5'}" in everything
     assert "succeeded {'n': 42}" in everything and "{'id': 'r-5'}" in everything
+    assert "event 3 node.succeeded double" in everything  # embedded on_event, as the run went
 
 
 def test_every_bash_example_of_the_cli_page_runs(docs_server: ServerProcess, tmp_path: Path) -> None:

@@ -53,11 +53,14 @@ SCRIPT = """\
 import json, sys
 import mbflow, mbflow.embedded
 document, data = sys.argv[1], json.loads(sys.argv[2])
+seen = []
 try:
-    execution = mbflow.embedded.run(document, data, timeout=60)
+    execution = mbflow.embedded.run(document, data, timeout=60, on_event=seen.append)
 except mbflow.ApiError as exc:
     print(json.dumps({"raised": type(exc).__name__, "code": exc.code, "errors": exc.errors}))
 else:
+    with open("events.json", "w") as events:
+        json.dump([event.model_dump(mode="json") for event in seen], events)
     print(json.dumps(execution.model_dump(mode="json")))
 """
 
@@ -80,6 +83,7 @@ def run_alone(folder: Path, document: str, data: Any, without: tuple[str, ...] =
     done = subprocess.run([sys.executable, "run.py", "workflow.yaml", json.dumps(data)], cwd=folder,
                           env=environment, capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and " ERROR " not in done.stderr, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -92,8 +96,13 @@ def test_a_workflow_runs_in_process_with_parallel_branches_http_and_a_delay(
     steps = {step["node_id"]: step["status"] for step in execution["steps"]}
     assert steps == {"start": "succeeded", "call": "succeeded", "wait": "succeeded", "double": "succeeded",
                      "join": "succeeded"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.py", "workflow.yaml"]  # no database file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.json", "run.py", "workflow.yaml"]  # no database
     assert set(ROOT.glob("*.sqlite3*")) == before
+    # on_event saw the run's log as it was written, every event once, in order.
+    events = json.loads((tmp_path / "events.json").read_text())
+    assert [event["seq"] for event in events] == list(range(1, len(events) + 1))
+    assert events[0]["type"] == "execution.created" and events[-1]["type"] == "execution.succeeded"
+    assert {"node.scheduled", "node.started"} <= {event["type"] for event in events if event["node_id"] == "wait"}
 
 
 def test_its_answer_has_the_shape_of_the_servers(tmp_path: Path, server: ServerProcess) -> None:
