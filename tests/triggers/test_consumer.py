@@ -140,10 +140,12 @@ def test_an_event_reaches_only_the_tenant_it_is_routed_to(
 
 
 def test_messages_it_cannot_take_go_to_the_dead_letters_as_they_came(
-        broker: tuple[Broker, EventConsumer], store: Store) -> None:
+        broker: tuple[Broker, EventConsumer], store: Store, settings: Any) -> None:
     publisher, consumer = broker
+    settings.MBFLOW_MAX_BODY_BYTES = 4096  # as the API's limit on a request's body
     store(doc("user-onboarding", ECHO + "  input_schema: {type: object, required: [email]}\n"))
     poison = [
+        (b'{"data": {"pad": "' + b"x" * 4096 + b'"}}', "acme.order.created", {}),  # past the body limit
         (b"not json {", "acme.order.created", {}),
         (b"[1, 2]", "acme.order.created", {}),
         (b'{"data": {}}', "nobody.order.created", {}),  # no such tenant

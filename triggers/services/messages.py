@@ -18,7 +18,8 @@ property) is the event's ``id`` when the body has none, and the idempotency key 
 start: a message delivered again (its consumer died before acknowledging it) starts nothing new.
 
 A message that can never be taken (not JSON, neither shape, no such tenant or workflow, an
-input the workflow refuses) raises ``Poison``; the consumer sends it to the dead-letter queue.
+input the workflow refuses, a body past ``MBFLOW_MAX_BODY_BYTES``) raises ``Poison``; the
+consumer sends it to the dead-letter queue.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from django.conf import settings
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from executions.services.executions import do_start_execution
@@ -165,6 +167,9 @@ def _publish(tenant: Tenant, body: dict[str, Any], routed_type: str, message: Me
 def do_take_message(message: Message, received: datetime) -> Taken:
     """Does what the message asks, in its own transactions: when this returns, what it started
     is committed (the consumer acknowledges the message only then)."""
+    if len(message.body) > settings.MBFLOW_MAX_BODY_BYTES:  # the API's limit on a request's body
+        raise Poison("payload_too_large", f"The body is {len(message.body)} bytes; the limit is "
+                                          f"{settings.MBFLOW_MAX_BODY_BYTES} bytes (MBFLOW_MAX_BODY_BYTES).")
     slug, routed_type = tenant_and_type(message)
     body = _body(message)
     tenant = _tenant(slug)
