@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 import mbflow
 from mbflow import Client
@@ -186,9 +188,10 @@ spec:
 """
 
 
-def test_replay_from_a_node_and_retry_a_failed_run(client: Client) -> None:
+def test_replay_from_a_node_and_retry_a_failed_run(client: Client, tmp_path: Path) -> None:
     name = unique("two")
-    client.workflows.create(TWO_STEPS.replace("NAME", name))
+    (tmp_path / "two.yaml").write_text(TWO_STEPS.replace("NAME", name))
+    assert client.workflows.create(tmp_path / "two.yaml").name == name  # a file
     first = client.executions.start(name, {"n": 2}, wait=30)
     assert first.output == {"m": 20}
     replayed = client.executions.replay(first.id, "second", wait=30)
@@ -206,7 +209,7 @@ def test_replay_from_a_node_and_retry_a_failed_run(client: Client) -> None:
 
 def test_triggers_and_secrets(client: Client) -> None:
     name = unique("hooked")
-    client.workflows.create(TWO_STEPS.replace("NAME", name))
+    assert client.workflows.create(yaml.safe_load(TWO_STEPS.replace("NAME", name))).name == name  # a mapping
     (hook,) = client.workflows.triggers(name)
     assert isinstance(hook, Trigger)
     assert (hook.type, hook.name, hook.workflow.name, hook.enabled) == ("webhook", "form", name, True)
