@@ -7,7 +7,7 @@ the server's code or Django settings. See docs/sdk.md.
 
 from mbflow.aio import AsyncClient
 from mbflow.client import Client
-from mbflow.config import Settings
+from mbflow.config import ConfigError, Settings
 from mbflow.errors import (
     ApiError,
     AuthenticationError,
@@ -36,6 +36,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequest",
     "Client",
+    "ConfigError",
     "Conflict",
     "Event",
     "Execution",

@@ -66,5 +66,8 @@ class Settings:
         chosen = profiles.get(name or "default") or {}
         found_url = url or os.environ.get("MBFLOW_URL") or chosen.get("url")
         found_key = api_key or os.environ.get("MBFLOW_API_KEY") or chosen.get("api_key")
+        if found_url and not str(found_url).lower().startswith(("http://", "https://")):
+            source = "given" if url else "in MBFLOW_URL" if os.environ.get("MBFLOW_URL") else f"of profile {name!r}"
+            raise ConfigError(f"The server URL {found_url!r} {source} needs its scheme: http://... or https://...")
         return cls(url=str(found_url or DEFAULT_URL), api_key=str(found_key) if found_key else None,
                    profile=name or ("default" if chosen else None), url_given=bool(found_url))

@@ -157,6 +157,8 @@ def test_base_url_and_key_come_from_the_environment(server: ServerProcess, monke
     monkeypatch.setenv("MBFLOW_CONFIG", "/nonexistent/mbflow.toml")
     with Client() as sdk:
         assert sdk.me()["role"] == "admin"
+    with pytest.raises(mbflow.ConfigError, match="needs its scheme"):
+        Client("localhost:8181")  # refused at once, not tried four times as an unknown protocol
 
 
 async def test_the_async_client_does_the_same(server: ServerProcess) -> None:
