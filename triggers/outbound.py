@@ -150,7 +150,7 @@ def send(ids: Sequence[Any]) -> None:
     sender().send(ids)
 
 
-def on_execution_events(tenant_id: Any, execution_id: Any, events: Sequence[Event]) -> None:
+def on_execution_events(tenant_id: Any, execution_id: Any, events: Sequence[Event], version_id: int | None) -> None:
     """The engine's event listener: records what the tenant's webhooks are owed, hands it on."""
     hand_on(do_record_deliveries(tenant_id, execution_id, events))
 

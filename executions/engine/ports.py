@@ -47,6 +47,8 @@ class Dispatcher(Protocol):
 
 
 EventSink = Callable[[Any, Any, Sequence[Event]], None]  # (tenant id, execution id, events)
+# (tenant id, execution id, events, the id of the version the execution runs: None for an ad hoc run)
+EventListener = Callable[[Any, Any, Sequence[Event], int | None], None]
 # (tenant id, execution id, events) -> rows to insert with the step's writes: (model, [values by
 # attribute name]), or None.
 Rows = tuple[type[Any], list[dict[str, Any]]]
@@ -62,7 +64,7 @@ _dispatcher_factory: Callable[[], Dispatcher] | None = None
 _default: Dispatcher | None = None
 _override: Dispatcher | None = None
 _event_sink: EventSink = _no_events
-_listeners: list[EventSink] = []
+_listeners: list[EventListener] = []
 _writers: list[JournalWriter] = []
 _breaker_store: BreakerStore = MemoryBreakerStore()
 
@@ -94,10 +96,11 @@ def use_dispatcher(dispatcher: Dispatcher | None) -> None:
     _override = dispatcher
 
 
-def add_event_listener(listener: EventSink) -> None:
+def add_event_listener(listener: EventListener) -> None:
     """Lets another app hear of the events a step committed (from its ``AppConfig.ready``), after
     the event sink, in the thread that published them: a listener must return quickly, handing
-    slow work on. One that raises is logged and never fails the engine."""
+    slow work on. One that raises is logged and never fails the engine. It is told the version
+    the execution runs, so that it need not read it back to know whether the events concern it."""
     if listener not in _listeners:
         _listeners.append(listener)
 
@@ -117,11 +120,11 @@ def journal_rows(tenant_id: Any, execution_id: Any, events: Sequence[Event]) -> 
     return [(model, values) for model, values in filter(None, rows) if values]
 
 
-def publish_events(tenant_id: Any, execution_id: Any, events: Sequence[Event]) -> None:
+def publish_events(tenant_id: Any, execution_id: Any, events: Sequence[Event], version_id: int | None) -> None:
     _event_sink(tenant_id, execution_id, events)
     for listener in _listeners:
         try:
-            listener(tenant_id, execution_id, events)
+            listener(tenant_id, execution_id, events, version_id)
         except Exception:
             logger.exception("An event listener failed on the events of execution %s", execution_id)
 

@@ -148,8 +148,8 @@ class Journal:
         published = list(self.events)
         self.events.clear()
         self._dirty_nodes.clear()
-        tenant_id, execution_id = execution.tenant_id, execution.pk
-        transaction.on_commit(lambda: publish_events(tenant_id, execution_id, published))
+        tenant_id, execution_id, version_id = execution.tenant_id, execution.pk, execution.version_id
+        transaction.on_commit(lambda: publish_events(tenant_id, execution_id, published, version_id))
         for callback in self.after_commit:
             transaction.on_commit(callback)
         self.after_commit.clear()

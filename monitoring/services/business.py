@@ -32,6 +32,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, Max, Min, QuerySet, Sum
 from django.utils import timezone
 
+from executions.engine.plan import plan_for_version
 from executions.engine.projection import Event
 from executions.models import Execution, NodeRun
 from monitoring.aggregates import BucketNumber, Percentile
@@ -64,11 +65,14 @@ def bounds_of(metric: MetricSpec) -> list[float]:
 # --- Recording -----------------------------------------------------------------------------------
 
 
-def on_execution_events(tenant_id: Any, execution_id: Any, events: Sequence[Event]) -> None:
-    """The engine's listener: an execution that ended feeds its workflow's metrics."""
-    for event in events:
-        if event.type in ENDINGS:
-            do_record_observations(execution_id, event)
+def on_execution_events(tenant_id: Any, execution_id: Any, events: Sequence[Event], version_id: int | None) -> None:
+    """The engine's listener: an execution that ended feeds its workflow's metrics. A version
+    that declares none (most) costs no query: its spec is the one the engine ran."""
+    ends = [event for event in events if event.type in ENDINGS]
+    if not ends or version_id is None or not plan_for_version(version_id).spec.spec.metrics:
+        return
+    for event in ends:
+        do_record_observations(execution_id, event)
 
 
 def declared_metrics(version_id: int, checksum: str) -> list[MetricSpec]:

@@ -119,7 +119,7 @@ def _error_message(error: Any) -> str | None:
 # --- The listener ------------------------------------------------------------------------------
 
 
-def on_execution_events(tenant_id: Any, execution_id: Any, events: Sequence[Event]) -> None:
+def on_execution_events(tenant_id: Any, execution_id: Any, events: Sequence[Event], version_id: int | None) -> None:
     if not provider.tracing_on():
         return
     execution_id = str(execution_id)
