@@ -4,6 +4,7 @@ change: that hint is in the error's details.operator_hint, which the API answers
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -14,6 +15,7 @@ from rest_framework.test import APIClient
 from mbflow_site.asgi import application
 from tests.executions.conftest import Run, Store, doc, steps
 from tests.factories import make_key
+from workflows.api.base import without_operator_hints
 from workflows.models import Role, Tenant
 
 
@@ -69,3 +71,16 @@ def _socket_replay(execution_id: str, key: str) -> list[dict[str, Any]]:
         return async_to_sync(replay)()
     finally:
         connections.close_all()
+
+
+def test_hints_are_removed_at_any_depth_and_an_answer_without_one_is_kept_as_it_is() -> None:
+    hint = {"code": "blocked", "details": {"operator_hint": "set MBFLOW_HTTP_ALLOW_HOSTS", "host": "10.0.0.1"}}
+    answer = {"steps": [{"id": "a", "output": {"n": 2**70}}, {"id": "b", "error": hint}],
+              "copies": ({"operator_hint": "x", "kept": 1},), 7: "a key that is no string"}
+    assert without_operator_hints(answer) == {
+        "steps": [{"id": "a", "output": {"n": 2**70}},
+                  {"id": "b", "error": {"code": "blocked", "details": {"host": "10.0.0.1"}}}],
+        "copies": [{"kept": 1}], 7: "a key that is no string"}
+    # A string that only mentions the key is no key; an answer without one is not rebuilt.
+    plain = {"steps": [{"id": "a", "output": {"text": '"operator_hint": "in a string"', "at": uuid.uuid4()}}]}
+    assert without_operator_hints(plain) is plain

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -30,12 +31,25 @@ class AnyAcceptNegotiation(DefaultContentNegotiation):
 OPERATOR_HINT = "operator_hint"
 
 
+_HINT_KEY = b'"operator_hint":'
+
+
 def without_operator_hints(data: Any) -> Any:
-    """``data`` without any ``operator_hint`` key, at any depth."""
+    """``data`` without any ``operator_hint`` key, at any depth (``data`` itself when it holds
+    none: an answer is encoded once in C to look for the key rather than walked in Python)."""
+    try:
+        if _HINT_KEY not in orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS):
+            return data
+    except (orjson.JSONEncodeError, TypeError):
+        pass  # an integer past 64 bits, say: walk it
+    return _without_hints(data)
+
+
+def _without_hints(data: Any) -> Any:
     if isinstance(data, dict):
-        return {key: without_operator_hints(value) for key, value in data.items() if key != OPERATOR_HINT}
-    if isinstance(data, list):
-        return [without_operator_hints(value) for value in data]
+        return {key: _without_hints(value) for key, value in data.items() if key != OPERATOR_HINT}
+    if isinstance(data, list | tuple):
+        return [_without_hints(value) for value in data]
     return data
 
 
