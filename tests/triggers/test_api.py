@@ -126,6 +126,23 @@ def test_a_bad_trigger_names_exactly_its_fields_and_saves_nothing(store: Store, 
     assert len(versions(editor, workflow["id"])) == 1
 
 
+def test_unknown_filters_and_keys_are_400s_naming_them(store: Store, editor: APIClient) -> None:
+    """A list filter of an unknown trigger type is an error (not an empty page), and neither the
+    secret route nor a change takes keys it does not know: the secret has its own route."""
+    workflow = store(FLOW)
+    hook = triggers(editor, workflow["id"])[0]
+    listed = editor.get("/api/v1/triggers?type=webhook,email")
+    assert listed.status_code == 400 and list(listed.json()["error"]["details"]["fields"]) == ["type"]
+    assert editor.get("/api/v1/triggers?type=webhook,cron").json()["count"] == 2
+    extra = editor.post(f"/api/v1/triggers/{hook['id']}/secret", {"secret": "s" * 20, "rotate": True}, format="json")
+    assert extra.status_code == 400 and list(extra.json()["error"]["details"]["fields"]) == ["rotate"]
+    patched = editor.patch(f"/api/v1/triggers/{hook['id']}", {"secret": "s" * 20}, format="json")
+    assert patched.status_code == 400, patched.json()
+    assert "/secret" in patched.json()["error"]["details"]["fields"]["secret"][0]
+    assert triggers(editor, workflow["id"])[0]["webhook"]["signed"] is False
+    assert len(versions(editor, workflow["id"])) == 1
+
+
 def test_a_version_message_reads_well(store: Store, editor: APIClient) -> None:
     workflow = store(doc("ops", "  nodes: [{id: a, type: noop}]\n"))
     for body in ({"type": "interval", "every": "1h"}, {"type": "event", "event": "a.b"}, {"type": "cron",

@@ -158,6 +158,10 @@ def test_private_addresses_are_refused_when_subscribing_and_when_delivering(
         assert answer.status_code == 400 and field in answer.json()["error"]["details"]["fields"], answer.json()
     assert admin_client.post("/api/v1/webhooks", {"url": "https://example.com/x", "events": ["node.failed"],
                                            "workflow": "no-such-flow"}, format="json").status_code == 404
+    for query, field in (("event=node.failed,node.paused", "event"), ("status=lost", "status"),
+                         ("webhook=nope", "webhook"), ("execution=nope", "execution")):
+        listed = admin_client.get(f"/api/v1/webhooks/deliveries?{query}")
+        assert listed.status_code == 400 and list(listed.json()["error"]["details"]["fields"]) == [field], query
 
     # Allowed when subscribing, refused by the time it is delivered (the allow-list changed).
     settings.MBFLOW_HTTP_ALLOW_HOSTS = ["127.0.0.1"]

@@ -123,6 +123,8 @@ class TriggerChange(BaseModel):
 
 
 class SecretIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     secret: Annotated[str, Field(min_length=16, max_length=200)] | None = Field(
         default=None, description="The secret to sign with; omitted, one is generated and answered once.")
 

@@ -291,6 +291,10 @@ def deliveries_of(tenant: Tenant, *, subscription: Any = None, status: str | Non
                            details={"fields": {"status": [f"One of {', '.join(DeliveryStatus.values)}."]}})
         queryset = queryset.filter(status__in=status.split(","))
     if event:
+        unknown = set(event.split(",")) - set(WebhookEvent.values)
+        if unknown:
+            raise ApiError(f"Unknown event {', '.join(sorted(unknown))}.", code="validation_error",
+                           details={"fields": {"event": [f"One of {', '.join(WebhookEvent.values)}."]}})
         queryset = queryset.filter(event__in=event.split(","))
     return queryset.order_by("-created_at", "-seq")
 

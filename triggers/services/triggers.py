@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from executions.vault import fernet
 from mbflow_site.errors import ApiError, NotFound
-from triggers.models import Trigger
+from triggers.models import Trigger, TriggerKind
 from triggers.services.specs import TRIGGER, declared_triggers
 from triggers.services.sync import do_sync_stale, do_sync_workflow, new_token
 from workflows.models import Tenant, Workflow
@@ -33,6 +33,10 @@ def triggers_of(tenant: Tenant, *, workflow: Workflow | None = None, kind: str |
     if workflow is not None:
         queryset = queryset.filter(workflow=workflow)
     if kind:
+        unknown = sorted(set(kind.split(",")) - set(TriggerKind.values))
+        if unknown:
+            raise _field_error("type", f"Unknown trigger type {', '.join(unknown)}: one of "
+                                       f"{', '.join(TriggerKind.values)}.")
         queryset = queryset.filter(kind__in=kind.split(","))
     return queryset.order_by("workflow__name", "created_at", "key")
 
@@ -141,6 +145,9 @@ def do_change_trigger(trigger: Trigger, changes: dict[str, Any], *, author: str)
     ``null`` removes it (its default applies)."""
     if "type" in changes and changes["type"] != trigger.kind:
         raise _field_error("type", "A trigger's type cannot change: remove it and add another.")
+    if "secret" in changes:
+        raise _field_error("secret", "A webhook's signing secret is not part of its declaration: set it with "
+                                     "POST /api/v1/triggers/{id}/secret.")
     with transaction.atomic():
         document = _document(trigger.workflow)
         index = _index(document, trigger.key)
