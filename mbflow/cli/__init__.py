@@ -9,9 +9,14 @@ from mbflow.cli import documents, runs, serving
 from mbflow.cli.context import Options
 from mbflow.cli.generate import generate
 
+EXIT_CODES = ("Exit codes: 0 done (the run succeeded); 1 a file is invalid, or the run failed or was cancelled; "
+              "2 bad arguments; 3 the server refused (4xx) or the configuration is wrong; 4 the server could not "
+              "be reached or answered 5xx; 5 the run had not ended within --timeout; 6 the server lacks the "
+              "endpoint; 130 interrupted. See docs/cli.md.")
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
                   help="MBFlow from the command line: validate, import, run and watch workflows, serve "
-                       "function steps, generate typed clients.")
+                       "function steps, generate typed clients.", epilog=EXIT_CODES)
 
 
 @app.callback()

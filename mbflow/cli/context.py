@@ -7,11 +7,13 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 
 from mbflow.client import Client
 from mbflow.config import ConfigError, Settings
@@ -56,18 +58,42 @@ def options(ctx: typer.Context) -> Options:
 
 
 def fail(message: str, code: int) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
+def located(file: Path, code: str, message: str, line: Any = None, column: Any = None) -> str:
+    """A problem of a file as ``file:line:col: code message``, as compilers print them."""
+    return f"{file}:{line or 1}:{column or 1}: {code} {message}"
+
+
+def file_problems(file: Path, exc: ApiError) -> list[str]:
+    """The ``file:line:col`` lines of a document the server (or the embedded engine) refused:
+    each issue of an invalid workflow, or where a YAML syntax error is; none for other errors."""
+    if exc.status != 400:
+        return []
+    if exc.errors:
+        return [located(file, str(issue.get("code") or exc.code), str(issue.get("message") or ""), issue.get("line"),
+                        issue.get("column")) for issue in exc.errors]
+    if "line" in exc.details:
+        return [located(file, exc.code, exc.message, exc.details.get("line"), exc.details.get("column"))]
+    return []
+
+
 @contextmanager
-def reporting() -> Iterator[None]:
-    """Turns the SDK's exceptions into a message on stderr and the matching exit code."""
+def reporting(file: Path | None = None) -> Iterator[None]:
+    """Turns the SDK's exceptions into a message on stderr and the matching exit code; a
+    document ``file`` refused for what it says is reported as ``file:line:col`` lines."""
     try:
         yield
     except NotFound as exc:
         fail(f"{exc.message} ({exc.status} {exc.code})", Exit.REFUSED)
     except ApiError as exc:
+        problems = file_problems(file, exc) if file is not None else []
+        if problems:
+            for problem in problems:
+                err.print(problem, highlight=False, markup=False)
+            fail(f"{file} was refused ({exc.status} {exc.code})", Exit.REFUSED)
         detail = ""
         if exc.fields:
             detail = "; " + "; ".join(f"{field}: {' '.join(map(str, problems))}" for field, problems

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import typer
 import yaml
-from rich.table import Table
+from rich.table import Column, Table
 
 import mbflow.embedded
-from mbflow.cli.context import Exit, err, fail, options, out, print_json, reporting, with_client
+from mbflow.cli.context import Exit, err, fail, file_problems, options, out, print_json, reporting, with_client
 from mbflow.client import Client
+from mbflow.errors import ApiError, BadRequest
 from mbflow.models import Issue, Validation
 
 FILES = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="Workflow files (any dialect).")
@@ -31,13 +32,44 @@ def use_local(ctx: typer.Context, local: bool | None) -> bool:
     return chosen
 
 
+def read_file(path: Path) -> str:
+    """A document file's text; one that is not UTF-8 text is a usage error."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        fail(f"{path} is not UTF-8 text (byte {exc.start}): give a YAML or JSON file", Exit.USAGE)
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}", Exit.USAGE)
+
+
+def unreadable(exc: ApiError) -> Validation:
+    """The report of a file that cannot be read as a document at all (a YAML syntax error, not a
+    mapping): one error where it is."""
+    issue = Issue(code=exc.code, message=exc.message, line=exc.details.get("line"),
+                  column=exc.details.get("column"))
+    return Validation(valid=False, kind="", dialect="", errors=[issue], warnings=[], yaml="")
+
+
+def print_problems(path: Path, exc: ApiError) -> bool:
+    """Prints where ``path`` is wrong (``file:line:col: code message``) when the error says."""
+    problems = file_problems(path, exc)
+    for problem in problems:
+        err.print(problem, highlight=False, markup=False)
+    return bool(problems)
+
+
 def check(ctx: typer.Context, path: Path, local: bool) -> Validation:
-    text = path.read_text(encoding="utf-8")
+    text = read_file(path)
     with reporting():
-        if local:
-            return mbflow.embedded.validate(text)
-        with options(ctx).client() as client:
-            return client.workflows.validate(text)
+        try:
+            if local:
+                return mbflow.embedded.validate(text)
+            with options(ctx).client() as client:
+                return client.workflows.validate(text)
+        except BadRequest as exc:
+            if exc.errors or "line" not in exc.details:
+                raise
+            return unreadable(exc)
 
 
 def issue_line(path: Path, issue: Issue) -> str:
@@ -78,8 +110,14 @@ def convert(
 ) -> None:
     """Convert a seed-dialect file (Go MBFlow, Magic Flow v2) to native MBFlow YAML."""
     if use_local(ctx, local):
+        source = read_file(file)
         with reporting():
-            text = mbflow.embedded.convert(file)
+            try:
+                text = mbflow.embedded.convert(source)
+            except BadRequest as exc:
+                if not print_problems(file, exc):
+                    raise
+                raise typer.Exit(Exit.FAILED) from None
     else:
         report = check(ctx, file, False)
         if not report.valid:
@@ -104,11 +142,17 @@ def fmt(
     The layout keeps no comments: a file with comments is left as it is (exit 1) unless
     --drop-comments is given."""
     use_local(ctx, True)
-    changed, kept = [], []
+    changed, kept, invalid = [], [], []
     for path in files:
-        text = path.read_text(encoding="utf-8")
+        text = read_file(path)
         with reporting():
-            formatted = mbflow.embedded.canonical(text)
+            try:
+                formatted = mbflow.embedded.canonical(text)
+            except BadRequest as exc:
+                if not print_problems(path, exc):
+                    raise
+                invalid.append(path)
+                continue
         if formatted == text:
             continue
         if has_comments(text) and not drop_comments and not check_only:
@@ -122,7 +166,7 @@ def fmt(
     for path in kept:
         err.print(f"left {path} as it is: it has comments, which the canonical layout drops "
                   "(--drop-comments rewrites it anyway)", highlight=False)
-    if (check_only and changed) or kept:
+    if (check_only and changed) or kept or invalid:
         raise typer.Exit(Exit.FAILED)
 
 
@@ -155,7 +199,8 @@ def import_(
     """Import workflow files (any dialect) or WorkflowContext files into the server."""
     def work(client: Client) -> None:
         for path in files:
-            imported = client.workflows.import_(path.read_text(encoding="utf-8"), message)
+            with reporting(path):
+                imported = client.workflows.import_(read_file(path), message)
             if as_json:
                 print_json({"file": str(path), **imported.model_dump(mode="json")})
                 continue
@@ -198,7 +243,8 @@ def list_(
     if as_json:
         print_json(page.results)
         return
-    table = Table("name", "version", "title", "tags", "updated", box=None)
+    longest = max((len(workflow.name) for workflow in page.results), default=4)
+    table = Table(Column("name", no_wrap=True, min_width=longest), "version", "title", "tags", "updated", box=None)
     for workflow in page.results:
         table.add_row(workflow.name, str(workflow.version.number if workflow.version else "-"), workflow.title,
                       ", ".join(workflow.tags), workflow.updated_at.strftime("%Y-%m-%d %H:%M"))

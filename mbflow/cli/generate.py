@@ -9,7 +9,7 @@ import typer
 
 import mbflow.embedded
 from mbflow.cli.context import Exit, err, fail, options, out, reporting
-from mbflow.cli.documents import use_local
+from mbflow.cli.documents import read_file, use_local
 from mbflow.codegen import LANGUAGES, ClientSpec, client_files, openapi_document
 
 generate = typer.Typer(no_args_is_help=True, help="Generate a typed client or the OpenAPI document of a workflow "
@@ -22,17 +22,20 @@ CONTEXT = typer.Option(None, "--context", exists=True, dir_okay=False,
 
 def client_spec(ctx: typer.Context, workflow: str, context: Path | None) -> ClientSpec:
     path = Path(workflow)
-    with reporting():
-        if path.is_file():
-            use_local(ctx, True)
-            spec = ClientSpec.from_document(mbflow.embedded.document(path))
-        else:
-            with options(ctx).client() as client:
-                detail = client.workflows.get(workflow)
-            spec = ClientSpec.from_document(detail.spec, detail.version.number if detail.version else None)
-        if context is not None:
-            use_local(ctx, True)
-            spec = spec.with_schemas(mbflow.embedded.context_schemas(context))
+    if path.is_file():
+        use_local(ctx, True)
+        text = read_file(path)
+        with reporting(path):
+            spec = ClientSpec.from_document(mbflow.embedded.document(text))
+    else:
+        with reporting(), options(ctx).client() as client:
+            detail = client.workflows.get(workflow)
+        spec = ClientSpec.from_document(detail.spec, detail.version.number if detail.version else None)
+    if context is not None:
+        use_local(ctx, True)
+        text = read_file(context)
+        with reporting(context):
+            spec = spec.with_schemas(mbflow.embedded.context_schemas(text))
     return spec
 
 

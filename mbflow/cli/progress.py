@@ -84,6 +84,18 @@ class RunView:
         else:
             self.console.print(self.plain(event), highlight=False, markup=False)
 
+    def settle(self, execution: Execution) -> None:
+        """Draws the run as it ended: each step's status and attempt as stored, and the stored
+        duration of a node that ran at once (it logs no start event to count from)."""
+        for step in execution.steps:
+            line = self.nodes.setdefault(step.node_id, NodeLine())
+            line.status, line.attempt = step.status, step.attempt or line.attempt
+            if line.started is None and step.started_at is not None and step.finished_at is not None:
+                line.started, line.finished = step.started_at, step.finished_at
+        self.status = execution.status
+        if self.live is not None:
+            self.live.update(self.render())
+
     def plain(self, event: Event) -> str:
         text = f"{event.time.strftime('%H:%M:%S')} {event.seq:>4} {event.type}"
         if event.node_id:

@@ -6,15 +6,16 @@ import json
 import queue
 import threading
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 import mbflow.embedded
 from mbflow.cli.context import Exit, err, fail, options, out, parse_json_argument, print_json, reporting, with_client
-from mbflow.cli.documents import use_local
+from mbflow.cli.documents import read_file, use_local
 from mbflow.cli.progress import RunView, summary_table
 from mbflow.cli.serving import load_worker
 from mbflow.client import Client
@@ -75,7 +76,13 @@ def follow(client: Client, execution: Execution, timeout: float, quiet: bool) ->
                 raise item
             if not quiet:
                 view.add(item)
-    return client.executions.get(execution.id)
+        ended = client.executions.get(execution.id)
+        view.settle(ended)
+    return ended
+
+
+def looks_like_a_file(target: str) -> bool:
+    return "/" in target or target.endswith((".yaml", ".yml", ".json"))
 
 
 def run(
@@ -102,18 +109,29 @@ def run(
         if not path.is_file():
             fail(f"--local runs a workflow file; {target} is not a file", Exit.USAGE)
         served = load_worker(worker) if worker else None
+        text = read_file(path)
         with reporting():
-            execution = mbflow.embedded.run(path, data, timeout=timeout, worker=served)
-        if not quiet and not as_json:
-            err.print(summary_table(execution))
+            mbflow.embedded.start()  # before the view: its clock counts the run, not the start-up
+        with reporting(path):
+            if quiet or as_json:
+                execution = mbflow.embedded.run(text, data, timeout=timeout, worker=served)
+            else:
+                with RunView(err) as view:
+                    execution = mbflow.embedded.run(text, data, timeout=timeout, worker=served, on_event=view.add)
+                    view.settle(execution)
         report(execution, as_json)
 
     def work(client: Client) -> Execution:
         if path.is_file():
-            started = client.executions.start_adhoc(path.read_text(encoding="utf-8"), data,
-                                                    idempotency_key=idempotency_key)
+            with reporting(path):
+                started = client.executions.start_adhoc(read_file(path), data, idempotency_key=idempotency_key)
         else:
-            started = client.executions.start(target, data, idempotency_key=idempotency_key)
+            try:
+                started = client.executions.start(target, data, idempotency_key=idempotency_key)
+            except NotFound:
+                if not looks_like_a_file(target):
+                    raise
+                fail(f"no workflow named {target!r} on the server, and no file {target} here", Exit.REFUSED)
         if not wait:
             return started
         return follow(client, started, timeout, quiet or as_json)
@@ -133,20 +151,31 @@ def run(
 executions = typer.Typer(no_args_is_help=True, help="List, inspect and control executions.")
 
 
+class Status(StrEnum):
+    pending = "pending"
+    running = "running"
+    paused = "paused"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
 @executions.command("list")
 def list_executions(
     ctx: typer.Context,
     workflow: str | None = typer.Option(None, help="A workflow's name or id."),
-    status: str | None = typer.Option(None, help="pending, running, paused, succeeded, failed or cancelled."),
-    limit: int = typer.Option(50, help="How many (newest first)."),
+    status: Status | None = typer.Option(None, help="Only the executions in this status."),
+    limit: int = typer.Option(50, min=1, max=500, help="How many (newest first)."),
     as_json: bool = AS_JSON,
 ) -> None:
     """The newest executions, newest first."""
-    page = with_client(ctx, lambda client: client.executions.list(workflow, status, page_size=limit))
+    chosen = status.value if status is not None else None
+    page = with_client(ctx, lambda client: client.executions.list(workflow, chosen, page_size=limit))
     if as_json:
         print_json(page.results)
         return
-    table = Table("id", "workflow", "status", "created", "steps", box=None)
+    # The ids are what one copies into the next command: never shortened to fit the terminal.
+    table = Table(Column("id", no_wrap=True, min_width=36), "workflow", "status", "created", "steps", box=None)
     for item in page.results:
         table.add_row(item.id, item.workflow.name if item.workflow else "(ad hoc)", item.status,
                       item.created_at.strftime("%Y-%m-%d %H:%M:%S"), str(item.total_steps))
@@ -253,7 +282,8 @@ def send(
         print_json(answer)
         return
     started = ", ".join(str(item.get("execution")) for item in answer.executions) or "none"
-    out.print(f"event {answer.event.get('id', '')}: {'duplicate, ' if answer.duplicate else ''}"
+    label = " ".join(str(part) for part in (answer.event.get("type") or type, answer.event.get("id")) if part)
+    out.print(f"event {label}: {'duplicate, ' if answer.duplicate else ''}"
               f"started {len(answer.executions)} execution(s): {started}", highlight=False)
     for failure in answer.failed:
         err.print(f"not started: {failure.get('workflow')}: {failure.get('error')}", highlight=False)
