@@ -41,7 +41,8 @@ def worker(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each task."),
 ) -> None:
     """Run a function worker: poll for the tasks of its functions until SIGTERM or Ctrl-C, then
-    finish the tasks in hand and exit 0."""
+    finish the tasks in hand and exit 0. A Worker made without a client gets one for the server
+    these options (or the environment, or the profile) name."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(message)s")
     # The module makes its own mbflow.Client(): the options given here reach it as the environment.
     given = options(ctx)
@@ -53,6 +54,9 @@ def worker(
     if concurrency:
         served.concurrency = concurrency
     with reporting():
+        if served.client is None:
+            # A Worker made without a client (as for `run --local --worker`): this command's server.
+            served.client = given.client()
         where = served.client.base_url if served.client is not None else "(no client)"
         err.print(f"mbflow worker: {target} on {where}", highlight=False)
         served.run()

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -240,20 +241,32 @@ spec:
 """
 
 
-def test_mbflow_worker_runs_a_module_worker_and_finishes_its_task_on_sigterm(server: ServerProcess,
+@pytest.mark.parametrize("own_client", [True, False], ids=["its-own-client", "the-commands-server"])
+def test_mbflow_worker_runs_a_module_worker_and_finishes_its_task_on_sigterm(own_client: bool, server: ServerProcess,
                                                                              tmp_path: Path) -> None:
     """GIVEN `mbflow worker module:worker` running a task WHEN it gets SIGTERM THEN it finishes
-    the task (the execution succeeds), takes no other, and exits 0."""
-    (tmp_path / "billing_worker.py").write_text(WORKER_MODULE)
+    the task (the execution succeeds), takes no other, and exits 0. A module whose Worker has no
+    client (as `run --local --worker` takes it) is served on the server the command names."""
+    module = WORKER_MODULE if own_client else \
+        WORKER_MODULE.replace("client = mbflow.Client()\n", "").replace("mbflow.Worker(client, ", "mbflow.Worker(")
+    (tmp_path / "billing_worker.py").write_text(module)
     started = tmp_path / "started"
-    env = {**os.environ, "MBFLOW_URL": server.url, "MBFLOW_API_KEY": server.key, "STARTED_FILE": str(started),
-           "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env = {**os.environ, "STARTED_FILE": str(started), "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}",
+           "MBFLOW_CONFIG": "/nonexistent.toml"}
+    for name in ("DJANGO_SETTINGS_MODULE", "MBFLOW_URL", "MBFLOW_API_KEY", "MBFLOW_PROFILE"):
+        env.pop(name, None)
+    if own_client:
+        env.update({"MBFLOW_URL": server.url, "MBFLOW_API_KEY": server.key})
+        where: list[str] = []
+    else:
+        where = ["--url", server.url, "--api-key", server.key]
+    name = f"charge-once-{uuid.uuid4().hex[:6]}"
     with Client(server.url, server.key) as client:
-        client.workflows.create(ONE_STEP.replace("NAME", "charge-once"))
-        execution = client.executions.start("charge-once", {"amount": 5})
-        process = subprocess.Popen([str(Path(sys.executable).parent / "mbflow"), "worker", "billing_worker:worker"],
-                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        client.workflows.create(ONE_STEP.replace("NAME", name))
+        execution = client.executions.start(name, {"amount": 5})
+        process = subprocess.Popen([str(Path(sys.executable).parent / "mbflow"), *where, "worker",
+                                    "billing_worker:worker"], env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 60
             while not started.exists():
