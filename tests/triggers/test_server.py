@@ -344,17 +344,28 @@ def test_an_event_starts_each_workflow_whose_trigger_takes_it_once_per_id(flow: 
     assert refused.status_code == 400 and "type" in refused.json()["error"]["details"]["fields"]
 
 
-def test_the_embedded_server_fires_an_interval_trigger_once_per_due_time(flow: Flow, api: httpx.Client) -> None:
+def test_the_embedded_server_fires_interval_and_cron_triggers_once_per_due_time(flow: Flow, api: httpx.Client
+                                                                               ) -> None:
+    """The server's own tick, on the real clock: an interval of 1 s fires every second, and a cron
+    of every minute (in a time zone of whole hours' offset) at the next whole minute, once."""
     made = flow("every-second", "  nodes: [{id: a, type: noop}]\n  triggers: [{type: interval, every: 1s}]\n")
-    deadline = time.monotonic() + 30
-    while count(api, "every-second") < 3:
-        assert time.monotonic() < deadline, "the interval trigger did not fire three times in 30 s"
+    minutely = flow("every-minute", "  nodes: [{id: a, type: noop}]\n  triggers: [{type: cron, schedule: "
+                                    '"* * * * *", timezone: Europe/Paris}]\n')
+    deadline = time.monotonic() + 90
+    while count(api, "every-second") < 3 or count(api, "every-minute") < 1:
+        assert time.monotonic() < deadline, "the interval trigger did not fire 3 times, or the cron once, in 90 s"
         time.sleep(0.2)
     api.patch(f"/api/v1/workflows/{made['workflow']['id']}", json={"active": False})
+    api.patch(f"/api/v1/workflows/{minutely['workflow']['id']}", json={"active": False})
     runs = api.get("/api/v1/executions?workflow=every-second&trigger=interval&page_size=100").json()["results"]
     due_times = [run["trigger"]["due_at"] for run in runs]
     assert len(due_times) == len(set(due_times)) >= 3
     assert {run["trigger"]["id"] for run in runs} == {made["trigger"]["id"]}
+    crons = api.get("/api/v1/executions?workflow=every-minute&trigger=cron").json()["results"]
+    due_times = [run["trigger"]["due_at"] for run in crons]
+    assert len(due_times) == len(set(due_times)) >= 1
+    assert all(due.endswith(":00Z") for due in due_times), due_times
+    assert settled(api, crons[-1]["id"])["status"] == "succeeded"
 
 
 def test_the_webhook_alert_template_answers_its_caller_on_its_own(flow: Flow, api: httpx.Client,
