@@ -18,8 +18,9 @@ ACCESS_LOGGER = "uvicorn.access"
 class RedactHookTokens(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(redact(arg) if isinstance(arg, str) and "/hooks/" in arg else arg
-                                for arg in record.args)
+            record.args = tuple(
+                redact(arg) if isinstance(arg, str) and "/hooks/" in arg else arg for arg in record.args
+            )
         elif isinstance(record.msg, str) and "/hooks/" in record.msg:
             record.msg = redact(record.msg)
         return True
