@@ -312,7 +312,7 @@ REST_FRAMEWORK = {
         "mbflow_site.parsers.SafeFormParser",
         "mbflow_site.parsers.SafeMultiPartParser",
     ],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["mbflow_site.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "mbflow_site.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "mbflow_site.errors.exception_handler",
