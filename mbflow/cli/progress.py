@@ -103,7 +103,7 @@ class RunView:
             text += f" {event.node_id}"
             if line is not None and line.attempt > 1:
                 text += f" (attempt {line.attempt})"
-            if line is not None and line.finished is not None:
+            if line is not None and line.finished is not None and line.started is not None:
                 text += f" {line.duration()}"
         return text
 

@@ -477,6 +477,8 @@ def test_run_local_shows_its_progress_and_resumes_a_delay(tmp_path: Path) -> Non
     events = [line.split() for line in done.stderr.splitlines() if re.match(r"^\d\d:\d\d:\d\d +\d+ ", line)]
     assert [int(e[1]) for e in events] == list(range(1, len(events) + 1))
     assert ["node.succeeded", "pause"] in [e[2:4] for e in events] and events[-1][2] == "execution.succeeded"
+    lines = [line for line in done.stderr.splitlines() if re.match(r"^\d\d:\d\d:\d\d +\d+ ", line)]
+    assert not [line for line in lines if line != line.rstrip()]  # no trailing blank where no duration is known
 
 
 def test_in_a_terminal_run_draws_the_nodes_ticking_over_and_a_bar(tmp_path: Path) -> None:
