@@ -275,8 +275,11 @@ class Step:
         rendered: dict[str, Any] = {}
         with budget(node.policy.timeout):
             for key, value in node.config.items():
-                with config_field("config", key):
+                try:  # as ``config_field("config", key)``, without a context manager per key
                     rendered[key] = value if key in raw else render_value(value, ctx.expressions)
+                except ExpressionError as exc:
+                    exc.path[:0] = ("config", key)
+                    raise
         return rendered
 
     # --- the wave ---------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from workflows.spec.expressions.secret_values import (
 __all__ = [
     "CONTEXT_NAMES", "MASK", "Budget", "ExpressionError", "ExpressionLimit", "ExpressionTimeout", "Limits",
     "Secret", "SecretMisuse", "SecretText", "budget", "check_syntax", "compile_expression", "configure_limits",
-    "evaluate", "holds_secret", "is_expression", "is_secret", "iter_expressions", "path_to_jinja",
+    "evaluate", "holds_secret", "is_expression", "is_secret", "iter_expressions", "path_to_jinja", "read_path",
     "referenced_nodes", "referenced_secrets", "render_value", "reveal",
 ]
 
@@ -85,19 +85,51 @@ def _source(text: str) -> tuple[str, bool]:
 @dataclass(frozen=True, slots=True)
 class Compiled:
     """An expression ready to run: a template, whether it yields a native value, and whether it
-    only reads a value by its path (``nodes.a.output.b``: nothing is built, nothing to measure)."""
+    only reads a value by its path (``nodes.a.output.b``: nothing is built, nothing to measure);
+    such a path as its name and keys (``("nodes", "a", "output", "b")``), read without the
+    template while each step is a key of a dict or an index of a list (``read_path``)."""
 
     template: Template
     native: bool
     path: bool
+    steps: tuple[Any, ...] | None = None
 
 
-def _is_path(expression: nodes.Expr) -> bool:
+def _path_steps(expression: nodes.Expr) -> tuple[Any, ...] | None:
+    """``expression``'s name and keys when it only reads a value by its path, else None."""
+    keys: list[Any] = []
     while isinstance(expression, nodes.Getattr | nodes.Getitem):
-        if isinstance(expression, nodes.Getitem) and not isinstance(expression.arg, nodes.Const):
-            return False
+        if isinstance(expression, nodes.Getattr):
+            keys.append(expression.attr)
+        elif isinstance(expression.arg, nodes.Const) and isinstance(expression.arg.value, str | int):
+            keys.append(expression.arg.value)
+        else:
+            return None
         expression = expression.node
-    return isinstance(expression, nodes.Name)
+    if not isinstance(expression, nodes.Name):
+        return None
+    return (expression.name, *reversed(keys))
+
+
+_MISSING = object()
+
+
+def read_path(steps: tuple[Any, ...], context: dict[str, Any]) -> Any:
+    """The value at ``steps`` while every step is a key present in a dict or an index inside a
+    list, which is what the template reads there too (a dict's key before its attributes, see
+    ``sandbox.DataEnvironment.getattr``); ``_MISSING`` for anything else (a missing key, a
+    secret, an attribute), which the template decides."""
+    value = context.get(steps[0], _MISSING)
+    for key in steps[1:]:
+        if isinstance(value, dict):
+            if key not in value:
+                return _MISSING
+            value = value[key]
+        elif isinstance(value, list) and type(key) is int and -len(value) <= key < len(value):
+            value = value[key]
+        else:
+            return _MISSING
+    return value
 
 
 @lru_cache(maxsize=8192)
@@ -117,7 +149,8 @@ def compile_expression(text: str) -> Compiled:
             raise TemplateSyntaxError("unexpected text after the expression", parser.stream.current.lineno)
         expression.set_environment(ENV)
         body = nodes.Template([nodes.Assign(nodes.Name("result", "store"), expression, lineno=1)], lineno=1)
-        return Compiled(ENV.from_string(body), True, _is_path(expression))
+        steps = _path_steps(expression)
+        return Compiled(ENV.from_string(body), True, steps is not None, steps)
     except TemplateSyntaxError as exc:
         raise ExpressionError(f"Expression syntax error: {exc.message}", text, exc.lineno) from None
     except (RecursionError, MemoryError, SyntaxError, ValueError, OverflowError) as exc:
@@ -159,6 +192,12 @@ def _render(text: str, context: dict[str, Any]) -> Any:
     with budget() as running:
         running.total = 0
         try:
+            if compiled.steps is not None:
+                found = read_path(compiled.steps, context)
+                if found is not _MISSING:
+                    if isinstance(found, str):
+                        check_result(found)
+                    return found
             if compiled.native:
                 scope = template.new_context(context)
                 for _ in template.root_render_func(scope):

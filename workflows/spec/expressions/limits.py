@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextlib import AbstractContextManager
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,20 +110,34 @@ class Budget:
 _budget: ContextVar[Budget | None] = ContextVar("mbflow_expression_budget", default=None)
 
 
-@contextmanager
-def budget(timeout: float | None = None) -> Iterator[Budget]:
+class _Scope:
+    """``with budget(...)``: a class rather than a generator, as it opens around every node
+    attempt and every expression (a generator's context manager costs several times more)."""
+
+    __slots__ = ("timeout", "token")
+
+    def __init__(self, timeout: float | None) -> None:
+        self.timeout = timeout
+        self.token: Token[Budget | None] | None = None
+
+    def __enter__(self) -> Budget:
+        outer = _budget.get()
+        if outer is not None:
+            return outer
+        opened = Budget(LIMITS, self.timeout)
+        self.token = _budget.set(opened)
+        return opened
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.token is not None:
+            _budget.reset(self.token)
+            self.token = None
+
+
+def budget(timeout: float | None = None) -> AbstractContextManager[Budget]:
     """One budget for every evaluation in the block on this thread (a node's render and run);
     ``timeout`` adds a wall-clock deadline. Inside another budget's block, that one goes on."""
-    outer = _budget.get()
-    if outer is not None:
-        yield outer
-        return
-    opened = Budget(LIMITS, timeout)
-    token = _budget.set(opened)
-    try:
-        yield opened
-    finally:
-        _budget.reset(token)
+    return _Scope(timeout)
 
 
 def active() -> Budget:
