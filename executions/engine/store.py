@@ -59,6 +59,26 @@ def stored_state(execution: Execution) -> ExecutionState:
     return state_of(execution, list(execution.node_runs.all()))
 
 
+@cache
+def _node_run_fields() -> tuple[tuple[str, Any], ...]:
+    """NodeRun's concrete fields in order, each as (attribute name, field)."""
+    return tuple((field.attname, field) for field in NodeRun._meta.concrete_fields)
+
+
+def new_node_run(execution_id: Any, node: NodeState) -> NodeRun:
+    """The row of a node the step adds, built with its values in field order: a model built
+    from keyword arguments looks up each field's default, and a step adds one per node."""
+    values = []
+    for name, field in _node_run_fields():
+        if name == "execution_id":
+            values.append(execution_id)
+        elif name == "node_id" or name in NODE_FIELDS:
+            values.append(getattr(node, name))
+        else:
+            values.append(field.get_default())
+    return NodeRun(*values)
+
+
 class Journal:
     """An execution open for changes inside one transaction.
 
@@ -118,9 +138,7 @@ class Journal:
             node = self.state.nodes[node_id]
             run = self.runs.get(node_id)
             if run is None:
-                run = NodeRun(execution_id=execution.pk, node_id=node_id)
-                for name in NODE_FIELDS:
-                    setattr(run, name, getattr(node, name))
+                run = new_node_run(execution.pk, node)
                 self.runs[node_id] = run
                 to_create.append(run)
                 continue

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from executions.engine.store import Journal, open_journal, stored_state
+from executions.engine.projection import NODE_FIELDS, NodeState
+from executions.engine.store import Journal, new_node_run, open_journal, stored_state
 from executions.models import Execution, NodeRun
 from tests.executions.conftest import Store, doc
 
@@ -60,3 +63,15 @@ def test_a_rolled_back_step_leaves_nothing_behind(execution_id: str) -> None:
     with open_journal(execution_id) as journal:
         assert journal.state.status == "running"
         assert journal.state.last_seq == seq
+
+
+def test_a_new_node_run_holds_what_a_model_built_from_keywords_holds() -> None:
+    node = NodeState("fetch", status="succeeded", attempt=2, input={"url": "u"}, output={"n": 1},
+                     error=None, started_at=datetime(2026, 12, 7, tzinfo=UTC), order=4, limit_key="api")
+    execution_id = uuid.uuid4()
+    by_keywords = NodeRun(execution_id=execution_id, node_id="fetch",
+                          **{name: getattr(node, name) for name in NODE_FIELDS})
+    built = new_node_run(execution_id, node)
+    for field in NodeRun._meta.concrete_fields:
+        assert getattr(built, field.attname) == getattr(by_keywords, field.attname), field.attname
+    assert built._state.adding and built.pk is None
