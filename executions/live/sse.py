@@ -23,6 +23,7 @@ from workflows.models import Role
 POLL_SECONDS = 0.2
 KEEPALIVE_SECONDS = 15.0
 MAX_STREAM_SECONDS = 3600.0
+ENDED = (None, "succeeded", "failed", "cancelled")  # None: the execution is gone (deleted)
 _open = 0
 _open_lock = threading.Lock()
 
@@ -38,12 +39,23 @@ def _opened(change: int) -> None:
         _open += change
 
 
+def _events(execution_id: str, after_seq: int) -> list[ExecutionEvent]:
+    return list(ExecutionEvent.objects.filter(execution_id=execution_id, seq__gt=after_seq).order_by("seq")[:500])
+
+
 def _read(execution_id: str, after_seq: int) -> tuple[list[ExecutionEvent], str | None]:
     """The next events after ``after_seq``, and the execution's status when there are none."""
-    events = list(ExecutionEvent.objects.filter(execution_id=execution_id, seq__gt=after_seq).order_by("seq")[:500])
+    events = _events(execution_id, after_seq)
     if events:
         return events, None
-    return [], Execution.objects.filter(pk=execution_id).values_list("status", flat=True).first()
+    status = Execution.objects.filter(pk=execution_id).values_list("status", flat=True).first()
+    if status in ENDED:
+        # It may have ended between the two reads: its last events were committed with its status
+        # (or before), so they are read again rather than the stream ending without them.
+        events = _events(execution_id, after_seq)
+        if events:
+            return events, None
+    return [], status
 
 
 async def event_stream(execution_id: str, after_seq: int, operator: bool = False) -> AsyncIterator[str]:
@@ -64,7 +76,7 @@ async def event_stream(execution_id: str, after_seq: int, operator: bool = False
                 yield f"id: {event.seq}\nevent: {event.type}\ndata: {json.dumps(data)}\n\n"
                 last_write = time.monotonic()
             if not events:
-                if status in (None, "succeeded", "failed", "cancelled"):
+                if status in ENDED:
                     yield "event: end\ndata: {}\n\n"
                     return
                 if time.monotonic() - last_write > KEEPALIVE_SECONDS:
