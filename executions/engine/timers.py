@@ -23,9 +23,10 @@ then ``runner.complete``): ``node.started``, then its outcome, then what the ste
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -94,7 +95,11 @@ def next_due(skip: Collection[str] = ()) -> datetime | None:
     with connection.cursor() as cursor:
         cursor.execute(sql + "ORDER BY n.scheduled_at LIMIT 1", params)
         row = cursor.fetchone()
-    return row[0] if row else None
+    if not row:
+        return None
+    due = row[0]
+    # SQLite's raw rows carry the naive UTC time Django stored (PostgreSQL's are aware).
+    return timezone.make_aware(due, UTC) if timezone.is_naive(due) else due
 
 
 def claim_due(limit: int, now: datetime, skip: Collection[str] = ()) -> list[Due]:
@@ -117,7 +122,9 @@ def claim_due(limit: int, now: datetime, skip: Collection[str] = ()) -> list[Due
         sql += " FOR UPDATE OF e SKIP LOCKED"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [(str(execution_id), node_id, attempt + 1) for execution_id, node_id, attempt in cursor.fetchall()]
+        # SQLite's raw rows carry the UUID as 32 hex digits: made the same text as str(row.pk).
+        return [(str(uuid.UUID(str(execution_id))), node_id, attempt + 1)
+                for execution_id, node_id, attempt in cursor.fetchall()]
 
 
 def resume_due(limit: int, skip: Collection[str] = ()) -> Resumed:
