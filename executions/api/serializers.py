@@ -10,7 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from pydantic_core import PydanticCustomError
 from rest_framework import serializers
 
-from executions.models import Execution, ExecutionEvent, NodeRun
+from executions.models import Execution, ExecutionEvent, ExecutionStatus, NodeRun
 from executions.services.payloads import shown
 from mbflow_site.errors import ApiError
 from mbflow_site.formats import iso_time
@@ -238,7 +238,7 @@ class Completion(BaseModel):
 
 class ListQuerySerializer(serializers.Serializer):
     workflow = serializers.CharField(required=False)
-    status = serializers.CharField(required=False)
+    status = serializers.CharField(required=False, help_text="Statuses, comma-separated.")
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
     trigger = serializers.RegexField(
@@ -247,6 +247,13 @@ class ListQuerySerializer(serializers.Serializer):
                   "comma-separated) or one trigger's id.")
     id = serializers.RegexField(r"^(?:[0-9a-fA-F]-?){1,32}$", max_length=36, required=False,
                                 help_text="An execution's id, or its first characters.")
+
+    def validate_status(self, value: str) -> str:
+        unknown = [name for name in value.split(",") if name not in ExecutionStatus.values]
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown status {unknown[0]!r}; one of: {', '.join(ExecutionStatus.values)} (comma-separated).")
+        return value
 
 
 METADATA_PREFIX = "metadata."
