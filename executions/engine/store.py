@@ -15,7 +15,7 @@ from functools import cache, partial
 from typing import Any
 
 import orjson
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db import connection, models, transaction
 from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 from psycopg.types.json import Jsonb
@@ -148,18 +148,19 @@ class Journal:
                     setattr(run, name, value)
                     changed_fields.add(name)
             to_update.append(run)
-        with one_round_trip():
-            if self.new:
-                insert_rows([execution])
-            elif execution_fields:
-                update_rows([execution], execution_fields, key=("id",))
-            insert_values(ExecutionEvent, events)
-            if to_create:
-                insert_rows(to_create)
-            if to_update and changed_fields:
-                update_rows(to_update, sorted(changed_fields), key=("execution_id", "node_id"))
-            for model, values in journal_rows(execution.tenant_id, execution.pk, self.events):
-                insert_values(model, values)
+        writes = StepWrites()
+        if self.new:
+            writes.insert_rows([execution])
+        elif execution_fields:
+            writes.update_rows([execution], execution_fields, key=("id",))
+        writes.insert_values(ExecutionEvent, events)
+        if to_create:
+            writes.insert_rows(to_create)
+        if to_update and changed_fields:
+            writes.update_rows(to_update, sorted(changed_fields), key=("execution_id", "node_id"))
+        for model, values in journal_rows(execution.tenant_id, execution.pk, self.events):
+            writes.insert_values(model, values)
+        writes.send()
         if self.new:
             execution._state.adding, execution._state.db = False, connection.alias
             self.new = False
@@ -173,48 +174,95 @@ class Journal:
         self.after_commit.clear()
 
 
-# Up to this many rows go in one INSERT with a parameter per value; more as one JSON document
-# (``jsonb_to_recordset``). Measured here: binding a parameter per value costs 3.3 ms of CPU for
-# 125 events (psycopg adapts each), COPY 1.1 ms but two round trips of its own and none shared;
-# one document is one parameter (orjson, in C) and shares the step's round trip.
-SMALL_INSERT = 8
+class StepWrites:
+    """The writes of one step (inserts and updates of rows of several tables), sent together.
 
+    On PostgreSQL they are one statement: each write a data-modifying ``WITH`` query of it, its
+    rows one JSON document read by ``jsonb_to_recordset`` (one parameter, written by orjson in
+    C). PostgreSQL runs the queries on one snapshot, which suits a step: none reads what another
+    writes, and no two change one row. psycopg then adapts, sends and reads back one statement,
+    however many tables and rows the step wrote: its cost per statement was most of a short
+    step's own (a fourth table written by a start, monitoring's mark, cost 18% of a 3-node
+    start's CPU under 16 threads), and binding a parameter per value 3.3 ms for 125 events. The
+    statement goes with the transaction's BEGIN when it is the first (``one_round_trip``).
 
-def insert_rows(rows: list[Any]) -> None:
-    """Inserts new rows (instances of one model) in one statement; see ``insert_values``."""
-    model = type(rows[0])
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(rows)
-        return
-    _insert(model, ([getattr(row, name) for name in _columns_of(model).attnames] for row in rows), len(rows))
-
-
-def insert_values(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
-    """Inserts new rows of ``model`` given as values by attribute name (every concrete field but
-    an auto id), without building instances, in one statement, reading no generated id back.
-
-    On PostgreSQL with SQL written here: ``bulk_create`` builds an array per column in Python,
-    and ``save`` compiles an INSERT for each row. Up to ``SMALL_INSERT`` rows in one INSERT,
-    more rows as one JSON document read by ``jsonb_to_recordset``; either shares a round trip
-    with the step's other writes (``one_round_trip``). Elsewhere ``bulk_create``.
+    Elsewhere (SQLite) each write runs in turn through the ORM: ``bulk_create``, and an UPDATE
+    per row.
     """
-    if connection.vendor != "postgresql":
-        model._default_manager.bulk_create([model(**row) for row in rows])
-        return
-    attnames = _columns_of(model).attnames
-    _insert(model, ([row[name] for name in attnames] for row in rows), len(rows))
+
+    def __init__(self) -> None:
+        self.postgres = connection.vendor == "postgresql"
+        self.queries: list[str] = []
+        self.params: list[Any] = []
+
+    def insert_rows(self, rows: Sequence[models.Model]) -> None:
+        """Inserts new rows, instances of one model."""
+        model = type(rows[0])
+        if not self.postgres:
+            model._default_manager.bulk_create(rows)
+            return
+        columns = _columns_of(model)
+        self._add(columns.recordset, [dict(zip(columns.columns, [getattr(row, name) for name in columns.attnames],
+                                                strict=True)) for row in rows])
+
+    def insert_values(self, model: type[models.Model], rows: list[dict[str, Any]]) -> None:
+        """Inserts new rows of ``model`` given as values by attribute name (every concrete field
+        but an auto id), without building instances, reading no generated id back."""
+        if not rows:
+            return
+        if not self.postgres:
+            model._default_manager.bulk_create([model(**row) for row in rows])
+            return
+        columns = _columns_of(model)
+        self._add(columns.recordset, [dict(zip(columns.columns, [row[name] for name in columns.attnames],
+                                                strict=True)) for row in rows])
+
+    def update_rows(self, rows: Sequence[models.Model], fields: list[str], key: tuple[str, ...]) -> None:
+        """Writes ``fields`` of ``rows`` (one model), each row found by the ``key`` fields."""
+        meta = rows[0]._meta
+        columns: list[models.Field[Any, Any]] = [meta.get_field(name) for name in fields]  # type: ignore[misc]
+        keys: list[models.Field[Any, Any]] = [meta.get_field(name) for name in key]  # type: ignore[misc]
+        quote = connection.ops.quote_name
+        if not self.postgres:
+            sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in columns)} "
+                   f"WHERE {' AND '.join(f'{quote(f.column)} = %s' for f in keys)}")
+            params = [[f.get_db_prep_save(getattr(row, f.attname), connection) for f in (*columns, *keys)]
+                      for row in rows]
+            with connection.cursor() as cursor:
+                cursor.executemany(sql, params)
+            return
+        every = [*columns, *keys]
+        types = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in every)
+        assignments = ", ".join(f"{quote(f.column)} = r.{quote(f.column)}" for f in columns)
+        sql = (f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "
+               f"FROM jsonb_to_recordset(%s::jsonb) AS r({types}) "
+               f"WHERE {' AND '.join(f't.{quote(f.column)} = r.{quote(f.column)}' for f in keys)}")
+        self._add(sql, [{f.column: getattr(row, f.attname) for f in every} for row in rows])
+
+    def _add(self, sql: str, document: list[dict[str, Any]]) -> None:
+        # A JSON null is SQL NULL in a recordset, as None is for a JSON column in the ORM.
+        self.queries.append(sql)
+        self.params.append(Jsonb(document, dumps=_document_bytes))
+
+    def send(self) -> None:
+        """Runs the writes added (PostgreSQL: as one statement); an error is Django's, as from
+        the ORM (a unique violation is an ``IntegrityError``)."""
+        if not self.queries:
+            return
+        *first, last = self.queries
+        sql = (f"WITH {', '.join(f'w{index} AS ({query})' for index, query in enumerate(first))} {last}"
+               if first else last)
+        with one_round_trip(), connection.cursor() as cursor:
+            cursor.execute(sql, self.params)
+        self.queries, self.params = [], []
 
 
 @dataclass(frozen=True)
 class _Columns:
-    """A model's insertable columns, as SQL and as attribute names (worked out once per model)."""
+    """A model's insertable columns (worked out once per model)."""
 
-    sql: str  # table (column, ...)
-    attnames: list[str]
-    # psycopg adapts strings, numbers, UUIDs and datetimes as they are; JSON needs its field.
-    json: list[tuple[int, models.JSONField[Any]]]  # (position, field)
-    placeholders: str  # (%s, ...)
     columns: list[str]  # the column names, keys of a row in a recordset document
+    attnames: list[str]  # the same, by attribute name
     recordset: str  # INSERT ... SELECT ... FROM jsonb_to_recordset(%s), the rows as one document
 
 
@@ -226,57 +274,29 @@ def _columns_of(model: type[models.Model]) -> _Columns:
     names = ", ".join(quote(f.column) for f in fields)
     types = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)
     return _Columns(
-        sql=f"{quote(meta.db_table)} ({names})",
-        attnames=[f.attname for f in fields],
-        json=[(index, f) for index, f in enumerate(fields) if isinstance(f, models.JSONField)],
-        placeholders=f"({', '.join(['%s'] * len(fields))})",
         columns=[f.column for f in fields],
+        attnames=[f.attname for f in fields],
         recordset=f"INSERT INTO {quote(meta.db_table)} ({names}) SELECT {names} "
                   f"FROM jsonb_to_recordset(%s::jsonb) AS r({types})",
     )
 
 
 def json_bytes(value: Any) -> bytes:
-    """JSON for a ``jsonb`` column: orjson (several times faster than ``json.dumps`` on the
-    engine's payloads), or ``json.dumps`` for what orjson refuses (an integer past 64 bits, a
-    key that is not text), so that what is stored is what ``json.dumps`` would have stored:
-    ``jsonb`` keeps values, not spelling. (NaN and infinities never get here: the engine's
-    values are cleaned first, ``values.Redactor``.)"""
+    """JSON of a value as ``jsonb`` stores it: orjson (several times faster than ``json.dumps``
+    on the engine's payloads), or ``json.dumps`` for what orjson refuses (an integer past 64
+    bits, a key that is not text), so that what is stored is what ``json.dumps`` would have
+    stored: ``jsonb`` keeps values, not spelling. (NaN and infinities never get here: the
+    engine's values are cleaned first, ``values.Redactor``.)"""
     try:
         return orjson.dumps(value)
     except TypeError:
         return json.dumps(value).encode()
 
 
-def _jsonb(field: models.JSONField[Any], value: Any, db: Any) -> Any:
-    if field.encoder is None and db.vendor == "postgresql" and value is not None:
-        return Jsonb(value, dumps=json_bytes)
-    return field.get_db_prep_save(value, db)
-
-
-def _insert(model: type[models.Model], rows: Iterator[list[Any]], count: int) -> None:
-    columns = _columns_of(model)
-    db = connections[DEFAULT_DB_ALIAS]
-
-    def prepared(row: list[Any]) -> list[Any]:
-        for index, field in columns.json:
-            row[index] = _jsonb(field, row[index], db)
-        return row
-
-    if count <= SMALL_INSERT:
-        with db.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {columns.sql} VALUES {', '.join([columns.placeholders] * count)}",
-                           [value for row in rows for value in prepared(row)])
-        return
-    # A JSON null is SQL NULL in a recordset, as None is for a JSON column here (``_jsonb``).
-    document = [dict(zip(columns.columns, row, strict=True)) for row in rows]
-    with db.cursor() as cursor:
-        cursor.execute(columns.recordset, [Jsonb(document, dumps=_document_bytes)])
-
-
 def _document_bytes(rows: list[dict[str, Any]]) -> bytes:
-    """``json_bytes`` of rows holding datetimes and UUIDs (orjson writes both as PostgreSQL
-    reads them: RFC 3339 with the offset, and the canonical text)."""
+    """``json_bytes`` of rows for ``jsonb_to_recordset``, which hold datetimes and UUIDs
+    (orjson writes both as PostgreSQL reads them: RFC 3339 with the offset, and the canonical
+    text)."""
     try:
         return orjson.dumps(rows)
     except TypeError:
@@ -290,49 +310,16 @@ def _text_of(value: Any) -> str:
 
 
 @contextmanager
-def one_round_trip(enabled: bool = True) -> Iterator[None]:
-    """Sends the statements of the block together and waits for their answers once
-    (psycopg's pipeline mode on PostgreSQL; an error surfaces at the end of the block, as
-    Django's exception: a unique violation is an ``IntegrityError``, as from the ORM). A block
-    that writes through COPY would pass ``enabled=False``: COPY cannot run in a pipeline."""
-    if connection.vendor != "postgresql" or not enabled:
+def one_round_trip() -> Iterator[None]:
+    """Sends the statements of the block together, with the transaction's BEGIN when it is not
+    sent yet, and waits for their answers once (psycopg's pipeline mode on PostgreSQL; an error
+    surfaces at the end of the block, as Django's exception)."""
+    if connection.vendor != "postgresql":
         yield
         return
     connection.ensure_connection()
     with connection.wrap_database_errors, connection.connection.pipeline():
         yield
-
-
-def update_rows(rows: list[Any], fields: list[str], key: tuple[str, ...]) -> None:
-    """Writes ``fields`` of ``rows`` (one model), each row found by the ``key`` fields.
-
-    Up to ``SMALL_INSERT`` rows: one UPDATE per row, sent together (``executemany``: one
-    pipeline on psycopg 3). More (a wave of parallel nodes settled and started in one step), on
-    PostgreSQL: one UPDATE from the rows as one JSON document (``jsonb_to_recordset``), as
-    ``insert_values`` does. ``bulk_update`` builds a CASE expression per field and row in
-    Python, which costs more than the database work for the rows a step changes.
-    """
-    meta = rows[0]._meta
-    columns: list[models.Field[Any, Any]] = [meta.get_field(name) for name in fields]  # type: ignore[misc]
-    keys: list[models.Field[Any, Any]] = [meta.get_field(name) for name in key]  # type: ignore[misc]
-    quote = connection.ops.quote_name
-    if len(rows) > SMALL_INSERT and connection.vendor == "postgresql":
-        every = [*columns, *keys]
-        types = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in every)
-        assignments = ", ".join(f"{quote(f.column)} = r.{quote(f.column)}" for f in columns)
-        sql = (f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "
-               f"FROM jsonb_to_recordset(%s::jsonb) AS r({types}) "
-               f"WHERE {' AND '.join(f't.{quote(f.column)} = r.{quote(f.column)}' for f in keys)}")
-        document = [{f.column: getattr(row, f.attname) for f in every} for row in rows]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [Jsonb(document, dumps=_document_bytes)])
-        return
-    sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in columns)} "
-           f"WHERE {' AND '.join(f'{quote(f.column)} = %s' for f in keys)}")
-    params = [[_jsonb(f, getattr(row, f.attname), connection) if isinstance(f, models.JSONField)
-               else f.get_db_prep_save(getattr(row, f.attname), connection) for f in (*columns, *keys)] for row in rows]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
 
 
 def claim_node_runs(execution_id: Any, attempts: Sequence[tuple[str, int]], worker: str,

@@ -96,6 +96,11 @@ def test_a_chain_of_light_nodes_costs_the_same_statements_whatever_its_length(
     short, long = cost(run, monkeypatch, "chain10"), cost(run, monkeypatch, "chain40")
     assert len(long["sql"]) - len(short["sql"]) <= SLACK, long["sql"]
     assert len(long["sql"]) <= 10, long["sql"]  # the journal of 40 nodes in a few large writes
+    # The start's step writes the execution, its events, its 40 nodes and monitoring's mark in
+    # one statement (a data-modifying WITH per table).
+    writes = [sql for sql in long["sql"] if 'INSERT INTO "executions_executionevent"' in sql]
+    assert len(writes) == 1 and all(table in writes[0] for table in (
+        '"executions_execution"', '"executions_noderun"', '"monitoring_rollupdirty"')), long["sql"]
     # No policy, no policy's cost: no limit row read, no breaker asked.
     assert not [sql for sql in long["sql"] if "executions_limit" in sql], long["sql"]
     assert len(long["redis"]) <= len(short["redis"]), (short["redis"], long["redis"])
@@ -113,7 +118,7 @@ def test_breakers_and_limits_cost_at_most_one_redis_call_and_no_statement_per_no
     assert len(long["redis"]) - len(short["redis"]) <= 30 + SLACK, long["redis"]
 
 
-def test_a_step_changing_many_nodes_writes_them_in_one_statement_and_the_log_replays_to_the_rows(
+def test_a_step_changing_many_nodes_writes_them_with_its_other_rows_in_one_statement_and_the_log_replays_to_them(
         embedded: Any, store: Store, editor: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     nodes = "\n".join(f"    - {{id: d{i}, type: delay, config: {{duration: 60s}}}}" for i in range(12))
     store(doc("many-waiting", "  nodes:\n" + nodes + "\n"))
@@ -121,8 +126,10 @@ def test_a_step_changing_many_nodes_writes_them_in_one_statement_and_the_log_rep
     assert started["status"] == "running"
     with counted(monkeypatch) as seen:
         assert editor.post(f"/api/v1/executions/{started['id']}/cancel").status_code in (200, 202)
-    updates = [sql for sql in seen["sql"] if sql.startswith('UPDATE "executions_noderun"')]
-    assert len(updates) == 1 and "jsonb_to_recordset" in updates[0], seen["sql"]
+    writes = [sql for sql in seen["sql"] if 'UPDATE "executions_noderun"' in sql]
+    assert len(writes) == 1 and "jsonb_to_recordset" in writes[0], seen["sql"]
+    # The step's other writes, the execution's row and its events, are the same statement.
+    assert 'UPDATE "executions_execution"' in writes[0] and 'INSERT INTO "executions_executionevent"' in writes[0]
     execution = Execution.objects.get(pk=started["id"])
     assert execution.status == "cancelled"
     stored = stored_state(execution)
