@@ -33,6 +33,8 @@ class NodeState:
     attempt: int = 0
     input: Any = None
     output: Any = None
+    # The event whose payload holds ``output`` (the node run's row reads it from there).
+    output_seq: int | None = None
     error: Any = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -152,7 +154,7 @@ def apply_event(state: ExecutionState, event: Event) -> ExecutionState:
         node.started_at, node.finished_at = event.time, None
         node.lease_until = _when(payload.get("lease_until"))
     elif kind == "node.succeeded":
-        node.output, node.error = payload.get("output"), None
+        node.output, node.output_seq, node.error = payload.get("output"), event.seq, None
         if isinstance(payload.get("fallback"), str):
             # It failed, and its fallback node (or fallback_output) stands in for it: what failed is kept.
             node.error = {**(payload.get("replaced_error") or {}), "replaced_by": payload["fallback"]}
@@ -196,13 +198,13 @@ def apply_event(state: ExecutionState, event: Event) -> ExecutionState:
     elif kind == "node.reset":
         # Run again: after an execution retry, from the attempt after its last.
         node.status = "pending"
-        node.output = node.error = node.scheduled_at = node.lease_until = None
+        node.output = node.output_seq = node.error = node.scheduled_at = node.lease_until = None
         node.started_at = node.finished_at = None
         node.first_attempt = node.attempt + 1
         node.limit_key = None
     elif kind == "node.reused":
         # A replay reuses this node's output from the execution it replays: it does not run.
-        node.status, node.output, node.error = "succeeded", payload.get("output"), None
+        node.status, node.output, node.output_seq, node.error = "succeeded", payload.get("output"), event.seq, None
         node.reused_from = payload.get("from")
         node.started_at = node.finished_at = event.time
     elif kind == "node.skipped":

@@ -65,6 +65,12 @@ def _node_run_fields() -> tuple[tuple[str, Any], ...]:
     return tuple((field.attname, field) for field in NodeRun._meta.concrete_fields)
 
 
+def stored_output(node: NodeState) -> Any:
+    """What a node's row holds of its output: nothing when an event holds it (``output_seq``),
+    which is every output the engine writes now (one copy, in the event)."""
+    return None if node.output_seq is not None else node.output
+
+
 def new_node_run(execution_id: Any, node: NodeState) -> NodeRun:
     """The row of a node the step adds, built with its values in field order: a model built
     from keyword arguments looks up each field's default, and a step adds one per node."""
@@ -74,9 +80,13 @@ def new_node_run(execution_id: Any, node: NodeState) -> NodeRun:
             values.append(execution_id)
         elif name == "node_id" or name in NODE_FIELDS:
             values.append(getattr(node, name))
+        elif name == "stored_output":
+            values.append(stored_output(node))
         else:
             values.append(field.get_default())
-    return NodeRun(*values)
+    run = NodeRun(*values)
+    run.output = node.output
+    return run
 
 
 class Journal:
@@ -146,7 +156,11 @@ class Journal:
                 value = getattr(node, name)
                 if getattr(run, name) != value:
                     setattr(run, name, value)
-                    changed_fields.add(name)
+                    if name != "output":  # not a column: ``stored_output`` and ``output_seq`` say where it is
+                        changed_fields.add(name)
+            if run.stored_output is not None and stored_output(node) is None:
+                run.stored_output = None  # a row of before, whose node has run again
+                changed_fields.add("stored_output")
             to_update.append(run)
         writes = StepWrites()
         if self.new:

@@ -8,10 +8,12 @@ replaying the log rebuilds them exactly.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db import models
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from workflows.models import Tenant, Workflow, WorkflowVersion
@@ -98,6 +100,33 @@ class Execution(models.Model):
         return f"execution {self.id} ({self.status})"
 
 
+class EventOutput(models.Func):
+    """The ``output`` member of a JSON payload, as JSON: ``->`` on PostgreSQL and on SQLite
+    (where ``JSON_EXTRACT``, which Django's key lookups use, gives a text without its quotes)."""
+
+    arity = 1
+    template = "%(expressions)s -> 'output'"
+    output_field = models.JSONField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="%(expressions)s -> '$.output'", **extra)
+
+
+class NodeRunManager(models.Manager["NodeRun"]):
+    """Node runs with their ``output``: the row's own (``stored_output``), or else the output of
+    the event it names (``output_seq``), which is where a step writes it. An output is written
+    once, in its event: the row was a second copy of every output, written and parsed again by
+    PostgreSQL, which made a chain's cost per node grow with its payload."""
+
+    def get_queryset(self) -> models.QuerySet[NodeRun]:
+        # The events' model by name: events.py imports this module.
+        events = self.model._meta.apps.get_model("executions", "ExecutionEvent")._default_manager
+        in_event = (events.filter(execution_id=OuterRef("execution_id"), seq=OuterRef("output_seq"))
+                    .order_by().values(output=EventOutput("payload")))
+        return super().get_queryset().annotate(
+            output=Coalesce("stored_output", Subquery(in_event), output_field=models.JSONField()))
+
+
 class NodeRun(models.Model):
     # No index of its own: unique_node_run (execution, node_id) serves every lookup by execution,
     # and each index is one more write per row of a step's journal.
@@ -106,7 +135,10 @@ class NodeRun(models.Model):
     status = models.CharField(max_length=16, choices=NodeStatus.choices, default=NodeStatus.PENDING)
     attempt = models.PositiveIntegerField(default=0)
     input = models.JSONField(null=True, blank=True)
-    output = models.JSONField(null=True, blank=True)
+    # The output when no event holds it (rows written before outputs were kept in events only);
+    # ``output``, as the manager reads it, is this or the output of event ``output_seq``.
+    stored_output = models.JSONField(null=True, blank=True, db_column="output")
+    output_seq = models.PositiveIntegerField(null=True, blank=True)
     error = models.JSONField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -123,6 +155,9 @@ class NodeRun(models.Model):
     # The execution whose output this node reuses (a replay from a later node).
     reused_from = models.CharField(max_length=36, null=True, blank=True)  # noqa: DJ001 (as the event's)
     order = models.PositiveIntegerField(default=0, help_text="Position of the node in the plan.")
+
+    objects = NodeRunManager()
+    output: Any  # set by the manager's queries (and by the engine on the rows it makes)
 
     class Meta:
         ordering = ["execution", "order"]

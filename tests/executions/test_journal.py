@@ -65,13 +65,19 @@ def test_a_rolled_back_step_leaves_nothing_behind(execution_id: str) -> None:
         assert journal.state.last_seq == seq
 
 
-def test_a_new_node_run_holds_what_a_model_built_from_keywords_holds() -> None:
+@pytest.mark.parametrize("output_seq", [7, None])
+def test_a_new_node_run_holds_what_a_model_built_from_keywords_holds(output_seq: int | None) -> None:
+    """With its output in event ``output_seq`` the row holds none of its own (a row of before
+    holds it)."""
     node = NodeState("fetch", status="succeeded", attempt=2, input={"url": "u"}, output={"n": 1},
-                     error=None, started_at=datetime(2026, 12, 7, tzinfo=UTC), order=4, limit_key="api")
+                     output_seq=output_seq, error=None, started_at=datetime(2026, 12, 7, tzinfo=UTC), order=4,
+                     limit_key="api")
     execution_id = uuid.uuid4()
     by_keywords = NodeRun(execution_id=execution_id, node_id="fetch",
-                          **{name: getattr(node, name) for name in NODE_FIELDS})
+                          stored_output=None if output_seq else node.output,
+                          **{name: getattr(node, name) for name in NODE_FIELDS if name != "output"})
     built = new_node_run(execution_id, node)
     for field in NodeRun._meta.concrete_fields:
         assert getattr(built, field.attname) == getattr(by_keywords, field.attname), field.attname
     assert built._state.adding and built.pk is None
+    assert built.output == {"n": 1}
