@@ -13,6 +13,9 @@ scenarios 1, 2, 4, 5 and 6 exercise the same code under both dispatchers; scenar
 the dispatcher (thread pool, or Redis + a real Celery worker process) to an HTTP server that
 sleeps 200 ms, run as a process of its own like any remote API (with TCP_NODELAY, like
 production servers: Python's http.server otherwise adds up to 40 ms of delayed ACK per answer).
+Scenarios 2 and 4 run in 4 spawned processes, each warmed up, then started together (a barrier:
+until 2026-12-07 each began when its own warm-up ended, so a process that imported more, later,
+measured fewer clients at once and its tree a lower rate).
 
 Scenario 6 is scenario 1's chain with the policies of the language on its hot path: every node
 has a ``circuit_breaker`` (closed: its calls succeed, so each is admitted and counted - in Redis
@@ -56,6 +59,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 # The project measured: this tree, or another commit's (see --variants); spawned processes and
@@ -167,9 +171,9 @@ def start_sleep_server() -> tuple[subprocess.Popen[str], str]:
     return process, f"http://127.0.0.1:{process.stdout.readline().strip()}"
 
 
-def _client_process(args: tuple[str, int, int]) -> tuple[list[float], float, float, float]:
+def _client_process(args: tuple[str, int, int, Any]) -> tuple[list[float], float, float, float]:
     """One process of scenario 2 (spawned: a fork would inherit locks held by other threads)."""
-    key, threads, per_client = args
+    key, threads, per_client, start = args
     durations: list[float] = []
     lock = threading.Lock()
 
@@ -190,15 +194,16 @@ def _client_process(args: tuple[str, int, int]) -> tuple[list[float], float, flo
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(client_thread, [1] * threads))
     durations.clear()
+    start.wait()  # every process warmed up: the clients start together
     begun, cpu = time.time(), time.process_time()
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(client_thread, [per_client] * threads))
     return durations, begun, time.time(), time.process_time() - cpu
 
 
-def _start_process(args: tuple[str, int, int]) -> tuple[list[float], float, float, float]:
+def _start_process(args: tuple[str, int, int, Any]) -> tuple[list[float], float, float, float]:
     """One process of scenario 4: ``count`` executions started by ``threads`` threads at once."""
-    tenant_id, threads, count = args
+    tenant_id, threads, count, start = args
     tenant = Tenant.objects.get(pk=tenant_id)
     latencies: list[float] = []
     lock = threading.Lock()
@@ -217,6 +222,7 @@ def _start_process(args: tuple[str, int, int]) -> tuple[list[float], float, floa
     with ThreadPoolExecutor(threads) as pool:  # warm up (as in scenario 2), on another workflow
         list(pool.map(lambda i: start_one(i, "chain1"), range(threads)))
     latencies.clear()
+    start.wait()  # every process warmed up: the burst starts together
     begun, cpu = time.time(), time.process_time()
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(start_one, range(count)))
@@ -423,8 +429,10 @@ class Bench:
         clients, processes = 20, 4
         per_client = max(self.runs // clients, 10)
         worker_cpu = self.worker_cpu()
-        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
-            parts = list(pool.map(_client_process, [(self.key, clients // processes, per_client)] * processes))
+        spawn = multiprocessing.get_context("spawn")
+        with spawn.Manager() as manager, ProcessPoolExecutor(processes, mp_context=spawn) as pool:
+            start = manager.Barrier(processes)  # a process that starts late would measure fewer clients at once
+            parts = list(pool.map(_client_process, [(self.key, clients // processes, per_client, start)] * processes))
         worker_cpu = self.worker_cpu() - worker_cpu
         # From the first request of any process to the last answer (process start-up excluded).
         wall = max(part[2] for part in parts) - min(part[1] for part in parts)
@@ -447,8 +455,11 @@ class Bench:
     def burst_scenario(self) -> None:
         total, processes, threads = 1000, 4, 8
         worker_cpu = self.worker_cpu()
-        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
-            parts = list(pool.map(_start_process, [(str(self.tenant.pk), threads, total // processes)] * processes))
+        spawn = multiprocessing.get_context("spawn")
+        with spawn.Manager() as manager, ProcessPoolExecutor(processes, mp_context=spawn) as pool:
+            start = manager.Barrier(processes)  # a process that starts late would measure fewer threads at once
+            parts = list(pool.map(_start_process, [(str(self.tenant.pk), threads, total // processes, start)]
+                                  * processes))
         worker_cpu = self.worker_cpu() - worker_cpu
         wall = max(part[2] for part in parts) - min(part[1] for part in parts)
         latencies = [d for part in parts for d in part[0]]
