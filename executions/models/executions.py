@@ -47,10 +47,14 @@ class NodeStatus(models.TextChoices):
 
 class Execution(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="executions")
+    # Indexes: each is one more write per execution started, so lookups by tenant and by
+    # workflow go through the (tenant, created_at) and (workflow, created_at) ones, and those by
+    # parent or replayed execution through partial ones holding only the rows that have one.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="executions", db_index=False)
     # Null for ad-hoc runs, whose document lives in ``adhoc_spec`` instead. An execution
     # cannot run without its pinned version, so deleting a workflow deletes its executions.
-    workflow = models.ForeignKey(Workflow, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    workflow = models.ForeignKey(Workflow, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                                 db_index=False)
     version = models.ForeignKey(
         WorkflowVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="executions"
     )
@@ -63,10 +67,12 @@ class Execution(models.Model):
     compensation = models.JSONField(null=True, blank=True)
     # Null, not blank, when absent: the unique constraint ignores NULLs.
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children",
+                               db_index=False)
     parent_node_id = models.CharField(max_length=64, blank=True)
     # The execution this one replays from a node (its upstream outputs reused).
-    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
+    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays",
+                                  db_index=False)
     depth = models.PositiveSmallIntegerField(default=0)
     trigger = models.JSONField(default=dict, blank=True)
     # What the caller said about the run (the Magic Flow seed's ``metadata``): returned and
@@ -94,6 +100,8 @@ class Execution(models.Model):
             # The list's ?trigger=<kind>: without it, a kind few runs have reads every row.
             models.Index(F("tenant"), KeyTransform("type", "trigger"), F("created_at").desc(),
                          name="execution_trigger_type"),
+            models.Index(fields=["parent"], condition=models.Q(parent__isnull=False), name="execution_parent"),
+            models.Index(fields=["replay_of"], condition=models.Q(replay_of__isnull=False), name="execution_replay_of"),
         ]
 
     def __str__(self) -> str:

@@ -84,11 +84,10 @@ class RollupDirty(models.Model):
     """An execution whose rows changed since the rollups of its hour and day were computed (the
     engine's events mark it; the next tick computes those periods again and drops the mark)."""
 
+    # No index but its key: a mark is written by every step and dropped by the next tick, so the
+    # table holds a few ticks' worth of rows, which the tick and the pruner read whole.
     tenant_id = models.UUIDField()
     execution_id = models.UUIDField()
-
-    class Meta:
-        indexes = [models.Index(fields=["tenant_id", "execution_id"])]
 
     def __str__(self) -> str:
         return f"execution {self.execution_id}"
