@@ -223,3 +223,18 @@ def steps(execution: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def doc(name: str, body: str) -> str:
     """A native document around an indented ``spec`` body."""
     return f"apiVersion: mbflow/v1\nkind: Workflow\nmetadata:\n  name: {name}\nspec:\n{body}"
+
+
+def pass_on_sqlite(tmp_path: Path, *tests: str) -> str:
+    """Runs these tests (``file.py::name``, in this folder) again in a pytest of their own on a
+    new SQLite database, the embedded default of ``make run``; its output, once they passed."""
+    here = Path(__file__).resolve().parent
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'embedded.sqlite3'}", "REDIS_URL": "",
+           "CELERY_BROKER_URL": "", "MBFLOW_REQUIRE_SERVICES": "0"}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:xdist",
+               *(str(here / test) for test in tests)]
+    result = subprocess.run(command, cwd=here.parents[1], env=env, capture_output=True, text=True, timeout=600,
+                            check=False)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert f"{len(tests)} passed" in result.stdout, result.stdout[-2000:]
+    return result.stdout

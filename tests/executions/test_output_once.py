@@ -5,9 +5,6 @@ type as it was, and rows written before (with the output in their own column) re
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +14,7 @@ from django.conf import settings as django_settings
 from executions.engine.store import replay, stored_state
 from executions.models import Execution, ExecutionEvent, NodeRun
 from executions.services.verification import compare
-from tests.executions.conftest import Run, Store, doc
-
-HERE = Path(__file__).resolve().parent
+from tests.executions.conftest import Run, Store, doc, pass_on_sqlite
 
 # Outputs of every JSON type, among them texts a JSON reader would take for other types.
 OUTPUTS = {"text": "hello", "digits": "123", "quoted": '"q"', "number": 4.5, "integer": 7, "yes": True,
@@ -90,13 +85,5 @@ def test_a_row_written_before_keeps_its_own_output_until_its_node_runs_again(
 
 @pytest.mark.skipif(not django_settings.IS_POSTGRES, reason="this run is on SQLite already")
 def test_outputs_read_back_on_sqlite(tmp_path: Path) -> None:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'outputs.sqlite3'}", "REDIS_URL": "",
-           "CELERY_BROKER_URL": "", "MBFLOW_REQUIRE_SERVICES": "0"}
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:xdist",
-               f"{HERE / 'test_output_once.py'}::test_a_row_names_the_event_holding_its_output_and_reads_it_back",
-               f"{HERE / 'test_output_once.py'}::"
-               "test_a_row_written_before_keeps_its_own_output_until_its_node_runs_again"]
-    result = subprocess.run(
-        command, cwd=HERE.parents[1], env=env, capture_output=True, text=True, timeout=600, check=False)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "2 passed" in result.stdout
+    pass_on_sqlite(tmp_path, "test_output_once.py::test_a_row_names_the_event_holding_its_output_and_reads_it_back",
+                   "test_output_once.py::test_a_row_written_before_keeps_its_own_output_until_its_node_runs_again")

@@ -5,9 +5,6 @@ first and failed every claim on the second, so a delay ended ~35 s late there)."
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,9 +16,7 @@ from django.utils import timezone
 
 from executions.engine import timers
 from executions.models import NodeRun
-from tests.executions.conftest import Store, doc
-
-HERE = Path(__file__).resolve().parent
+from tests.executions.conftest import Store, doc, pass_on_sqlite
 
 
 def test_due_rows_read_back_as_the_models_values(embedded: Any, store: Store, editor: Any, settings: Any) -> None:
@@ -43,13 +38,6 @@ def test_due_rows_read_back_as_the_models_values(embedded: Any, store: Store, ed
 
 @pytest.mark.skipif(not django_settings.IS_POSTGRES, reason="this run is on SQLite already")
 def test_the_pump_resumes_delays_on_sqlite(tmp_path: Path) -> None:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'timers.sqlite3'}", "REDIS_URL": "",
-           "CELERY_BROKER_URL": "", "MBFLOW_REQUIRE_SERVICES": "0"}
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:xdist",
-               f"{HERE / 'test_timer_rows.py'}::test_due_rows_read_back_as_the_models_values",
-               f"{HERE / 'test_timers.py'}::test_delays_due_together_all_resume_once",
-               f"{HERE / 'test_timers.py'}::test_a_paused_execution_keeps_its_due_timer_until_it_is_resumed"]
-    result = subprocess.run(
-        command, cwd=HERE.parents[1], env=env, capture_output=True, text=True, timeout=600, check=False)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert " passed" in result.stdout
+    pass_on_sqlite(tmp_path, "test_timer_rows.py::test_due_rows_read_back_as_the_models_values",
+                   "test_timers.py::test_delays_due_together_all_resume_once",
+                   "test_timers.py::test_a_paused_execution_keeps_its_due_timer_until_it_is_resumed")
