@@ -109,15 +109,20 @@ class Execution(models.Model):
 
 
 class EventOutput(models.Func):
-    """The ``output`` member of a JSON payload, as JSON: ``->`` on PostgreSQL and on SQLite
-    (where ``JSON_EXTRACT``, which Django's key lookups use, gives a text without its quotes)."""
+    """The ``output`` member of a JSON payload, as JSON text: ``->`` on PostgreSQL. On SQLite
+    ``JSON_EXTRACT`` (what Django's key lookups use) gives a text without its quotes and a
+    boolean as 0 or 1, and ``->`` needs SQLite 3.38: a JSON value of the member, with
+    ``JSON_QUOTE`` (which leaves an object or array ``JSON_EXTRACT`` gave as it is)."""
 
     arity = 1
     template = "%(expressions)s -> 'output'"
     output_field = models.JSONField()
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(compiler, connection, template="%(expressions)s -> '$.output'", **extra)
+        member = "'$.output'"
+        template = (f"CASE JSON_TYPE(%(expressions)s, {member}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+                    f"ELSE JSON_QUOTE(JSON_EXTRACT(%(expressions)s, {member})) END")
+        return self.as_sql(compiler, connection, template=template, **extra)
 
 
 class NodeRunManager(models.Manager["NodeRun"]):
