@@ -25,6 +25,7 @@ from executions.engine.projection import NodeState
 from executions.engine.step import Outcome, Step, as_node_error, lease_until, worker_name
 from executions.engine.store import (
     Journal,
+    RowUpdate,
     claim_node_runs,
     last_boundaries,
     new_journal,
@@ -50,15 +51,18 @@ CANCEL_CHECK_INTERVAL = 1.0
 
 
 def start(execution: Execution, plan: Plan, reuse: dict[str, Any] | None = None,
-          reused_from: str | None = None) -> Execution:
+          reused_from: str | None = None, updates: Sequence[RowUpdate] = ()) -> Execution:
     """Saves a new execution and runs its first step (every light node it can reach).
 
     ``execution`` is an unsaved row with tenant, version (or adhoc document), input and the
     rest set; it is inserted in the same transaction as its first events. ``reuse`` (a replay)
     gives nodes that do not run but keep an output from ``execution.replay_of`` (or from
-    ``reused_from``: ``pinned``, the sample data of a test run from the designer).
+    ``reused_from``: ``pinned``, the sample data of a test run from the designer). ``updates``
+    are rows of other tables written in the first step's statement (``Journal.also_update``).
     """
     with new_journal(execution) as journal:
+        for update in updates:
+            journal.also_update(update.row, update.fields)
         journal.append("execution.created", "", {
             "input": execution.input, "nodes": list(plan.order),
             "workflow": plan.name, "version": plan.version,

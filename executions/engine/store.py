@@ -89,6 +89,14 @@ def new_node_run(execution_id: Any, node: NodeState) -> NodeRun:
     return run
 
 
+@dataclass(frozen=True, slots=True)
+class RowUpdate:
+    """Fields of a row of another table that a step writes with its own rows."""
+
+    row: models.Model
+    fields: tuple[str, ...]
+
+
 class Journal:
     """An execution open for changes inside one transaction.
 
@@ -108,6 +116,14 @@ class Journal:
         self.after_commit: list[Callable[[], None]] = []
         # Writes a step keeps until its events are written (a rate limit's starts), in its transaction.
         self.before_flush: list[Callable[[], None]] = []
+        # Rows of other tables the next flush writes in its own statement (``also_update``).
+        self.updates: list[RowUpdate] = []
+
+    def also_update(self, row: models.Model, fields: Sequence[str]) -> None:
+        """Writes ``fields`` of ``row`` (found by its primary key) with the next flush's rows:
+        what starting a run changes elsewhere (the trigger that fired it) commits with it, in
+        the same statement."""
+        self.updates.append(RowUpdate(row, tuple(fields)))
 
     @property
     def tenant_id(self) -> Any:
@@ -174,6 +190,9 @@ class Journal:
             writes.update_rows(to_update, sorted(changed_fields), key=("execution_id", "node_id"))
         for model, values in journal_rows(execution.tenant_id, execution.pk, self.events):
             writes.insert_values(model, values)
+        for update in self.updates:
+            writes.update_rows([update.row], list(update.fields), key=(update.row._meta.pk.name,))
+        self.updates.clear()
         writes.send()
         if self.new:
             execution._state.adding, execution._state.db = False, connection.alias

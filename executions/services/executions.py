@@ -6,7 +6,7 @@ import json
 import logging
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,10 +17,11 @@ from django.db.models.fields.json import KeyTransform
 from executions.engine import runner
 from executions.engine.plan import Plan, check_input, compile_plan, plan_for_version
 from executions.engine.projection import EXECUTION_FIELDS
+from executions.engine.store import RowUpdate
 from executions.models import Execution
 from executions.services.waiting import wait_for_finish
 from mbflow_site.errors import UNAVAILABLE, ApiError, Conflict, NotFound
-from workflows.models import Tenant
+from workflows.models import Tenant, Workflow
 from workflows.public import get_version, get_workflow
 from workflows.spec.models import WorkflowSpec
 
@@ -45,10 +46,10 @@ def check_wait(raw: Any) -> float | None:
 
 
 def _start(execution: Execution, plan: Plan, reuse: dict[str, Any] | None = None,
-           reused_from: str | None = None) -> tuple[Execution, bool]:
+           reused_from: str | None = None, updates: Sequence[RowUpdate] = ()) -> tuple[Execution, bool]:
     check_input(plan, execution.input)
     try:
-        return runner.start(execution, plan, reuse, reused_from), True
+        return runner.start(execution, plan, reuse, reused_from, updates), True
     except IntegrityError:
         if not execution.idempotency_key:
             raise
@@ -83,19 +84,24 @@ def _existing(tenant: Tenant, idempotency_key: str | None) -> Execution | None:
     return Execution.objects.filter(tenant=tenant, idempotency_key=idempotency_key).first()
 
 
-def do_start_execution(tenant: Tenant, workflow_ref: str, *, version: int | None = None, data: Any = None,
-                       idempotency_key: str | None = None, trigger: dict[str, Any] | None = None,
-                       metadata: dict[str, Any] | None = None) -> tuple[Execution, bool]:
-    """Starts the workflow (its active version unless ``version``). Returns (execution, created)."""
+def do_start_execution(tenant: Tenant, workflow_ref: str | Workflow, *, version: int | None = None,
+                       data: Any = None, idempotency_key: str | None = None, trigger: dict[str, Any] | None = None,
+                       metadata: dict[str, Any] | None = None,
+                       stamp: Callable[[Execution], Sequence[RowUpdate]] | None = None) -> tuple[Execution, bool]:
+    """Starts the workflow (its active version unless ``version``): a reference to one of the
+    tenant's, or its row already read (with its active version). Returns (execution, created).
+    ``stamp`` gives rows of other tables to write with the start, in its statement (the
+    trigger that fired it: the new execution given)."""
     existing = _existing(tenant, idempotency_key)
     if existing is not None:
         return existing, False
-    workflow = get_workflow(tenant, workflow_ref, documents=False)
+    workflow = workflow_ref if isinstance(workflow_ref, Workflow) else get_workflow(tenant, workflow_ref,
+                                                                                    documents=False)
     pinned = get_version(workflow, version)
     execution = Execution(tenant=tenant, workflow=workflow, version=pinned, input=_input(data),
                           idempotency_key=idempotency_key or None, trigger=trigger or {"type": "api"},
                           metadata=metadata or {})
-    return _start(execution, plan_for_version(pinned.pk))
+    return _start(execution, plan_for_version(pinned.pk), updates=stamp(execution) if stamp else ())
 
 
 def do_start_adhoc(tenant: Tenant, spec: WorkflowSpec, *, data: Any = None, idempotency_key: str | None = None,

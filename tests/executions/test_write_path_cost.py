@@ -18,11 +18,13 @@ import pytest
 import redis
 from django.conf import settings
 from django.db import connection
+from django.test import Client
 
 from executions.engine.store import replay, stored_state
 from executions.models import Execution
 from executions.services.verification import compare
 from tests.executions.conftest import Run, Store, doc
+from triggers.models import Trigger
 
 # The most a chain of 40 may cost over a chain of 10, in statements and in Redis calls beyond
 # one per guarded node: constant, not per node (0.1 per node would already fail it).
@@ -135,3 +137,26 @@ def test_a_step_changing_many_nodes_writes_them_with_its_other_rows_in_one_state
     stored = stored_state(execution)
     assert {node.status for node in stored.nodes.values()} == {"cancelled"}
     assert not compare(stored, replay(execution))
+
+
+def test_a_webhook_start_writes_its_trigger_in_the_start_statement_after_one_lookup(
+        embedded: Any, store: Store, editor: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The trigger's last run (last_fired_at, last_execution_id) is written with the start's rows,
+    # in the same statement and commit; the trigger, its workflow, active version and tenant are
+    # read in one query, which the start does not repeat.
+    store(chain("hooked40", 40).replace("spec:\n", "spec:\n  triggers: [{type: webhook, name: in, mode: sync}]\n"))
+    hook = Trigger.objects.get(workflow__name="hooked40")
+    client = Client()
+    for _ in range(2):
+        assert client.post(f"/hooks/{hook.token}", {"v": 1}, content_type="application/json").status_code == 200
+    with counted(monkeypatch) as seen:
+        answer = client.post(f"/hooks/{hook.token}", {"v": 1}, content_type="application/json")
+    assert answer.status_code == 200 and answer.json() == 40, answer.content
+    statements = [sql for sql in seen["sql"] if sql not in ("BEGIN", "COMMIT")]
+    assert len(statements) == 2, seen["sql"]
+    assert '"triggers_trigger"' in statements[0] and '"workflows_workflowversion"' in statements[0]
+    assert 'UPDATE "triggers_trigger"' in statements[1] and 'INSERT INTO "executions_execution"' in statements[1]
+    latest = Execution.objects.filter(workflow__name="hooked40").latest("created_at")
+    hook.refresh_from_db()
+    assert hook.last_execution_id == latest.pk and hook.last_fired_at is not None
+    assert hook.last_fired_at >= latest.created_at

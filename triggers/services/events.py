@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from executions.models import Execution
 from mbflow_site.errors import ApiError
 from triggers.models import ReceivedEvent, Trigger, TriggerKind
-from triggers.services.firing import not_live_reason, start_from
+from triggers.services.firing import not_live_reason, start_from, started_by
 from triggers.services.specs import parse
 from triggers.services.sync import do_sync_stale
 from workflows.models import Tenant
@@ -80,9 +80,8 @@ def takes(trigger: Trigger, event: dict[str, Any]) -> bool:
 
 def _triggers_for(tenant: Tenant, event_type: str) -> list[Trigger]:
     do_sync_stale(tenant)
-    return list(Trigger.objects.filter(tenant=tenant, kind=TriggerKind.EVENT, declared=True,
-                                       spec__event=event_type)
-                .select_related("workflow", "tenant").order_by("workflow__name", "created_at"))
+    return list(started_by(Trigger.objects.filter(tenant=tenant, kind=TriggerKind.EVENT, declared=True,
+                                                  spec__event=event_type)).order_by("workflow__name", "created_at"))
 
 
 def _entry(trigger: Trigger) -> dict[str, Any]:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from executions.engine.store import RowUpdate
 from executions.models import Execution
 from executions.services.executions import do_start_execution
 from mbflow_site.errors import Conflict
 from triggers.models import Trigger
+from workflows.models import Workflow
 
 
 def not_live_reason(trigger: Trigger) -> str | None:
@@ -41,12 +44,28 @@ def check_live(trigger: Trigger) -> None:
         raise Conflict(_REASONS[reason], code=reason, details={"trigger": str(trigger.pk)})
 
 
+def started_by(triggers: QuerySet[Trigger]) -> QuerySet[Trigger]:
+    """``triggers`` read with what starting their workflow needs: its tenant, and its workflow
+    with its active version (without the version's documents: its plan is cached)."""
+    return triggers.select_related("workflow__active_version", "tenant").defer(
+        "workflow__active_version__yaml_text", "workflow__active_version__spec")
+
+
 def start_from(trigger: Trigger, data: Any, record: dict[str, Any] | None = None) -> Execution:
     """Starts the trigger's workflow (its active version) with ``data`` as input; the execution
-    records the trigger (``type``, ``id``, ``name`` and what ``record`` adds)."""
+    records the trigger (``type``, ``id``, ``name`` and what ``record`` adds), and the trigger
+    its last run, written in the start's own statement."""
+
+    def fired(execution: Execution) -> list[RowUpdate]:
+        trigger.last_fired_at, trigger.last_execution_id = timezone.now(), execution.pk
+        return [RowUpdate(trigger, ("last_fired_at", "last_execution_id"))]
+
+    # The workflow as the trigger's lookup read it, with its active version (``started_by``);
+    # else read again by id.
+    read = Workflow.active_version.is_cached(trigger.workflow)
     execution, _ = do_start_execution(
-        trigger.tenant, str(trigger.workflow_id), data=data,
+        trigger.tenant, trigger.workflow if read else str(trigger.workflow_id), data=data,
         trigger={"type": trigger.kind, "id": str(trigger.pk), "name": trigger.label, **(record or {})},
+        stamp=fired,
     )
-    Trigger.objects.filter(pk=trigger.pk).update(last_fired_at=timezone.now(), last_execution_id=execution.pk)
     return execution

@@ -26,9 +26,10 @@ from executions.models import Execution, NodeRun
 from executions.services.waiting import wait_for_finish
 from executions.vault import fernet
 from mbflow_site.errors import ApiError, Conflict, NotFound
+from mbflow_site.queries import PreparedQuery
 from mbflow_site.turns import stepped_aside
 from triggers.models import SeenSignature, Trigger, TriggerKind
-from triggers.services.firing import check_live, start_from
+from triggers.services.firing import check_live, start_from, started_by
 from triggers.services.specs import parse
 from triggers.signatures import HEADER, SignatureError, Verified, verify
 from workflows.public import spec_for
@@ -51,29 +52,38 @@ class HookRequest:
     method: str = "POST"
 
 
+# Every webhook call looks its trigger up: compiled once (a join of four tables, which Django
+# took longer to build and compile than PostgreSQL to answer).
+_BY_TOKEN = PreparedQuery(lambda token: started_by(Trigger.objects.filter(token=token, kind=TriggerKind.WEBHOOK))
+                          .order_by()[:1], token="\0token")
+
+
 def find_webhook(token: str) -> Trigger:
-    trigger = (Trigger.objects.select_related("workflow", "tenant")
-               .filter(token=token, kind=TriggerKind.WEBHOOK).first()) if token else None
-    if trigger is None:
+    found = _BY_TOKEN(token=token) if token else []
+    if not found:
         raise NotFound("No webhook at this URL.", code="not_found")
-    return trigger
+    return found[0]
 
 
 def rate_limit_wait(trigger: Trigger, now: float | None = None) -> int | None:
     """Counts this call; the seconds to wait before the next one is taken, when over the limit.
 
     A fixed window per trigger in the cache (Redis when REDIS_URL is set, so that every process
-    counts together): ``add`` makes the window's counter once, ``incr`` counts atomically."""
+    counts together): ``incr`` counts atomically, one round trip; the window's first call finds
+    no counter and makes it with ``add`` (of two first calls, one makes it, the other counts)."""
     window = settings.MBFLOW_WEBHOOK_RATE_WINDOW
     now = time.time() if now is None else now
     slot = int(now // window)
     key = f"triggers:hook-rate:{trigger.pk}:{slot}"
-    cache.add(key, 0, timeout=window + 1)
     try:
         count = cache.incr(key)
-    except ValueError:  # the counter expired between add and incr: this call opens the window
-        cache.add(key, 1, timeout=window + 1)
+    except ValueError:  # no counter yet: this call opens the window
         count = 1
+        if not cache.add(key, 1, timeout=window + 1):
+            try:
+                count = cache.incr(key)
+            except ValueError:  # made and expired since: a window of its own
+                cache.add(key, 1, timeout=window + 1)
     if count <= settings.MBFLOW_WEBHOOK_RATE_LIMIT:
         return None
     return max(1, math.ceil((slot + 1) * window - now))
