@@ -14,8 +14,10 @@ class ImmutableEventError(Exception):
 class ExecutionEvent(models.Model):
     """One state change of an execution. Append-only: rows are inserted, never updated."""
 
-    # No index of its own: unique_event_seq (execution, seq) serves every lookup by execution.
-    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="events", db_index=False)
+    # No index of its own: unique_event_seq (execution, seq) serves every lookup by execution;
+    # no constraint in the database either (the note above NodeRun in executions.models.executions).
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="events", db_index=False,
+                                  db_constraint=False)
     seq = models.PositiveIntegerField()
     type = models.CharField(max_length=40)
     node_id = models.CharField(max_length=64, blank=True)

@@ -140,10 +140,21 @@ class NodeRunManager(models.Manager["NodeRun"]):
             output=Coalesce("stored_output", Subquery(in_event), output_field=models.JSONField()))
 
 
+# The rows of an execution's journal (its events and node runs) carry no foreign-key constraint
+# in the database. A constraint checks each new row at commit, one lookup and lock of the
+# execution's row per row: 0.3-0.5 ms of a 40-node start's 7 (83 rows), 1 ms of a 160-node one's.
+# The engine writes them only with their execution's row (the insert of a start) or under its
+# lock (``open_journal``, the timers' claim), so no row can name an execution that is not there;
+# deleting an execution still takes its rows with it (the ORM's CASCADE, and retention's
+# batches, which delete them first).
+
+
 class NodeRun(models.Model):
     # No index of its own: unique_node_run (execution, node_id) serves every lookup by execution,
-    # and each index is one more write per row of a step's journal.
-    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="node_runs", db_index=False)
+    # and each index is one more write per row of a step's journal. No constraint in the database
+    # either (the note above), as the events' own.
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="node_runs", db_index=False,
+                                  db_constraint=False)
     node_id = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=NodeStatus.choices, default=NodeStatus.PENDING)
     attempt = models.PositiveIntegerField(default=0)

@@ -21,7 +21,7 @@ from django.db import connection
 from django.test import Client
 
 from executions.engine.store import replay, stored_state
-from executions.models import Execution
+from executions.models import Execution, ExecutionEvent, NodeRun
 from executions.services.verification import compare
 from tests.executions.conftest import Run, Store, doc
 from triggers.models import Trigger
@@ -160,3 +160,20 @@ def test_a_webhook_start_writes_its_trigger_in_the_start_statement_after_one_loo
     hook.refresh_from_db()
     assert hook.last_execution_id == latest.pk and hook.last_fired_at is not None
     assert hook.last_fired_at >= latest.created_at
+
+
+def test_journal_rows_are_not_checked_one_by_one_at_commit_and_go_with_their_execution(
+        embedded: Any, store: Store, run: Run) -> None:
+    # A foreign-key constraint looks up and locks the execution's row for each event and node run
+    # at commit; the engine writes them only with (or under the lock of) that row instead.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT conrelid::regclass::text FROM pg_constraint WHERE contype = 'f' "
+                       "AND conrelid IN ('executions_executionevent'::regclass, 'executions_noderun'::regclass)")
+        assert cursor.fetchall() == []
+    store(chain("gone", 3))
+    answer = run("gone", {"v": 1})
+    execution = Execution.objects.get(pk=answer["id"])
+    assert execution.events.count() == 6 and execution.node_runs.count() == 3
+    execution.delete()
+    assert not ExecutionEvent.objects.filter(execution_id=answer["id"]).exists()
+    assert not NodeRun.objects.filter(execution_id=answer["id"]).exists()
