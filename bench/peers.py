@@ -40,28 +40,32 @@ How it is measured:
 - The summary gives each figure's median over the rounds and, per round, MBFlow's ratio to each
   peer, then the median ratio.
 
-Figures (Dec 7 2026, late morning, this 2-core VM, nothing else of ours running; 2 interleaved
+Figures (Dec 7 2026, early afternoon, this 2-core VM, nothing else of ours running; 4 interleaved
 rounds, 100 one-client calls and 500 calls from 20 clients per target and round; n8n and Node-RED
-as setup.sh installs them; MBFlow at 605f028: a step's writes in one statement, each output stored
-once (in its event), fewer index writes per execution):
+as setup.sh installs them; MBFlow at 720c2f7: a step's writes in one statement, each output stored
+once, the journal's rows without foreign-key checks at commit, its JSON compressed with lz4, a
+webhook's trigger read in one compiled query and its last run written in the start's statement):
 
     | | n8n | Node-RED | MBFlow | MBFlow webhook | MBFlow / n8n | MBFlow / Node-RED | webhook / n8n |
     |---|---|---|---|---|---|---|---|
-    | p50, one client, chain-10 (ms) | 15.3 | 1.0 | 6.8 | 9.3 | 0.45 | 7.11 | 0.61 |
-    | p50, one client, chain-40 (ms) | 22.9 | 1.0 | 9.6 | 13.1 | 0.42 | 9.56 | 0.58 |
-    | p50, one client, chain-160 (ms) | 61.7 | 1.3 | 30.3 | 37.3 | 0.49 | 22.95 | 0.61 |
-    | p95, one client, chain-40 (ms) | 30.7 | 5.6 | 13.2 | 17.8 | 0.43 | 2.46 | 0.59 |
-    | exec/s, 20 clients, chain-40 | 44.9 | 908 | 108.1 | 86.1 | 2.41 | 0.12 | 1.92 |
-    | RSS after the load (MB; MBFlow: web + worker) | 660 | 124 | 326 | 326 | 0.49 | 2.64 | 0.49 |
+    | p50, one client, chain-10 (ms) | 15.0 | 1.0 | 5.0 | 6.0 | 0.35 | 4.99 | 0.41 |
+    | p50, one client, chain-40 (ms) | 20.7 | 1.0 | 7.6 | 8.2 | 0.36 | 7.21 | 0.39 |
+    | p50, one client, chain-160 (ms) | 63.2 | 1.4 | 24.1 | 25.8 | 0.39 | 17.50 | 0.42 |
+    | p95, one client, chain-40 (ms) | 30.0 | 3.8 | 10.0 | 10.1 | 0.33 | 2.56 | 0.35 |
+    | exec/s, 20 clients, chain-40 | 47.6 | 892 | 139.4 | 136.6 | 2.95 | 0.15 | 2.91 |
+    | RSS after the load (MB; MBFlow: web + worker) | 679 | 123 | 327 | 327 | 0.48 | 2.66 | 0.48 |
 
-Against the issue's targets: RSS <= 0.5x n8n (0.49x) is met; one-client chain-40 p50 <= 1/3 of
-n8n (0.42x) and <= 4x Node-RED (9.6x), chain-160 p50 <= 0.4x n8n (0.49x; it was 0.70x before
-outputs were stored once) and 20 clients >= 3x n8n (2.41x) are not. Where a chain-40 call's
-time goes (py-spy of the web process, one client): about 2 ms is the HTTP round trip itself
-(urllib + uvicorn + Django's handler: ``GET /ready`` takes 2.0-2.5 ms), the rest the request
-thread: reading the workflow (one query, 0.5-0.8 ms), the engine (~0.5 ms for 40 light nodes),
-the step's one statement and its commit (PostgreSQL writing 1 execution, 43 events and 40 node
-runs, and the WAL flush).
+Two runs of the same code an hour before (2 and 3 rounds) gave 20 clients 3.20x and 3.16x n8n
+(webhook 3.13x and 2.98x): n8n's own rate moves between 38 and 56 exec/s from round to round, so
+read that row as about 3x. Against the issue's targets: RSS <= 0.5x n8n (0.48x) and chain-160 p50
+<= 0.4x (0.39x; 0.49x before the lz4 columns and the unchecked rows) are met, 20 clients >= 3x is
+at the line; one-client chain-40 p50 <= 1/3 of n8n (0.36x) and <= 4x Node-RED (7.2x) are not.
+Where a chain-40 call's time goes (in process, one client, 7.0 ms): reading the workflow 0.65 ms
+(one query), the engine 1.5 ms for 40 light nodes, building the step's rows 0.7 ms, the step's
+one statement 2.2 ms (PostgreSQL writing 1 execution, 43 events and 40 node runs) and its commit
+0.9 ms (the WAL flush), DRF and the answer the rest; through the socket, uvicorn and Django's
+handler add about 0.6 ms over an answer from the event loop (a 404 takes 1.1 ms, ``/health``
+0.5 ms). Node-RED answers a whole chain in 1 ms because it keeps nothing.
 """
 
 from __future__ import annotations
