@@ -38,8 +38,9 @@ MBFLOW_PUBLIC_URL = env_str("MBFLOW_PUBLIC_URL", "").rstrip("/")
 if MBFLOW_PUBLIC_URL and not MBFLOW_PUBLIC_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"MBFLOW_PUBLIC_URL must start with http:// or https://, not {MBFLOW_PUBLIC_URL!r}")
 
+# Not "daphne": as an app it only makes `runserver` serve ASGI, and loading it brings Twisted into
+# every process (16 MB each, web and workers alike). `make run SERVER=daphne` runs its server.
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
