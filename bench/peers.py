@@ -55,11 +55,15 @@ webhook's trigger read in one compiled query and its last run written in the sta
     | exec/s, 20 clients, chain-40 | 47.6 | 892 | 139.4 | 136.6 | 2.95 | 0.15 | 2.91 |
     | RSS after the load (MB; MBFlow: web + worker) | 679 | 123 | 327 | 327 | 0.48 | 2.66 | 0.48 |
 
-Two runs of the same code an hour before (2 and 3 rounds) gave 20 clients 3.20x and 3.16x n8n
-(webhook 3.13x and 2.98x): n8n's own rate moves between 38 and 56 exec/s from round to round, so
-read that row as about 3x. Against the issue's targets: RSS <= 0.5x n8n (0.48x) and chain-160 p50
-<= 0.4x (0.39x; 0.49x before the lz4 columns and the unchecked rows) are met, 20 clients >= 3x is
-at the line; one-client chain-40 p50 <= 1/3 of n8n (0.36x) and <= 4x Node-RED (7.2x) are not.
+A 2-round run after daphne left the installed apps (154f164: Twisted no longer loaded in the web
+process and the worker, 16 MB each) measured RSS 293 MB against n8n's 678 (0.43x), with chain-40
+0.34x, chain-160 0.34x (n8n took 67-90 ms that run) and 20 clients 3.28x (webhook 0.42x, 0.35x,
+2.90x). Two runs of the code before the foreign-key and lz4 commits (2 and 3 rounds) gave 20
+clients 3.20x and 3.16x n8n (webhook 3.13x and 2.98x): n8n's own rate moves between 38 and 56
+exec/s from round to round, so read that row as about 3x. Against the issue's targets: RSS <=
+0.5x n8n (0.43-0.48x) and chain-160 p50 <= 0.4x (0.34-0.39x; 0.49x before the lz4 columns and the
+unchecked rows) are met, 20 clients >= 3x is at the line (2.95-3.28x; the webhook 2.90-3.13x);
+one-client chain-40 p50 <= 1/3 of n8n (0.34-0.36x) and <= 4x Node-RED (6-7x) are not.
 Where a chain-40 call's time goes (in process, one client, 7.0 ms): reading the workflow 0.65 ms
 (one query), the engine 1.5 ms for 40 light nodes, building the step's rows 0.7 ms, the step's
 one statement 2.2 ms (PostgreSQL writing 1 execution, 43 events and 40 node runs) and its commit
