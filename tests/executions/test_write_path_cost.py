@@ -152,10 +152,12 @@ def test_a_webhook_start_writes_its_trigger_in_the_start_statement_after_one_loo
     with counted(monkeypatch) as seen:
         answer = client.post(f"/hooks/{hook.token}", {"v": 1}, content_type="application/json")
     assert answer.status_code == 200 and answer.json() == 40, answer.content
-    statements = [sql for sql in seen["sql"] if sql not in ("BEGIN", "COMMIT")]
-    assert len(statements) == 2, seen["sql"]
-    assert '"triggers_trigger"' in statements[0] and '"workflows_workflowversion"' in statements[0]
-    assert 'UPDATE "triggers_trigger"' in statements[1] and 'INSERT INTO "executions_execution"' in statements[1]
+    # (Other reads may come and go, such as the outbound subscriptions' cache being refreshed.)
+    lookups = [sql for sql in seen["sql"] if '"workflows_workflow"' in sql]
+    assert len(lookups) == 1 and '"triggers_trigger"' in lookups[0] and '"workflows_workflowversion"' in lookups[0]
+    writes = [sql for sql in seen["sql"] if 'UPDATE "triggers_trigger"' in sql or '"executions_execution"' in sql]
+    assert len(writes) == 1 and 'INSERT INTO "executions_execution"' in writes[0], seen["sql"]
+    assert 'UPDATE "triggers_trigger"' in writes[0] and 'INSERT INTO "executions_executionevent"' in writes[0]
     latest = Execution.objects.filter(workflow__name="hooked40").latest("created_at")
     hook.refresh_from_db()
     assert hook.last_execution_id == latest.pk and hook.last_fired_at is not None
