@@ -275,6 +275,12 @@ def test_fit_view_shows_a_300_node_drawing_whole_and_ctrl_f_finds_a_node(page: P
         return Math.abs(mx - (c.x + c.width / 2)) < 40 && Math.abs(my - (c.y + c.height / 2)) < 40; }""", arg=canvas)
     expect(page.get_by_test_id("node-n_287")).to_have_class(re.compile(r"is-selected"))
     shot(page, "h4-find-node-1440")
+    page.keyboard.press("Control+f")  # open already: what it holds is selected, and typing replaces it
+    page.keyboard.type("n_123")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("find-node-input")).to_have_value("n_123")
+    expect(page.get_by_test_id("find-node-count")).to_have_text("1 of 1")
+    expect(page.get_by_test_id("node-n_123")).to_have_class(re.compile(r"is-selected"))
     page.keyboard.press("Escape")
     expect(page.get_by_test_id("find-node")).to_have_count(0)
 

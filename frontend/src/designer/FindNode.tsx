@@ -42,8 +42,16 @@ export function FindNode() {
       const target = event.target as HTMLElement | null;
       if (target?.closest?.(".cm-editor")) return;
       event.preventDefault();
-      setOpen(true);
-      window.setTimeout(() => input.current?.select(), 0);
+      const box = input.current;
+      if (box) {
+        // Open already: what it holds is selected now, so that typing replaces it. (Selected
+        // from a timer instead, the selection could land after the first keys were typed, and
+        // the next ones replaced them.)
+        box.focus();
+        box.select();
+      } else {
+        setOpen(true); // a new box, empty, takes the focus itself (autoFocus)
+      }
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
