@@ -100,3 +100,18 @@ class PreparedQuery(Generic[M]):
         if len(found) > 1:
             raise ValueError(f"The samples {[name for name, _ in found]} have the same value.")
         return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class Precondition:
+    """What a write relies on from rows read earlier (a read this process kept), for the write
+    to check in its own statement: a boolean SQL expression and its parameters, as prepared for
+    the database's connection (``EXISTS (SELECT 1 FROM ... WHERE ...)``). A write that finds it
+    false writes nothing and raises ``PreconditionFailed``; its caller reads again."""
+
+    sql: str
+    params: tuple[Any, ...]
+
+
+class PreconditionFailed(Exception):
+    """A write's ``Precondition`` no longer held: nothing was written."""

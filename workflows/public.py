@@ -9,7 +9,7 @@ from workflows.auth import caller_for_key
 from workflows.models import Workflow, WorkflowVersion
 from workflows.services.documents import check_document
 from workflows.services.secret_usage import WorkflowRef, secret_users
-from workflows.services.workflows import do_save_version, get_version, get_workflow
+from workflows.services.workflows import do_save_version, get_version, get_workflow, recent_workflows
 from workflows.spec import WorkflowSpec, dump_yaml
 from workflows.tenancy import Caller, membership_for
 
@@ -22,6 +22,7 @@ __all__ = [
     "get_version",
     "get_workflow",
     "read_adhoc_document",
+    "recent_workflows",
     "save_new_version",
     "secret_users",
     "spec_for",

@@ -42,6 +42,7 @@ from executions.executors import (
     get_executor,
 )
 from executions.models import Execution, ExecutionEvent, NodeRun
+from mbflow_site.queries import Precondition
 
 logger = logging.getLogger(__name__)
 # An execution whose running nodes' outcomes are still recorded: running, or paused (which only
@@ -51,7 +52,8 @@ CANCEL_CHECK_INTERVAL = 1.0
 
 
 def start(execution: Execution, plan: Plan, reuse: dict[str, Any] | None = None,
-          reused_from: str | None = None, updates: Sequence[RowUpdate] = ()) -> Execution:
+          reused_from: str | None = None, updates: Sequence[RowUpdate] = (),
+          only_if: Precondition | None = None) -> Execution:
     """Saves a new execution and runs its first step (every light node it can reach).
 
     ``execution`` is an unsaved row with tenant, version (or adhoc document), input and the
@@ -59,8 +61,11 @@ def start(execution: Execution, plan: Plan, reuse: dict[str, Any] | None = None,
     gives nodes that do not run but keep an output from ``execution.replay_of`` (or from
     ``reused_from``: ``pinned``, the sample data of a test run from the designer). ``updates``
     are rows of other tables written in the first step's statement (``Journal.also_update``).
+    ``only_if`` is what the rows the start was made from must still say (a workflow this
+    process read earlier): checked by the insert of the execution's row, which raises
+    ``PreconditionFailed`` and writes nothing when it no longer holds.
     """
-    with new_journal(execution) as journal:
+    with new_journal(execution, only_if) as journal:
         for update in updates:
             journal.also_update(update.row, update.fields)
         journal.append("execution.created", "", {

@@ -31,6 +31,7 @@ from executions.engine.projection import (
     fold,
 )
 from executions.models import Execution, ExecutionEvent, NodeRun
+from mbflow_site.queries import Precondition, PreconditionFailed
 
 
 def node_state_of(run: NodeRun) -> NodeState:
@@ -106,11 +107,13 @@ class Journal:
     """
 
     def __init__(self, execution: Execution, runs: list[NodeRun], *, new: bool = False,
-                 state: ExecutionState | None = None) -> None:
+                 state: ExecutionState | None = None, only_if: Precondition | None = None) -> None:
         self.execution = execution
         self.runs = {run.node_id: run for run in runs}
         self.state = state if state is not None else state_of(execution, runs)
         self.new = new
+        # For a new execution: what its row is inserted only while it holds (``StepWrites.insert_rows``).
+        self.only_if = only_if
         self.events: list[Event] = []
         self._dirty_nodes: set[str] = set()
         self.after_commit: list[Callable[[], None]] = []
@@ -180,7 +183,7 @@ class Journal:
             to_update.append(run)
         writes = StepWrites()
         if self.new:
-            writes.insert_rows([execution])
+            writes.insert_rows([execution], only_if=self.only_if)
         elif execution_fields:
             writes.update_rows([execution], execution_fields, key=("id",))
         writes.insert_values(ExecutionEvent, events)
@@ -227,16 +230,26 @@ class StepWrites:
         self.postgres = connection.vendor == "postgresql"
         self.queries: list[str] = []
         self.params: list[Any] = []
+        self.checked: int | None = None  # the write whose rows say whether its precondition held
 
-    def insert_rows(self, rows: Sequence[models.Model]) -> None:
-        """Inserts new rows, instances of one model."""
+    def insert_rows(self, rows: Sequence[models.Model], *, only_if: Precondition | None = None) -> None:
+        """Inserts new rows, instances of one model; with ``only_if``, only while that holds (the
+        writes then raise ``PreconditionFailed`` when it does not, and the caller's transaction
+        takes back what the others wrote)."""
         model = type(rows[0])
         if not self.postgres:
+            if only_if is not None and not _holds(only_if):
+                raise PreconditionFailed("The rows this start relied on changed.")
             model._default_manager.bulk_create(rows)
             return
         columns = _columns_of(model)
-        self._add(columns.recordset, [dict(zip(columns.columns, [getattr(row, name) for name in columns.attnames],
-                                                strict=True)) for row in rows])
+        document = [dict(zip(columns.columns, [getattr(row, name) for name in columns.attnames], strict=True))
+                    for row in rows]
+        if only_if is None:
+            self._add(columns.recordset, document)
+            return
+        self.checked = len(self.queries)
+        self._add(f"{columns.recordset} WHERE {only_if.sql} RETURNING 1", document, only_if.params)
 
     def insert_values(self, model: type[models.Model], rows: list[dict[str, Any]]) -> None:
         """Inserts new rows of ``model`` given as values by attribute name (every concrete field
@@ -272,22 +285,31 @@ class StepWrites:
                f"WHERE {' AND '.join(f't.{quote(f.column)} = r.{quote(f.column)}' for f in keys)}")
         self._add(sql, [{f.column: getattr(row, f.attname) for f in every} for row in rows])
 
-    def _add(self, sql: str, document: list[dict[str, Any]]) -> None:
+    def _add(self, sql: str, document: list[dict[str, Any]], params: Sequence[Any] = ()) -> None:
         # A JSON null is SQL NULL in a recordset, as None is for a JSON column in the ORM.
         self.queries.append(sql)
         self.params.append(Jsonb(document, dumps=_document_bytes))
+        self.params.extend(params)
 
     def send(self) -> None:
         """Runs the writes added (PostgreSQL: as one statement); an error is Django's, as from
-        the ORM (a unique violation is an ``IntegrityError``)."""
+        the ORM (a unique violation is an ``IntegrityError``). ``PreconditionFailed`` when an
+        insert's ``only_if`` did not hold (it inserted nothing; the caller's transaction takes
+        back the rest)."""
         if not self.queries:
             return
         *first, last = self.queries
+        if self.checked is not None:
+            # Every write a query of the WITH, and the statement answers whether the checked one wrote.
+            first, last = self.queries, f"SELECT EXISTS (SELECT 1 FROM w{self.checked})"
         sql = (f"WITH {', '.join(f'w{index} AS ({query})' for index, query in enumerate(first))} {last}"
                if first else last)
         with one_round_trip(), connection.cursor() as cursor:
             cursor.execute(sql, self.params)
-        self.queries, self.params = [], []
+            held = cursor.fetchone()[0] if self.checked is not None else True
+        self.queries, self.params, self.checked = [], [], None
+        if not held:
+            raise PreconditionFailed("The rows this start relied on changed.")
 
 
 @dataclass(frozen=True)
@@ -312,6 +334,12 @@ def _columns_of(model: type[models.Model]) -> _Columns:
         recordset=f"INSERT INTO {quote(meta.db_table)} ({names}) SELECT {names} "
                   f"FROM jsonb_to_recordset(%s::jsonb) AS r({types})",
     )
+
+
+def _holds(condition: Precondition) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {condition.sql}", condition.params)
+        return bool(cursor.fetchone()[0])
 
 
 def json_bytes(value: Any) -> bytes:
@@ -497,10 +525,11 @@ def open_journal(execution_id: Any) -> Iterator[Journal]:
 
 
 @contextmanager
-def new_journal(execution: Execution) -> Iterator[Journal]:
-    """A journal for an execution row created in this same transaction."""
+def new_journal(execution: Execution, only_if: Precondition | None = None) -> Iterator[Journal]:
+    """A journal for an execution row created in this same transaction (``only_if`` what the
+    row's insert checks: ``PreconditionFailed`` when it no longer holds, and nothing is written)."""
     with transaction.atomic():
-        journal = Journal(execution, [], new=True)
+        journal = Journal(execution, [], new=True, only_if=only_if)
         transaction.on_commit(partial(recent_journals.keep, journal))
         yield journal
         journal.flush()

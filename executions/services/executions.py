@@ -21,8 +21,9 @@ from executions.engine.store import RowUpdate
 from executions.models import Execution
 from executions.services.waiting import wait_for_finish
 from mbflow_site.errors import UNAVAILABLE, ApiError, Conflict, NotFound
+from mbflow_site.queries import Precondition, PreconditionFailed
 from workflows.models import Tenant, Workflow
-from workflows.public import get_version, get_workflow
+from workflows.public import get_version, get_workflow, recent_workflows
 from workflows.spec.models import WorkflowSpec
 
 logger = logging.getLogger(__name__)
@@ -46,10 +47,11 @@ def check_wait(raw: Any) -> float | None:
 
 
 def _start(execution: Execution, plan: Plan, reuse: dict[str, Any] | None = None,
-           reused_from: str | None = None, updates: Sequence[RowUpdate] = ()) -> tuple[Execution, bool]:
+           reused_from: str | None = None, updates: Sequence[RowUpdate] = (),
+           only_if: Precondition | None = None) -> tuple[Execution, bool]:
     check_input(plan, execution.input)
     try:
-        return runner.start(execution, plan, reuse, reused_from, updates), True
+        return runner.start(execution, plan, reuse, reused_from, updates, only_if), True
     except IntegrityError:
         if not execution.idempotency_key:
             raise
@@ -95,13 +97,27 @@ def do_start_execution(tenant: Tenant, workflow_ref: str | Workflow, *, version:
     existing = _existing(tenant, idempotency_key)
     if existing is not None:
         return existing, False
-    workflow = workflow_ref if isinstance(workflow_ref, Workflow) else get_workflow(tenant, workflow_ref,
-                                                                                    documents=False)
+    only_if = None
+    if isinstance(workflow_ref, Workflow):
+        workflow = workflow_ref
+    elif version is None:
+        # As this process read it before: the start's statement checks it still is so.
+        workflow, only_if = recent_workflows.get(tenant, workflow_ref)
+    else:
+        workflow = get_workflow(tenant, workflow_ref, documents=False)
     pinned = get_version(workflow, version)
     execution = Execution(tenant=tenant, workflow=workflow, version=pinned, input=_input(data),
                           idempotency_key=idempotency_key or None, trigger=trigger or {"type": "api"},
                           metadata=metadata or {})
-    return _start(execution, plan_for_version(pinned.pk), updates=stamp(execution) if stamp else ())
+    try:
+        return _start(execution, plan_for_version(pinned.pk), updates=stamp(execution) if stamp else (),
+                      only_if=only_if)
+    except PreconditionFailed:
+        # Saved, renamed or deleted since this process read it: nothing was written; read it again.
+        assert isinstance(workflow_ref, str)
+        recent_workflows.forget(tenant, workflow_ref)
+        return do_start_execution(tenant, workflow_ref, data=data, idempotency_key=idempotency_key,
+                                  trigger=trigger, metadata=metadata, stamp=stamp)
 
 
 def do_start_adhoc(tenant: Tenant, spec: WorkflowSpec, *, data: Any = None, idempotency_key: str | None = None,
