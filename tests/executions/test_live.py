@@ -253,3 +253,63 @@ def test_the_finish_notice_for_other_processes_travels_with_the_watch_count_read
         assert notice is not None and notice["data"] == b"1"
     finally:
         pubsub.close()
+
+
+def test_the_sender_reads_a_batch_s_watch_counts_at_once_and_makes_messages_only_for_watched_groups(
+        settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not settings.REDIS_URL:
+        pytest.skip("REDIS_URL is not set")
+    import asyncio
+    import uuid
+
+    from channels.layers import channel_layers, get_channel_layer
+    from django.utils import timezone
+
+    from executions.engine.projection import Event
+    from executions.live import publisher, watching
+    from executions.live.messages import execution_group, tenant_group
+    from executions.services import waiting
+
+    channel_layers.backends.clear()
+    layer = get_channel_layer()
+    watched_id, other_id, tenant_id = str(uuid.uuid4()), str(uuid.uuid4()), uuid.uuid4()
+    loop = asyncio.new_event_loop()
+    channel = loop.run_until_complete(layer.new_channel())
+    loop.run_until_complete(layer.group_add(execution_group(watched_id), channel))
+    watching.watch(execution_group(watched_id))
+    reads: list[list[str]] = []
+    made: list[str] = []
+    read, make = watching.watched_groups, publisher.events_message
+    monkeypatch.setattr(publisher, "watched_groups", lambda groups, publish=(): reads.append(list(groups)) or read(
+        groups, publish))
+    monkeypatch.setattr(publisher, "events_message", lambda execution_id, events: made.append(execution_id) or make(
+        execution_id, events))
+    pubsub = waiting.redis_client().pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(waiting.finished_notice(other_id)[0])
+
+    def step(execution_id: str, *events: tuple[int, str]) -> publisher._Outgoing:
+        return publisher._Outgoing((execution_group(execution_id), tenant_group(tenant_id)), execution_id,
+                                   tuple(Event(seq, type_, "a", {}, timezone.now()) for seq, type_ in events),
+                                   events[-1][1] == "execution.succeeded")
+
+    try:
+        publisher._send(asyncio.new_event_loop(), layer, [
+            step(watched_id, (1, "execution.started"), (2, "node.succeeded")),
+            step(other_id, (1, "execution.started"), (2, "execution.succeeded")),
+            step(watched_id, (3, "execution.succeeded")),
+        ])
+        assert len(reads) == 1 and set(reads[0]) == {execution_group(watched_id), execution_group(other_id),
+                                                     tenant_group(tenant_id)}
+        assert made == [watched_id, watched_id]  # none for the execution nobody watches
+        first = loop.run_until_complete(asyncio.wait_for(layer.receive(channel), 5))
+        second = loop.run_until_complete(asyncio.wait_for(layer.receive(channel), 5))
+        assert [event["seq"] for event in first["events"]] == [1, 2]
+        assert [event["seq"] for event in second["events"]] == [3]
+        # The unwatched execution's waiters elsewhere are told (the first read may be the
+        # subscription's own confirmation, which comes back as None).
+        notices = [pubsub.get_message(timeout=5) for _ in range(2)]
+        assert [notice["data"] for notice in notices if notice is not None] == [b"1"]
+    finally:
+        pubsub.close()
+        watching.unwatch(execution_group(watched_id))
+        loop.close()
