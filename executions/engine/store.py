@@ -61,9 +61,24 @@ def stored_state(execution: Execution) -> ExecutionState:
 
 
 @cache
-def _node_run_fields() -> tuple[tuple[str, Any], ...]:
-    """NodeRun's concrete fields in order, each as (attribute name, field)."""
-    return tuple((field.attname, field) for field in NodeRun._meta.concrete_fields)
+def _node_run_layout() -> tuple[tuple[str, Any], ...]:
+    """Where each of NodeRun's concrete fields (in order) takes its value in ``new_node_run``:
+    ("execution", None), ("node", attribute of the node state), ("stored", None), ("call", a
+    callable default) or ("value", a constant default), worked out once."""
+    layout: list[tuple[str, Any]] = []
+    for field in NodeRun._meta.concrete_fields:
+        name = field.attname
+        if name == "execution_id":
+            layout.append(("execution", None))
+        elif name == "node_id" or name in NODE_FIELDS:
+            layout.append(("node", name))
+        elif name == "stored_output":
+            layout.append(("stored", None))
+        elif field.has_default() and callable(field.default):
+            layout.append(("call", field.default))
+        else:
+            layout.append(("value", field.get_default()))
+    return tuple(layout)
 
 
 def stored_output(node: NodeState) -> Any:
@@ -76,15 +91,17 @@ def new_node_run(execution_id: Any, node: NodeState) -> NodeRun:
     """The row of a node the step adds, built with its values in field order: a model built
     from keyword arguments looks up each field's default, and a step adds one per node."""
     values = []
-    for name, field in _node_run_fields():
-        if name == "execution_id":
+    for source, value in _node_run_layout():
+        if source == "node":
+            values.append(getattr(node, value))
+        elif source == "value":
+            values.append(value)
+        elif source == "execution":
             values.append(execution_id)
-        elif name == "node_id" or name in NODE_FIELDS:
-            values.append(getattr(node, name))
-        elif name == "stored_output":
+        elif source == "stored":
             values.append(stored_output(node))
         else:
-            values.append(field.get_default())
+            values.append(value())
     run = NodeRun(*values)
     run.output = node.output
     return run
