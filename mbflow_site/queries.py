@@ -9,9 +9,10 @@ does (``select_related`` objects included).
 
 from __future__ import annotations
 
+import copy
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -115,3 +116,38 @@ class Precondition:
 
 class PreconditionFailed(Exception):
     """A write's ``Precondition`` no longer held: nothing was written."""
+
+
+class RecentRows(Generic[M]):
+    """Rows this process read, by key, each kept with the ``Precondition`` that it is unchanged,
+    for a write that relies on it to check in its own statement instead of reading it again.
+
+    ``unchanged`` gives a row's precondition, or None for a row not to keep. ``get`` answers a
+    kept row with its precondition, or reads the row now (``read``) with nothing to check, and
+    keeps it; the caller of a write that raised ``PreconditionFailed`` calls ``forget`` and goes
+    again with a fresh read. Rows are handed out as copies, so a caller may set attributes on
+    its own. At most ``size`` rows; past that it starts afresh.
+    """
+
+    def __init__(self, unchanged: Callable[[M], Precondition | None], size: int = 1024) -> None:
+        self.unchanged = unchanged
+        self.size = size
+        self._rows: dict[Hashable, tuple[M, Precondition]] = {}
+
+    def get(self, key: Hashable, read: Callable[[], M]) -> tuple[M, Precondition | None]:
+        kept = self._rows.get(key)
+        if kept is not None:
+            return copy.copy(kept[0]), kept[1]
+        row = read()
+        condition = self.unchanged(row)
+        if condition is not None:
+            if len(self._rows) >= self.size:
+                self._rows.clear()
+            self._rows[key] = (copy.copy(row), condition)
+        return row, None
+
+    def forget(self, key: Hashable) -> None:
+        self._rows.pop(key, None)
+
+    def clear(self) -> None:
+        self._rows.clear()

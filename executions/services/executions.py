@@ -8,6 +8,7 @@ import math
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError
@@ -89,20 +90,23 @@ def _existing(tenant: Tenant, idempotency_key: str | None) -> Execution | None:
 def do_start_execution(tenant: Tenant, workflow_ref: str | Workflow, *, version: int | None = None,
                        data: Any = None, idempotency_key: str | None = None, trigger: dict[str, Any] | None = None,
                        metadata: dict[str, Any] | None = None,
-                       stamp: Callable[[Execution], Sequence[RowUpdate]] | None = None) -> tuple[Execution, bool]:
+                       stamp: Callable[[Execution], Sequence[RowUpdate]] | None = None,
+                       only_if: Precondition | None = None) -> tuple[Execution, bool]:
     """Starts the workflow (its active version unless ``version``): a reference to one of the
     tenant's, or its row already read (with its active version). Returns (execution, created).
     ``stamp`` gives rows of other tables to write with the start, in its statement (the
-    trigger that fired it: the new execution given)."""
+    trigger that fired it: the new execution given). ``only_if``, with a row read earlier
+    (a trigger its process kept): what the start's statement checks still holds, raising
+    ``PreconditionFailed`` (nothing written) when it does not."""
     existing = _existing(tenant, idempotency_key)
     if existing is not None:
         return existing, False
-    only_if = None
     if isinstance(workflow_ref, Workflow):
         workflow = workflow_ref
     elif version is None:
         # As this process read it before: the start's statement checks it still is so.
-        workflow, only_if = recent_workflows.get(tenant, workflow_ref)
+        workflow, only_if = recent_workflows.get((tenant.pk, workflow_ref),
+                                                 partial(get_workflow, tenant, workflow_ref, documents=False))
     else:
         workflow = get_workflow(tenant, workflow_ref, documents=False)
     pinned = get_version(workflow, version)
@@ -113,9 +117,10 @@ def do_start_execution(tenant: Tenant, workflow_ref: str | Workflow, *, version:
         return _start(execution, plan_for_version(pinned.pk), updates=stamp(execution) if stamp else (),
                       only_if=only_if)
     except PreconditionFailed:
+        if not isinstance(workflow_ref, str):
+            raise  # the caller read the row: it reads it again
         # Saved, renamed or deleted since this process read it: nothing was written; read it again.
-        assert isinstance(workflow_ref, str)
-        recent_workflows.forget(tenant, workflow_ref)
+        recent_workflows.forget((tenant.pk, workflow_ref))
         return do_start_execution(tenant, workflow_ref, data=data, idempotency_key=idempotency_key,
                                   trigger=trigger, metadata=metadata, stamp=stamp)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 from typing import Any
 
 from django.http import HttpResponse
@@ -27,10 +28,9 @@ from triggers.services.specs import parse
 from triggers.services.webhooks import (
     HookRequest,
     SyncAnswer,
-    check_signature,
-    do_receive_webhook,
-    find_webhook,
     rate_limit_wait,
+    receive_webhook,
+    recent_webhook,
     wait_for_answer,
 )
 from triggers.signatures import HEADER
@@ -118,16 +118,16 @@ class HookView(APIView):
     @extend_schema(request=OpenApiTypes.OBJECT, auth=[],
                    responses={202: HookAcceptedSerializer, 200: OpenApiTypes.OBJECT})
     def post(self, request: Request, token: str) -> HttpResponse:
-        trigger = find_webhook(token)
+        trigger, only_if = recent_webhook(token)
         wait = rate_limit_wait(trigger)
         if wait is not None:
             raise Throttled(wait=wait, detail="This webhook takes no more calls for now.")  # DRF adds the wait
         headers = {name.lower(): value for name, value in request.headers.items()}
         # The signature first, over the raw body: an unsigned call is a 401 whatever its body.
-        verified = check_signature(trigger, request.body, headers.get(HEADER.lower()))
-        call = HookRequest(body=request.body, data=_data(request), query=_query(request), headers=headers,
-                           method=request.method or "POST")
-        execution = do_receive_webhook(trigger, call, verified)
+        call = cache(lambda: HookRequest(body=request.body, data=_data(request), query=_query(request),
+                                         headers=headers, method=request.method or "POST"))
+        signature = headers.get(HEADER.lower())
+        trigger, execution = receive_webhook(token, trigger, only_if, request.body, signature, call)
         model = parse(trigger.spec)
         if model.mode == "sync":
             return _respond(wait_for_answer(execution, model.timeout), execution.pk, request)

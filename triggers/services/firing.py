@@ -11,6 +11,7 @@ from executions.engine.store import RowUpdate
 from executions.models import Execution
 from executions.services.executions import do_start_execution
 from mbflow_site.errors import Conflict
+from mbflow_site.queries import Precondition
 from triggers.models import Trigger
 from workflows.models import Workflow
 
@@ -51,10 +52,12 @@ def started_by(triggers: QuerySet[Trigger]) -> QuerySet[Trigger]:
         "workflow__active_version__yaml_text", "workflow__active_version__spec")
 
 
-def start_from(trigger: Trigger, data: Any, record: dict[str, Any] | None = None) -> Execution:
+def start_from(trigger: Trigger, data: Any, record: dict[str, Any] | None = None,
+               only_if: Precondition | None = None) -> Execution:
     """Starts the trigger's workflow (its active version) with ``data`` as input; the execution
     records the trigger (``type``, ``id``, ``name`` and what ``record`` adds), and the trigger
-    its last run, written in the start's own statement."""
+    its last run, written in the start's own statement (which checks ``only_if``: see
+    ``do_start_execution``)."""
 
     def fired(execution: Execution) -> list[RowUpdate]:
         trigger.last_fired_at, trigger.last_execution_id = timezone.now(), execution.pk
@@ -66,6 +69,6 @@ def start_from(trigger: Trigger, data: Any, record: dict[str, Any] | None = None
     execution, _ = do_start_execution(
         trigger.tenant, trigger.workflow if read else str(trigger.workflow_id), data=data,
         trigger={"type": trigger.kind, "id": str(trigger.pk), "name": trigger.label, **(record or {})},
-        stamp=fired,
+        stamp=fired, only_if=only_if if read else None,
     )
     return execution

@@ -14,24 +14,27 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from executions.engine.store import release_connection
 from executions.models import Execution, NodeRun
 from executions.services.waiting import wait_for_finish
 from executions.vault import fernet
 from mbflow_site.errors import ApiError, Conflict, NotFound
-from mbflow_site.queries import PreparedQuery
+from mbflow_site.queries import Precondition, PreconditionFailed, PreparedQuery, RecentRows
 from mbflow_site.turns import stepped_aside
 from triggers.models import SeenSignature, Trigger, TriggerKind
-from triggers.services.firing import check_live, start_from, started_by
+from triggers.services.firing import check_live, not_live_reason, start_from, started_by
 from triggers.services.specs import parse
 from triggers.signatures import HEADER, SignatureError, Verified, verify
+from workflows.models import Workflow
 from workflows.public import spec_for
 
 # Request headers that authenticate someone: never handed to a run.
@@ -63,6 +66,45 @@ def find_webhook(token: str) -> Trigger:
     if not found:
         raise NotFound("No webhook at this URL.", code="not_found")
     return found[0]
+
+
+def _unchanged(trigger: Trigger) -> Precondition | None:
+    """The trigger's row and its workflow's still say what a call read of them: the trigger's
+    token, kind, name, switches, secret and the version its declaration came from; the
+    workflow's name, switches and active version (None for a trigger that starts nothing now:
+    not kept, so that turning it on is seen at once)."""
+    if not_live_reason(trigger) is not None or trigger.workflow.active_version_id is None:
+        return None
+    quote = connection.ops.quote_name
+    conditions, params = [], []
+    for alias, row, names in (("t", trigger, ("id", "tenant", "workflow", "token", "kind", "name", "enabled",
+                                               "declared", "version", "secret")),
+                              ("w", trigger.workflow, ("name", "archived", "active", "active_version"))):
+        for name in names:
+            field = type(row)._meta.get_field(name)
+            column, value = f"{alias}.{quote(field.column)}", getattr(row, field.attname)  # type: ignore[union-attr]
+            if value is None:
+                conditions.append(f"{column} IS NULL")
+            else:
+                conditions.append(f"{column} = %s")
+                params.append(field.get_db_prep_value(value, connection))  # type: ignore[union-attr]
+    workflow_id = quote(Trigger._meta.get_field("workflow").column)
+    sql = (f"EXISTS (SELECT 1 FROM {quote(Trigger._meta.db_table)} t JOIN {quote(Workflow._meta.db_table)} w "
+           f"ON w.{quote(Workflow._meta.pk.column)} = t.{workflow_id} WHERE {' AND '.join(conditions)})")
+    return Precondition(sql, tuple(params))
+
+
+# Webhook triggers as this process last read them, by token: a call then reads nothing before
+# its start, whose statement checks that what was read still holds (``_unchanged``). A call
+# that a kept row refused or whose start found it changed goes again on the rows as they are
+# now (``receive_webhook``).
+recent_hooks: RecentRows[Trigger] = RecentRows(_unchanged)
+
+
+def recent_webhook(token: str) -> tuple[Trigger, Precondition | None]:
+    """The webhook at ``token`` as this process read it before (with what its start must
+    check), or read now (NotFound when there is none)."""
+    return recent_hooks.get(token, partial(find_webhook, token))
 
 
 def rate_limit_wait(trigger: Trigger, now: float | None = None) -> int | None:
@@ -126,19 +168,40 @@ def _spend(trigger: Trigger, verified: Verified) -> None:
                        code="signature_replayed") from None
 
 
-def do_receive_webhook(trigger: Trigger, request: HookRequest, verified: Verified | None = None) -> Execution:
+def do_receive_webhook(trigger: Trigger, request: HookRequest, verified: Verified | None = None,
+                       only_if: Precondition | None = None) -> Execution:
     """Starts the run of a call whose signature ``check_signature`` verified (None: an unsigned
-    trigger). The signature is spent only when the run started: the same one again is a replay."""
+    trigger). The signature is spent only when the run started: the same one again is a replay.
+    ``only_if``: what the start checks of the trigger read earlier (``recent_webhook``)."""
     model = parse(trigger.spec)
     if trigger.secret and verified is None:  # a signed trigger's call must have been checked
         raise ApiError(f"This webhook is signed: send {HEADER}.", code="signature_missing", status_code=401)
     if verified is None:  # nothing to spend: the start is its own transaction
         check_live(trigger)
-        return start_from(trigger, hook_input(trigger, request), {"mode": model.mode, "signed": False})
+        return start_from(trigger, hook_input(trigger, request), {"mode": model.mode, "signed": False}, only_if)
     with transaction.atomic():
         _spend(trigger, verified)
         check_live(trigger)
-        return start_from(trigger, hook_input(trigger, request), {"mode": model.mode, "signed": True})
+        return start_from(trigger, hook_input(trigger, request), {"mode": model.mode, "signed": True}, only_if)
+
+
+def receive_webhook(token: str, trigger: Trigger, only_if: Precondition | None, body: bytes, signature: str | None,
+                    request: Callable[[], HookRequest]) -> tuple[Trigger, Execution]:
+    """Verifies the call's signature over the raw ``body`` (before ``request`` reads the body)
+    and starts its run on ``trigger`` as ``recent_webhook`` gave it. When that was a row read
+    before (``only_if``) and it refused the call (a secret or a switch changed since) or its
+    start found it changed, nothing was written: the call goes once more on the trigger as it
+    is now. Returns the trigger the run started from."""
+    try:
+        verified = check_signature(trigger, body, signature)
+        return trigger, do_receive_webhook(trigger, request(), verified, only_if)
+    except (PreconditionFailed, ApiError):
+        if only_if is None:
+            raise
+    recent_hooks.forget(token)
+    trigger = find_webhook(token)
+    verified = check_signature(trigger, body, signature)
+    return trigger, do_receive_webhook(trigger, request(), verified)
 
 
 @dataclass(frozen=True, slots=True)

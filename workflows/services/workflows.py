@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 from functools import lru_cache, partial
@@ -13,7 +12,7 @@ from django.db.models import Max, Q, QuerySet
 
 from mbflow_site.errors import Conflict, NotFound
 from mbflow_site.pagination import Listing
-from mbflow_site.queries import Precondition, PreparedQuery
+from mbflow_site.queries import Precondition, PreparedQuery, RecentRows
 from workflows.models import Tenant, Workflow, WorkflowVersion
 from workflows.services.documents import CheckedDocument, content_checksum
 
@@ -86,44 +85,11 @@ def get_workflow(tenant: Tenant, ref: str, *, documents: bool = True) -> Workflo
     return found[0]
 
 
-class RecentWorkflows:
-    """Workflows as this process last read them to start runs, by tenant and reference.
-
-    A start of the active version needs the workflow's row (its id, name and active version),
-    whose read was 0.4-0.65 ms of the 7 ms of starting a 40-node chain. Kept here, a row may be
-    stale - another process saved a version, renamed or deleted the workflow - so it comes with
-    the ``Precondition`` that it is not: the execution's insert checks it in the start's own
-    statement, and a start that finds it false writes nothing, forgets the row and reads again
-    (``executions.services.executions.do_start_execution``). No other process has to reach this
-    one for it to be right. At most ``size`` rows; past that it starts afresh.
-    """
-
-    def __init__(self, size: int = 1024) -> None:
-        self.size = size
-        self._rows: dict[tuple[Any, str], tuple[Workflow, Precondition]] = {}
-
-    def get(self, tenant: Tenant, ref: str) -> tuple[Workflow, Precondition | None]:
-        """The workflow as read before, with what the start must check; or read now (NotFound
-        when there is none), with nothing to check, and kept for the next start."""
-        kept = self._rows.get((tenant.pk, ref))
-        if kept is not None:
-            return copy.copy(kept[0]), kept[1]
-        workflow = get_workflow(tenant, ref, documents=False)
-        if workflow.active_version_id is not None:
-            if len(self._rows) >= self.size:
-                self._rows.clear()
-            self._rows[tenant.pk, ref] = (copy.copy(workflow), _unchanged(workflow))
-        return workflow, None
-
-    def forget(self, tenant: Tenant, ref: str) -> None:
-        self._rows.pop((tenant.pk, ref), None)
-
-    def clear(self) -> None:
-        self._rows.clear()
-
-
-def _unchanged(workflow: Workflow) -> Precondition:
-    """The workflow's row still has the id, tenant, name and active version read."""
+def _unchanged(workflow: Workflow) -> Precondition | None:
+    """The workflow's row still has the id, tenant, name and active version read (None for a
+    workflow without a version: nothing to start, nothing to keep)."""
+    if workflow.active_version_id is None:
+        return None
     meta, quote = Workflow._meta, connection.ops.quote_name
     fields = [meta.get_field(name) for name in ("id", "tenant", "name", "active_version")]
     conditions = " AND ".join(f"{quote(field.column)} = %s" for field in fields)  # type: ignore[union-attr]
@@ -132,7 +98,14 @@ def _unchanged(workflow: Workflow) -> Precondition:
     return Precondition(f"EXISTS (SELECT 1 FROM {quote(meta.db_table)} WHERE {conditions})", params)
 
 
-recent_workflows = RecentWorkflows()
+# Workflows as this process last read them to start runs, by (tenant id, reference). A start of
+# the active version needs the workflow's row (its id, name and active version), whose read was
+# 0.4-0.65 ms of the 7 ms of starting a 40-node chain. A row kept may be stale - another process
+# saved a version, renamed or deleted the workflow - so the execution's insert checks it in the
+# start's own statement (``_unchanged``); a start that finds it changed writes nothing, forgets
+# the row and reads again (``executions.services.executions.do_start_execution``). No other
+# process has to reach this one for it to be right.
+recent_workflows: RecentRows[Workflow] = RecentRows(_unchanged)
 
 
 def get_version(workflow: Workflow, number: int | None = None) -> WorkflowVersion:
