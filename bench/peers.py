@@ -40,36 +40,54 @@ How it is measured:
 - The summary gives each figure's median over the rounds and, per round, MBFlow's ratio to each
   peer, then the median ratio.
 
-Figures (Dec 7 2026, early afternoon, this 2-core VM, nothing else of ours running; 4 interleaved
-rounds, 100 one-client calls and 500 calls from 20 clients per target and round; n8n and Node-RED
-as setup.sh installs them; MBFlow at 720c2f7: a step's writes in one statement, each output stored
-once, the journal's rows without foreign-key checks at commit, its JSON compressed with lz4, a
-webhook's trigger read in one compiled query and its last run written in the start's statement):
+Figures (Dec 7 2026, late afternoon, another 2-core VM of the same kind, nothing else of ours
+running; 3 interleaved rounds, 100 one-client calls and 500 calls from 20 clients per target and
+round; n8n and Node-RED as setup.sh installs them; MBFlow at f1a3e3e: a step's writes in one
+statement, each output stored once, the journal's rows without foreign-key checks, its JSON
+compressed with lz4, and a start - by the API or a webhook - reading no workflow or trigger row
+its process read before: the start's statement checks they are unchanged):
 
     | | n8n | Node-RED | MBFlow | MBFlow webhook | MBFlow / n8n | MBFlow / Node-RED | webhook / n8n |
     |---|---|---|---|---|---|---|---|
-    | p50, one client, chain-10 (ms) | 15.0 | 1.0 | 5.0 | 6.0 | 0.35 | 4.99 | 0.41 |
+    | p50, one client, chain-10 (ms) | 8.3 | 0.5 | 2.7 | 3.0 | 0.36 | 5.63 | 0.42 |
+    | p50, one client, chain-40 (ms) | 12.8 | 0.7 | 4.2 | 4.8 | 0.35 | 6.93 | 0.40 |
+    | p50, one client, chain-160 (ms) | 34.9 | 0.8 | 14.4 | 15.0 | 0.41 | 19.98 | 0.44 |
+    | p95, one client, chain-40 (ms) | 17.0 | 2.3 | 5.8 | 5.3 | 0.35 | 2.56 | 0.31 |
+    | exec/s, 20 clients, chain-40 | 86.4 | 1702 | 230.0 | 242.1 | 2.66 | 0.16 | 2.64 |
+    | RSS after the load (MB; MBFlow: web + worker) | 801 | 128 | 296 | 296 | 0.37 | 2.31 | 0.37 |
+
+This VM runs n8n much faster than the one of the earlier figures (chain-40 12.8-13.8 ms against
+20.7, chain-160 35-39 ms against 63, 20 clients 84-86 exec/s against 48) while MBFlow's figures
+moved less (its time is more PostgreSQL's: a statement and a WAL flush per start): the same code
+(d589e91, 4 rounds) gave chain-40 0.36x, chain-160 0.43x, 20 clients 2.47x and RSS 0.40x here.
+On the VM of the earlier figures (720c2f7 and 154f164), the 4-round run measured:
+
+    | | n8n | Node-RED | MBFlow | MBFlow webhook | MBFlow / n8n | MBFlow / Node-RED | webhook / n8n |
+    |---|---|---|---|---|---|---|---|
     | p50, one client, chain-40 (ms) | 20.7 | 1.0 | 7.6 | 8.2 | 0.36 | 7.21 | 0.39 |
     | p50, one client, chain-160 (ms) | 63.2 | 1.4 | 24.1 | 25.8 | 0.39 | 17.50 | 0.42 |
-    | p95, one client, chain-40 (ms) | 30.0 | 3.8 | 10.0 | 10.1 | 0.33 | 2.56 | 0.35 |
     | exec/s, 20 clients, chain-40 | 47.6 | 892 | 139.4 | 136.6 | 2.95 | 0.15 | 2.91 |
     | RSS after the load (MB; MBFlow: web + worker) | 679 | 123 | 327 | 327 | 0.48 | 2.66 | 0.48 |
 
-A 2-round run after daphne left the installed apps (154f164: Twisted no longer loaded in the web
-process and the worker, 16 MB each) measured RSS 293 MB against n8n's 678 (0.43x), with chain-40
-0.34x, chain-160 0.34x (n8n took 67-90 ms that run) and 20 clients 3.28x (webhook 0.42x, 0.35x,
-2.90x). Two runs of the code before the foreign-key and lz4 commits (2 and 3 rounds) gave 20
-clients 3.20x and 3.16x n8n (webhook 3.13x and 2.98x): n8n's own rate moves between 38 and 56
-exec/s from round to round, so read that row as about 3x. Against the issue's targets: RSS <=
-0.5x n8n (0.43-0.48x) and chain-160 p50 <= 0.4x (0.34-0.39x; 0.49x before the lz4 columns and the
-unchecked rows) are met, 20 clients >= 3x is at the line (2.95-3.28x; the webhook 2.90-3.13x);
-one-client chain-40 p50 <= 1/3 of n8n (0.34-0.36x) and <= 4x Node-RED (6-7x) are not.
-Where a chain-40 call's time goes (in process, one client, 7.0 ms): reading the workflow 0.65 ms
-(one query), the engine 1.5 ms for 40 light nodes, building the step's rows 0.7 ms, the step's
-one statement 2.2 ms (PostgreSQL writing 1 execution, 43 events and 40 node runs) and its commit
-0.9 ms (the WAL flush), DRF and the answer the rest; through the socket, uvicorn and Django's
-handler add about 0.6 ms over an answer from the event loop (a 404 takes 1.1 ms, ``/health``
-0.5 ms). Node-RED answers a whole chain in 1 ms because it keeps nothing.
+and a 2-round run after daphne left the installed apps RSS 0.43x, chain-40 0.34x, chain-160
+0.34x, 20 clients 3.28x. Read the ratios with their spread: n8n's own 20-client rate moved
+between 38 and 56 exec/s from round to round there, 58 and 88 here. Against the issue's targets:
+RSS <= 0.5x n8n is met everywhere (0.37-0.48x); chain-160 p50 <= 0.4x and 20 clients >= 3x were
+met on the first VM and are not on this one (0.41-0.43x, 2.47-2.66x); one-client chain-40 p50 <=
+1/3 of n8n (0.34-0.36x) and <= 4x Node-RED (6-8x) are not. With two web processes
+(``--web-workers 2``) the 20-client rate here was 297 exec/s (about 3.4x n8n) for 458 MB (0.57x).
+In one process the 20-client rate is bound by that process's interpreter lock (the web process
+at 83% of a core, PostgreSQL at a third of the other, the machine a third idle): about 4.4 ms
+of CPU per start, 2.8 ms of it measured in process, the rest uvicorn, the thread hand-overs and
+the interpreter lock's switching between the 4 requests let in at once.
+Where a chain-40 call's time goes (in process, one client, 3.9 ms on this VM; 7.0 on the first,
+where reading the workflow was 0.65 ms of it, now a check in the start's statement): the engine
+1.0 ms for 40 light nodes, building the step's rows 0.4 ms, the step's one statement 1.5 ms
+(PostgreSQL writing 1 execution, 43 events and 40 node runs) and its commit 0.35 ms (the WAL
+flush), DRF and the answer the rest; a chain-160's 14-16 ms: engine 5 ms, statement 5-6.5 ms,
+rows 1.2 ms. Through the socket, uvicorn and Django's handler add about 0.6 ms over an answer
+from the event loop (a 404 takes 1.1 ms, ``/health`` 0.5 ms). Node-RED answers a whole chain in
+1 ms because it keeps nothing.
 """
 
 from __future__ import annotations
