@@ -1,5 +1,5 @@
 """A start by reference reads the workflow's row once per process and then checks, in the
-start's own statement, that the row still says what was read (``RecentWorkflows``): a workflow
+start's own statement, that the row still says what was read (``recent_workflows``): a workflow
 saved, rolled back, renamed or deleted elsewhere - through another process, the admin or SQL,
 none of which reaches this process - is never started as it was, and the stale start writes
 nothing."""
