@@ -10,6 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from pydantic_core import PydanticCustomError
 from rest_framework import serializers
 
+from executions.engine.projection import NodeState
 from executions.models import Execution, ExecutionEvent, ExecutionStatus, NodeRun
 from executions.services.payloads import shown
 from mbflow_site.errors import ApiError
@@ -44,13 +45,15 @@ def execution_summary(execution: Execution) -> dict[str, Any]:
     }
 
 
-def step_data(run: NodeRun) -> dict[str, Any]:
+def step_data(run: NodeRun | NodeState, execution_id: Any) -> dict[str, Any]:
+    """A step of an execution: its node's row, or its state as the step that started the
+    execution left it (``known_runs``: the same fields)."""
     return {
         "node_id": run.node_id,
         "status": run.status,
         "attempt": run.attempt,
         "input": run.input,
-        "output": shown(run.output, run.execution_id, run.node_id),
+        "output": shown(run.output, execution_id, run.node_id),
         "error": run.error,
         "started_at": iso_time(run.started_at),
         "finished_at": iso_time(run.finished_at),
@@ -62,7 +65,7 @@ def step_data(run: NodeRun) -> dict[str, Any]:
 FINISHED_STEPS = frozenset({"succeeded", "failed", "skipped", "timed_out", "cancelled"})
 
 
-def execution_detail(execution: Execution, runs: list[NodeRun] | None = None) -> dict[str, Any]:
+def execution_detail(execution: Execution, runs: list[NodeRun] | list[NodeState] | None = None) -> dict[str, Any]:
     runs = runs if runs is not None else list(execution.node_runs.order_by("order"))
     data = execution_summary(execution)
     data.update({
@@ -72,7 +75,7 @@ def execution_detail(execution: Execution, runs: list[NodeRun] | None = None) ->
         "compensation": execution.compensation,
         "replay_of": str(execution.replay_of_id) if execution.replay_of_id else None,
         "completed_steps": sum(1 for run in runs if run.status in FINISHED_STEPS),
-        "steps": [step_data(run) for run in runs],
+        "steps": [step_data(run, execution.pk) for run in runs],
     })
     return data
 
@@ -97,7 +100,8 @@ def read_include(raw: str | None, default: frozenset[str]) -> frozenset[str]:
     return frozenset(parts)
 
 
-def execution_answer(execution: Execution, runs: list[NodeRun] | None, include: frozenset[str]) -> dict[str, Any]:
+def execution_answer(execution: Execution, runs: list[NodeRun] | list[NodeState] | None,
+                     include: frozenset[str]) -> dict[str, Any]:
     """The answer to a start: the detail with ``include`` = {steps, io}; without ``steps``, no
     per-node list (``completed_steps`` counts them); without ``io``, neither the execution's
     input nor any step's input and output. The output, error and status are always there."""
@@ -114,7 +118,7 @@ def execution_answer(execution: Execution, runs: list[NodeRun] | None, include: 
     else:
         data["completed_steps"] = execution.node_runs.filter(status__in=FINISHED_STEPS).count()
     if "steps" in include:
-        steps = [step_data(run) for run in runs]
+        steps = [step_data(run, execution.pk) for run in runs]
         if "io" not in include:
             for step in steps:
                 del step["input"], step["output"]

@@ -3,6 +3,7 @@ or by the embedded dispatcher alike; each changes state in one transaction per s
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -80,8 +81,12 @@ def start(execution: Execution, plan: Plan, reuse: dict[str, Any] | None = None,
         _schedule_expiry(step, generation=0)
         step.advance()
         after_finish(step)
-    # The rows as this step left them, so an answer about the new execution needs no re-read.
-    execution.known_runs = sorted(journal.runs.values(), key=lambda run: run.order)  # type: ignore[attr-defined]
+        # The nodes as this step leaves them (their rows' fields, as ``NodeState``), so an answer
+        # about the new execution needs no re-read; copied when the execution goes on, before the
+        # commit hands its journal to the next step, which changes the states it holds.
+        nodes = journal.state.nodes.values()
+        known = sorted(nodes if journal.state.terminal else map(copy.copy, nodes), key=lambda node: node.order)
+    execution.known_runs = known  # type: ignore[attr-defined]
     return execution
 
 

@@ -62,7 +62,7 @@ def stored_state(execution: Execution) -> ExecutionState:
 
 @cache
 def _node_run_layout() -> tuple[tuple[str, Any], ...]:
-    """Where each of NodeRun's concrete fields (in order) takes its value in ``new_node_run``:
+    """Where each of NodeRun's concrete fields (in order) takes its value in ``node_run_values``:
     ("execution", None), ("node", attribute of the node state), ("stored", None), ("call", a
     callable default) or ("value", a constant default), worked out once."""
     layout: list[tuple[str, Any]] = []
@@ -87,9 +87,18 @@ def stored_output(node: NodeState) -> Any:
     return None if node.output_seq is not None else node.output
 
 
-def new_node_run(execution_id: Any, node: NodeState) -> NodeRun:
-    """The row of a node the step adds, built with its values in field order: a model built
-    from keyword arguments looks up each field's default, and a step adds one per node."""
+def new_row(values: list[Any], node: NodeState) -> NodeRun:
+    """A row inserted from ``node_run_values``, as a model read back from the database."""
+    run = NodeRun(*values)
+    run.output = node.output
+    run._state.adding, run._state.db = False, connection.alias
+    return run
+
+
+def node_run_values(execution_id: Any, node: NodeState) -> list[Any]:
+    """The values of the row of a node the step adds, one per concrete field of NodeRun in
+    field order (a model's positional arguments): the step inserts them as they are, and makes
+    a model of them only when a later step of the journal changes the row (``Journal.run``)."""
     values = []
     for source, value in _node_run_layout():
         if source == "node":
@@ -102,9 +111,7 @@ def new_node_run(execution_id: Any, node: NodeState) -> NodeRun:
             values.append(stored_output(node))
         else:
             values.append(value())
-    run = NodeRun(*values)
-    run.output = node.output
-    return run
+    return values
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +134,9 @@ class Journal:
                  state: ExecutionState | None = None, only_if: Precondition | None = None) -> None:
         self.execution = execution
         self.runs = {run.node_id: run for run in runs}
+        # Rows this journal inserted, as their values, made into models only when asked for
+        # (``run``): a start whose nodes all finish in its step never needs them as models.
+        self._inserted: dict[str, list[Any]] = {}
         self.state = state if state is not None else state_of(execution, runs)
         self.new = new
         # For a new execution: what its row is inserted only while it holds (``StepWrites.insert_rows``).
@@ -148,6 +158,16 @@ class Journal:
     @property
     def tenant_id(self) -> Any:
         return self.execution.tenant_id
+
+    def run(self, node_id: str) -> NodeRun | None:
+        """The node's row as the last flush left it (None before its first flush)."""
+        found = self.runs.get(node_id)
+        if found is None and node_id in self._inserted:
+            found = self.runs[node_id] = new_row(self._inserted.pop(node_id), self.state.nodes[node_id])
+        return found
+
+    def all_runs(self) -> list[NodeRun]:
+        return [run for run in map(self.run, list(self.runs) + list(self._inserted)) if run is not None]
 
     def append(self, type_: str, node_id: str = "", payload: dict[str, Any] | None = None,
                time: datetime | None = None) -> Event:
@@ -179,14 +199,14 @@ class Journal:
         ]
         changed_fields: set[str] = set()
         to_update: list[NodeRun] = []
-        to_create: list[NodeRun] = []
+        to_create: list[list[Any]] = []
         for node_id in self._dirty_nodes:
             node = self.state.nodes[node_id]
-            run = self.runs.get(node_id)
+            run = self.run(node_id)
             if run is None:
-                run = new_node_run(execution.pk, node)
-                self.runs[node_id] = run
-                to_create.append(run)
+                values = node_run_values(execution.pk, node)
+                self._inserted[node_id] = values
+                to_create.append(values)
                 continue
             for name in NODE_FIELDS:
                 value = getattr(node, name)
@@ -205,7 +225,7 @@ class Journal:
             writes.update_rows([execution], execution_fields, key=("id",))
         writes.insert_values(ExecutionEvent, events)
         if to_create:
-            writes.insert_rows(to_create)
+            writes.insert_field_values(NodeRun, to_create)
         if to_update and changed_fields:
             writes.update_rows(to_update, sorted(changed_fields), key=("execution_id", "node_id"))
         for model, values in journal_rows(execution.tenant_id, execution.pk, self.events):
@@ -267,6 +287,17 @@ class StepWrites:
             return
         self.checked = len(self.queries)
         self._add(f"{columns.recordset} WHERE {only_if.sql} RETURNING 1", document, only_if.params)
+
+    def insert_field_values(self, model: type[models.Model], rows: list[list[Any]]) -> None:
+        """Inserts new rows of ``model`` given as lists of values, one per concrete field in
+        field order (as the model's positional arguments), without building instances."""
+        if not self.postgres:
+            model._default_manager.bulk_create([model(*values) for values in rows])
+            return
+        columns = _columns_of(model)
+        keep = columns.positions
+        self._add(columns.recordset, [dict(zip(columns.columns, [values[index] for index in keep], strict=True))
+                                      for values in rows])
 
     def insert_values(self, model: type[models.Model], rows: list[dict[str, Any]]) -> None:
         """Inserts new rows of ``model`` given as values by attribute name (every concrete field
@@ -335,6 +366,7 @@ class _Columns:
 
     columns: list[str]  # the column names, keys of a row in a recordset document
     attnames: list[str]  # the same, by attribute name
+    positions: list[int]  # the same, by position among the model's concrete fields
     recordset: str  # INSERT ... SELECT ... FROM jsonb_to_recordset(%s), the rows as one document
 
 
@@ -348,6 +380,7 @@ def _columns_of(model: type[models.Model]) -> _Columns:
     return _Columns(
         columns=[f.column for f in fields],
         attnames=[f.attname for f in fields],
+        positions=[meta.concrete_fields.index(f) for f in fields],
         recordset=f"INSERT INTO {quote(meta.db_table)} ({names}) SELECT {names} "
                   f"FROM jsonb_to_recordset(%s::jsonb) AS r({types})",
     )
@@ -493,7 +526,7 @@ class RecentJournals:
     def keep(self, journal: Journal) -> None:
         if journal.state.terminal or journal.events:
             return
-        kept = Journal(copy.copy(journal.execution), [copy.copy(run) for run in journal.runs.values()],
+        kept = Journal(copy.copy(journal.execution), [copy.copy(run) for run in journal.all_runs()],
                        state=journal.state)
         with self._lock:
             self._journals[str(kept.execution.pk)] = kept

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from executions.engine.projection import NODE_FIELDS, NodeState
-from executions.engine.store import Journal, new_node_run, open_journal, stored_state
+from executions.engine.store import Journal, new_row, node_run_values, open_journal, stored_state
 from executions.models import Execution, NodeRun
 from tests.executions.conftest import Store, doc
 
@@ -76,8 +76,10 @@ def test_a_new_node_run_holds_what_a_model_built_from_keywords_holds(output_seq:
     by_keywords = NodeRun(execution_id=execution_id, node_id="fetch",
                           stored_output=None if output_seq else node.output,
                           **{name: getattr(node, name) for name in NODE_FIELDS if name != "output"})
-    built = new_node_run(execution_id, node)
+    values = node_run_values(execution_id, node)
+    assert values == [getattr(by_keywords, field.attname) for field in NodeRun._meta.concrete_fields]
+    built = new_row(values, node)  # as a later step of the journal sees the row it inserted
     for field in NodeRun._meta.concrete_fields:
         assert getattr(built, field.attname) == getattr(by_keywords, field.attname), field.attname
-    assert built._state.adding and built.pk is None
+    assert not built._state.adding and built.pk is None
     assert built.output == {"n": 1}

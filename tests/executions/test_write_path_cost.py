@@ -18,6 +18,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.db import connection
+from django.db.models.signals import pre_init
 from django.test import Client
 
 from executions.engine.store import replay, stored_state
@@ -198,3 +199,27 @@ def test_large_journal_values_are_compressed_with_lz4_and_read_back_as_written(
                        "WHERE execution_id = %s AND type = 'node.succeeded'", [answer["id"]])
         assert cursor.fetchall() == [("lz4",)]
     assert NodeRun.objects.get(execution_id=answer["id"], node_id="a").output == {"rows": rows}
+
+
+def test_a_start_whose_nodes_finish_in_its_step_builds_no_node_run_models(
+        embedded: Any, store: Store, run: Run, editor: Any) -> None:
+    # Its rows are inserted from their values and the answer is made from the nodes' states; a
+    # row becomes a model only for a later step of the same execution.
+    store(chain("unbuilt", 40))
+    built: list[Any] = []
+
+    def count(sender: Any, **kwargs: Any) -> None:
+        built.append(sender)
+
+    pre_init.connect(count, sender=NodeRun)
+    try:
+        answer = editor.post("/api/v1/workflows/unbuilt/execute?include=steps,io", {"input": {"v": 1}, "wait": 20},
+                             format="json").json()
+    finally:
+        pre_init.disconnect(count, sender=NodeRun)
+    assert answer["status"] == "succeeded" and answer["output"] == 40, answer
+    assert len(answer["steps"]) == 40 and answer["steps"][-1]["output"] == {"v": 40}
+    assert built == []
+    rows = {row.node_id: row for row in NodeRun.objects.filter(execution_id=answer["id"])}
+    assert {step["node_id"]: (step["status"], step["output"]) for step in answer["steps"]} == {
+        node_id: (row.status, row.output) for node_id, row in rows.items()}
