@@ -56,6 +56,10 @@ its process read before: the start's statement checks they are unchanged):
     | exec/s, 20 clients, chain-40 | 86.4 | 1702 | 230.0 | 242.1 | 2.66 | 0.16 | 2.64 |
     | RSS after the load (MB; MBFlow: web + worker) | 801 | 128 | 296 | 296 | 0.37 | 2.31 | 0.37 |
 
+At 9c5a145 (node rows inserted without model instances), 3 rounds on the same VM while the host
+was busier (n8n's chain-40 15-23 ms, Node-RED's 20-client rate 900-1,500): chain-40 0.39x,
+chain-160 0.41x, 20 clients 2.53x, RSS 0.37x (webhook 0.42x, 0.43x, 2.64x).
+
 This VM runs n8n much faster than the one of the earlier figures (chain-40 12.8-13.8 ms against
 20.7, chain-160 35-39 ms against 63, 20 clients 84-86 exec/s against 48) while MBFlow's figures
 moved less (its time is more PostgreSQL's: a statement and a WAL flush per start): the same code
