@@ -11,6 +11,10 @@ from django.conf import settings
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mbflow_site.settings")
+# A worker does not run Django's system checks when it starts (Celery's Django fix-up would):
+# they load the whole URL conf - every view, the admin, the OpenAPI generator - which a worker
+# never serves, 7 MB of its memory. `manage.py migrate` and `manage.py check` run them.
+os.environ.setdefault("CELERY_SKIP_CHECKS", "1")
 
 app = Celery("mbflow")
 app.config_from_object("django.conf:settings", namespace="CELERY")

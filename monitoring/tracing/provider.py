@@ -15,7 +15,6 @@ import logging
 import threading
 from collections.abc import Callable
 
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Tracer, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -37,6 +36,10 @@ def _resource() -> Resource:
 class _Tracing:
     def __init__(self, endpoint: str | None) -> None:
         self.provider = TracerProvider(resource=_resource())
+        # Imported here, when tracing starts, not with the module: the exporter brings protobuf
+        # and the OTLP messages, 2 MB of every web and worker process that does not trace.
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
         self.processor = BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint))
         self.provider.add_span_processor(self.processor)
         self.tracer: Tracer = self.provider.get_tracer(SCOPE.name)
