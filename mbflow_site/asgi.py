@@ -5,6 +5,9 @@ import os
 
 import django
 
+from mbflow_site.allocator import limit_arenas
+
+limit_arenas()  # before any thread allocates (mbflow_site/allocator.py)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mbflow_site.settings")
 django.setup(set_prefix=False)
 

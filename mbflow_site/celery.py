@@ -10,6 +10,10 @@ from celery.worker.control import control_command
 from django.conf import settings
 from kombu import Queue
 
+from mbflow_site.allocator import limit_arenas
+
+limit_arenas()  # before the worker's pool starts its threads (mbflow_site/allocator.py)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mbflow_site.settings")
 # A worker does not run Django's system checks when it starts (Celery's Django fix-up would):
 # they load the whole URL conf - every view, the admin, the OpenAPI generator - which a worker
