@@ -17,6 +17,10 @@ from mbflow_site.errors import ApiError
 B = TypeVar("B", bound=BaseModel)
 
 
+class YamlBody(str):
+    """Marks a request body that arrived as YAML text (``mbflow_site.parsers``)."""
+
+
 def read_body(model: type[B], data: Any) -> B:
     """``data`` (a request's parsed body) as ``model``; otherwise a 400 ``validation_error``
     whose ``details.fields`` names each bad field, as for a DRF serializer."""

@@ -1,7 +1,9 @@
 """One JSON error envelope for every 4xx/5xx: ``{"error": {"code", "message", "details"}}``.
 
-Domain errors raised anywhere below a view map to HTTP here, once; views never repeat
-try/except blocks to build error responses.
+Domain errors raised anywhere below a view map to HTTP once: the API's views through
+``mbflow_site.api_errors`` (DRF's exception handler), the rest through Django's handlers here;
+views never repeat try/except blocks to build error responses. This module needs no DRF, so the
+services and the engine that raise these errors do not load it in a worker.
 """
 
 from __future__ import annotations
@@ -13,12 +15,8 @@ from typing import Any
 import kombu.exceptions
 import psycopg
 import redis.exceptions
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, JsonResponse
-from rest_framework import exceptions, status
-from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
+from django.http import HttpRequest, JsonResponse
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +24,7 @@ logger = logging.getLogger(__name__)
 class ApiError(Exception):
     """A domain error with a machine-readable code, raised by services and views alike."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code = 400
     default_code = "bad_request"
 
     def __init__(
@@ -46,24 +44,24 @@ class ApiError(Exception):
 
 
 class NotFound(ApiError):
-    status_code = status.HTTP_404_NOT_FOUND
+    status_code = 404
     default_code = "not_found"
 
 
 class Conflict(ApiError):
-    status_code = status.HTTP_409_CONFLICT
+    status_code = 409
     default_code = "conflict"
 
 
 class PermissionDeniedError(ApiError):
-    status_code = status.HTTP_403_FORBIDDEN
+    status_code = 403
     default_code = "permission_denied"
 
 
 class InvalidDocument(ApiError):
     """The workflow document is readable but invalid: ``details.errors`` lists each issue."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code = 400
     default_code = "invalid_workflow"
 
 
@@ -84,67 +82,11 @@ RETRY_AFTER_SECONDS = 5
 RETRY_AFTER = {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
-def _unavailable(exc: BaseException) -> dict[str, Any]:
+def unavailable(exc: BaseException) -> dict[str, Any]:
     """The 503's body for ``exc`` (one of UNAVAILABLE), logged without the request's data."""
     logger.warning("A backing service is unavailable: %s: %s", type(exc).__name__, exc)
     return envelope("service_unavailable", "A backing service is unavailable; retry shortly.",
                     {"retry_after": RETRY_AFTER_SECONDS})
-
-
-_DRF_CODES = {
-    exceptions.NotAuthenticated: "not_authenticated",
-    exceptions.AuthenticationFailed: "authentication_failed",
-    exceptions.PermissionDenied: "permission_denied",
-    exceptions.NotFound: "not_found",
-    exceptions.MethodNotAllowed: "method_not_allowed",
-    exceptions.NotAcceptable: "not_acceptable",
-    exceptions.UnsupportedMediaType: "unsupported_media_type",
-    exceptions.Throttled: "throttled",
-    exceptions.ParseError: "parse_error",
-}
-
-
-def _field_errors(detail: Any) -> dict[str, Any]:
-    if isinstance(detail, dict):
-        return {str(k): _field_errors(v) if isinstance(v, dict) else [str(i) for i in _as_list(v)]
-                for k, v in detail.items()}
-    return {"non_field_errors": [str(i) for i in _as_list(detail)]}
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, UNAVAILABLE):
-        return Response(_unavailable(exc), status=503, headers=RETRY_AFTER)
-    if isinstance(exc, Http404):
-        exc = NotFound("Not found.")
-    elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
-    elif isinstance(exc, RequestDataTooBig):
-        exc = ApiError("The request body is too large.", code="payload_too_large", status_code=413)
-
-    if isinstance(exc, ApiError):
-        response = Response(envelope(exc.code, exc.message, exc.details), status=exc.status_code)
-    elif isinstance(exc, exceptions.ValidationError):
-        response = Response(
-            envelope("validation_error", "The request is not valid.", {"fields": _field_errors(exc.detail)}),
-            status=status.HTTP_400_BAD_REQUEST,
-        )
-    elif isinstance(exc, exceptions.APIException):
-        base = drf_exception_handler(exc, context)
-        code = next((c for t, c in _DRF_CODES.items() if isinstance(exc, t)), "error")
-        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        response = Response(envelope(code, str(detail)), status=exc.status_code)
-        if base is not None:
-            for header in ("WWW-Authenticate", "Allow", "Retry-After"):
-                if header in base:
-                    response[header] = base[header]
-    else:
-        logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
-        response = Response(envelope("internal_error", "Internal server error."), status=500)
-    return response
 
 
 def json_error(request: HttpRequest, code: str, message: str, status_code: int,
@@ -161,7 +103,7 @@ def handler500(request: HttpRequest) -> JsonResponse:
     pages); it runs while the exception is being handled."""
     exc = sys.exc_info()[1]
     if isinstance(exc, UNAVAILABLE):
-        return JsonResponse(_unavailable(exc), status=503, headers=RETRY_AFTER)
+        return JsonResponse(unavailable(exc), status=503, headers=RETRY_AFTER)
     return json_error(request, "internal_error", "Internal server error.", 500)
 
 

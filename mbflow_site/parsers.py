@@ -14,6 +14,7 @@ from django.http import QueryDict
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import BaseParser, DataAndFiles, FormParser, MultiPartParser
 
+from mbflow_site.bodies import YamlBody
 from mbflow_site.storable import MAX_DEPTH, Problem, problem_in, read_json_int, text_problem
 
 
@@ -96,7 +97,3 @@ class YAMLAltParser(YAMLTextParser):
 
 class TextYAMLParser(YAMLTextParser):
     media_type = "text/yaml"
-
-
-class YamlBody(str):
-    """Marks a request body that arrived as YAML text."""

@@ -316,7 +316,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["mbflow_site.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "mbflow_site.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "mbflow_site.errors.exception_handler",
+    "EXCEPTION_HANDLER": "mbflow_site.api_errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from mbflow_site import health, metrics
+from workflows.api import schema_extensions  # noqa: F401  (registers the OpenAPI auth schemes)
 
 urlpatterns = [
     path("health", health.health),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mbflow_site.pagination import FirstPageCountingPaginator, Listing
+from mbflow_site.listing import FirstPageCountingPaginator, Listing
 from workflows.models import Tenant, Workflow
 from workflows.services.workflows import workflow_listing
 

@@ -11,7 +11,6 @@ class WorkflowsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from mbflow_site.postgres import use_c_timestamp_loader
-        from workflows.api import schema_extensions  # noqa: F401  (registers the OpenAPI auth schemes)
         from workflows.auth import forget_cached_keys_on_change
         from workflows.models import ApiKey, Tenant
         from workflows.spec.expressions import Limits, configure_limits

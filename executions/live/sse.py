@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import AsyncIterator
 
@@ -15,6 +14,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 
 from executions.api.serializers import event_data
+from executions.live import streams
 from executions.models import Execution, ExecutionEvent
 from executions.services.executions import get_execution
 from workflows.api.base import AnyAcceptNegotiation, TenantView, without_operator_hints
@@ -24,20 +24,6 @@ POLL_SECONDS = 0.2
 KEEPALIVE_SECONDS = 15.0
 MAX_STREAM_SECONDS = 3600.0
 ENDED = (None, "succeeded", "failed", "cancelled")  # None: the execution is gone (deleted)
-_open = 0
-_open_lock = threading.Lock()
-
-
-def open_streams() -> int:
-    """How many streams this process is sending now (for the metrics)."""
-    return _open
-
-
-def _opened(change: int) -> None:
-    global _open
-    with _open_lock:
-        _open += change
-
 
 def _events(execution_id: str, after_seq: int) -> list[ExecutionEvent]:
     return list(ExecutionEvent.objects.filter(execution_id=execution_id, seq__gt=after_seq).order_by("seq")[:500])
@@ -64,7 +50,7 @@ async def event_stream(execution_id: str, after_seq: int, operator: bool = False
     back, so an open stream holds none while it waits; a client that goes away cancels the wait.
     Operator hints in the events' payloads reach an ``operator`` (an admin) only, as in the API."""
     read = database_sync_to_async(_read)
-    _opened(+1)
+    streams.opened(+1)
     try:
         yield "retry: 2000\n\n"
         started = last_write = time.monotonic()
@@ -84,7 +70,7 @@ async def event_stream(execution_id: str, after_seq: int, operator: bool = False
                     last_write = time.monotonic()
                 await asyncio.sleep(POLL_SECONDS)
     finally:
-        _opened(-1)
+        streams.opened(-1)
 
 
 class ExecutionStreamView(TenantView):

@@ -8,11 +8,11 @@ from typing import IO, Any
 from uuid import UUID
 
 from django.conf import settings
-from rest_framework.exceptions import NotFound
 
 from executions.engine import payloads
 from executions.models import Execution, NodeRun
 from executions.services.retention import on_prune
+from mbflow_site.errors import NotFound
 from workflows.models import Tenant
 
 

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import connections
 
 from executions.dispatch.celery import configure_broker
-from executions.live.sse import open_streams
+from executions.live.streams import open_streams
 from executions.live.watching import watch_key
 from executions.services.waiting import redis_client
 from mbflow_site.celery import QUEUES, app

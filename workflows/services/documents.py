@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from mbflow_site.bodies import YamlBody
 from mbflow_site.errors import ApiError, InvalidDocument
-from mbflow_site.parsers import YamlBody
 from mbflow_site.storable import problem_in
 from workflows.spec import (
     CONTEXT_KIND,

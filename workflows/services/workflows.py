@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q, QuerySet
 
 from mbflow_site.errors import Conflict, NotFound
-from mbflow_site.pagination import Listing
+from mbflow_site.listing import Listing
 from mbflow_site.queries import Precondition, PreparedQuery, RecentRows
 from workflows.models import Tenant, Workflow, WorkflowVersion
 from workflows.services.documents import CheckedDocument, content_checksum
