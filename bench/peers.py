@@ -40,6 +40,29 @@ How it is measured:
 - The summary gives each figure's median over the rounds and, per round, MBFlow's ratio to each
   peer, then the median ratio.
 
+Figures (Dec 7 2026, evening, a third 2-core VM of the same kind, slower: Python and the loopback
+both about half as fast as on the VMs below; 3 interleaved rounds, 100 one-client calls and 500
+calls from 20 clients per target and round; MBFlow at 09873a9, which took the processes' memory
+down: a worker without Django's system checks or DRF's views, redis-py below 7.2, the OTLP
+exporter only when tracing, two malloc arenas a process - docs/scaling.md):
+
+    | | n8n | Node-RED | MBFlow | MBFlow webhook | MBFlow / n8n | MBFlow / Node-RED | webhook / n8n |
+    |---|---|---|---|---|---|---|---|
+    | p50, one client, chain-10 (ms) | 19.6 | 1.1 | 5.9 | 6.3 | 0.30 | 4.71 | 0.35 |
+    | p50, one client, chain-40 (ms) | 27.5 | 1.3 | 9.0 | 10.1 | 0.36 | 6.38 | 0.39 |
+    | p50, one client, chain-160 (ms) | 74.1 | 1.8 | 27.2 | 28.9 | 0.37 | 14.49 | 0.39 |
+    | p95, one client, chain-40 (ms) | 37.2 | 5.2 | 14.1 | 15.9 | 0.48 | 2.59 | 0.47 |
+    | exec/s, 20 clients, chain-40 | 40.0 | 896 | 130.9 | 120.2 | 3.33 | 0.15 | 3.01 |
+    | RSS after the load (MB; MBFlow: web + worker) | 817 | 130 | 256 | 256 | 0.31 | 1.97 | 0.31 |
+
+The chain-40 ratio moved from round to round between 0.27 and 0.36 (n8n 24-28 ms, MBFlow 7.4-10.1
+ms). Earlier the same evening on the same VM, before the memory work (2 rounds): chain-40 0.30x,
+chain-160 0.36x, 20 clients 3.13x (webhook 2.95x), RSS 295 MB against n8n's 536 (0.55x): n8n's
+own RSS after the load moved between 536 and 817 MB from run to run, MBFlow's is now 256. With
+two web processes (``--web-workers 2``, 1 round, MBFlow alone right after): 197 exec/s from 20
+clients (webhook 172), about 4.9x n8n's rate of the run above, for 431 MB (uvicorn's supervisor
+process, two web processes and the worker: 0.53x of that run's n8n).
+
 Figures (Dec 7 2026, late afternoon, another 2-core VM of the same kind, nothing else of ours
 running; 3 interleaved rounds, 100 one-client calls and 500 calls from 20 clients per target and
 round; n8n and Node-RED as setup.sh installs them; MBFlow at f1a3e3e: a step's writes in one
