@@ -18,7 +18,6 @@ elsewhere than glibc (musl, macOS) nothing is done.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import platform
 
@@ -30,5 +29,5 @@ def limit_arenas(arenas: int = ARENAS) -> bool:
     """Caps this process's malloc arenas at ``arenas``; False where it does not apply."""
     if "MALLOC_ARENA_MAX" in os.environ or platform.libc_ver()[0] != "glibc":
         return False
-    libc = ctypes.CDLL(ctypes.util.find_library("c"))
-    return bool(libc.mallopt(M_ARENA_MAX, arenas))
+    process = ctypes.CDLL(None)  # the symbols the process has loaded, glibc's among them
+    return bool(process.mallopt(M_ARENA_MAX, arenas))
