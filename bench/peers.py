@@ -42,26 +42,27 @@ How it is measured:
 
 Figures (Dec 7 2026, evening, a third 2-core VM of the same kind, slower: Python and the loopback
 both about half as fast as on the VMs below; 3 interleaved rounds, 100 one-client calls and 500
-calls from 20 clients per target and round; MBFlow at 09873a9, which took the processes' memory
-down: a worker without Django's system checks or DRF's views, redis-py below 7.2, the OTLP
-exporter only when tracing, two malloc arenas a process - docs/scaling.md):
+calls from 20 clients per target and round; MBFlow at 77e42c3, which took the processes' memory
+down: a worker without Django's system checks or DRF's views, the OTLP exporter only when
+tracing, two malloc arenas a process - docs/scaling.md):
 
     | | n8n | Node-RED | MBFlow | MBFlow webhook | MBFlow / n8n | MBFlow / Node-RED | webhook / n8n |
     |---|---|---|---|---|---|---|---|
-    | p50, one client, chain-10 (ms) | 19.6 | 1.1 | 5.9 | 6.3 | 0.30 | 4.71 | 0.35 |
-    | p50, one client, chain-40 (ms) | 27.5 | 1.3 | 9.0 | 10.1 | 0.36 | 6.38 | 0.39 |
-    | p50, one client, chain-160 (ms) | 74.1 | 1.8 | 27.2 | 28.9 | 0.37 | 14.49 | 0.39 |
-    | p95, one client, chain-40 (ms) | 37.2 | 5.2 | 14.1 | 15.9 | 0.48 | 2.59 | 0.47 |
-    | exec/s, 20 clients, chain-40 | 40.0 | 896 | 130.9 | 120.2 | 3.33 | 0.15 | 3.01 |
-    | RSS after the load (MB; MBFlow: web + worker) | 817 | 130 | 256 | 256 | 0.31 | 1.97 | 0.31 |
+    | p50, one client, chain-10 (ms) | 13.5 | 1.0 | 4.4 | 4.9 | 0.34 | 4.85 | 0.37 |
+    | p50, one client, chain-40 (ms) | 21.5 | 1.0 | 6.6 | 7.2 | 0.31 | 6.91 | 0.33 |
+    | p50, one client, chain-160 (ms) | 61.2 | 1.4 | 23.1 | 24.1 | 0.37 | 17.17 | 0.39 |
+    | p95, one client, chain-40 (ms) | 25.0 | 2.9 | 8.0 | 8.5 | 0.31 | 2.79 | 0.33 |
+    | exec/s, 20 clients, chain-40 | 50.0 | 1046 | 169.8 | 158.4 | 3.58 | 0.16 | 3.26 |
+    | RSS after the load (MB; MBFlow: web + worker) | 812 | 124 | 264 | 264 | 0.32 | 2.12 | 0.32 |
 
-The chain-40 ratio moved from round to round between 0.27 and 0.36 (n8n 24-28 ms, MBFlow 7.4-10.1
-ms). Earlier the same evening on the same VM, before the memory work (2 rounds): chain-40 0.30x,
-chain-160 0.36x, 20 clients 3.13x (webhook 2.95x), RSS 295 MB against n8n's 536 (0.55x): n8n's
-own RSS after the load moved between 536 and 817 MB from run to run, MBFlow's is now 256. With
-two web processes (``--web-workers 2``, 1 round, MBFlow alone right after): 197 exec/s from 20
-clients (webhook 172), about 4.9x n8n's rate of the run above, for 431 MB (uvicorn's supervisor
-process, two web processes and the worker: 0.53x of that run's n8n).
+Per round, chain-40 0.29-0.31x (webhook 0.32-0.34x) and 20 clients 3.4-3.6x (webhook 3.1-3.3x).
+Earlier the same evening, while the host was busier (n8n's chain-40 24-28 ms): chain-40
+0.27-0.36x by round, 20 clients 3.33x, RSS 256 MB with redis-py 7.1 (docs/scaling.md: why 8.2 is
+kept); and before the memory work (2 rounds): chain-40 0.30x, chain-160 0.36x, 20 clients 3.13x
+(webhook 2.95x), RSS 295 MB against n8n's 536 (0.55x). n8n's own RSS after the load moved between
+536 and 817 MB from run to run. With two web processes (``--web-workers 2``, 1 round, MBFlow
+alone, the busier host): 197 exec/s from 20 clients (webhook 172), about 4.9x n8n's rate of
+that hour, for 431 MB (uvicorn's supervisor process, two web processes and the worker).
 
 Figures (Dec 7 2026, late afternoon, another 2-core VM of the same kind, nothing else of ours
 running; 3 interleaved rounds, 100 one-client calls and 500 calls from 20 clients per target and
