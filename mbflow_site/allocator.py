@@ -1,7 +1,7 @@
 """How many malloc arenas a process's threads share: two, as MALLOC_ARENA_MAX=2 would say.
 
-glibc gives each thread that allocates at the same time as another an arena of its own, up to
-eight per core, and an arena keeps what was freed in it for the next allocation of that arena.
+glibc gives each new thread that allocates an arena of its own, up to eight per core, and an
+arena keeps what was freed in it for the next allocation of that arena.
 A server's threads each take large buffers in turn (the JSON of a step's rows, a response, a
 database answer), so each arena grows to the peak of its own threads and stays there. Python's
 own allocator serves the small objects; these large ones are where the process grew under
