@@ -328,8 +328,14 @@ class StepWrites:
         every = [*columns, *keys]
         types = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in every)
         assignments = ", ".join(f"{quote(f.column)} = r.{quote(f.column)}" for f in columns)
+        # The rows read as a subquery whose LIMIT is their number: the planner's only estimate
+        # of a function's rows is its fixed 100, under which it joined a table of a few
+        # thousand rows by scanning all of them (a hash join; PostgreSQL's CPU for a resumed
+        # delay 2.9 -> 0.8 ms with 4,700 executions, growing with the table). Told the true
+        # number, it finds each row by its key (a nested loop over the primary key or
+        # ``unique_node_run``).
         sql = (f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "
-               f"FROM jsonb_to_recordset(%s::jsonb) AS r({types}) "
+               f"FROM (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS r({types}) LIMIT {len(rows)}) AS r "
                f"WHERE {' AND '.join(f't.{quote(f.column)} = r.{quote(f.column)}' for f in keys)}")
         self._add(sql, [{f.column: getattr(row, f.attname) for f in every} for row in rows])
 

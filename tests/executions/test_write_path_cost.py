@@ -21,11 +21,12 @@ from django.db import connection
 from django.db.models.signals import pre_init
 from django.test import Client
 
-from executions.engine.store import replay, stored_state
+from executions.engine.store import StepWrites, replay, stored_state
 from executions.models import Execution, ExecutionEvent, NodeRun
 from executions.services.verification import compare
 from tests.executions.conftest import Run, Store, doc
 from triggers.models import Trigger
+from workflows.models import Tenant
 
 # The most a chain of 40 may cost over a chain of 10, in statements and in Redis calls beyond
 # one per guarded node: constant, not per node (0.1 per node would already fail it).
@@ -223,3 +224,23 @@ def test_a_start_whose_nodes_finish_in_its_step_builds_no_node_run_models(
     rows = {row.node_id: row for row in NodeRun.objects.filter(execution_id=answer["id"])}
     assert {step["node_id"]: (step["status"], step["output"]) for step in answer["steps"]} == {
         node_id: (row.status, row.output) for node_id, row in rows.items()}
+
+
+@pytest.mark.django_db
+def test_a_steps_updates_find_their_rows_by_key_in_a_table_of_thousands() -> None:
+    # Told nothing of a recordset's rows, PostgreSQL guesses 100 and joined a table of a few
+    # thousand rows (never analyzed yet, as autovacuum leaves a new table) by reading all of it
+    # for every step: the cost of a step grew with the table.
+    Tenant.objects.bulk_create([Tenant(slug=f"bulk-{index}", name="bulk") for index in range(5000)])
+    tenant = Tenant.objects.get(slug="bulk-17")
+    tenant.name = "renamed"
+    writes = StepWrites()
+    writes.update_rows([tenant], ["name"], key=("id",))
+    [sql] = writes.queries
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}", writes.params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Scan using workflows_tenant_pkey" in plan and "Seq Scan on workflows_tenant" not in plan, plan
+    writes.send()
+    assert Tenant.objects.get(slug="bulk-17").name == "renamed"
+    assert Tenant.objects.filter(name="renamed").count() == 1
