@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 from typing import Any
 
 import orjson
@@ -313,31 +313,21 @@ class StepWrites:
 
     def update_rows(self, rows: Sequence[models.Model], fields: list[str], key: tuple[str, ...]) -> None:
         """Writes ``fields`` of ``rows`` (one model), each row found by the ``key`` fields."""
+        if self.postgres:
+            update = _update_of(type(rows[0]), tuple(fields), key)
+            self._add(update.sql, [{column: getattr(row, attname) for column, attname in update.pairs} for row in rows],
+                      [len(rows)])
+            return
         meta = rows[0]._meta
         columns: list[models.Field[Any, Any]] = [meta.get_field(name) for name in fields]  # type: ignore[misc]
         keys: list[models.Field[Any, Any]] = [meta.get_field(name) for name in key]  # type: ignore[misc]
         quote = connection.ops.quote_name
-        if not self.postgres:
-            sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in columns)} "
-                   f"WHERE {' AND '.join(f'{quote(f.column)} = %s' for f in keys)}")
-            params = [[f.get_db_prep_save(getattr(row, f.attname), connection) for f in (*columns, *keys)]
-                      for row in rows]
-            with connection.cursor() as cursor:
-                cursor.executemany(sql, params)
-            return
-        every = [*columns, *keys]
-        types = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in every)
-        assignments = ", ".join(f"{quote(f.column)} = r.{quote(f.column)}" for f in columns)
-        # The rows read as a subquery whose LIMIT is their number: the planner's only estimate
-        # of a function's rows is its fixed 100, under which it joined a table of a few
-        # thousand rows by scanning all of them (a hash join; PostgreSQL's CPU for a resumed
-        # delay 2.9 -> 0.8 ms with 4,700 executions, growing with the table). Told the true
-        # number, it finds each row by its key (a nested loop over the primary key or
-        # ``unique_node_run``).
-        sql = (f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "
-               f"FROM (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS r({types}) LIMIT {len(rows)}) AS r "
-               f"WHERE {' AND '.join(f't.{quote(f.column)} = r.{quote(f.column)}' for f in keys)}")
-        self._add(sql, [{f.column: getattr(row, f.attname) for f in every} for row in rows])
+        sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in columns)} "
+               f"WHERE {' AND '.join(f'{quote(f.column)} = %s' for f in keys)}")
+        params = [[f.get_db_prep_save(getattr(row, f.attname), connection) for f in (*columns, *keys)]
+                  for row in rows]
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, params)
 
     def _add(self, sql: str, document: list[dict[str, Any]], params: Sequence[Any] = ()) -> None:
         # A JSON null is SQL NULL in a recordset, as None is for a JSON column in the ORM.
@@ -389,6 +379,38 @@ def _columns_of(model: type[models.Model]) -> _Columns:
         positions=[meta.concrete_fields.index(f) for f in fields],
         recordset=f"INSERT INTO {quote(meta.db_table)} ({names}) SELECT {names} "
                   f"FROM jsonb_to_recordset(%s::jsonb) AS r({types})",
+    )
+
+
+@dataclass(frozen=True)
+class _Update:
+    """An UPDATE of some fields of a model's rows, each found by its key (worked out once)."""
+
+    pairs: list[tuple[str, str]]  # (column, attribute) of the fields then the key: a row's document
+    sql: str  # UPDATE ... FROM jsonb_to_recordset(%s) ... LIMIT %s: the rows' document, their number
+
+
+@lru_cache(maxsize=256)
+def _update_of(model: type[models.Model], fields: tuple[str, ...], key: tuple[str, ...]) -> _Update:
+    meta = model._meta
+    columns: list[models.Field[Any, Any]] = [meta.get_field(name) for name in fields]  # type: ignore[misc]
+    keys: list[models.Field[Any, Any]] = [meta.get_field(name) for name in key]  # type: ignore[misc]
+    quote = connection.ops.quote_name
+    every = [*columns, *keys]
+    types = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in every)
+    assignments = ", ".join(f"{quote(f.column)} = r.{quote(f.column)}" for f in columns)
+    # The rows read as a subquery whose LIMIT is their number: the planner's only estimate of a
+    # function's rows is its fixed 100, under which it joined a table of a few thousand rows by
+    # scanning all of them (a hash join; PostgreSQL's CPU for a resumed delay 2.9 -> 0.8 ms with
+    # 4,700 executions, growing with the table). Told the true number, it finds each row by its
+    # key (a nested loop over the primary key or ``unique_node_run``). A parameter, so that the
+    # statement is the same text whatever the number (prepared once, DB_PREPARE_THRESHOLD): a
+    # generic plan guesses a tenth of the function's 100, still few enough for the index.
+    return _Update(
+        pairs=[(f.column, f.attname) for f in every],
+        sql=f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "
+            f"FROM (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS r({types}) LIMIT %s) AS r "
+            f"WHERE {' AND '.join(f't.{quote(f.column)} = r.{quote(f.column)}' for f in keys)}",
     )
 
 
