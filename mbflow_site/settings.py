@@ -107,6 +107,11 @@ DB_RECONNECT_TIMEOUT = env_int("DB_RECONNECT_TIMEOUT", 5, minimum=1)
 # a host gone, packets dropped - would otherwise hold the attempt for the system's TCP timeout,
 # minutes); /health's check connects with it too.
 DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 3, minimum=2)
+# After how many runs of the same statement on a connection psycopg prepares it, so that
+# PostgreSQL parses (and, once a generic plan serves, plans) it once per connection rather than at
+# every run; 0 never prepares (Django's default, for a pooler that cannot keep prepared statements:
+# PgBouncer before 1.21 in transaction mode).
+DB_PREPARE_THRESHOLD = env_int("DB_PREPARE_THRESHOLD", 5, minimum=0)
 # How long a web request waits for a pooled connection before it checks the database with a
 # fresh one: down, it answers 503 then instead of after DB_POOL_TIMEOUT (mbflow_site/health.py).
 DB_DOWN_WAIT = env_int("DB_DOWN_WAIT", 1, minimum=1)
@@ -138,6 +143,7 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Parameters travel beside the query instead of being quoted into it in Python: a step's
     # events are inserted with hundreds of parameters, which client-side binding quotes one by one.
     DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = DB_PREPARE_THRESHOLD or None
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -244,3 +244,16 @@ def test_a_steps_updates_find_their_rows_by_key_in_a_table_of_thousands() -> Non
     writes.send()
     assert Tenant.objects.get(slug="bulk-17").name == "renamed"
     assert Tenant.objects.filter(name="renamed").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_statement_run_again_and_again_is_prepared_on_its_connection() -> None:
+    # Parsed (and, once a generic plan serves, planned) once per connection: DB_PREPARE_THRESHOLD.
+    assert settings.DB_PREPARE_THRESHOLD > 0
+    for _ in range(settings.DB_PREPARE_THRESHOLD + 1):
+        assert not Tenant.objects.filter(slug="nobody-at-all").exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "workflows_tenant" WHERE "workflows_tenant"."slug" = $' in statement
+               for statement in prepared), prepared
