@@ -10,7 +10,8 @@ seconds after its start), `approval`, and a `function` task. A real Celery worke
 (``--pool threads -c 16``, Redis broker) runs the nodes; this process is the web side: the API
 through Django's test client in-process (routing, API-key auth, DRF, the engine; no socket), 8
 client threads. For each kind, ``--runs`` executions are started (``wait: 0``) as fast as the
-clients go, then, once all are parked, the bench reads:
+clients go, then, once all are parked, the tables are analyzed (as autovacuum would; it may be off
+on a test machine) and the bench reads:
   - memory: the RSS of this process (web) and of the worker (/proc), after the kind's first 200
     runs (which warm the code paths up) and once all are parked: MB per 1,000 parked runs;
   - what a parked run holds: the worker's threads (/proc/<pid>/status) and the database
@@ -67,7 +68,7 @@ from django.utils import timezone  # noqa: E402
 
 from executions.dispatch import use_dispatcher  # noqa: E402
 from executions.dispatch.celery import CeleryDispatcher, configure_broker  # noqa: E402
-from executions.models import Execution, NodeRun  # noqa: E402
+from executions.models import Execution, ExecutionEvent, NodeRun  # noqa: E402
 from mbflow_site.celery import app  # noqa: E402
 from workflows.models import ApiKey, Role, Tenant  # noqa: E402
 from workflows.models.keys import generate_raw_key  # noqa: E402
@@ -130,6 +131,14 @@ def cpu_since(before: dict[int, float]) -> float:
 
 def load() -> str:
     return "load average " + " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def analyze() -> None:
+    """Statistics of the tables the runs filled, as autovacuum keeps them on a server where it runs
+    (it may be off on a machine set up for tests: then the planner knows nothing of their size)."""
+    with connection.cursor() as cursor:
+        for model in (Execution, NodeRun, ExecutionEvent):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def db_connections() -> int:
@@ -221,6 +230,7 @@ def measure_delays(runs: int, spread: float, client: Callable[[], Client], worke
     started_in = time.perf_counter() - began
     parked = NodeRun.objects.filter(execution_id__in=ids, node_id="park", status__in=("pending", "waiting"))
     until(lambda: parked.count() >= runs, 120)
+    analyze()
     web_parked, worker_parked = rss_mb(os.getpid()), rss_mb(worker_pid)
     threads_parked, connections_parked = threads_of(worker_pid), db_connections()
     label = "at once" if not spread else f"spread over {spread:g} s"
@@ -315,6 +325,7 @@ def main() -> None:
                                             node_id="park", status__in=("pending", "waiting"))
             counted = args.runs - warm
             until(lambda parked=parked: parked.count() >= args.runs, 120)
+            analyze()
             web_parked, worker_parked = rss_mb(os.getpid()), rss_mb(worker.pid)
             threads_parked, connections_parked = threads_of(worker.pid), db_connections()
             print(f"\n== {kind}: {args.runs:,} started in {started_in:.1f} s ({args.runs / started_in:.0f}/s), "
