@@ -315,8 +315,8 @@ class StepWrites:
         """Writes ``fields`` of ``rows`` (one model), each row found by the ``key`` fields."""
         if self.postgres:
             update = _update_of(type(rows[0]), tuple(fields), key)
-            self._add(update.sql, [{column: getattr(row, attname) for column, attname in update.pairs} for row in rows],
-                      [len(rows)])
+            self._add(update.sql.format(limit=len(rows)),
+                      [{column: getattr(row, attname) for column, attname in update.pairs} for row in rows])
             return
         meta = rows[0]._meta
         columns: list[models.Field[Any, Any]] = [meta.get_field(name) for name in fields]  # type: ignore[misc]
@@ -387,7 +387,7 @@ class _Update:
     """An UPDATE of some fields of a model's rows, each found by its key (worked out once)."""
 
     pairs: list[tuple[str, str]]  # (column, attribute) of the fields then the key: a row's document
-    sql: str  # UPDATE ... FROM jsonb_to_recordset(%s) ... LIMIT %s: the rows' document, their number
+    sql: str  # UPDATE ... FROM jsonb_to_recordset(%s) ... LIMIT {limit}: the rows' document, their number
 
 
 @lru_cache(maxsize=256)
@@ -403,13 +403,14 @@ def _update_of(model: type[models.Model], fields: tuple[str, ...], key: tuple[st
     # function's rows is its fixed 100, under which it joined a table of a few thousand rows by
     # scanning all of them (a hash join; PostgreSQL's CPU for a resumed delay 2.9 -> 0.8 ms with
     # 4,700 executions, growing with the table). Told the true number, it finds each row by its
-    # key (a nested loop over the primary key or ``unique_node_run``). A parameter, so that the
-    # statement is the same text whatever the number (prepared once, DB_PREPARE_THRESHOLD): a
-    # generic plan guesses a tenth of the function's 100, still few enough for the index.
+    # key (a nested loop over the primary key or ``unique_node_run``). The number is written
+    # into the text, not passed: prepared (DB_PREPARE_THRESHOLD), a statement for one number has a
+    # generic plan as cheap as its custom ones and is planned once; as a parameter, the generic
+    # plan's guess (10 rows) looked dearer than the custom plans, and it was planned at every run.
     return _Update(
         pairs=[(f.column, f.attname) for f in every],
         sql=f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "
-            f"FROM (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS r({types}) LIMIT %s) AS r "
+            f"FROM (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS r({types}) LIMIT {{limit}}) AS r "
             f"WHERE {' AND '.join(f't.{quote(f.column)} = r.{quote(f.column)}' for f in keys)}",
     )
 
