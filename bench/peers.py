@@ -40,6 +40,23 @@ How it is measured:
 - The summary gives each figure's median over the rounds and, per round, MBFlow's ratio to each
   peer, then the median ratio.
 
+Figures (Dec 7 2026, late evening, the same VM as the next table; 3 interleaved rounds, 100
+one-client calls and 500 calls from 20 clients per target and round; MBFlow at f469596: a step's
+updates find their rows by key, statements prepared on their connection - docs/scaling.md):
+
+    | | n8n | Node-RED | MBFlow | MBFlow webhook | MBFlow / n8n | MBFlow / Node-RED | webhook / n8n |
+    |---|---|---|---|---|---|---|---|
+    | p50, one client, chain-10 (ms) | 12.3 | 0.7 | 3.3 | 3.6 | 0.29 | 5.10 | 0.29 |
+    | p50, one client, chain-40 (ms) | 19.1 | 0.8 | 5.6 | 6.2 | 0.29 | 7.00 | 0.33 |
+    | p50, one client, chain-160 (ms) | 59.6 | 1.2 | 20.5 | 21.1 | 0.36 | 17.93 | 0.40 |
+    | p95, one client, chain-40 (ms) | 26.7 | 2.9 | 6.2 | 9.0 | 0.24 | 2.44 | 0.32 |
+    | exec/s, 20 clients, chain-40 | 56.2 | 1158 | 196.7 | 167.8 | 3.55 | 0.17 | 3.04 |
+    | RSS after the load (MB; MBFlow: web + worker) | 719 | 122 | 264 | 264 | 0.37 | 2.16 | 0.37 |
+
+Per round, chain-40 0.28-0.29x (webhook 0.31-0.33x), 20 clients 3.9/3.6/2.6x (webhook
+3.3/3.0/2.5x): the last round's MBFlow rate fell to 145 exec/s while n8n's held, so the median
+hides a round under the target.
+
 Figures (Dec 7 2026, evening, a third 2-core VM of the same kind, slower: Python and the loopback
 both about half as fast as on the VMs below; 3 interleaved rounds, 100 one-client calls and 500
 calls from 20 clients per target and round; MBFlow at 77e42c3, which took the processes' memory
