@@ -16,12 +16,16 @@ until every old execution is deleted (or ``--rounds``):
     starts) deletes old executions in batches of ``--batch`` ("on"); by default it rests after
     each batch so as to work MBFLOW_RETENTION_DUTY of the time, as in production (``--pause``
     seconds instead).
-Each round prints p50/p95 of the request's wall time off and on, what the pruner deleted and the
-1-minute load average; then the rounds pooled, the pruning rate (per second of the "on" windows
-and per second the pruner worked), the share of its work spent in the ``on_prune`` cleaners
-(the payload store, the metrics' ``keep_pruned``), its process's CPU, and the batches that gave
-way to a lock. The client, PostgreSQL and the pruner share the machine's cores (with whatever
-else runs on it): interleaving spreads that noise over both sides.
+Between the windows (not timed) this process rolls the metrics up as the scheduler's tick does
+every few seconds in production (``monitoring.services.rollups.roll_up``): it takes the marks each
+run leaves for its hour's rollup, which would otherwise pile up (a hundred thousand in a run) and
+make every batch's ``keep_pruned`` look through all of them. Each round prints p50/p95 of the
+request's wall time off and on, what the pruner deleted and the 1-minute load average; then the
+rounds pooled, the pruning rate (per second of the "on" windows and per second the pruner worked),
+the share of its work spent in the ``on_prune`` cleaners (the payload store, the metrics'
+``keep_pruned``), its process's CPU, and the batches that gave way to a lock. The client,
+PostgreSQL and the pruner share the machine's cores (with whatever else runs on it): interleaving
+spreads that noise over both sides.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from executions.dispatch import use_dispatcher  # noqa: E402
 from executions.dispatch.embedded import EmbeddedDispatcher  # noqa: E402
 from executions.models import Execution, ExecutionEvent, NodeRun  # noqa: E402
 from executions.services import retention  # noqa: E402
+from monitoring.services import rollups  # noqa: E402
 from workflows.models import ApiKey, Role, Tenant, Workflow  # noqa: E402
 from workflows.models.keys import generate_raw_key  # noqa: E402
 from workflows.services.documents import check_document  # noqa: E402
@@ -213,12 +218,14 @@ def main() -> None:
         deadline = time.perf_counter() + args.window
         while time.perf_counter() < deadline:
             quiet.append(one_run())
+        rollups.roll_up()  # the tick's rollups, between the windows (see the module)
         pruner.stdin.write(f"go {args.window}\n")
         pruner.stdin.flush()
         busy: list[float] = []
         while not selector.select(timeout=0):
             busy.append(one_run())
         done = json.loads(pruner.stdout.readline())
+        rollups.roll_up()
         if not done["executions"]:
             break  # nothing was left to prune: this window measured nothing
         rounds += 1

@@ -218,8 +218,10 @@ MBFLOW_RETENTION_CANCELLED = env_str("MBFLOW_RETENTION_CANCELLED", "")  # MBFLOW
 MBFLOW_RETENTION_SECONDS = env_int("MBFLOW_RETENTION_SECONDS", 300, minimum=1)
 MBFLOW_RETENTION_BATCH = env_int("MBFLOW_RETENTION_BATCH", 100, minimum=1)
 # The share of the time the pruner works: after each batch it waits (1 - duty) / duty times as long
-# as the batch took, so it slows down by itself when the database is busy.
-MBFLOW_RETENTION_DUTY = float(env_str("MBFLOW_RETENTION_DUTY", "0.2") or 0.2)
+# as the batch took, so it slows down by itself when the database is busy. 0.1 kept a running
+# chain's p95 within 6% while pruning some 100 executions a second (0.2: 13%, twice the rate;
+# bench/retention.py, docs/scaling.md).
+MBFLOW_RETENTION_DUTY = float(env_str("MBFLOW_RETENTION_DUTY", "0.1") or 0.1)
 # Each webhook trigger takes at most this many calls per window (then 429 with Retry-After).
 MBFLOW_WEBHOOK_RATE_LIMIT = env_int("MBFLOW_WEBHOOK_RATE_LIMIT", 100, minimum=1)
 MBFLOW_WEBHOOK_RATE_WINDOW = env_int("MBFLOW_WEBHOOK_RATE_WINDOW", 10, minimum=1)
