@@ -108,6 +108,7 @@ class Step:
     # Offloaded outputs read back in this step, by storage key.
     _payloads: dict[str, Any] = field(default_factory=dict)
     _ids: tuple[str, str] | None = None  # the execution's and the tenant's id as text
+    _payload_limit: int | None = None  # the workflow's, or the site's (read once a step)
 
     @classmethod
     def open(cls, journal: Journal) -> Step:
@@ -271,15 +272,21 @@ class Step:
 
     @staticmethod
     def render_config(node: NodePlan, executor: Executor, ctx: NodeContext) -> dict[str, Any]:
+        """The node's config with its expressions rendered, under the node's budget."""
+        with budget(node.policy.timeout):
+            return Step._rendered(node, executor, ctx)
+
+    @staticmethod
+    def _rendered(node: NodePlan, executor: Executor, ctx: NodeContext) -> dict[str, Any]:
+        """``render_config`` inside a budget opened already (``_run_inline``'s)."""
         raw = executor.raw_keys
         rendered: dict[str, Any] = {}
-        with budget(node.policy.timeout):
-            for key, value in node.config.items():
-                try:  # as ``config_field("config", key)``, without a context manager per key
-                    rendered[key] = value if key in raw else render_value(value, ctx.expressions)
-                except ExpressionError as exc:
-                    exc.path[:0] = ("config", key)
-                    raise
+        for key, value in node.config.items():
+            try:  # as ``config_field("config", key)``, without a context manager per key
+                rendered[key] = value if key in raw else render_value(value, ctx.expressions)
+            except ExpressionError as exc:
+                exc.path[:0] = ("config", key)
+                raise
         return rendered
 
     # --- the wave ---------------------------------------------------------------------------
@@ -361,7 +368,7 @@ class Step:
             # One budget for the node's expressions, ended early by its timeout: a light node
             # runs in the orchestrator's transaction, in the web process for a start with wait.
             with budget(node.policy.timeout):
-                config = self.render_config(node, executor, ctx)
+                config = self._rendered(node, executor, ctx)
                 admission = circuits.admit(ctx)
                 if admission is not None and not admission.allowed:
                     raise circuits.refusal(ctx, admission)
@@ -502,8 +509,10 @@ class Step:
     def offloaded(self, node: NodePlan, attempt: int, output: Any, size: int | None = None) -> Any:
         """``output``, or its reference once kept in the payload store (over the payload limit);
         ``size``: its JSON's length when known already."""
+        if self._payload_limit is None:
+            self._payload_limit = payloads.limit_of(self.plan.payload_limit)
         execution = self.journal.execution
-        return payloads.offload(output, payloads.limit_of(self.plan.payload_limit), tenant_id=execution.tenant_id,
+        return payloads.offload(output, self._payload_limit, tenant_id=execution.tenant_id,
                                 execution_id=execution.pk, node_id=node.id, attempt=attempt, size=size)
 
     def _fallback_open(self, node: NodePlan) -> bool:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache, partial
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import orjson
@@ -61,24 +62,40 @@ def stored_state(execution: Execution) -> ExecutionState:
 
 
 @cache
-def _node_run_layout() -> tuple[tuple[str, Any], ...]:
-    """Where each of NodeRun's concrete fields (in order) takes its value in ``node_run_values``:
-    ("execution", None), ("node", attribute of the node state), ("stored", None), ("call", a
-    callable default) or ("value", a constant default), worked out once."""
-    layout: list[tuple[str, Any]] = []
-    for field in NodeRun._meta.concrete_fields:
+def _node_run_layout() -> tuple[Callable[[Any], tuple[Any, ...]], tuple[Any, ...], Callable[[Any], Any]]:
+    """How ``node_run_values`` builds a row, worked out once from NodeRun's concrete fields (in
+    order): a getter of the node state's attributes that are columns, the constant defaults of
+    the others, and a picker that orders (execution id, stored output, constants..., node
+    attributes...) as the fields are. Each field takes its value from the node state (its id
+    and ``NODE_FIELDS``), the execution, ``stored_output`` or its constant default; a field
+    with a callable default would need a call per row, which none has (checked here)."""
+    constants: list[Any] = []
+    node_names: list[str] = []
+    fields = NodeRun._meta.concrete_fields
+    for field in fields:
+        name = field.attname
+        if name == "node_id" or name in NODE_FIELDS:
+            node_names.append(name)
+        elif name not in ("execution_id", "stored_output"):
+            if field.has_default() and callable(field.default):
+                raise TypeError(f"NodeRun.{name} has a callable default: node_run_values cannot insert it")
+            constants.append(field.get_default())
+    # Positions in the source tuple: 0 the execution, 1 the stored output, then the constants, then the attributes.
+    positions: list[int] = []
+    constant_index, node_index = 2, 2 + len(constants)
+    for field in fields:
         name = field.attname
         if name == "execution_id":
-            layout.append(("execution", None))
-        elif name == "node_id" or name in NODE_FIELDS:
-            layout.append(("node", name))
+            positions.append(0)
         elif name == "stored_output":
-            layout.append(("stored", None))
-        elif field.has_default() and callable(field.default):
-            layout.append(("call", field.default))
+            positions.append(1)
+        elif name == "node_id" or name in NODE_FIELDS:
+            positions.append(node_index)
+            node_index += 1
         else:
-            layout.append(("value", field.get_default()))
-    return tuple(layout)
+            positions.append(constant_index)
+            constant_index += 1
+    return attrgetter(*node_names), tuple(constants), itemgetter(*positions)
 
 
 def stored_output(node: NodeState) -> Any:
@@ -98,20 +115,10 @@ def new_row(values: list[Any], node: NodeState) -> NodeRun:
 def node_run_values(execution_id: Any, node: NodeState) -> list[Any]:
     """The values of the row of a node the step adds, one per concrete field of NodeRun in
     field order (a model's positional arguments): the step inserts them as they are, and makes
-    a model of them only when a later step of the journal changes the row (``Journal.run``)."""
-    values = []
-    for source, value in _node_run_layout():
-        if source == "node":
-            values.append(getattr(node, value))
-        elif source == "value":
-            values.append(value)
-        elif source == "execution":
-            values.append(execution_id)
-        elif source == "stored":
-            values.append(stored_output(node))
-        else:
-            values.append(value())
-    return values
+    a model of them only when a later step of the journal changes the row (``Journal.run``).
+    Gathered and ordered by ``attrgetter`` and ``itemgetter`` (a row per node of a chain)."""
+    attributes, constants, pick = _node_run_layout()
+    return list(pick((execution_id, stored_output(node), *constants, *attributes(node))))
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from workflows.spec.expressions.limits import (
     check_result,
     configure_limits,
     current_limits,
+    opened,
 )
 from workflows.spec.expressions.sandbox import ENV
 from workflows.spec.expressions.secret_values import (
@@ -188,34 +189,41 @@ def _collect(chunks: Iterator[Any], limits: Limits) -> str | SecretText:
 
 def _render(text: str, context: dict[str, Any]) -> Any:
     compiled = compile_expression(text)
+    running = opened()
+    if running is None:  # outside a node's budget: one of its own
+        with budget() as running:
+            return _run(compiled, text, context, running)
+    return _run(compiled, text, context, running)
+
+
+def _run(compiled: Compiled, text: str, context: dict[str, Any], running: Budget) -> Any:
     template = compiled.template
-    with budget() as running:
-        running.total = 0
-        try:
-            if compiled.steps is not None:
-                found = read_path(compiled.steps, context)
-                if found is not _MISSING:
-                    if isinstance(found, str):
-                        check_result(found)
-                    return found
-            if compiled.native:
-                scope = template.new_context(context)
-                for _ in template.root_render_func(scope):
-                    pass
-                result = scope.vars["result"]
-                if isinstance(result, ChainableUndefined):
-                    return None
-                if not compiled.path or isinstance(result, str):
-                    check_result(result)  # a value read by its path was built by no one: nothing to measure
-                return result
-            return _collect(template.root_render_func(template.new_context(context)), running.limits)
-        except ExpressionError as exc:
-            exc.expression = exc.expression or text
-            raise
-        except (RecursionError, MemoryError) as exc:
-            raise ExpressionLimit(f"The expression went too deep or too large ({type(exc).__name__}).", text) from None
-        except Exception as exc:  # a sandbox violation, a filter given bad data, a division by zero...
-            raise ExpressionError(f"Expression failed: {exc}", text) from None
+    running.total = 0
+    try:
+        if compiled.steps is not None:
+            found = read_path(compiled.steps, context)
+            if found is not _MISSING:
+                if isinstance(found, str):
+                    check_result(found)
+                return found
+        if compiled.native:
+            scope = template.new_context(context)
+            for _ in template.root_render_func(scope):
+                pass
+            result = scope.vars["result"]
+            if isinstance(result, ChainableUndefined):
+                return None
+            if not compiled.path or isinstance(result, str):
+                check_result(result)  # a value read by its path was built by no one: nothing to measure
+            return result
+        return _collect(template.root_render_func(template.new_context(context)), running.limits)
+    except ExpressionError as exc:
+        exc.expression = exc.expression or text
+        raise
+    except (RecursionError, MemoryError) as exc:
+        raise ExpressionLimit(f"The expression went too deep or too large ({type(exc).__name__}).", text) from None
+    except Exception as exc:  # a sandbox violation, a filter given bad data, a division by zero...
+        raise ExpressionError(f"Expression failed: {exc}", text) from None
 
 
 def render_value(value: Any, context: dict[str, Any]) -> Any:

@@ -140,6 +140,11 @@ def budget(timeout: float | None = None) -> AbstractContextManager[Budget]:
     return _Scope(timeout)
 
 
+def opened() -> Budget | None:
+    """The budget open on this thread (``budget()``), or None outside any."""
+    return _budget.get()
+
+
 def active() -> Budget:
     """The budget of the running evaluation (a fresh one outside any, so a stray call is bounded)."""
     return _budget.get() or Budget(LIMITS)

@@ -18,7 +18,7 @@ What it changes from Jinja's ``ImmutableSandboxedEnvironment``:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes, pass_context
@@ -171,6 +171,13 @@ class DataEnvironment(ImmutableSandboxedEnvironment):
         self.filters = {name: _checked_filter(name, func) for name, func in self.filters.items()}
         self.filters[LOOP_FILTER] = _loop_items
         self._allowed_calls = {id(function) for function in (*GLOBALS.values(), dict, Namespace, Cycler, Joiner)}
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """The globals of a template as one plain dict, not Jinja's ``ChainMap`` over the
+        environment's: every render copies them into its context, and copying a ``ChainMap``
+        is a Python loop (8 of the 25 us of a node's ``{{ upstream.v + 1 }}``). The
+        environment's globals are set once, above, before any template is made."""
+        return {**self.globals, **(d or {})}
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)
