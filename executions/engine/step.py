@@ -109,15 +109,16 @@ class Step:
     _payloads: dict[str, Any] = field(default_factory=dict)
     _ids: tuple[str, str] | None = None  # the execution's and the tenant's id as text
     _payload_limit: int | None = None  # the workflow's, or the site's (read once a step)
+    # The journal's state (the same object for the journal's life), read at every turn of a step.
+    state: ExecutionState = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.state = self.journal.state
 
     @classmethod
     def open(cls, journal: Journal) -> Step:
         execution = journal.execution
         return cls(journal, plan_for(execution.version_id, execution.pk, execution.adhoc_spec))
-
-    @property
-    def state(self) -> ExecutionState:
-        return self.journal.state
 
     # --- expressions and secrets -------------------------------------------------------
     @property
@@ -511,6 +512,8 @@ class Step:
         ``size``: its JSON's length when known already."""
         if self._payload_limit is None:
             self._payload_limit = payloads.limit_of(self.plan.payload_limit)
+        if size is not None and size <= self._payload_limit:
+            return output
         execution = self.journal.execution
         return payloads.offload(output, self._payload_limit, tenant_id=execution.tenant_id,
                                 execution_id=execution.pk, node_id=node.id, attempt=attempt, size=size)

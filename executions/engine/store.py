@@ -199,8 +199,9 @@ class Journal:
         ]
         for name in execution_fields:
             setattr(execution, name, getattr(self.state, name))
+        execution_id = execution.pk
         events = [
-            {"execution_id": execution.pk, "seq": e.seq, "type": e.type, "node_id": e.node_id,
+            {"execution_id": execution_id, "seq": e.seq, "type": e.type, "node_id": e.node_id,
              "payload": e.payload, "time": e.time}
             for e in self.events
         ]
@@ -211,7 +212,7 @@ class Journal:
             node = self.state.nodes[node_id]
             run = self.run(node_id)
             if run is None:
-                values = node_run_values(execution.pk, node)
+                values = node_run_values(execution_id, node)
                 self._inserted[node_id] = values
                 to_create.append(values)
                 continue
@@ -235,7 +236,7 @@ class Journal:
             writes.insert_field_values(NodeRun, to_create)
         if to_update and changed_fields:
             writes.update_rows(to_update, sorted(changed_fields), key=("execution_id", "node_id"))
-        for model, values in journal_rows(execution.tenant_id, execution.pk, self.events):
+        for model, values in journal_rows(execution.tenant_id, execution_id, self.events):
             writes.insert_values(model, values)
         for update in self.updates:
             writes.update_rows([update.row], list(update.fields), key=(update.row._meta.pk.name,))
@@ -247,7 +248,7 @@ class Journal:
         published = list(self.events)
         self.events.clear()
         self._dirty_nodes.clear()
-        tenant_id, execution_id, version_id = execution.tenant_id, execution.pk, execution.version_id
+        tenant_id, version_id = execution.tenant_id, execution.version_id
         transaction.on_commit(lambda: publish_events(tenant_id, execution_id, published, version_id))
         for callback in self.after_commit:
             transaction.on_commit(callback)
@@ -308,13 +309,17 @@ class StepWrites:
 
     def insert_values(self, model: type[models.Model], rows: list[dict[str, Any]]) -> None:
         """Inserts new rows of ``model`` given as values by attribute name (every concrete field
-        but an auto id), without building instances, reading no generated id back."""
+        but an auto id, each row those keys and no other), without building instances, reading
+        no generated id back."""
         if not rows:
             return
         if not self.postgres:
             model._default_manager.bulk_create([model(**row) for row in rows])
             return
         columns = _columns_of(model)
+        if columns.columns == columns.attnames:  # the rows are the document as they are (every event's)
+            self._add(columns.recordset, rows)
+            return
         self._add(columns.recordset, [dict(zip(columns.columns, [row[name] for name in columns.attnames],
                                                 strict=True)) for row in rows])
 
