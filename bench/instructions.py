@@ -1,21 +1,24 @@
 """Instructions per workflow start, counted by valgrind: a figure that does not move with the
 machine's load, for comparing commits on a busy host where timings vary by 20% from run to run.
 
-    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_instr REDIS_URL=redis://127.0.0.1:6379/4 \\
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_instr \\
         .venv/bin/python bench/instructions.py [--lengths 1,40] [--runs 20] [--tree DIR]
 
 How it is measured: for each chain length, this script runs itself twice under ``valgrind
 --tool=callgrind`` (``PYTHONHASHSEED=0``), one after the other: both set up as ``bench/engine.py``
-does (a tenant, an API key, the chain of ``transform`` nodes), start the chain 30 times to warm
-up, and then one starts it ``--runs`` times more. The difference between the two totals, divided
-by ``--runs``, is what one start costs this process: ``POST /api/v1/executions {"wait": 30}``
-through Django's test client (routing, the API key, DRF, the engine, psycopg sending its one
-statement and the commit; no socket), embedded dispatcher. What PostgreSQL does is in its own
-process and not counted. Per node: (chain-40 - chain-1) / 39.
+does (a tenant, the chain of ``transform`` nodes), start the chain 30 times to warm up, and then
+one starts it ``--runs`` times more. The difference between the two totals, divided by
+``--runs``, is what one start costs this process: the engine's ``runner.start`` (the plan, every
+node's expressions, events and rows, the step's one statement sent to PostgreSQL and its answer
+read), inside one transaction rolled back at the end. Not counted: what PostgreSQL does (its own
+process), the HTTP request around a start, and the commit and what runs after it (the live
+events' publisher, a thread whose work depends on timing, as does anything waiting on a clock:
+through the HTTP client the totals moved by a hundred million instructions from run to run).
+Per node: (chain-40 - chain-1) / 39.
 
 ``--tree DIR`` measures another commit's code (a ``git worktree``; migrate its database first if
-its migrations differ), as ``bench/engine.py --variants`` does. Each run takes 2-4 minutes on
-this machine (valgrind runs Python some 50 times slower).
+its migrations differ), as ``bench/engine.py --variants`` does. Each valgrind run takes 2-4
+minutes on this machine (valgrind runs Python some 50 times slower).
 """
 
 from __future__ import annotations
@@ -53,21 +56,35 @@ def inner(length: int, runs: int) -> None:
     sys.path.insert(0, str(HERE))
     import engine
     from django.core.management import call_command
+    from django.db import transaction
+
+    from executions.engine import runner
+    from executions.engine.plan import plan_for_version
+    from executions.models import Execution
+    from workflows.models import Workflow
 
     call_command("migrate", verbosity=0)
     bench = engine.Bench(runs=1, scenarios={"1"})
-    name = "chain40" if length == 40 else f"chain{length}-instr"
+    bench.server.terminate()
+    name = {1: "chain1", 3: "three", 40: "chain40"}.get(length, f"chain{length}-instr")
     if length not in (1, 3, 40):
         engine.do_create_workflow(bench.tenant, engine.check_document({"yaml": engine.chain(name, length)}),
                                   message="", author="bench")
-    elif length != 40:
-        name = {1: "chain1", 3: "three"}[length]
-    client = bench.client()
-    for _ in range(30):
-        bench.request(client, name)
-    for _ in range(runs):
-        bench.request(client, name)
-    bench.server.terminate()
+    workflow = Workflow.objects.get(tenant=bench.tenant, name=name)
+    version = workflow.active_version
+
+    def start() -> None:
+        execution = Execution(tenant=bench.tenant, workflow=workflow, version=version, input={"v": 1},
+                              trigger={"type": "api"}, metadata={})
+        runner.start(execution, plan_for_version(version.pk))
+        assert execution.status == "succeeded", execution.error
+
+    with transaction.atomic():
+        for _ in range(30):
+            start()
+        for _ in range(runs):
+            start()
+        transaction.set_rollback(True)
 
 
 def main() -> None:

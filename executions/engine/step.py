@@ -512,8 +512,6 @@ class Step:
         ``size``: its JSON's length when known already."""
         if self._payload_limit is None:
             self._payload_limit = payloads.limit_of(self.plan.payload_limit)
-        if size is not None and size <= self._payload_limit:
-            return output
         execution = self.journal.execution
         return payloads.offload(output, self._payload_limit, tenant_id=execution.tenant_id,
                                 execution_id=execution.pk, node_id=node.id, attempt=attempt, size=size)
