@@ -40,6 +40,23 @@ How it is measured:
 - The summary gives each figure's median over the rounds and, per round, MBFlow's ratio to each
   peer, then the median ratio.
 
+Figures (Dec 8 2026, just after midnight, another 2-core VM of the kind, about three times
+slower than the next table's: a Python loop 3x, n8n's chain-40 70 ms instead of 19; 3 interleaved
+rounds, 100 one-client calls and 500 calls from 20 clients per target and round; MBFlow at
+33c3b8c, a light node 30% fewer instructions - docs/scaling.md, "The engine's own CPU per node"):
+
+    | | n8n | Node-RED | MBFlow | MBFlow webhook | MBFlow / n8n | MBFlow / Node-RED | webhook / n8n |
+    |---|---|---|---|---|---|---|---|
+    | p50, one client, chain-10 (ms) | 48.0 | 3.2 | 15.5 | 15.4 | 0.31 | 4.91 | 0.33 |
+    | p50, one client, chain-40 (ms) | 69.6 | 3.1 | 20.7 | 22.6 | 0.31 | 5.98 | 0.32 |
+    | p50, one client, chain-160 (ms) | 182.9 | 7.3 | 67.2 | 66.0 | 0.37 | 9.24 | 0.37 |
+    | p95, one client, chain-40 (ms) | 93.6 | 6.7 | 28.1 | 28.6 | 0.30 | 5.17 | 0.29 |
+    | exec/s, 20 clients, chain-40 | 16.4 | 376.9 | 55.6 | 54.2 | 3.71 | 0.13 | 3.47 |
+    | RSS after the load (MB; MBFlow: web + worker) | 673 | 120 | 264 | 264 | 0.39 | 2.19 | 0.39 |
+
+Per round, chain-40 0.30-0.32x (webhook 0.31-0.35x), chain-160 0.36-0.37x, 20 clients
+3.71/3.10/4.19x (webhook 3.47/3.02/3.67x): every round over 3x; Node-RED 5.2-7.0x by round.
+
 Figures (Dec 7 2026, late evening, the same VM as the next table; 3 interleaved rounds, 100
 one-client calls and 500 calls from 20 clients per target and round; MBFlow at f469596: a step's
 updates find their rows by key, statements prepared on their connection - docs/scaling.md):
